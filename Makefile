@@ -62,8 +62,16 @@ simulator-tests: $(STAMP)
 	@mkdir -p $(REPORTS)
 	$(PYTEST) --junitxml=$(REPORTS)/simulator.xml simulator/tests
 
-test: lint sanity simulator-tests unit
-	@echo "== summary"; $(PY) hack/summarize-junit $(REPORTS)/simulator.xml $(REPORTS)/unit.xml
+# Each part of the project adds its targets in mk/<part>.mk and, for `make test`, appends its
+# gate to TEST_GATES and its JUnit report (written under $(REPORTS)) to TEST_REPORTS.
+TEST_GATES   := lint sanity simulator-tests unit
+TEST_REPORTS := $(REPORTS)/simulator.xml $(REPORTS)/unit.xml
+-include mk/*.mk
+
+test:
+	@rm -rf $(REPORTS)
+	$(MAKE) --no-print-directory $(TEST_GATES)
+	@echo "== summary"; $(PY) hack/summarize-junit $(TEST_REPORTS)
 
 clean:
 	rm -rf $(BUILD) tests/output
