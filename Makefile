@@ -53,7 +53,7 @@ sanity: collection
 	  mkdir -p $(PIP_CACHE); cp hack/get_pip_standin.py $(PIP_CACHE)/get_pip_$${pipver//./_}.py
 	cd $(COLL_DIR) && $(CURDIR)/$(BIN)/ansible-test sanity --color no --python 3.12 --requirements
 
-PYTEST := $(BIN)/pytest -q -p no:cacheprovider -n 2 -o junit_family=xunit2
+PYTEST := $(BIN)/pytest -q -p no:cacheprovider -p no:pytest-ansible -n 2 -o junit_family=xunit2
 
 unit: collection
 	$(PYTEST) --junitxml=$(REPORTS)/unit.xml tests/unit

@@ -1,0 +1,107 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) vsp.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The connection argument spec (matches doc fragment ``vsp.encryption.connection``) and ``run_module``."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+
+import traceback
+
+from ansible.module_utils.basic import env_fallback, missing_required_lib
+
+from ansible_collections.vsp.encryption.plugins.module_utils.api import KEY_TYPES, VspApi
+from ansible_collections.vsp.encryption.plugins.module_utils.client import HAS_REQUESTS, REQUESTS_IMPORT_ERROR, VspClient
+from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+
+
+def connection_argument_spec():
+    return dict(
+        host=dict(type='str', required=True, fallback=(env_fallback, ['VSP_HOST'])),
+        port=dict(type='int', default=443, fallback=(env_fallback, ['VSP_PORT'])),
+        protocol=dict(type='str', default='https', choices=['https', 'http'], fallback=(env_fallback, ['VSP_PROTOCOL'])),
+        username=dict(type='str', required=True, fallback=(env_fallback, ['VSP_USERNAME'])),
+        password=dict(type='str', required=True, no_log=True, fallback=(env_fallback, ['VSP_PASSWORD'])),
+        storage_device_id=dict(type='str', fallback=(env_fallback, ['VSP_STORAGE_DEVICE_ID'])),
+        validate_certs=dict(type='bool', default=True, fallback=(env_fallback, ['VSP_VALIDATE_CERTS'])),
+        ca_path=dict(type='path', fallback=(env_fallback, ['VSP_CA_PATH'])),
+        timeout=dict(type='int', default=30),
+        retries=dict(type='int', default=5),
+        wait_timeout=dict(type='int', default=900),
+    )
+
+
+def argument_spec(**module_options):
+    spec = connection_argument_spec()
+    spec.update(module_options)
+    return spec
+
+
+def storage_view(storage):
+    return {
+        'storage_device_id': str(storage.get('storageDeviceId')) if storage.get('storageDeviceId') is not None else None,
+        'serial_number': storage.get('serialNumber'),
+        'model': storage.get('model'),
+    }
+
+
+def key_counts(keys_by_type):
+    return dict((key_type, len(keys_by_type.get(key_type) or [])) for key_type in KEY_TYPES)
+
+
+def key_fingerprint(keys_by_type):
+    """sha256 (hex) of the sorted lines ``<keyType>:<keyId>`` of every listed key, joined by newlines.
+
+    It changes when a key is created, deleted or lost, so a backup whose manifest holds the same
+    fingerprint holds the same set of keys.
+    """
+    lines = sorted('%s:%s' % (key_type, key.get('keyId')) for key_type in KEY_TYPES for key in (keys_by_type.get(key_type) or []))
+    return hashlib.sha256('\n'.join(lines).encode('utf-8')).hexdigest()
+
+
+def _check_connection_params(params):
+    for name, low in (('timeout', 1), ('wait_timeout', 1), ('retries', 0)):
+        if params.get(name) is not None and params[name] < low:
+            raise VspApiError('%s must be at least %d' % (name, low))
+    if not 1 <= (params.get('port') or 443) <= 65535:
+        raise VspApiError('port must be between 1 and 65535')
+
+
+def run_module(module, run, pool_size=10, sleep=None):
+    """Run ``run(module, api)`` inside one array session and exit the module.
+
+    ``run`` may return a result dict (the module exits with it) or raise :class:`VspApiError`
+    (the module fails with a readable message and the error fields as return keys). The session is
+    logged out in every case. Nothing is sent (not even a log in) until ``run`` makes a request.
+    """
+    if not HAS_REQUESTS:
+        module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
+    result = None
+    failure = None
+    try:
+        _check_connection_params(module.params)
+        with VspClient(module.params, pool_size=pool_size, sleep=sleep) as client:
+            result = run(module, VspApi(client))
+    except VspApiError as exc:
+        failure = exc
+    except Exception as exc:  # noqa: BLE001 - turn surprises into a failed task, not a traceback
+        module.fail_json(msg='Unexpected error: %s: %s' % (type(exc).__name__, exc), exception=traceback.format_exc())
+    if failure is not None:
+        fail_result = dict(failure.details)
+        fail_result.update(failure.to_result())
+        fail_result.setdefault('changed', False)
+        module.fail_json(msg=failure.describe(), **fail_result)
+    module.exit_json(**result)
+
+
+def fail_on_error(module, func, *args, **kwargs):
+    """Run a local check (no connection); turn :class:`VspApiError` into ``fail_json``."""
+    try:
+        return func(*args, **kwargs)
+    except VspApiError as exc:
+        module.fail_json(msg=exc.describe(), **exc.to_result())

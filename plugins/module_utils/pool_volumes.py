@@ -1,0 +1,151 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) vsp.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Pool volumes: find those of parity groups / pools / LDEV ids, change their state concurrently."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+
+STATE_TO_STATUS = {'blocked': 'BLK', 'normal': 'NML'}
+STATE_TO_REQUEST = {'blocked': 'blk', 'normal': 'nml'}
+MAX_CONCURRENCY = 64
+
+
+def is_pool_volume(ldev):
+    return 'POOL' in (ldev.get('attributes') or [])
+
+
+def is_defined(ldev):
+    return bool(ldev) and ldev.get('emulationType') not in (None, 'NOT DEFINED')
+
+
+def volume_view(ldev):
+    """The fields the modules return for a pool volume."""
+    return {
+        'ldev_id': int(ldev['ldevId']),
+        'status': ldev.get('status'),
+        'pool_id': ldev.get('composingPoolId', ldev.get('poolId')),
+        'parity_group_ids': list(ldev.get('parityGroupIds') or []),
+    }
+
+
+class PoolVolumeFinder(object):
+    """Looks pool volumes up, failing (before any write) on unknown parity groups, pools or LDEVs.
+
+    Parity group lookups are cached.
+    """
+
+    def __init__(self, api):
+        self.api = api
+        self._parity_groups = {}
+
+    def parity_group(self, parity_group_id):
+        if parity_group_id not in self._parity_groups:
+            self._parity_groups[parity_group_id] = self.api.get_parity_group(parity_group_id)
+        return self._parity_groups[parity_group_id]
+
+    def check_parity_groups(self, parity_group_ids):
+        unknown = [pg for pg in parity_group_ids if self.parity_group(pg) is None]
+        if unknown:
+            raise VspApiError('Unknown parity group(s): %s; nothing was changed' % ', '.join(unknown))
+
+    def by_parity_groups(self, parity_group_ids):
+        self.check_parity_groups(parity_group_ids)
+        found = {}
+        for pg in parity_group_ids:
+            for ldev in self.api.list_ldevs(parity_group_id=pg):
+                if is_pool_volume(ldev):
+                    found[int(ldev['ldevId'])] = ldev
+        return [found[k] for k in sorted(found)]
+
+    def by_pools(self, pool_ids, known_pool_ids=None):
+        """``known_pool_ids``: ids from a pool list already read (saves one request per pool)."""
+        if known_pool_ids is not None:
+            known = set(str(p) for p in known_pool_ids)
+            unknown = [str(p) for p in pool_ids if str(p) not in known]
+        else:
+            unknown = [str(p) for p in pool_ids if self.api.get_pool(p) is None]
+        if unknown:
+            raise VspApiError('Unknown pool(s): %s; nothing was changed' % ', '.join(unknown))
+        found = {}
+        for pool_id in pool_ids:
+            for ldev in self.api.list_ldevs(pool_id=pool_id):
+                if is_pool_volume(ldev) and str(ldev.get('composingPoolId', pool_id)) == str(pool_id):
+                    found[int(ldev['ldevId'])] = ldev
+        return [found[k] for k in sorted(found)]
+
+    def by_ldev_ids(self, ldev_ids):
+        ldevs, unknown, not_pool = [], [], []
+        for ldev_id in ldev_ids:
+            ldev = self.api.get_ldev(ldev_id)
+            if not is_defined(ldev):
+                unknown.append(str(ldev_id))
+            elif not is_pool_volume(ldev):
+                not_pool.append(str(ldev_id))
+            else:
+                ldevs.append(ldev)
+        problems = []
+        if unknown:
+            problems.append('unknown LDEV id(s): %s' % ', '.join(unknown))
+        if not_pool:
+            problems.append('LDEV id(s) that are not pool volumes (no POOL attribute): %s' % ', '.join(not_pool))
+        if problems:
+            raise VspApiError('%s; nothing was changed' % '; '.join(problems))
+        seen = {}
+        for ldev in ldevs:
+            seen[int(ldev['ldevId'])] = ldev
+        return [seen[k] for k in sorted(seen)]
+
+    def is_encrypted(self, parity_group_ids):
+        """True if any of the parity groups has encryption enabled (None when unknown)."""
+        values = []
+        for pg in parity_group_ids:
+            group = self.parity_group(pg)
+            if group is not None:
+                values.append(bool(group.get('isEncryptionEnabled')))
+        return any(values) if values else None
+
+
+def plan_changes(volumes, state):
+    """Split ``volumes`` (LDEV objects) into those to change and the rest."""
+    target = STATE_TO_STATUS[state]
+    return [v for v in volumes if v.get('status') != target]
+
+
+def change_state(api, volumes, state, concurrency):
+    """Change the status of every given LDEV to ``state``, at most ``concurrency`` at once.
+
+    Waits for every job, also when some fail. Returns ``(changed_ids, failures)`` where ``failures``
+    is a list of dicts ``{ldev_id, msg, message_id, message, cause, solution}``.
+    """
+    request_status = STATE_TO_REQUEST[state]
+    changed, failures = [], []
+    if not volumes:
+        return changed, failures
+
+    def work(ldev):
+        api.change_ldev_status(int(ldev['ldevId']), request_status)
+        return int(ldev['ldevId'])
+
+    workers = max(1, min(int(concurrency), MAX_CONCURRENCY, len(volumes)))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [(int(ldev['ldevId']), pool.submit(work, ldev)) for ldev in volumes]
+        for ldev_id, future in futures:
+            try:
+                changed.append(future.result())
+            except VspApiError as exc:
+                failure = {'ldev_id': ldev_id, 'msg': exc.describe()}
+                for key in ('message_id', 'message', 'cause', 'solution'):
+                    if getattr(exc, key):
+                        failure[key] = getattr(exc, key)
+                failures.append(failure)
+            except Exception as exc:  # noqa: BLE001 - report every volume, whatever went wrong
+                failures.append({'ldev_id': ldev_id, 'msg': '%s: %s' % (type(exc).__name__, exc)})
+    return sorted(changed), sorted(failures, key=lambda f: f['ldev_id'])

@@ -1,0 +1,301 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) vsp.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: encryption_key_backup
+short_description: Back up the encryption keys of a Hitachi VSP to a password-protected file or to the KMS
+version_added: 0.1.0
+description:
+  - Makes a secondary backup of the encryption keys of the storage system.
+  - With O(destination=file), downloads the key file (protected by O(backup_password)) to O(path) on the
+    host that runs the module, private (O(mode), default V(0600)) from creation, moved into place only
+    when complete, and writes a manifest next to it with its sha256, size, time, storage identity and key counts.
+  - With O(destination=kms), asks the storage system to back up the keys (all, or O(key_ids)) to the
+    key management server.
+  - The file content is never returned.
+author:
+  - vsp.encryption contributors (@vsp-encryption)
+extends_documentation_fragment:
+  - vsp.encryption.connection
+  - vsp.encryption.attributes
+  - vsp.encryption.attributes.actiongroup_vsp
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Reads the storage identity and key counts and reports what would be written; sends no backup request.
+  diff_mode:
+    support: none
+  idempotent:
+    support: partial
+    details:
+      - A backup is an action and reports a change each time, except that an existing O(path) file is left
+        alone (and nothing is sent) unless O(force=true).
+options:
+  destination:
+    description:
+      - Where to back the keys up.
+    type: str
+    choices: [file, kms]
+    default: file
+  path:
+    description:
+      - With O(destination=file), the key file to write on the host that runs the module.
+      - If it is an existing directory, a file named C(<storageDeviceId>_<YYYYmmddTHHMMSSZ>.ekf) (UTC) is
+        created in it.
+      - The parent directory must exist.
+      - Required when O(destination=file).
+    type: path
+  backup_password:
+    description:
+      - With O(destination=file), the password that protects the key file; it is needed to restore the keys.
+      - 6 to 255 characters; letters, digits and the symbols C(!"#$%&'()*+,-./:;<=>?@[\]^_`{|}~); no spaces.
+        It is checked before anything is sent.
+      - Required when O(destination=file).
+    type: str
+  mode:
+    description:
+      - Permissions of the key file and its manifest, as an octal number such as V('0600').
+    type: raw
+    default: '0600'
+  force:
+    description:
+      - Replace an existing O(path) file. When V(false) and O(path) is an existing file, nothing is sent and
+        the module reports no change.
+    type: bool
+    default: false
+  manifest:
+    description:
+      - Write C(<path>.manifest.json) (mode 0600) with the sha256, size, UTC time, storage device ID,
+        serial number, model, key counts by type, the key fingerprint (see RV(key_fingerprint)) and the manifest format version.
+    type: bool
+    default: true
+  key_ids:
+    description:
+      - With O(destination=kms), the IDs of the keys to back up. All keys when not given.
+    type: list
+    elements: str
+notes:
+  - The file is written on the host that runs the module; use C(delegate_to) to write it on the controller.
+  - Keep the file and its password in different places; both are needed to restore the keys.
+seealso:
+  - module: vsp.encryption.encryption_key_restore
+  - module: vsp.encryption.encryption_key_info
+'''
+
+EXAMPLES = r'''
+- name: Back up the keys to a file in a directory (name made from the storage id and the time)
+  vsp.encryption.encryption_key_backup:
+    host: vsp01.example.com
+    username: "{{ vault_vsp_username }}"
+    password: "{{ vault_vsp_password }}"
+    path: /srv/vsp-key-backups/
+    backup_password: "{{ vault_vsp_backup_password }}"
+  delegate_to: localhost
+  register: backup
+
+- name: Back up to a fixed file, replacing it
+  vsp.encryption.encryption_key_backup:
+    host: vsp01.example.com
+    username: "{{ vault_vsp_username }}"
+    password: "{{ vault_vsp_password }}"
+    ca_path: /etc/pki/vsp-ca.pem
+    path: /srv/vsp-key-backups/vsp01-latest.ekf
+    backup_password: "{{ vault_vsp_backup_password }}"
+    force: true
+  delegate_to: localhost
+
+- name: Back up two keys to the key management server
+  vsp.encryption.encryption_key_backup:
+    host: vsp01.example.com
+    username: "{{ vault_vsp_username }}"
+    password: "{{ vault_vsp_password }}"
+    destination: kms
+    key_ids: ["7", "8"]
+  delegate_to: localhost
+'''
+
+RETURN = r'''
+destination:
+  description: Where the keys were backed up.
+  returned: always
+  type: str
+  sample: file
+path:
+  description: The key file (written, would be written in check mode, or left alone).
+  returned: when O(destination=file)
+  type: str
+  sample: /srv/vsp-key-backups/900000061726_20261129T101500Z.ekf
+size:
+  description: Size of the key file in bytes.
+  returned: when O(destination=file) and a file exists or was written
+  type: int
+  sample: 5120
+sha256:
+  description: SHA-256 of the key file.
+  returned: when O(destination=file) and a file exists or was written
+  type: str
+  sample: 0c3d1a...
+manifest_path:
+  description: The manifest written next to the key file.
+  returned: when O(destination=file) and O(manifest=true)
+  type: str
+  sample: /srv/vsp-key-backups/900000061726_20261129T101500Z.ekf.manifest.json
+key_counts:
+  description: Number of keys by type at the time of the backup.
+  returned: when the storage system was asked
+  type: dict
+  sample: {"DEK": 8, "CEK": 1, "KEK": 1, "FREE": 22}
+key_fingerprint:
+  description:
+    - SHA-256 (hex) of the sorted lines C(<keyType>:<keyId>) of every key listed (DEK, CEK, KEK, FREE).
+    - It changes when a key is created, deleted or lost; a backup whose manifest holds the same fingerprint holds the same keys.
+    - The M(vsp.encryption.encryption_key_backup) module writes it into the manifest.
+  returned: when the storage system was asked
+  type: str
+  sample: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+storage:
+  description: Identity of the storage system.
+  returned: when the storage system was asked
+  type: dict
+  contains:
+    storage_device_id:
+      description: Storage device ID.
+      type: str
+    serial_number:
+      description: Serial number.
+      type: int
+    model:
+      description: Model.
+      type: str
+  sample: {"storage_device_id": "900000061726", "serial_number": 61726, "model": "VSP 5600"}
+job:
+  description: The finished job of the KMS backup (id, status, state, times).
+  returned: when O(destination=kms) and not in check mode
+  type: dict
+  sample: {"jobId": 12, "status": "Completed", "state": "Succeeded"}
+'''
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.vsp.encryption.plugins.module_utils.api import KEY_TYPES
+from ansible_collections.vsp.encryption.plugins.module_utils.backup_file import (
+    backup_file_name,
+    build_manifest,
+    download_response,
+    manifest_path,
+    parse_mode,
+    sha256_file,
+    utc_now,
+    validate_backup_password,
+    write_json_atomically,
+)
+from ansible_collections.vsp.encryption.plugins.module_utils.common import argument_spec, key_counts, key_fingerprint, run_module, storage_view
+from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils.jobs import summarize_job
+
+
+def check_local(module):
+    """Every local check, before anything is sent. Returns ``(path_is_dir, existing_file)``."""
+    params = module.params
+    if params['destination'] != 'file':
+        return False, False
+    validate_backup_password(params['backup_password'])
+    parse_mode(params['mode'])
+    path = params['path']
+    if os.path.isdir(path):
+        return True, False
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise VspApiError('The directory %s of path does not exist; create it first (nothing was sent to the array)' % parent)
+    if not os.access(parent, os.W_OK):
+        raise VspApiError('The directory %s of path is not writable (nothing was sent to the array)' % parent)
+    return False, os.path.exists(path)
+
+
+def read_identity(api):
+    storage = storage_view(api.storage())
+    keys = dict((t, api.list_keys(t)) for t in KEY_TYPES)
+    return storage, key_counts(keys), key_fingerprint(keys)
+
+
+def run_file(module, api, path_is_dir, existing):
+    params = module.params
+    path = params['path']
+    result = dict(changed=False, destination='file')
+    if existing and not params['force']:
+        sha256, size = sha256_file(path)
+        result.update(path=path, size=size, sha256=sha256,
+                      msg='%s exists and force is false: left alone, nothing was sent to the array' % path)
+        if os.path.exists(manifest_path(path)):
+            result['manifest_path'] = manifest_path(path)
+        return result
+
+    storage, counts, fingerprint = read_identity(api)
+    if path_is_dir:
+        path = os.path.join(path, backup_file_name(storage['storage_device_id'] or 'vsp', utc_now()))
+    result.update(changed=True, path=path, storage=storage, key_counts=counts, key_fingerprint=fingerprint)
+    if params['manifest']:
+        result['manifest_path'] = manifest_path(path)
+    if module.check_mode:
+        result['msg'] = 'Would back up %d keys to %s' % (sum(counts.values()), path)
+        return result
+
+    mode = parse_mode(params['mode'])
+    response = api.backup_keys_to_file(params['backup_password'])
+    size, sha256 = download_response(response, path, mode=mode)
+    result.update(size=size, sha256=sha256)
+    if params['manifest']:
+        write_json_atomically(manifest_path(path), build_manifest(path, size, sha256, storage, counts, key_fingerprint=fingerprint), mode=0o600)
+    return result
+
+
+def run_kms(module, api):
+    storage, counts, fingerprint = read_identity(api)
+    result = dict(changed=True, destination='kms', storage=storage, key_counts=counts, key_fingerprint=fingerprint)
+    if module.check_mode:
+        return result
+    job = api.backup_keys_to_kms(module.params['key_ids'])
+    result['job'] = summarize_job(job)
+    return result
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=argument_spec(
+            destination=dict(type='str', default='file', choices=['file', 'kms']),
+            path=dict(type='path'),
+            backup_password=dict(type='str', no_log=True),
+            mode=dict(type='raw', default='0600'),
+            force=dict(type='bool', default=False),
+            manifest=dict(type='bool', default=True),
+            key_ids=dict(type='list', elements='str', no_log=False),
+        ),
+        required_if=[('destination', 'file', ('path', 'backup_password'))],
+        supports_check_mode=True,
+    )
+    try:
+        path_is_dir, existing = check_local(module)
+    except VspApiError as exc:
+        module.fail_json(msg=exc.describe())
+
+    def run(module, api):
+        if module.params['destination'] == 'kms':
+            return run_kms(module, api)
+        return run_file(module, api, path_is_dir, existing)
+
+    run_module(module, run)
+
+
+if __name__ == '__main__':
+    main()

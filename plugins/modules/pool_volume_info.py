@@ -1,0 +1,146 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) vsp.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: pool_volume_info
+short_description: List the pool volumes of parity groups or pools of a Hitachi VSP
+version_added: 0.1.0
+description:
+  - Lists pool volumes (LDEVs with the C(POOL) attribute) with their status, pool, parity groups and whether
+    their parity group is encrypted, and counts them by status.
+  - Selects by O(parity_groups) or O(pool_ids); with neither, the pool volumes of every pool.
+author:
+  - vsp.encryption contributors (@vsp-encryption)
+extends_documentation_fragment:
+  - vsp.encryption.connection
+  - vsp.encryption.attributes
+  - vsp.encryption.attributes.actiongroup_vsp
+  - vsp.encryption.attributes.info_module
+options:
+  parity_groups:
+    description:
+      - Parity groups whose pool volumes are listed. An unknown parity group fails the task.
+      - Mutually exclusive with O(pool_ids).
+    type: list
+    elements: str
+  pool_ids:
+    description:
+      - Pools whose pool volumes are listed. An unknown pool fails the task.
+    type: list
+    elements: int
+seealso:
+  - module: vsp.encryption.pool_volume_state
+'''
+
+EXAMPLES = r'''
+- name: Pool volumes of parity group 1-1
+  vsp.encryption.pool_volume_info:
+    host: vsp01.example.com
+    username: "{{ vault_vsp_username }}"
+    password: "{{ vault_vsp_password }}"
+    parity_groups: [1-1]
+  delegate_to: localhost
+  register: info
+
+- name: Show which are blocked
+  ansible.builtin.debug:
+    msg: "{{ info.pool_volumes | selectattr('status', 'equalto', 'BLK') | map(attribute='ldev_id') | list }}"
+'''
+
+RETURN = r'''
+pool_volumes:
+  description: The selected pool volumes.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    ldev_id:
+      description: LDEV id.
+      type: int
+    status:
+      description: Status as the storage system names it (C(NML) normal, C(BLK) blocked).
+      type: str
+    pool_id:
+      description: Pool the volume belongs to.
+      type: int
+    parity_group_ids:
+      description: Parity groups of the volume.
+      type: list
+      elements: str
+    encrypted:
+      description: Whether a parity group of the volume has encryption enabled.
+      type: bool
+  sample: [{"ldev_id": 1, "status": "NML", "pool_id": 0, "parity_group_ids": ["1-1"], "encrypted": true}]
+counts:
+  description: Number of selected pool volumes by status.
+  returned: always
+  type: dict
+  sample: {"NML": 3, "BLK": 1}
+pools:
+  description: The pools of the selected pool volumes.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    pool_id:
+      description: Pool id.
+      type: int
+    pool_name:
+      description: Pool name.
+      type: str
+    pool_status:
+      description: Pool status (for example C(POLN) normal, C(POLE) blocked).
+      type: str
+  sample: [{"pool_id": 0, "pool_name": "pool0", "pool_status": "POLN"}]
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.vsp.encryption.plugins.module_utils.common import argument_spec, run_module
+from ansible_collections.vsp.encryption.plugins.module_utils.pool_volumes import PoolVolumeFinder, volume_view
+
+
+def run(module, api):
+    finder = PoolVolumeFinder(api)
+    all_pools = api.list_pools()
+    if module.params['parity_groups']:
+        ldevs = finder.by_parity_groups(module.params['parity_groups'])
+    else:
+        pool_ids = module.params['pool_ids'] or [int(p['poolId']) for p in all_pools]
+        ldevs = finder.by_pools(pool_ids, known_pool_ids=[p.get('poolId') for p in all_pools]) if pool_ids else []
+    volumes, counts = [], {}
+    for ldev in ldevs:
+        view = volume_view(ldev)
+        view['encrypted'] = finder.is_encrypted(view['parity_group_ids'])
+        volumes.append(view)
+        counts[view['status']] = counts.get(view['status'], 0) + 1
+    used = set(str(v['pool_id']) for v in volumes)
+    if module.params['pool_ids']:
+        used.update(str(p) for p in module.params['pool_ids'])
+    pools = [{'pool_id': p.get('poolId'), 'pool_name': p.get('poolName'), 'pool_status': p.get('poolStatus')}
+             for p in all_pools if str(p.get('poolId')) in used]
+    return dict(changed=False, pool_volumes=volumes, counts=counts, pools=pools)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=argument_spec(
+            parity_groups=dict(type='list', elements='str'),
+            pool_ids=dict(type='list', elements='int'),
+        ),
+        mutually_exclusive=[('parity_groups', 'pool_ids')],
+        supports_check_mode=True,
+    )
+    run_module(module, run)
+
+
+if __name__ == '__main__':
+    main()

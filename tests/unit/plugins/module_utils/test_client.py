@@ -1,0 +1,201 @@
+# Copyright (c) vsp.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+import base64
+
+import pytest
+import requests
+from conftest import PASSWORD, TOKEN, assert_no_secret, connection_args, kart_error
+
+from ansible_collections.vsp.encryption.plugins.module_utils import client as client_mod
+from ansible_collections.vsp.encryption.plugins.module_utils.api import VspApi
+from ansible_collections.vsp.encryption.plugins.module_utils.client import VspClient
+from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+
+STORAGE = {'storageDeviceId': '900000061726', 'model': 'VSP 5600', 'serialNumber': 61726}
+
+
+def make_client(**extra):
+    return VspClient(connection_args(**extra))
+
+
+def test_session_lifecycle_login_once_and_logout(vsp):
+    vsp.login()
+    vsp.get('/v1/objects/storages/instance', STORAGE)
+    vsp.get('/v1/objects/pools', {'data': []})
+    vsp.logout()
+    with make_client() as client:
+        api = VspApi(client)
+        assert api.storage()['model'] == 'VSP 5600'
+        assert api.list_pools() == []
+    calls = vsp.rsps.calls
+    assert calls[0].request.headers['Authorization'] == 'Basic ' + base64.b64encode(('admin:%s' % PASSWORD).encode()).decode()
+    for call in calls[1:]:
+        assert call.request.headers['Authorization'] == 'Session %s' % TOKEN
+    assert [c[0] for c in vsp.calls] == ['POST', 'GET', 'GET', 'DELETE']
+
+
+def test_nothing_sent_when_nothing_asked(vsp):
+    with make_client():
+        pass
+    assert vsp.calls == []
+
+
+def test_relogin_once_on_401(vsp):
+    vsp.login(token='first')
+    vsp.add('GET', '/v1/objects/pools', status=401, json=kart_error('KART40047-E', 'The specified token is invalid.'))
+    vsp.login(token='second', session_id=4)
+    vsp.get('/v1/objects/pools', {'data': [{'poolId': 0}]})
+    vsp.logout(session_id=4)
+    with make_client() as client:
+        assert VspApi(client).list_pools() == [{'poolId': 0}]
+    assert vsp.rsps.calls[3].request.headers['Authorization'] == 'Session second'
+
+
+def test_second_401_fails_and_logs_out(vsp):
+    vsp.login(token='first')
+    vsp.add('GET', '/v1/objects/pools', status=401, json=kart_error('KART40047-E', 'The specified token is invalid.'))
+    vsp.login(token='second', session_id=4)
+    vsp.add('GET', '/v1/objects/pools', status=401, json=kart_error('KART40047-E', 'The specified token is invalid.'))
+    vsp.logout(session_id=4)
+    with pytest.raises(VspApiError) as info:
+        with make_client() as client:
+            VspApi(client).list_pools()
+    assert info.value.status == 401
+    assert 'KART40047-E' in str(info.value)
+
+
+def test_login_rejected(vsp):
+    vsp.add('POST', '/v1/objects/sessions', status=401, json=kart_error('KART40046-E', 'Authentication failed.', None, None))
+    with pytest.raises(VspApiError) as info:
+        with make_client() as client:
+            VspApi(client).list_pools()
+    assert info.value.status == 401
+    assert 'Log in as admin failed' in str(info.value)
+    assert_no_secret(str(info.value), info.value.to_result())
+
+
+def test_logout_on_failure(vsp):
+    vsp.login()
+    vsp.add('GET', '/v1/objects/pools', status=500, json=kart_error())
+    vsp.logout()
+    with pytest.raises(VspApiError):
+        with make_client() as client:
+            VspApi(client).list_pools()
+    assert vsp.calls[-1] == ('DELETE', '/v1/objects/sessions/3')
+
+
+def test_503_retry_after_is_honoured(vsp, no_sleep):
+    vsp.login()
+    vsp.add('GET', '/v1/objects/pools', status=503, json=kart_error('KART00003-E', 'busy'), headers={'Retry-After': '7'})
+    vsp.get('/v1/objects/pools', {'data': []})
+    vsp.logout()
+    with make_client() as client:
+        assert VspApi(client).list_pools() == []
+    assert no_sleep == [7.0]
+
+
+def test_503_bound(vsp, no_sleep):
+    vsp.login()
+    for _ in range(3):  # 1 try + retries=2
+        vsp.add('GET', '/v1/objects/pools', status=503, json=kart_error('KART00003-E', 'The server is busy.'))
+    vsp.logout()
+    with pytest.raises(VspApiError) as info:
+        with make_client(retries=2) as client:
+            VspApi(client).list_pools()
+    assert 'HTTP 503 after 2 retries' in str(info.value)
+    assert info.value.status == 503
+    assert len(no_sleep) == 2
+    assert no_sleep[1] > no_sleep[0] * 1.0 or no_sleep[1] >= 0.5  # back-off grows (with jitter)
+
+
+def test_connection_error_retried_then_ok(vsp, no_sleep):
+    vsp.login()
+    vsp.add('GET', '/v1/objects/pools', body=requests.ConnectionError('Connection refused'))
+    vsp.get('/v1/objects/pools', {'data': []})
+    vsp.logout()
+    with make_client() as client:
+        assert VspApi(client).list_pools() == []
+    assert len(no_sleep) == 1
+
+
+def test_connection_refused_after_bound(vsp):
+    for _ in range(3):
+        vsp.add('POST', '/v1/objects/sessions', body=requests.ConnectionError('[Errno 111] Connection refused'))
+    with pytest.raises(VspApiError) as info:
+        with make_client(retries=2) as client:
+            VspApi(client).list_pools()
+    assert 'connection refused after 2 retries' in str(info.value)
+
+
+def test_get_read_timeout_is_retried_post_is_not(vsp):
+    vsp.login()
+    vsp.add('GET', '/v1/objects/pools', body=requests.exceptions.ReadTimeout('read timed out'))
+    vsp.get('/v1/objects/pools', {'data': []})
+    vsp.add('POST', '/v1/objects/ldevs/5/actions/change-status/invoke', body=requests.exceptions.ReadTimeout('read timed out'))
+    vsp.logout()
+    with pytest.raises(VspApiError) as info:
+        with make_client() as client:
+            api = VspApi(client)
+            assert api.list_pools() == []
+            api.change_ldev_status(5, 'blk')
+    assert 'timed out after 30 s (timeout)' in str(info.value)
+
+
+def test_error_mapping_readable(vsp):
+    vsp.login()
+    vsp.add('GET', '/v1/objects/pools', status=412, json=kart_error())
+    vsp.logout()
+    with pytest.raises(VspApiError) as info:
+        with make_client() as client:
+            VspApi(client).list_pools()
+    exc = info.value
+    text = exc.describe()
+    assert text.startswith('GET /v1/objects/pools failed with HTTP 412')
+    for part in ('KART30000-E', 'An error occurred in the storage system.', 'Cause: The state is incorrect.', 'Solution: Check the state.'):
+        assert part in text
+    assert exc.to_result() == {'http_status': 412, 'message_id': 'KART30000-E', 'error_message': 'An error occurred in the storage system.',
+                               'cause': 'The state is incorrect.', 'solution': 'Check the state.', 'request_method': 'GET',
+                               'request_path': '/v1/objects/pools'}
+    assert_no_secret(text, exc.to_result())
+
+
+def test_storage_device_id_url_form(vsp):
+    vsp.login()
+    vsp.get('/v1/objects/storages', {'data': [STORAGE]})
+    vsp.get('/v1/objects/storages/900000061726/pools', {'data': []})
+    vsp.logout()
+    with make_client(storage_device_id='900000061726') as client:
+        api = VspApi(client)
+        assert api.storage()['serialNumber'] == 61726
+        assert api.list_pools() == []
+        assert api.services == '/v1/900000061726/services'
+
+
+def test_verify_uses_ca_path():
+    assert make_client().http.verify is True
+    assert make_client(ca_path='/etc/ca.pem').http.verify == '/etc/ca.pem'
+    assert make_client(validate_certs=False, ca_path='/etc/ca.pem').http.verify is False
+
+
+def test_pool_size_follows_concurrency():
+    c = VspClient(connection_args(), pool_size=32)
+    assert c.http.get_adapter('https://x/')._pool_maxsize == 32
+
+
+def test_missing_requests(monkeypatch):
+    monkeypatch.setattr(client_mod, 'HAS_REQUESTS', False)
+    with pytest.raises(VspApiError):
+        VspClient(connection_args())
+
+
+def test_ca_path_wins_over_requests_ca_bundle(vsp, monkeypatch):
+    monkeypatch.setenv('REQUESTS_CA_BUNDLE', '/etc/ssl/certs/ca-certificates.crt')
+    monkeypatch.setenv('CURL_CA_BUNDLE', '/etc/ssl/certs/ca-certificates.crt')
+    vsp.login()
+    vsp.get('/v1/objects/pools', {'data': []})
+    vsp.logout()
+    with make_client(ca_path='/tmp/array-ca.pem') as client:
+        VspApi(client).list_pools()
+    assert [c.request.req_kwargs['verify'] for c in vsp.rsps.calls] == ['/tmp/array-ca.pem'] * 3

@@ -1,0 +1,110 @@
+# Copyright (c) vsp.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from conftest import assert_no_secret, connection_args, ldev
+
+from ansible_collections.vsp.encryption.plugins.modules import encryption_key_info, pool_volume_info
+
+
+def test_key_info(vsp):
+    vsp.login()
+    vsp.keys()
+    vsp.storage()
+    vsp.logout()
+    result = vsp.run(encryption_key_info.main, connection_args())
+    assert result['changed'] is False
+    assert result['key_counts'] == {'DEK': 2, 'CEK': 1, 'KEK': 1, 'FREE': 3}
+    assert result['encryption_keys']['DEK'][0]['numOfBackups'] == 1
+    assert result['storage']['serial_number'] == 61726
+    assert vsp.write_calls() == []
+    assert_no_secret(result)
+
+
+def test_key_coverage_reports_lost_keys(vsp):
+    vsp.login()
+    vsp.get('/v1/objects/encryption-keys', {'data': [{'keyId': '0', 'keyType': 'DEK', 'targetDeviceLocation': 'HDD00-00'}]})
+    vsp.storage()
+    vsp.get('/v1/objects/parity-groups/1-1', {'parityGroupId': '1-1', 'isEncryptionEnabled': True})
+    vsp.get('/v1/objects/parity-groups/2-1', {'parityGroupId': '2-1', 'isEncryptionEnabled': False})
+    vsp.get('/v1/objects/drives', {'data': [{'driveLocationId': 'HDD00-00', 'parityGroupId': '1-1'},
+                                            {'driveLocationId': 'HDD00-01', 'parityGroupId': '1-1'}]})
+    vsp.get('/v1/objects/drives', {'data': [{'driveLocationId': 'HDD01-00', 'parityGroupId': '2-1'}]})
+    vsp.logout()
+    result = vsp.run(encryption_key_info.main, connection_args(key_types=['DEK'], parity_groups=['1-1', '2-1']))
+    assert result['key_counts'] == {'DEK': 1}
+    assert result['parity_groups'] == [
+        {'parity_group_id': '1-1', 'is_encryption_enabled': True, 'drive_locations': ['HDD00-00', 'HDD00-01'],
+         'drives_without_key': ['HDD00-01'], 'keys_lost': True},
+        {'parity_group_id': '2-1', 'is_encryption_enabled': False, 'drive_locations': ['HDD01-00'],
+         'drives_without_key': [], 'keys_lost': False},
+    ]
+    assert vsp.rsps.calls[5].request.url.endswith('/v1/objects/drives?parityGroupId=1-1')
+
+
+def test_key_coverage_unknown_parity_group(vsp):
+    vsp.login()
+    vsp.get('/v1/objects/encryption-keys', {'data': []})
+    vsp.storage()
+    vsp.not_found('/v1/objects/parity-groups/9-9')
+    vsp.logout()
+    result = vsp.fail(encryption_key_info.main, connection_args(key_types=['DEK'], parity_groups=['9-9']))
+    assert 'Unknown parity group(s): 9-9' in result['msg']
+
+
+def test_pool_volume_info_all_pools(vsp):
+    vsp.login()
+    vsp.get('/v1/objects/pools', {'data': [{'poolId': 0, 'poolName': 'p0', 'poolStatus': 'POLE'},
+                                           {'poolId': 1, 'poolName': 'p1', 'poolStatus': 'POLN'}]})
+    vsp.get('/v1/objects/ldevs', {'data': [ldev(1, 'BLK', 0, ('1-1',)), ldev(7, pool_volume=False)]})
+    vsp.get('/v1/objects/ldevs', {'data': [ldev(2, 'NML', 1, ('2-1',))]})
+    vsp.get('/v1/objects/parity-groups/1-1', {'parityGroupId': '1-1', 'isEncryptionEnabled': True})
+    vsp.get('/v1/objects/parity-groups/2-1', {'parityGroupId': '2-1', 'isEncryptionEnabled': False})
+    vsp.logout()
+    result = vsp.run(pool_volume_info.main, connection_args())
+    assert result['pool_volumes'] == [
+        {'ldev_id': 1, 'status': 'BLK', 'pool_id': 0, 'parity_group_ids': ['1-1'], 'encrypted': True},
+        {'ldev_id': 2, 'status': 'NML', 'pool_id': 1, 'parity_group_ids': ['2-1'], 'encrypted': False},
+    ]
+    assert result['counts'] == {'BLK': 1, 'NML': 1}
+    assert [p['pool_id'] for p in result['pools']] == [0, 1]
+    assert vsp.write_calls() == []
+
+
+def test_pool_volume_info_by_parity_group_caches_lookups(vsp):
+    vsp.login()
+    vsp.get('/v1/objects/pools', {'data': [{'poolId': 0, 'poolName': 'p0', 'poolStatus': 'POLN'}]})
+    vsp.get('/v1/objects/parity-groups/1-1', {'parityGroupId': '1-1', 'isEncryptionEnabled': True})
+    vsp.get('/v1/objects/ldevs', {'data': [ldev(1), ldev(2)]})
+    vsp.logout()
+    result = vsp.run(pool_volume_info.main, connection_args(parity_groups=['1-1']))
+    assert [v['encrypted'] for v in result['pool_volumes']] == [True, True]
+    assert result['counts'] == {'NML': 2}
+
+
+def test_pool_volume_info_unknown_pool(vsp):
+    vsp.login()
+    vsp.get('/v1/objects/pools', {'data': [{'poolId': 0}]})
+    vsp.logout()
+    result = vsp.fail(pool_volume_info.main, connection_args(pool_ids=[5]))
+    assert 'Unknown pool(s): 5' in result['msg']
+
+
+def test_missing_requests_library(vsp, monkeypatch):
+    from ansible_collections.vsp.encryption.plugins.module_utils import common
+    monkeypatch.setattr(common, 'HAS_REQUESTS', False)
+    result = vsp.fail(encryption_key_info.main, connection_args())
+    assert 'requests' in result['msg']
+    assert vsp.calls == []
+
+
+def test_connection_from_environment(vsp, monkeypatch):
+    monkeypatch.setenv('VSP_HOST', 'vsp.example.com')
+    monkeypatch.setenv('VSP_USERNAME', 'admin')
+    monkeypatch.setenv('VSP_PASSWORD', 'Conn-S3cret-pw')
+    vsp.login()
+    vsp.get('/v1/objects/pools', {'data': []})
+    vsp.logout()
+    result = vsp.run(pool_volume_info.main, {})
+    assert result['pool_volumes'] == []
+    assert_no_secret(result)
