@@ -8,7 +8,7 @@ SHELL := /bin/bash
 VENV       := .venv
 PY         := $(VENV)/bin/python
 BIN        := $(VENV)/bin
-BUILD      := .build
+BUILD      ?= .build
 COLL_DIR   := $(BUILD)/ansible_collections/vsp/encryption
 REPORTS    := $(BUILD)/reports
 STAMP      := $(VENV)/.installed
@@ -35,10 +35,13 @@ venv: $(STAMP)
 
 # ansible-test and ansible-playbook need the collection at .../ansible_collections/vsp/encryption,
 # a real directory: copy the tracked (and new, not ignored) files of the collection there.
+# ansible-test then lists them with git inside the copy.
 collection: $(STAMP)
 	@rm -rf $(COLL_DIR); mkdir -p $(COLL_DIR) $(REPORTS)
 	@git ls-files -co --exclude-standard -z | grep -zv -E '^(simulator|bench|hack|\.ci)/' \
 	  | tar -cf - --null --ignore-failed-read -T - 2>/dev/null | tar -xf - -C $(COLL_DIR)
+	@# its own (empty) git work tree: ansible-test lists files with git, and .build/ is ignored here
+	@git init -q $(COLL_DIR)
 	@echo "collection copied to $(COLL_DIR)"
 
 lint: $(STAMP)

@@ -178,7 +178,7 @@ def assert_no_secret(*things):
 def no_sleep(monkeypatch):
     """Patch ``time.sleep``; the recorded delays are available to tests."""
     slept = []
-    monkeypatch.setattr(time, 'sleep', lambda seconds: slept.append(seconds))
+    monkeypatch.setattr(time, 'sleep', slept.append)
     return slept
 
 

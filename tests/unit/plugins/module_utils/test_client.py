@@ -98,7 +98,7 @@ def test_503_retry_after_is_honoured(vsp, no_sleep):
 
 def test_503_bound(vsp, no_sleep):
     vsp.login()
-    for _ in range(3):  # 1 try + retries=2
+    for dummy in range(3):  # 1 try + retries=2
         vsp.add('GET', '/v1/objects/pools', status=503, json=kart_error('KART00003-E', 'The server is busy.'))
     vsp.logout()
     with pytest.raises(VspApiError) as info:
@@ -121,7 +121,7 @@ def test_connection_error_retried_then_ok(vsp, no_sleep):
 
 
 def test_connection_refused_after_bound(vsp):
-    for _ in range(3):
+    for dummy in range(3):
         vsp.add('POST', '/v1/objects/sessions', body=requests.ConnectionError('[Errno 111] Connection refused'))
     with pytest.raises(VspApiError) as info:
         with make_client(retries=2) as client:
