@@ -1,0 +1,107 @@
+"""Routes: sessions, jobs, version and storage systems."""
+
+from __future__ import annotations
+
+from flask import request
+
+from . import errors
+from .app import BASE, OBJ, auth, json_body, obj_route, sim
+from .sessions import STO_VIEW
+
+API_VERSION = {"productName": "Configuration Manager REST API", "apiVersion": "1.31.0"}
+
+
+def version():
+    return errors.json_response(API_VERSION)
+
+
+def _storage_obj():
+    s = sim()
+    with s.state.lock:
+        st = dict(s.state.storage)
+    return {
+        "storageDeviceId": st["storageDeviceId"], "model": st["model"],
+        "serialNumber": st["serialNumber"], "ip": st.get("ctl1Ip"),
+        "ctl1Ip": st.get("ctl1Ip"), "ctl2Ip": st.get("ctl2Ip"),
+        "dkcMicroVersion": st["dkcMicroVersion"],
+        "communicationModes": [{"communicationMode": "lanConnectionMode"}],
+        "isSecure": True,
+    }
+
+
+def storages():
+    return errors.json_response({"data": [_storage_obj()]})
+
+
+def storage_instance():
+    auth(STO_VIEW)
+    return errors.json_response(_storage_obj())
+
+
+def storage_by_id(storage_device_id):
+    auth(STO_VIEW)
+    if storage_device_id != sim().state.sdid:
+        raise errors.not_found(f"storageDeviceId = {storage_device_id}")
+    return errors.json_response(_storage_obj())
+
+
+def create_session(storage_device_id=None):
+    body = json_body()
+    sess = sim().sessions.login(request.headers.get("Authorization"), body, request.remote_addr)
+    return errors.json_response({"token": sess.token, "sessionId": sess.session_id})
+
+
+def list_sessions(storage_device_id=None):
+    caller = auth()
+    s = sim()
+    with s.state.lock:
+        data = [x.view() for x in s.sessions.sessions.values() if x.user == caller.user]
+    return errors.json_response({"data": data})
+
+
+def _session_id(raw):
+    try:
+        return int(raw)
+    except ValueError:
+        raise errors.not_found(f"sessionId = {raw}") from None
+
+
+def get_session(session_id, storage_device_id=None):
+    caller = auth()
+    target = sim().sessions.get(_session_id(session_id))
+    if target is None or target.user != caller.user:
+        raise errors.not_found(f"sessionId = {session_id}")
+    return errors.json_response(target.view())
+
+
+def delete_session(session_id, storage_device_id=None):
+    caller = auth()
+    json_body(allowed={"force"})
+    sim().sessions.logout(caller, _session_id(session_id))
+    return errors.json_response({})
+
+
+def get_job(job_id, storage_device_id=None):
+    auth()
+    s = sim()
+    try:
+        job = s.jobs.get(int(job_id))
+    except ValueError:
+        job = None
+    if job is None:
+        raise errors.not_found(f"jobId = {job_id}")
+    return errors.json_response(s.jobs.view(job))
+
+
+def register(app):
+    app.add_url_rule(BASE + "/configuration/version", "version", version, methods=["GET"])
+    app.add_url_rule(OBJ + "/storages", "storages", storages, methods=["GET"])
+    app.add_url_rule(OBJ + "/storages/instance", "storage_instance", storage_instance,
+                     methods=["GET"])
+    app.add_url_rule(OBJ + "/storages/<storage_device_id>", "storage_by_id", storage_by_id,
+                     methods=["GET"])
+    obj_route(app, "/sessions", ["POST"], create_session, "create_session")
+    obj_route(app, "/sessions", ["GET"], list_sessions, "list_sessions")
+    obj_route(app, "/sessions/<session_id>", ["GET"], get_session, "get_session")
+    obj_route(app, "/sessions/<session_id>", ["DELETE"], delete_session, "delete_session")
+    obj_route(app, "/jobs/<job_id>", ["GET"], get_job, "get_job")
