@@ -54,7 +54,7 @@ class PoolVolumeFinder(object):
     def check_parity_groups(self, parity_group_ids):
         unknown = [pg for pg in parity_group_ids if self.parity_group(pg) is None]
         if unknown:
-            raise VspApiError('Unknown parity group(s): %s; nothing was changed' % ', '.join(unknown))
+            raise VspApiError('parity_groups: unknown parity group(s) %s; nothing was changed' % ', '.join(unknown))
 
     def by_parity_groups(self, parity_group_ids):
         self.check_parity_groups(parity_group_ids)
@@ -73,7 +73,7 @@ class PoolVolumeFinder(object):
         else:
             unknown = [str(p) for p in pool_ids if self.api.get_pool(p) is None]
         if unknown:
-            raise VspApiError('Unknown pool(s): %s; nothing was changed' % ', '.join(unknown))
+            raise VspApiError('pool_ids: unknown pool(s) %s; nothing was changed' % ', '.join(unknown))
         found = {}
         for pool_id in pool_ids:
             for ldev in self.api.list_ldevs(pool_id=pool_id):
@@ -97,7 +97,7 @@ class PoolVolumeFinder(object):
         if not_pool:
             problems.append('LDEV id(s) that are not pool volumes (no POOL attribute): %s' % ', '.join(not_pool))
         if problems:
-            raise VspApiError('%s; nothing was changed' % '; '.join(problems))
+            raise VspApiError('ldev_ids: %s; nothing was changed' % '; '.join(problems))
         seen = {}
         for ldev in ldevs:
             seen[int(ldev['ldevId'])] = ldev

@@ -32,7 +32,7 @@ def test_unknown_parity_group(vsp):
     with pytest.raises(VspApiError) as info:
         with VspClient(connection_args()) as client:
             PoolVolumeFinder(VspApi(client)).by_parity_groups(['9-9'])
-    assert 'Unknown parity group(s): 9-9' in str(info.value)
+    assert 'parity_groups: unknown parity group(s) 9-9' in str(info.value)
 
 
 def test_ldev_ids_must_be_pool_volumes(vsp):
@@ -45,6 +45,7 @@ def test_ldev_ids_must_be_pool_volumes(vsp):
         with VspClient(connection_args()) as client:
             PoolVolumeFinder(VspApi(client)).by_ldev_ids([1, 9, 77])
     text = str(info.value)
+    assert text.startswith('ldev_ids: ')
     assert 'unknown LDEV id(s): 77' in text
     assert 'not pool volumes (no POOL attribute): 9' in text
 

@@ -49,7 +49,7 @@ def test_key_coverage_unknown_parity_group(vsp):
     vsp.not_found('/v1/objects/parity-groups/9-9')
     vsp.logout()
     result = vsp.fail(encryption_key_info.main, connection_args(key_types=['DEK'], parity_groups=['9-9']))
-    assert 'Unknown parity group(s): 9-9' in result['msg']
+    assert 'parity_groups: unknown parity group(s) 9-9' in result['msg']
 
 
 def test_pool_volume_info_all_pools(vsp):
@@ -87,7 +87,7 @@ def test_pool_volume_info_unknown_pool(vsp):
     vsp.get('/v1/objects/pools', {'data': [{'poolId': 0}]})
     vsp.logout()
     result = vsp.fail(pool_volume_info.main, connection_args(pool_ids=[5]))
-    assert 'Unknown pool(s): 5' in result['msg']
+    assert 'pool_ids: unknown pool(s) 5' in result['msg']
 
 
 def test_missing_requests_library(vsp, monkeypatch):

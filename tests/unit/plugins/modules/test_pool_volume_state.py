@@ -78,7 +78,7 @@ def test_ldev_ids_not_pool_volume_fails_before_write(vsp):
     vsp.get('/v1/objects/ldevs/9', ldev(9, pool_volume=False))
     vsp.logout()
     result = vsp.fail(pool_volume_state.main, args(parity_groups=None, ldev_ids=[1, 9]))
-    assert '9' in result['msg'] and 'not pool volumes' in result['msg']
+    assert result['msg'].startswith('ldev_ids: ') and '9' in result['msg'] and 'not pool volumes' in result['msg']
     assert vsp.write_calls() == []
 
 
@@ -87,7 +87,7 @@ def test_unknown_pool_fails(vsp):
     vsp.not_found('/v1/objects/pools/7')
     vsp.logout()
     result = vsp.fail(pool_volume_state.main, args(parity_groups=None, pool_ids=[7]))
-    assert 'Unknown pool(s): 7' in result['msg']
+    assert 'pool_ids: unknown pool(s) 7' in result['msg']
 
 
 def test_partial_failure_reports_changed_and_failed(vsp):
