@@ -1,0 +1,92 @@
+"""Helpers shared by the ecosystem checks (issue #8)."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.path.dirname(os.path.abspath(sys.executable))
+PYTHON = sys.executable
+
+ADMIN = ("admin", "vsp-admin")
+VIEWER = ("viewer", "vsp-viewer")
+
+
+def run(cmd, env=None, cwd=None, timeout=300, check=True):
+    """Run a command, return the CompletedProcess; on failure show its output in the assertion."""
+    proc = subprocess.run(cmd, env=env, cwd=cwd, timeout=timeout, capture_output=True, text=True, check=False)
+    if check and proc.returncode != 0:
+        pytest.fail("%s exited %d\n--- stdout\n%s\n--- stderr\n%s" % (
+            " ".join(cmd), proc.returncode, proc.stdout[-6000:], proc.stderr[-6000:]))
+    return proc
+
+
+def clean_env(**extra):
+    """The environment of the test run less every VSP_* variable and every ANSIBLE_* setting, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VSP_", "ANSIBLE_"))}
+    env["PATH"] = BIN + os.pathsep + env.get("PATH", "")
+    env["ANSIBLE_NOCOLOR"] = "1"
+    env["ANSIBLE_COLLECTIONS_SCAN_SYS_PATH"] = "false"
+    env["ANSIBLE_LOCALHOST_WARNING"] = "false"
+    env["ANSIBLE_INVENTORY_UNPARSED_WARNING"] = "false"
+    env.update(extra)
+    return env
+
+
+def parse_adhoc(stdout):
+    """The JSON result of `ansible localhost -m ...` (default callback: `host | STATUS => {...}`)."""
+    start = stdout.index("=>") + 2
+    return json.loads(stdout[start:])
+
+
+# the collection as `make collection` copies it: the Makefile exports ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/$(BUILD)
+DEV_COLLECTIONS = os.environ.get("ANSIBLE_COLLECTIONS_PATH", "").split(os.pathsep)[0] or os.path.join(ROOT, ".build")
+
+
+def awx_inject(credential_type_dir, prefix, values, private_data_dir):
+    """Render a custom credential type the way AWX / Automation Controller does when it starts a job.
+
+    Mirrors AWX's CredentialType.inject_credential: only inputs with a value enter the template
+    namespace (an empty string is left undefined), a boolean field never set becomes false, each `file`
+    template is written to a 0600 file in the job's private data dir and its path is offered as
+    `tower.filename` (or `tower.filename.<name>` for `template.<name>`), then `env` and `extra_vars`
+    are rendered in a Jinja2 immutable sandbox. Returns (env, extra_vars).
+    """
+    import stat
+    import tempfile
+    from types import SimpleNamespace
+
+    import yaml
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    with open(os.path.join(credential_type_dir, prefix + "_inputs.yml")) as handle:
+        inputs = yaml.safe_load(handle)
+    with open(os.path.join(credential_type_dir, prefix + "_injectors.yml")) as handle:
+        injectors = yaml.safe_load(handle)
+    namespace = {}
+    for key, value in values.items():
+        if isinstance(value, bool) or value:
+            namespace[key] = value
+    for field in inputs.get("fields", []):
+        if field["type"] == "boolean" and field["id"] not in values:
+            namespace[field["id"]] = False
+    sandbox = ImmutableSandboxedEnvironment()
+    env_dir = os.path.join(str(private_data_dir), "env")
+    os.makedirs(env_dir, exist_ok=True)
+    single, files = None, {}
+    for label, template in injectors.get("file", {}).items():
+        fd, path = tempfile.mkstemp(dir=env_dir)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(sandbox.from_string(template).render(**namespace))
+        os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
+        if "." in label:
+            files[label.split(".", 1)[1]] = path
+        else:
+            single = path
+    namespace["tower"] = SimpleNamespace(filename=single or SimpleNamespace(**files))
+    env = {name: sandbox.from_string(template).render(**namespace) for name, template in injectors.get("env", {}).items()}
+    extra_vars = {name: sandbox.from_string(template).render(**namespace)
+                  for name, template in injectors.get("extra_vars", {}).items()}
+    return env, extra_vars

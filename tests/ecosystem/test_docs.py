@@ -1,0 +1,107 @@
+"""The documentation is there and stays true: ansible-doc for every module and role, and the user
+guide in docs/ names only variables, modules, roles, playbooks, files and make targets that exist."""
+import glob
+import json
+import os
+import re
+
+import pytest
+import yaml
+from ecosystem_helpers import BIN, DEV_COLLECTIONS, ROOT, clean_env, run
+
+MODULES = sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(ROOT, "plugins", "modules", "*.py"))
+                 if not os.path.basename(p).startswith("_"))
+ROLES = sorted(os.path.basename(os.path.dirname(os.path.dirname(p)))
+               for p in glob.glob(os.path.join(ROOT, "roles", "*", "meta", "argument_specs.yml")))
+GUIDE = sorted(glob.glob(os.path.join(ROOT, "docs", "*.md")))
+USER_GUIDE = ["backup.md", "disaster-recovery.md", "simulator.md", "troubleshooting.md", "awx.md", "release.md"]
+
+
+def read(path):
+    with open(path) as handle:
+        return handle.read()
+
+
+def role_spec(role):
+    return yaml.safe_load(read(os.path.join(ROOT, "roles", role, "meta", "argument_specs.yml")))["argument_specs"]["main"]
+
+
+def test_ansible_doc_for_every_module(tmp_path):
+    assert MODULES, "no modules"
+    proc = run([os.path.join(BIN, "ansible-doc"), "--json", "-t", "module"] + ["vsp.encryption." + m for m in MODULES],
+               env=clean_env(ANSIBLE_COLLECTIONS_PATH=DEV_COLLECTIONS), cwd=str(tmp_path))
+    docs = json.loads(proc.stdout)
+    for module in MODULES:
+        entry = docs["vsp.encryption." + module]
+        doc = entry["doc"]
+        assert doc.get("short_description"), module
+        assert {"host", "username", "password", "validate_certs", "ca_path"} <= set(doc["options"]), module
+        assert entry.get("examples"), "%s has no EXAMPLES" % module
+        assert entry.get("return"), "%s has no RETURN" % module
+        assert "action_group" in doc.get("attributes", {}), "%s does not document its action group" % module
+
+
+def test_ansible_doc_for_every_role(tmp_path):
+    assert ROLES, "no role has meta/argument_specs.yml"
+    env = clean_env(ANSIBLE_COLLECTIONS_PATH=DEV_COLLECTIONS)
+    for role in ROLES:
+        proc = run([os.path.join(BIN, "ansible-doc"), "--json", "-t", "role", "vsp.encryption." + role],
+                   env=env, cwd=str(tmp_path))
+        entry = json.loads(proc.stdout)["vsp.encryption." + role]
+        assert entry["entry_points"]["main"]["options"], role
+
+
+@pytest.mark.parametrize("page", USER_GUIDE)
+def test_user_guide_page_exists(page):
+    text = read(os.path.join(ROOT, "docs", page))
+    assert text.startswith("# ") and len(text) > 1500, "docs/%s is missing or a stub" % page
+
+
+def known_role_words(role):
+    """Options of the role plus the names its argument spec mentions (facts it sets, for example)."""
+    spec_text = read(os.path.join(ROOT, "roles", role, "meta", "argument_specs.yml"))
+    return set(role_spec(role)["options"]) | set(re.findall(r"\b%s_[a-z0-9_]+\b" % role, spec_text))
+
+
+@pytest.mark.parametrize("page", [os.path.basename(p) for p in GUIDE])
+def test_guide_names_what_exists(page):
+    text = read(os.path.join(ROOT, "docs", page))
+    problems = []
+    for role in ("encryption_key_backup", "encryption_key_restore"):
+        if not os.path.isdir(os.path.join(ROOT, "roles", role)):
+            continue
+        known = known_role_words(role) if role in ROLES else set()
+        for var in sorted(set(re.findall(r"\b%s_[a-z0-9_]+\b" % role, text))):
+            if var not in known:
+                problems.append("role variable %s is not in roles/%s/meta/argument_specs.yml" % (var, role))
+    fqcns = set(re.findall(r"\bvsp\.encryption\.([a-z_]+)\b", text))
+    for name in sorted(fqcns - set(MODULES) - set(ROLES) - {"vsp", "connection", "attributes",
+                                                            "backup_encryption_keys", "restore_encryption_keys"}):
+        problems.append("vsp.encryption.%s is neither a module nor a role" % name)
+    for path in sorted(set(re.findall(r"\b((?:playbooks|roles|extensions|hack|docs|changelogs)/[\w./-]*\w)", text))):
+        if not glob.glob(os.path.join(ROOT, path)) and not path.startswith("docs/_build"):
+            problems.append("%s does not exist" % path)
+    targets = make_targets()
+    for target in sorted(set(re.findall(r"`make ([a-z][\w-]*)", text))):
+        if target not in targets:
+            problems.append("make %s is not a target" % target)
+    for var in sorted(set(re.findall(r"\bVSP_[A-Z_]+\b", text))):
+        if var not in ENV_KNOWN:
+            problems.append("%s is read by no module and set by no tool" % var)
+    assert not problems, "docs/%s:\n  " % page + "\n  ".join(problems)
+
+
+ENV_KNOWN = set(re.findall(r"env_fallback, \['(VSP_[A-Z_]+)'\]", read(os.path.join(ROOT, "plugins", "module_utils", "common.py")))) | {
+    "VSP_SIMULATOR_URL", "VSP_SIMULATOR_DIR"}
+
+
+def make_targets():
+    text = read(os.path.join(ROOT, "Makefile")) + "".join(read(p) for p in glob.glob(os.path.join(ROOT, "mk", "*.mk")))
+    return set(re.findall(r"^([a-z][\w-]*)\s*:(?!=)", text, re.M))
+
+
+def test_env_variables_in_credential_type_are_documented():
+    text = read(os.path.join(ROOT, "docs", "awx.md"))
+    injectors = yaml.safe_load(read(os.path.join(ROOT, "extensions", "awx", "credential_type_injectors.yml")))
+    for var in injectors["env"]:
+        assert var in text, "docs/awx.md does not mention %s" % var
