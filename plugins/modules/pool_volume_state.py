@@ -210,7 +210,7 @@ def run(module, api):
     result = dict(changed=bool(changed_ids), volumes=views, changed_ldev_ids=changed_ids, diff=diff)
     if failures:
         result['failed_volumes'] = failures
-        raise VspApiError('%d of %d pool volume(s) could not be set to %s (failed: %s); changed: %s. '
+        raise VspApiError('%d of %d pool volume(s) could not be set to %s (failed LDEV ids: %s); changed LDEV ids: %s. '
                           'Fix the cause and run the task again: volumes already %s are left alone.'
                           % (len(failures), len(to_change), state, ', '.join(str(f['ldev_id']) for f in failures),
                              ', '.join(str(i) for i in changed_ids) or 'none', state),

@@ -30,7 +30,7 @@ def test_completed_answer_needs_no_polling(vsp, no_sleep):
 def test_polling_with_backoff(vsp, no_sleep):
     vsp.login()
     vsp.add('POST', CHANGE, status=202, json=job(11, status='Running', state='Started'))
-    for dummy in range(3):
+    for _dummy in range(3):
         vsp.get('/v1/objects/jobs/11', job(11, status='Running', state='Started'))
     vsp.get('/v1/objects/jobs/11', job(11))
     vsp.logout()
@@ -41,7 +41,7 @@ def test_polling_with_backoff(vsp, no_sleep):
 
 def test_backoff_is_capped():
     delays, delay = [], jobs.POLL_START
-    for dummy in range(20):
+    for _dummy in range(20):
         delays.append(delay)
         delay = min(jobs.POLL_CAP, delay * jobs.POLL_FACTOR)
     assert max(delays) == jobs.POLL_CAP

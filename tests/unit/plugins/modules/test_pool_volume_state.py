@@ -144,7 +144,7 @@ def test_session_expiry_midway_logs_in_again_once(vsp):
 
 def test_array_unreachable_is_readable(vsp):
     import requests
-    for dummy in range(3):
+    for _dummy in range(3):
         vsp.add('POST', '/v1/objects/sessions', body=requests.ConnectionError('[Errno 111] Connection refused'))
     result = vsp.fail(pool_volume_state.main, args())
     assert 'connection refused after 2 retries' in result['msg']
