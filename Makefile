@@ -71,10 +71,13 @@ TEST_GATES   := lint sanity simulator-tests unit
 TEST_REPORTS := $(REPORTS)/simulator.xml $(REPORTS)/unit.xml
 -include mk/*.mk
 
+# -k: every gate runs even when one fails, so one run shows every failure; the exit code is non-zero
+# when any gate failed or any report is missing, empty or holds a failure.
 test:
 	@rm -rf $(REPORTS)
-	$(MAKE) --no-print-directory $(TEST_GATES)
-	@echo "== summary"; $(PY) hack/summarize-junit $(TEST_REPORTS)
+	@status=0; $(MAKE) --no-print-directory -k $(TEST_GATES) || status=1; \
+	  echo "== summary"; $(PY) hack/summarize-junit $(TEST_REPORTS) || status=1; \
+	  if [ $$status -ne 0 ]; then echo "make test: FAILED (see the gates above)"; fi; exit $$status
 
 clean:
 	rm -rf $(BUILD) tests/output

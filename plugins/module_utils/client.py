@@ -61,6 +61,9 @@ def _describe_connection_error(exc):
     text = str(exc)
     lowered = text.lower()
     if requests is not None and isinstance(exc, requests.exceptions.SSLError):
+        if 'hostname mismatch' in lowered or "doesn't match" in lowered or 'ip address mismatch' in lowered:
+            return ('TLS error (hostname mismatch: the certificate of the array does not name the host connected to; '
+                    'set host to a name or IP address the certificate lists)')
         return 'TLS error (certificate not trusted? set ca_path to the CA of the array, or validate_certs: false for a test system)'
     if 'refused' in lowered or 'errno %d' % errno.ECONNREFUSED in lowered:
         return 'connection refused'
@@ -138,7 +141,10 @@ class VspClient(object):
     def login(self):
         response = self._send('POST', SESSIONS_PATH, auth_mode='basic', json={})
         if response.status_code != 200:
-            raise self._http_error('POST', SESSIONS_PATH, response, 'Log in as %s failed' % self._username)
+            summary = 'Log in as %s failed' % self._username
+            if response.status_code == 401:
+                summary += ' (check username and password)'
+            raise self._http_error('POST', SESSIONS_PATH, response, summary)
         body = _json_or_none(response) or {}
         if not body.get('token') or body.get('sessionId') is None:
             raise VspApiError('Log in failed: the answer has no token and sessionId', status=response.status_code,
@@ -152,7 +158,9 @@ class VspClient(object):
             return
         session_id, self._session_id = self._session_id, None
         try:
-            self._send('DELETE', '%s/%s' % (SESSIONS_PATH, session_id), auth_mode='session', json={}, max_retries=1)
+            # the same bounded retries as every request: a session left behind counts against the
+            # array's 64-session cap until its idle timeout
+            self._send('DELETE', '%s/%s' % (SESSIONS_PATH, session_id), auth_mode='session', json={})
         except Exception:  # noqa: BLE001, S110 - logging out is best effort
             pass
         finally:

@@ -189,11 +189,14 @@ def check_file(module):
         raise VspApiError('path %s is not a file (nothing was sent to the array)' % path)
     if not os.access(path, os.R_OK):
         raise VspApiError('path %s is not readable (nothing was sent to the array)' % path)
-    if params['verify_manifest']:
-        verified, sha256, size, dummy = verify_against_manifest(path)
-    else:
-        verified = False
-        sha256, size = sha256_file(path)
+    try:
+        if params['verify_manifest']:
+            verified, sha256, size, dummy = verify_against_manifest(path)
+        else:
+            verified = False
+            sha256, size = sha256_file(path)
+    except OSError as exc:  # readable by mode but not in fact (I/O error, root on a protected mount...)
+        raise VspApiError('path %s cannot be read: %s (nothing was sent to the array)' % (path, exc.strerror or type(exc).__name__)) from None
     if size == 0:
         raise VspApiError('path %s is empty (nothing was sent to the array)' % path)
     return dict(path=path, sha256=sha256, manifest_verified=verified)

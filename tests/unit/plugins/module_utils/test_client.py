@@ -72,7 +72,7 @@ def test_login_rejected(vsp):
         with make_client() as client:
             VspApi(client).list_pools()
     assert info.value.status == 401
-    assert 'Log in as admin failed' in str(info.value)
+    assert 'Log in as admin failed (check username and password)' in str(info.value)
     assert_no_secret(str(info.value), info.value.to_result())
 
 
@@ -98,7 +98,7 @@ def test_503_retry_after_is_honoured(vsp, no_sleep):
 
 def test_503_bound(vsp, no_sleep):
     vsp.login()
-    for dummy in range(3):  # 1 try + retries=2
+    for _dummy in range(3):  # 1 try + retries=2
         vsp.add('GET', '/v1/objects/pools', status=503, json=kart_error('KART00003-E', 'The server is busy.'))
     vsp.logout()
     with pytest.raises(VspApiError) as info:
@@ -121,7 +121,7 @@ def test_connection_error_retried_then_ok(vsp, no_sleep):
 
 
 def test_connection_refused_after_bound(vsp):
-    for dummy in range(3):
+    for _dummy in range(3):
         vsp.add('POST', '/v1/objects/sessions', body=requests.ConnectionError('[Errno 111] Connection refused'))
     with pytest.raises(VspApiError) as info:
         with make_client(retries=2) as client:
@@ -199,3 +199,30 @@ def test_ca_path_wins_over_requests_ca_bundle(vsp, monkeypatch):
     with make_client(ca_path='/tmp/array-ca.pem') as client:
         VspApi(client).list_pools()
     assert [c.request.req_kwargs['verify'] for c in vsp.rsps.calls] == ['/tmp/array-ca.pem'] * 3
+
+
+@pytest.mark.parametrize('text, expected', [
+    ("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: Hostname mismatch, certificate is not valid for '127.1'.",
+     'hostname mismatch: the certificate of the array does not name the host connected to; set host to'),
+    ('[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: IP address mismatch, certificate is not valid for 127.0.0.2.',
+     'hostname mismatch'),
+    ('[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate',
+     'certificate not trusted? set ca_path'),
+])
+def test_tls_errors_name_their_cause(text, expected):
+    """An untrusted CA and a hostname mismatch are different fixes: the message says which."""
+    assert expected in client_mod._describe_connection_error(requests.exceptions.SSLError(text))
+
+
+def test_logout_survives_a_503_burst(vsp, no_sleep):
+    """A busy array at log out: retried within `retries`, so the session does not stay behind (64-session cap)."""
+    vsp.login()
+    vsp.get('/v1/objects/pools', {'data': []})
+    busy = kart_error('KART00003-E', 'The server is busy.')
+    vsp.add('DELETE', '/v1/objects/sessions/3', status=503, json=busy, headers={'Retry-After': '1'})
+    vsp.add('DELETE', '/v1/objects/sessions/3', status=503, json=busy, headers={'Retry-After': '1'})
+    vsp.logout()
+    with make_client() as client:
+        VspApi(client).list_pools()
+    assert [c for c in vsp.calls if c[0] == 'DELETE'] == [('DELETE', '/v1/objects/sessions/3')] * 3
+    assert no_sleep == [1.0, 1.0]

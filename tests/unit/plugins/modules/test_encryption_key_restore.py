@@ -126,3 +126,13 @@ def test_restore_from_kms(vsp):
     assert result['changed'] is True
     assert result['keys_restored'] == 0
     assert json.loads(vsp.rsps.calls[7].request.body) == {}
+
+
+def test_unreadable_file_fails_naming_path_before_any_request(vsp, key_file, monkeypatch):
+    """A file that passes os.access but cannot be read (EIO; or root, for whom mode 000 is readable)."""
+    def broken(path):
+        raise OSError(5, 'Input/output error')
+    monkeypatch.setattr(encryption_key_restore, 'verify_against_manifest', broken)
+    result = vsp.fail(encryption_key_restore.main, args(key_file))
+    assert result['msg'] == 'path %s cannot be read: Input/output error (nothing was sent to the array)' % key_file
+    assert vsp.calls == []
