@@ -101,7 +101,7 @@ def test_partial_failure_reports_changed_and_failed(vsp):
     assert result['changed'] is True
     assert result['changed_ldev_ids'] == [1, 3]
     assert [f['ldev_id'] for f in result['failed_volumes']] == [2]
-    assert '(failed: 2); changed: 1, 3' in result['msg']
+    assert '(failed LDEV ids: 2); changed LDEV ids: 1, 3' in result['msg']
     assert 'KART30000-E' in result['msg']
     assert [v['after'] for v in result['volumes']] == ['NML', 'BLK', 'NML']
     assert_no_secret(result)
