@@ -118,3 +118,17 @@ def test_lock_released_when_session_deleted(admin, fresh):
     assert other.wait(lock, json={})["state"] == "Failed"
     admin.logout()
     assert other.wait(lock, json={})["state"] == "Succeeded"
+
+
+def test_issued_tokens_control(fresh):
+    """Test-only control request: every token issued since start, also after reset and logout."""
+    fresh.login()
+    first = fresh.token
+    fresh.logout()
+    fresh.ctl("POST", "reset")
+    fresh.login()
+    tokens = fresh.ctl("GET", "issued-tokens").json()["tokens"]
+    assert tokens[-2:] == [first, fresh.token]
+    assert all(len(t) == 32 and int(t, 16) >= 0 for t in tokens)
+    log = fresh.ctl("GET", "requests").json()
+    assert all(e["path"] != "/simulator/v1/issued-tokens" for e in log)

@@ -98,6 +98,11 @@ def expire_sessions():
     return errors.json_response({"expired": n})
 
 
+def issued_tokens():
+    """Test-only: every session token issued since the simulator started (for leak tests)."""
+    return errors.json_response({"tokens": sim().sessions.issued_tokens()})
+
+
 def register(app):
     app.add_url_rule(CONTROL + "/reset", "ctl_reset", reset, methods=["POST"])
     app.add_url_rule(CONTROL + "/state", "ctl_state", state, methods=["GET"])
@@ -109,3 +114,5 @@ def register(app):
                      methods=["DELETE"])
     app.add_url_rule(CONTROL + "/expire-sessions", "ctl_expire", expire_sessions,
                      methods=["POST"])
+    app.add_url_rule(CONTROL + "/issued-tokens", "ctl_issued_tokens", issued_tokens,
+                     methods=["GET"])

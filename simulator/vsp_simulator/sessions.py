@@ -11,6 +11,7 @@ import time
 from . import errors
 
 MAX_SESSIONS = 64
+MAX_ISSUED = 100_000
 ALIVE_MIN, ALIVE_MAX, ALIVE_DEFAULT = 1, 300, 300
 
 SEC_VIEW = "Security Administrator (View Only)"
@@ -60,6 +61,9 @@ class SessionStore:
         self.sessions = {}  # session_id -> Session
         self.locks = set()  # session ids holding the resource-group lock
         self.next_id = 1
+        # every token issued since start (test-only: GET /simulator/v1/issued-tokens), kept across
+        # resets so a leak test can look for any of them in its output
+        self.issued = []
 
     def _purge(self):
         now = time.monotonic()
@@ -104,6 +108,8 @@ class SessionStore:
             self.next_id += 1
             sess = Session(sid, secrets.token_hex(16), user, alive, ip)
             self.sessions[sid] = sess
+            self.issued.append(sess.token)
+            del self.issued[:-MAX_ISSUED]
             return sess
 
     def _basic_user(self, header):
@@ -156,6 +162,10 @@ class SessionStore:
             if target.user != caller.user:
                 raise errors.forbidden()
             self._drop(sid)
+
+    def issued_tokens(self):
+        with self.state.lock:
+            return list(self.issued)
 
     def expire_all(self):
         with self.state.lock:

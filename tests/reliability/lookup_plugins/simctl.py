@@ -1,0 +1,52 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Test-only lookup: call the simulator's control API from a play, on the controller (no module run).
+
+    {{ lookup('simctl', 'POST', 'faults', {'path': 'ldevs', 'status': 503, 'times': 2}, base=url, ca_path=ca) }}
+    {{ lookup('simctl', 'FILL', 64, {'user': 'admin', 'password': pw, 'alive': 2}, base=url, ca_path=ca) }}  (64 sessions)
+
+Returns the JSON answer. Used by tests/reliability/ to set faults and read the state between the
+tasks of one playbook cheaply; not part of the collection.
+"""
+import json
+
+import requests
+from ansible.errors import AnsibleError
+from ansible.plugins.lookup import LookupBase
+
+DOCUMENTATION = r"""
+name: simctl
+short_description: call the vsp-simulator control API (tests only)
+description: Sends one request to C(<base>/simulator/v1/<what>) and returns the JSON answer.
+options:
+  _terms:
+    description: method, what, optional JSON body
+    required: true
+  base:
+    description: base URL of the simulator
+    required: true
+  ca_path:
+    description: CA of the simulator
+    required: true
+"""
+
+
+class LookupModule(LookupBase):
+    def run(self, terms, variables=None, **kwargs):
+        method, what = terms[0], terms[1]
+        body = terms[2] if len(terms) > 2 else None
+        http = requests.Session()
+        http.trust_env = False
+        if method == "FILL":  # log in `what` times (array API), sessions idle-expiring after body['alive'] s
+            url = kwargs["base"] + "/ConfigurationManager/v1/objects/sessions"
+            for _attempt in range(int(what)):
+                resp = http.post(url, auth=(body["user"], body["password"]), json={"aliveTime": body["alive"]}, verify=kwargs["ca_path"], timeout=30)
+                if resp.status_code != 200:
+                    raise AnsibleError("simctl FILL: HTTP %s" % resp.status_code)
+            return [int(what)]
+        try:
+            resp = http.request(method, kwargs["base"] + "/simulator/v1/" + what, json=body, verify=kwargs["ca_path"], timeout=30)
+        except requests.RequestException as exc:
+            raise AnsibleError("simctl %s %s: %s" % (method, what, type(exc).__name__)) from None
+        if resp.status_code != 200:
+            raise AnsibleError("simctl %s %s: HTTP %s %s" % (method, what, resp.status_code, resp.text[:300]))
+        return [json.loads(resp.text)]

@@ -1,0 +1,374 @@
+"""Helpers of the reliability and security suite (issue #6): simulators, Ansible runs, checks.
+
+Everything runs for real: `vsp-simulator` subprocesses over HTTPS (their own trustme CA), and
+`ansible-playbook` with the collection from ANSIBLE_COLLECTIONS_PATH (`make collection`), the venv
+Python as interpreter, and many cases batched into one playbook (each task `ignore_errors: true`),
+whose results come back through the `ansible.builtin.json` stdout callback.
+"""
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import requests
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.path.dirname(os.path.abspath(sys.executable))
+PYTHON = sys.executable
+FQ = "vsp.encryption."
+
+# Distinctive secrets: a grep for them in any output is meaningful (nothing else can contain them).
+ADMIN_PASSWORD = "Zq7-adm1n-Lk4w9Xv"
+VIEWER_PASSWORD = "Vw3-v1ewer-Hj8t2Pn"
+BACKUP_PASSWORD = "Bk9#kEyF1le-Rq5mZ"
+WRONG_BACKUP_PASSWORD = "Wr0ng#Pw-Ut6yJc"
+SECRET_VALUES = (ADMIN_PASSWORD, VIEWER_PASSWORD, BACKUP_PASSWORD, WRONG_BACKUP_PASSWORD)
+
+SCENARIO = {
+    "users": [
+        {"name": "admin", "password": ADMIN_PASSWORD,
+         "roles": ["Security Administrator (View & Modify)", "Storage Administrator (Provisioning)"]},
+        {"name": "viewer", "password": VIEWER_PASSWORD,
+         "roles": ["Security Administrator (View Only)", "Storage Administrator (View Only)"]},
+    ],
+}
+
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+SESSIONS_RE = re.compile(r"/v1/objects/(storages/[^/]+/)?sessions(/\d+)?$")
+
+
+def _command():
+    exe = shutil.which("vsp-simulator", path=BIN)
+    return [exe] if exe else [PYTHON, "-m", "vsp_simulator"]
+
+
+class Simulator:
+    """One `vsp-simulator` subprocess with its own directory, CA, log and state file."""
+
+    def __init__(self, workdir, name="sim", host="127.0.0.1", job_ms=50, extra=()):
+        self.dir = os.path.join(str(workdir), name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.host = host
+        self.job_ms = job_ms
+        self.extra = list(extra)
+        self.cert_dir = os.path.join(self.dir, "certs")
+        self.ca_path = os.path.join(self.cert_dir, "ca.pem")
+        self.state_file = os.path.join(self.dir, "state.json")
+        self.log_path = os.path.join(self.dir, "simulator.log")
+        self.port = 0
+        self.proc = None
+        self.http = requests.Session()
+        self.http.trust_env = False
+
+    # -- process ------------------------------------------------------------------------------------
+    def start(self):
+        port_file = os.path.join(self.dir, "port")
+        if os.path.exists(port_file):
+            os.unlink(port_file)
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                _command() + ["--host", self.host, "--port", str(self.port), "--port-file", port_file,
+                              "--cert-dir", self.cert_dir, "--state-file", self.state_file,
+                              "--job-ms", str(self.job_ms)] + self.extra,
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 30
+        while not os.path.exists(port_file):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                with open(self.log_path, errors="replace") as log:
+                    raise RuntimeError("vsp-simulator did not start:\n" + log.read()[-3000:])
+            time.sleep(0.02)
+        with open(port_file) as handle:
+            self.port = int(handle.read().strip())
+        self.http.verify = self.ca_path
+        return self
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.proc = None
+
+    def kill(self):
+        """Stop at once (SIGKILL), as a crashed or power-cycled REST server would."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        self.proc = None
+
+    def restart(self, kill=True):
+        """Stop and start again on the same port with the same state file (a new CA: same cert dir)."""
+        (self.kill if kill else self.stop)()
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                return self.start()
+            except RuntimeError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+    # -- control API --------------------------------------------------------------------------------
+    @property
+    def url(self):
+        return "https://%s:%d" % (self.host, self.port)
+
+    def ctl(self, method, what, body=None):
+        resp = self.http.request(method, self.url + "/simulator/v1/" + what, json=body, timeout=30)
+        resp.raise_for_status()
+        return resp.json()
+
+    def reset(self, scenario=None):
+        scn = dict(SCENARIO)
+        scn.update(scenario or {})
+        return self.ctl("POST", "reset", {"scenario": scn})
+
+    def state(self):
+        return self.ctl("GET", "state")
+
+    def requests_log(self):
+        return self.ctl("GET", "requests")
+
+    def clear_requests(self):
+        return self.ctl("DELETE", "requests")
+
+    def fault(self, **rule):
+        return self.ctl("POST", "faults", rule)
+
+    def clear_faults(self):
+        return self.ctl("DELETE", "faults")
+
+    def lose_keys(self, *parity_groups):
+        return self.ctl("POST", "lose-keys", {"parity_groups": list(parity_groups)})
+
+    def expire_sessions(self):
+        return self.ctl("POST", "expire-sessions")
+
+    def issued_tokens(self):
+        return self.ctl("GET", "issued-tokens")["tokens"]
+
+    def own_log(self):
+        with open(self.log_path, errors="replace") as handle:
+            return handle.read()
+
+    def connection(self, **extra):
+        """Connection options of the modules for this simulator (admin, HTTPS, validate_certs, ca_path)."""
+        conn = {"host": self.host, "port": self.port, "username": "admin", "password": ADMIN_PASSWORD,
+                "validate_certs": True, "ca_path": self.ca_path, "timeout": 10, "retries": 3}
+        conn.update(extra)
+        return conn
+
+
+# -- reading the simulator's answers ----------------------------------------------------------------
+def write_requests(log):
+    """Write requests of the array API other than creating / deleting a session (architecture.md)."""
+    return [e for e in log if e["method"] in WRITE_METHODS and not SESSIONS_RE.search(e["path"])]
+
+
+def accepted_writes(log):
+    """Write requests the simulator carried out (2xx)."""
+    return [e for e in write_requests(log) if 200 <= e["status"] < 300]
+
+
+def logins(log):
+    return [e for e in log if e["method"] == "POST" and SESSIONS_RE.search(e["path"]) and e["path"].endswith("sessions")]
+
+
+def array_view(state):
+    """The parts of the state a write would change (volumes, pools, keys with their backups, KMS)."""
+    return {
+        "ldevs": sorted((ld["ldevId"], ld.get("status")) for ld in state["ldevs"]),
+        "pools": sorted((p["poolId"], p.get("poolStatus")) for p in state["pools"]),
+        "keys": sorted((k["keyId"], k.get("keyType"), k.get("lost"), k.get("numOfBackups")) for k in state["keys"]),
+        "kms": state.get("kms"),
+        "lost": state.get("lost_parity_groups"),
+    }
+
+
+# -- Ansible ------------------------------------------------------------------------------------------
+def collections_path():
+    """Where `make collection` copied the collection (the Makefile exports ANSIBLE_COLLECTIONS_PATH)."""
+    path = os.environ.get("ANSIBLE_COLLECTIONS_PATH")
+    if not path or not os.path.isdir(os.path.join(path.split(os.pathsep)[0], "ansible_collections", "vsp", "encryption")):
+        raise RuntimeError("ANSIBLE_COLLECTIONS_PATH does not hold vsp.encryption: run through `make reliability`")
+    return path
+
+
+def ansible_env(workdir, **extra):
+    """A clean environment: no VSP_* / ANSIBLE_* settings from outside but the collection path."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VSP_", "ANSIBLE_"))}
+    env.update(
+        PATH=BIN + os.pathsep + env.get("PATH", ""),
+        ANSIBLE_COLLECTIONS_PATH=collections_path(),
+        ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_LOCALHOST_WARNING="false",
+        ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
+        ANSIBLE_RETRY_FILES_ENABLED="0",
+        ANSIBLE_DEPRECATION_WARNINGS="0",
+        ANSIBLE_HOME=os.path.join(str(workdir), "ansible-home"),
+        ANSIBLE_LOCAL_TEMP=os.path.join(str(workdir), "ansible-tmp"),
+        ANSIBLE_REMOTE_TEMP=os.path.join(str(workdir), "ansible-remote-tmp"),
+        ANSIBLE_CALLBACK_RESULT_FORMAT="json",
+        ANSIBLE_FORKS="1",
+        ANSIBLE_LOOKUP_PLUGINS=os.path.join(ROOT, "tests", "reliability", "lookup_plugins"),
+        ANSIBLE_PIPELINING="1",  # one process per module run (the local connection's default costs several)
+    )
+    env.update(extra)
+    return env
+
+
+def inventory(workdir):
+    path = os.path.join(str(workdir), "inventory.ini")
+    with open(path, "w") as handle:
+        handle.write("localhost ansible_connection=local ansible_python_interpreter=%s\n" % PYTHON)
+    return path
+
+
+def write_playbook(workdir, name, plays):
+    path = os.path.join(str(workdir), name)
+    with open(path, "w") as handle:
+        json.dump(plays, handle, indent=1)  # JSON is YAML
+    return path
+
+
+def run_playbook(workdir, name, plays, env=None, args=(), timeout=240, popen=False):
+    """Run ansible-playbook on `plays` (a list of plays); returns the CompletedProcess (or Popen)."""
+    os.makedirs(str(workdir), exist_ok=True)
+    path = write_playbook(workdir, name, plays)
+    cmd = [os.path.join(BIN, "ansible-playbook"), "-i", inventory(workdir), path] + list(args)
+    run_env = ansible_env(workdir, **(env or {}))
+    if popen:
+        out = open(os.path.join(str(workdir), name + ".out"), "w")  # noqa: SIM115 - closed by finish()
+        err = open(os.path.join(str(workdir), name + ".err"), "w")  # noqa: SIM115
+        proc = subprocess.Popen(cmd, env=run_env, stdout=out, stderr=err, text=True)
+        proc.files = (out, err)
+        return proc
+    return subprocess.run(cmd, env=run_env, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def finish(proc, timeout=240):
+    """Wait for a run_playbook(popen=True); returns a CompletedProcess-like object."""
+    proc.wait(timeout)
+    out, err = proc.files
+    out.close()
+    err.close()
+    with open(out.name) as o, open(err.name) as e:
+        return subprocess.CompletedProcess(proc.args, proc.returncode, o.read(), e.read())
+
+
+def registered(tasks):
+    names = []
+    for task in tasks:
+        if task.get("register"):
+            names.append(task["register"])
+        for key in ("block", "rescue", "always"):
+            names += registered(task.get(key) or [])
+    return names
+
+
+def with_results(tasks, results_path):
+    """`tasks` in a block whose `always` writes every registered result to `results_path` (JSON)."""
+    names = registered(tasks)
+    content = "{{ {%s} | to_json }}" % ", ".join("'%s': %s | default(None)" % (n, n) for n in names)
+    return [{"name": "cases", "block": tasks, "always": [
+        {"name": "write the results", "ansible.builtin.copy": {"content": content, "dest": results_path, "mode": "0600"}}]}]
+
+
+def run_cases(workdir, name, tasks, sim=None, conn=None, env=None, args=(), timeout=240):
+    """Run `tasks` in one play (the connection of `sim` in module_defaults) and return
+    (results by register name, CompletedProcess)."""
+    results_path = os.path.join(str(workdir), name + ".results.json")
+    if os.path.exists(results_path):
+        os.unlink(results_path)
+    proc = run_playbook(workdir, name + ".yml", [play(with_results(tasks, results_path), sim, conn)], env=env, args=args, timeout=timeout)
+    if not os.path.exists(results_path):
+        raise AssertionError("ansible-playbook wrote no results (rc %s):\n%s\n%s" % (proc.returncode, proc.stdout[-6000:], proc.stderr[-3000:]))
+    with open(results_path) as handle:
+        return json.loads(handle.read()), proc
+
+
+def play(tasks, sim=None, conn=None, name="reliability", gather=False):
+    """One play on localhost; module_defaults give every vsp.encryption module the connection."""
+    body = {"name": name, "hosts": "localhost", "gather_facts": gather, "tasks": tasks}
+    if sim is not None or conn is not None:
+        body["module_defaults"] = {"group/vsp.encryption.vsp": conn if conn is not None else sim.connection()}
+    return body
+
+
+def uri_task(name, sim, method, what, body=None, register=None, loop=None):
+    task = {"name": name, "ansible.builtin.uri": {
+        "url": sim.url + "/simulator/v1/" + what, "method": method, "ca_path": sim.ca_path,
+        "validate_certs": True, "status_code": [200], "return_content": False}}
+    if body is not None:
+        task["ansible.builtin.uri"].update(body_format="json", body=body)
+    if register:
+        task["register"] = register
+    if loop is not None:
+        task["loop"] = loop
+    return task
+
+
+def marker_task(name, sim, label):
+    """Mark the request log: `GET /ConfigurationManager/reliability-marker/<label>` (404), sent by a
+    lookup on the controller (no module run: cheap)."""
+    url = sim.url + "/ConfigurationManager/reliability-marker/" + label
+    return {"name": name, "ansible.builtin.debug": {
+        "msg": "{{ lookup('ansible.builtin.url', '%s', ca_path='%s', errors='ignore') }}" % (url, sim.ca_path)}}
+
+
+def ctl_task(name, sim, calls, register=None):
+    """Control requests to `sim` from the controller (lookup `simctl`); `calls` is a list of
+    (method, what[, body]); the task's `msg` is the list of answers."""
+    exprs = []
+    for call in calls:
+        args = ", ".join(json.dumps(a) for a in call)
+        exprs.append("lookup('simctl', %s, base='%s', ca_path='%s')" % (args, sim.url, sim.ca_path))
+    task = {"name": name, "ansible.builtin.debug": {"msg": "{{ [%s] }}" % ", ".join(exprs)}}
+    if register:
+        task["register"] = register
+    return task
+
+
+def module_task(name, module, args, register=None, **extra):
+    task = {"name": name, FQ + module: args, "ignore_errors": True}
+    if register:
+        task["register"] = register
+    task.update(extra)
+    return task
+
+
+def files_under(directory):
+    found = []
+    for base, _dirs, files in os.walk(directory):
+        for name in files:
+            found.append(os.path.join(base, name))
+    return sorted(found)
+
+
+def leaks(text, secrets):
+    """The secrets (each shortened for the report) found in `text`."""
+    return [s[:4] + "..." for s in secrets if s and s in text]
+
+
+def check_backup_dir(backups):
+    """Every file is a complete key file whose manifest matches, or its manifest; nothing partial."""
+    for path in files_under(backups):
+        assert not path.endswith(".part") and "/." not in path, "partial file left: %s" % path
+        assert os.stat(path).st_mode & 0o777 == 0o600, path
+        if path.endswith(".ekf"):
+            with open(path + ".manifest.json") as handle:
+                manifest = json.load(handle)
+            with open(path, "rb") as handle:
+                data = handle.read()
+            assert data[:8] == b"VSPEKF\x00\x01", path
+            assert manifest["sha256"] == hashlib.sha256(data).hexdigest() and manifest["size"] == len(data), path
