@@ -1,0 +1,60 @@
+"""Benchmark scenarios: N pool volumes spread over several encrypted parity groups.
+
+    python bench/scenario.py N [FILE]     writes the scenario YAML (stdout without FILE)
+
+The volumes are spread evenly over ``groups_for(N)`` encrypted parity groups of four drives each,
+two parity groups per pool, no DP volumes: every LDEV the procedure touches is a pool volume of a
+parity group whose keys the benchmark loses.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import yaml
+
+
+def groups_for(n):
+    """How many parity groups carry the N volumes: 4 (2 for N < 8, 1 for N < 2)."""
+    if n >= 8:
+        return 4
+    return 2 if n >= 2 else 1
+
+
+def parity_group_ids(n):
+    return ["1-%d" % (i + 1) for i in range(groups_for(n))]
+
+
+def scenario(n):
+    """The scenario mapping for N pool volumes (see simulator/README.md, "Scenario format")."""
+    if n < 1:
+        raise ValueError("N must be at least 1")
+    ids = parity_group_ids(n)
+    base, extra = divmod(n, len(ids))
+    groups = []
+    for index, pg in enumerate(ids):
+        count = base + (1 if index < extra else 0)
+        groups.append({"id": pg, "encrypted": True, "drives": 4,
+                       "pool_volumes": {"pool": index // 2, "count": count}})
+    pools = sorted({g["pool_volumes"]["pool"] for g in groups})
+    return {
+        "pools": [{"id": p, "name": "bench-pool-%d" % p} for p in pools],
+        "dp_volumes": [],
+        "parity_groups": groups,
+    }
+
+
+def write(n, path=None):
+    text = yaml.safe_dump(scenario(n), sort_keys=False)
+    if path is None:
+        sys.stdout.write(text)
+    else:
+        with open(path, "w") as handle:
+            handle.write(text)
+    return path
+
+
+if __name__ == "__main__":
+    if len(sys.argv) not in (2, 3):
+        sys.exit("usage: scenario.py N [FILE]")
+    write(int(sys.argv[1]), sys.argv[2] if len(sys.argv) == 3 else None)
