@@ -13,7 +13,7 @@ import time
 
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
 
-POLL_START = 0.05
+POLL_START = 0.25  # a short job (about 200 ms) needs one poll; the cap is reached after 5 polls
 POLL_FACTOR = 1.5
 POLL_CAP = 2.0
 

@@ -36,7 +36,7 @@ def test_polling_with_backoff(vsp, no_sleep):
     vsp.logout()
     with VspClient(connection_args()) as client:
         VspApi(client).change_ldev_status(5, 'blk')
-    assert no_sleep == pytest.approx([0.05, 0.075, 0.1125, 0.16875])
+    assert no_sleep == pytest.approx([0.25, 0.375, 0.5625, 0.84375])
 
 
 def test_backoff_is_capped():
