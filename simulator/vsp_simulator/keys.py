@@ -12,6 +12,7 @@ from flask import Response, request
 from . import errors, keyfile
 from .app import OBJ, auth, json_body, obj_route, parameters, sim, submit
 from .scenario import MAX_KEYS
+from .query import int_arg
 from .sessions import SEC_MODIFY, SEC_VIEW
 
 KEY_TYPES = ("DEK", "CEK", "KEK", "FREE", "DEKANDFREE")
@@ -38,19 +39,6 @@ def _parse_time(name):
     return raw
 
 
-def _int_arg(name, lo, hi, default):
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        val = int(raw)
-    except ValueError:
-        raise errors.invalid(name, f"Specify an integer from {lo} to {hi}.") from None
-    if not lo <= val <= hi:
-        raise errors.invalid(name, f"Specify an integer from {lo} to {hi}.")
-    return val
-
-
 def list_keys(storage_device_id=None):
     auth(SEC_VIEW)
     for k in request.args:
@@ -66,8 +54,8 @@ def list_keys(storage_device_id=None):
             if k in request.args:
                 raise errors.invalid(k, "This parameter can be specified only when keyType is "
                                         "DEK, FREE or DEKANDFREE.")
-    start = _int_arg("startKeyId", 0, 4095, 0)
-    count = _int_arg("count", 1, 1024, 1024)
+    start = int_arg("startKeyId", 0, 4095, 0)
+    count = int_arg("count", 1, 1024, 1024)
     t_from, t_to = _parse_time("startCreatedTime"), _parse_time("endCreatedTime")
     if t_from and t_to and not t_from < t_to:
         raise errors.invalid("startCreatedTime", "Specify a time earlier than endCreatedTime.")

@@ -6,6 +6,7 @@ from flask import request
 
 from . import errors
 from .app import OBJ, auth, json_body, obj_route, parameters, sim, submit
+from .query import int_arg
 from .sessions import STO_PROV, STO_VIEW
 
 LDEV_OPTIONS = ("defined", "undefined", "dpVolume", "luMapped", "luUnmapped", "externalVolume")
@@ -13,28 +14,15 @@ LDEV_QUERY = {"poolId", "parityGroupId", "ldevOption", "count", "headLdevId", "r
               "journalId", "detailInfoType"}
 
 
-def _int_arg(name, lo, hi, default=None):
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        val = int(raw)
-    except ValueError:
-        raise errors.invalid(name, f"Specify an integer from {lo} to {hi}.") from None
-    if not lo <= val <= hi:
-        raise errors.invalid(name, f"Specify an integer from {lo} to {hi}.")
-    return val
-
-
 def list_ldevs(storage_device_id=None):
     auth(STO_VIEW)
     for k in request.args:
         if k not in LDEV_QUERY:
             raise errors.unsupported(k)
-    count = _int_arg("count", 1, 16384, 100)
-    head = _int_arg("headLdevId", 0, 65279, 0)
-    pool_id = _int_arg("poolId", 0, 127)
-    rg = _int_arg("resourceGroupId", 0, 1023)
+    count = int_arg("count", 1, 16384, 100)
+    head = int_arg("headLdevId", 0, 65279, 0)
+    pool_id = int_arg("poolId", 0, 127)
+    rg = int_arg("resourceGroupId", 0, 1023)
     pg_id = request.args.get("parityGroupId")
     option = request.args.get("ldevOption")
     if option is not None and option not in LDEV_OPTIONS:

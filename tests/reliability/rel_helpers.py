@@ -318,10 +318,25 @@ def uri_task(name, sim, method, what, body=None, register=None, loop=None):
     return task
 
 
+MARKER_PREFIX = "/ConfigurationManager/reliability-marker/"
+
+
+def split_log_by_marker(log):
+    """Split a request log at the marker requests of marker_task: ``({case index: entries}, entries after the last marker)``."""
+    by_case, current = {}, []
+    for entry in log:
+        if entry["path"].startswith(MARKER_PREFIX):
+            by_case[int(entry["path"].rsplit("/", 1)[1])] = current
+            current = []
+        else:
+            current.append(entry)
+    return by_case, current
+
+
 def marker_task(name, sim, label):
     """Mark the request log: `GET /ConfigurationManager/reliability-marker/<label>` (404), sent by a
     lookup on the controller (no module run: cheap)."""
-    url = sim.url + "/ConfigurationManager/reliability-marker/" + label
+    url = sim.url + MARKER_PREFIX + label
     return {"name": name, "ansible.builtin.debug": {
         "msg": "{{ lookup('ansible.builtin.url', '%s', ca_path='%s', errors='ignore') }}" % (url, sim.ca_path)}}
 

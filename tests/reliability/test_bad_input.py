@@ -23,6 +23,7 @@ import shutil
 
 import pytest
 import requests
+from rel_helpers import split_log_by_marker
 from rel_helpers import (ADMIN_PASSWORD, BACKUP_PASSWORD, VIEWER_PASSWORD, WRONG_BACKUP_PASSWORD, Simulator, accepted_writes,
                          array_view, logins, marker_task, module_task, run_cases)
 
@@ -170,13 +171,7 @@ def run(sim, tmp_path_factory):
         other.clear_requests()
         results, proc = run_cases(work, "bad-input", tasks, sim)
         log = sim.requests_log()
-        by_case, current = {}, []
-        for entry in log:
-            if entry["path"].startswith("/ConfigurationManager/reliability-marker/"):
-                by_case[int(entry["path"].rsplit("/", 1)[1])] = current
-                current = []
-            else:
-                current.append(entry)
+        by_case = split_log_by_marker(log)[0]
         yield {"cases": the_cases, "results": results, "log": by_case, "before": before, "after": sim.state(), "files": files,
                "other_log": other.requests_log(), "proc": proc}
     finally:

@@ -15,6 +15,7 @@ import threading
 import time
 
 import pytest
+from rel_helpers import split_log_by_marker
 from rel_helpers import (ADMIN_PASSWORD, BACKUP_PASSWORD, SESSIONS_RE, accepted_writes, check_backup_dir, ctl_task, logins, marker_task,
                          module_task, run_cases)
 
@@ -93,13 +94,7 @@ def run(sim, tmp_path_factory):
     while time.monotonic() < deadline and not any("backup" in e["path"] for e in sim.requests_log()[-3:]):
         time.sleep(0.1)
     log = sim.requests_log()
-    by_case, current = {}, []
-    for entry in log:
-        if entry["path"].startswith("/ConfigurationManager/reliability-marker/"):
-            by_case[int(entry["path"].rsplit("/", 1)[1])] = current
-            current = []
-        else:
-            current.append(entry)
+    by_case, current = split_log_by_marker(log)
     return {"cases": the_cases, "results": results, "log": by_case, "late": current, "backups": backups, "final": sim.state(),
             "proc": proc}
 

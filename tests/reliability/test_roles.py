@@ -13,6 +13,7 @@ import stat
 import time
 
 import pytest
+from rel_helpers import split_log_by_marker
 from rel_helpers import (BACKUP_PASSWORD, WRONG_BACKUP_PASSWORD, accepted_writes, array_view, check_backup_dir, finish, logins, marker_task,
                          play, run_playbook, with_results)
 
@@ -191,13 +192,7 @@ def bad_roles(sim, backups):
     before = sim.state()
     proc, results_path = run_roles(work, "bad-roles", sim, tasks)
     log = sim.requests_log()
-    by_case, current = {}, []
-    for entry in log:
-        if entry["path"].startswith("/ConfigurationManager/reliability-marker/"):
-            by_case[int(entry["path"].rsplit("/", 1)[1])] = current
-            current = []
-        else:
-            current.append(entry)
+    by_case = split_log_by_marker(log)[0]
     return {"cases": cases, "results": read_results(results_path), "log": by_case, "before": before, "after": sim.state(), "proc": proc,
             "files": files}
 
