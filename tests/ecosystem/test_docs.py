@@ -74,7 +74,8 @@ def test_guide_names_what_exists(page):
         for var in sorted(set(re.findall(r"\b%s_[a-z0-9_]+\b" % role, text))):
             if var not in known:
                 problems.append("role variable %s is not in roles/%s/meta/argument_specs.yml" % (var, role))
-    fqcns = set(re.findall(r"\bvsp\.encryption\.([a-z_]+)\b", text))
+    # FQCNs, not Python import paths (ansible_collections.vsp.encryption.plugins...)
+    fqcns = set(re.findall(r"(?<!ansible_collections\.)\bvsp\.encryption\.([a-z_]+)\b", text))
     for name in sorted(fqcns - set(MODULES) - set(ROLES) - {"vsp", "connection", "attributes",
                                                             "backup_encryption_keys", "restore_encryption_keys"}):
         problems.append("vsp.encryption.%s is neither a module nor a role" % name)
@@ -91,8 +92,10 @@ def test_guide_names_what_exists(page):
     assert not problems, "docs/%s:\n  " % page + "\n  ".join(problems)
 
 
-ENV_KNOWN = set(re.findall(r"env_fallback, \['(VSP_[A-Z_]+)'\]", read(os.path.join(ROOT, "plugins", "module_utils", "common.py")))) | {
-    "VSP_SIMULATOR_URL", "VSP_SIMULATOR_DIR"}
+# read by a module (env_fallback), or set by one of the project's tools (make targets, hack/with-simulator)
+ENV_KNOWN = set(re.findall(r"env_fallback, \['(VSP_[A-Z_]+)'\]", read(os.path.join(ROOT, "plugins", "module_utils", "common.py")))) | set(
+    re.findall(r"\b(VSP_[A-Z_]+)=", "".join(read(p) for p in [os.path.join(ROOT, "Makefile"), os.path.join(ROOT, "hack", "with-simulator")]
+                                            + glob.glob(os.path.join(ROOT, "mk", "*.mk")))))
 
 
 def make_targets():
