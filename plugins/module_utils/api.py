@@ -78,6 +78,10 @@ class VspApi(object):
                           method='GET', path='/v1/objects/storages')
 
     # -- keys ---------------------------------------------------------------------------------------
+    def list_keys_by_type(self, key_types=KEY_TYPES):
+        """``{keyType: [keys]}`` for each of ``key_types``."""
+        return dict((key_type, self.list_keys(key_type)) for key_type in key_types)
+
     def list_keys(self, key_type):
         """All keys of one type (DEK / FREE lists are paged by the array, 1024 at a time)."""
         path = self.obj('encryption-keys')

@@ -188,7 +188,6 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.vsp.encryption.plugins.module_utils.api import KEY_TYPES
 from ansible_collections.vsp.encryption.plugins.module_utils.backup_file import (
     backup_file_name,
     build_manifest,
@@ -200,7 +199,7 @@ from ansible_collections.vsp.encryption.plugins.module_utils.backup_file import 
     validate_backup_password,
     write_json_atomically,
 )
-from ansible_collections.vsp.encryption.plugins.module_utils.common import argument_spec, key_counts, key_fingerprint, run_module, storage_view
+from ansible_collections.vsp.encryption.plugins.module_utils.common import argument_spec, fail_on_error, key_counts, key_fingerprint, run_module, storage_view
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
 from ansible_collections.vsp.encryption.plugins.module_utils.jobs import summarize_job
 
@@ -225,7 +224,7 @@ def check_local(module):
 
 def read_identity(api):
     storage = storage_view(api.storage())
-    keys = dict((t, api.list_keys(t)) for t in KEY_TYPES)
+    keys = api.list_keys_by_type()
     return storage, key_counts(keys), key_fingerprint(keys)
 
 
@@ -284,10 +283,7 @@ def main():
         required_if=[('destination', 'file', ('path', 'backup_password'))],
         supports_check_mode=True,
     )
-    try:
-        path_is_dir, existing = check_local(module)
-    except VspApiError as exc:
-        module.fail_json(msg=exc.describe())
+    path_is_dir, existing = fail_on_error(module, check_local, module)
 
     def run(module, api):
         if module.params['destination'] == 'kms':

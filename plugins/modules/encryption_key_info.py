@@ -159,7 +159,7 @@ def coverage(api, parity_group_ids, deks):
 
 def run(module, api):
     types = [t for t in KEY_TYPES if t in module.params['key_types']]
-    keys = dict((t, api.list_keys(t)) for t in types)
+    keys = api.list_keys_by_type(types)
     result = dict(
         changed=False,
         storage=storage_view(api.storage()),

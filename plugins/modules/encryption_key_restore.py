@@ -172,9 +172,8 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.vsp.encryption.plugins.module_utils.api import KEY_TYPES
 from ansible_collections.vsp.encryption.plugins.module_utils.backup_file import sha256_file, validate_backup_password, verify_against_manifest
-from ansible_collections.vsp.encryption.plugins.module_utils.common import argument_spec, key_counts, run_module
+from ansible_collections.vsp.encryption.plugins.module_utils.common import argument_spec, fail_on_error, key_counts, run_module
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
 from ansible_collections.vsp.encryption.plugins.module_utils.jobs import summarize_job
 from ansible_collections.vsp.encryption.plugins.module_utils.pool_volumes import PoolVolumeFinder
@@ -203,7 +202,7 @@ def check_file(module):
 
 
 def count_keys(api):
-    return key_counts(dict((t, api.list_keys(t)) for t in KEY_TYPES))
+    return key_counts(api.list_keys_by_type())
 
 
 def run(module, api, file_facts):
@@ -253,12 +252,7 @@ def main():
         required_if=[('source', 'file', ('path', 'backup_password'))],
         supports_check_mode=True,
     )
-    file_facts = {}
-    if module.params['source'] == 'file':
-        try:
-            file_facts = check_file(module)
-        except VspApiError as exc:
-            module.fail_json(msg=exc.describe())
+    file_facts = fail_on_error(module, check_file, module) if module.params['source'] == 'file' else {}
 
     run_module(module, lambda module, api: run(module, api, file_facts))
 
