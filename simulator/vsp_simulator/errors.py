@@ -87,7 +87,10 @@ def unsupported(name):
 
 
 def not_found(what="object"):
-    return ApiError(404, "KART30013-E", f"The specified object does not exist. ({what})",
+    # [I] Hitachi's own collection recognises a missing object by the text "Specified object does
+    # not exist" in message + cause + solution (vspone_block vsp_parity_group_provisioner.py,
+    # vsp_storage_pool_gateway.py); the array's exact sentence is not published.
+    return ApiError(404, "KART30013-E", f"Specified object does not exist. ({what})",
                     "The object specified in the URL does not exist.",
                     "Check the URL and run the request again.")
 

@@ -17,6 +17,8 @@ FIXED_VALUES = {
 DRIVE_TYPE = "SNB5B-R1R9NC"
 DRIVE_TYPE_NAME = "SSD"
 MAX_KEYS = 4096
+# scenario switches (``options:``), all false by default
+OPTIONS = ("pools_stay_blocked",)
 
 
 class ScenarioError(ValueError):
@@ -166,5 +168,13 @@ def _build(scn):
            "auto_backup": bool(kms_cfg.get("auto_backup", True)), "key_ids": [], "backups": 0}
     if kms["configured"] and kms["auto_backup"]:
         kms["key_ids"] = sorted(keys, key=int)
-    return {"storage": st, "users": users, "drives": drives, "parity_groups": pgs,
-            "pools": pools, "ldevs": ldevs, "keys": keys, "kms": kms}
+    options = dict(scn.get("options") or {})
+    unknown = sorted(set(options) - set(OPTIONS))
+    if unknown:
+        raise ScenarioError(f"options: unknown option(s) {', '.join(unknown)} "
+                            f"(known: {', '.join(OPTIONS)})")
+    for name, value in options.items():
+        if not isinstance(value, bool):
+            raise ScenarioError(f"options: {name} must be true or false")
+    return {"storage": st, "users": users, "options": options, "drives": drives,
+            "parity_groups": pgs, "pools": pools, "ldevs": ldevs, "keys": keys, "kms": kms}

@@ -6,6 +6,7 @@ from flask import request
 
 from . import errors
 from .app import BASE, OBJ, auth, json_body, obj_route, sim
+from .query import int_arg
 from .sessions import STO_VIEW
 
 API_VERSION = {"productName": "Configuration Manager REST API", "apiVersion": "1.31.0"}
@@ -93,6 +94,17 @@ def get_job(job_id, storage_device_id=None):
     return errors.json_response(s.jobs.view(job))
 
 
+def list_jobs(storage_device_id=None):
+    """[I] ``GET jobs``: the caller's jobs, newest first, at most ``count`` (1-100, default 100)."""
+    caller = auth()
+    count = int_arg("count", 1, 100, 100)
+    s = sim()
+    with s.state.lock:
+        mine = [j for j in reversed(list(s.jobs.jobs.values())) if j.user == caller.user]
+        data = [j.view() for j in mine[:count]]
+    return errors.json_response({"data": data})
+
+
 def register(app):
     app.add_url_rule(BASE + "/configuration/version", "version", version, methods=["GET"])
     app.add_url_rule(OBJ + "/storages", "storages", storages, methods=["GET"])
@@ -104,4 +116,5 @@ def register(app):
     obj_route(app, "/sessions", ["GET"], list_sessions, "list_sessions")
     obj_route(app, "/sessions/<session_id>", ["GET"], get_session, "get_session")
     obj_route(app, "/sessions/<session_id>", ["DELETE"], delete_session, "delete_session")
+    obj_route(app, "/jobs", ["GET"], list_jobs, "list_jobs")
     obj_route(app, "/jobs/<job_id>", ["GET"], get_job, "get_job")

@@ -63,6 +63,10 @@ class ArrayState:
     def sdid(self):
         return self.data["storage"]["storageDeviceId"]
 
+    def option(self, name):
+        """A scenario option (``options:`` in the scenario), False when not set."""
+        return bool((self.data.get("options") or {}).get(name, False))
+
     def user(self, name):
         return self.data["users"].get(name)
 
@@ -97,7 +101,8 @@ class ArrayState:
         pid = pool["poolId"]
         vols = sorted(self.pool_volumes(pool_id=pid), key=lambda v: v["ldevId"])
         dps = [v for v in self.data["ldevs"].values() if v.get("poolId") == pid]
-        blocked = any(v["status"] == "BLK" for v in vols)
+        has_blocked = any(v["status"] == "BLK" for v in vols)
+        blocked = has_blocked or bool(pool.get("blocked"))
         total = sum(v["blockCapacity"] for v in vols) * 512 // 2**20
         used = sum(v["blockCapacity"] for v in dps) * 512 // 2**20 // 10
         rate = int(used * 100 / total) if total else 0
@@ -112,7 +117,7 @@ class ArrayState:
             "isShrinking": False, "locatedVolumeCount": len(dps),
             "totalLocatedCapacity": sum(v["blockCapacity"] for v in dps) * 512 // 2**20,
             "blockingMode": "NB", "totalReservedCapacity": 0, "reservedVolumeCount": 0,
-            "poolType": "HDP", "hasBlockedPoolVolume": blocked,
+            "poolType": "HDP", "hasBlockedPoolVolume": has_blocked,
         }
 
     def pg_view(self, pg):

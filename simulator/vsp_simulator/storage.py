@@ -99,6 +99,12 @@ def change_status(ldev_id, storage_device_id=None):
                     f"{', '.join(sorted(lost))} are lost. Restore the encryption keys first.",
                     ssb1="B9E1", ssb2="9D14")
         target["status"] = "NML" if status == "nml" else "BLK"
+        if status == "blk" and state.option("pools_stay_blocked") and "composingPoolId" in target:
+            # scenario option: the pool stays blocked after its volumes recover, until
+            # POST pools/{id}/actions/recover/invoke
+            pool = state.data["pools"].get(str(target["composingPoolId"]))
+            if pool is not None:
+                pool["blocked"] = True
         state.save()
         return [url]
 
@@ -155,6 +161,9 @@ def recover_pool(pool_id, storage_device_id=None):
                 ssb1="B9E1", ssb2="9D14")
         for v in vols:
             v["status"] = "NML"
+        target = state.data["pools"].get(str(pid))
+        if target is not None:
+            target.pop("blocked", None)
         state.save()
         return [url]
 
@@ -177,6 +186,18 @@ def get_pg(pg_id, storage_device_id=None):
         if pg is None:
             raise errors.not_found(f"parityGroupId = {pg_id}")
         return errors.json_response(s.state.pg_view(pg))
+
+
+def list_external_pgs(storage_device_id=None):
+    """External parity groups: the simulator has none, so an empty list (as an array without
+    external storage answers; Hitachi's collection reads this whenever it lists parity groups)."""
+    auth(STO_VIEW)
+    return errors.json_response({"data": []})
+
+
+def get_external_pg(pg_id, storage_device_id=None):
+    auth(STO_VIEW)
+    raise errors.not_found(f"externalParityGroupId = {pg_id}")
 
 
 def list_drives(storage_device_id=None):
@@ -210,6 +231,8 @@ def register(app):
               "recover_pool")
     obj_route(app, "/parity-groups", ["GET"], list_pgs, "list_pgs")
     obj_route(app, "/parity-groups/<pg_id>", ["GET"], get_pg, "get_pg")
+    obj_route(app, "/external-parity-groups", ["GET"], list_external_pgs, "list_external_pgs")
+    obj_route(app, "/external-parity-groups/<pg_id>", ["GET"], get_external_pg, "get_external_pg")
     obj_route(app, "/drives", ["GET"], list_drives, "list_drives")
     obj_route(app, "/drives/<location>", ["GET"], get_drive, "get_drive")
 
