@@ -151,8 +151,13 @@ def _before():
         if rule["action"] == "drop":
             request.environ[DROP_KEY] = True
             return errors.json_response({}, 500)
-        if rule["status"]:
-            return faults.fault_error(rule["status"]).response()
+        early = faults.early_response(s.faults, rule, request.path)
+        if early is not None:
+            return early
+        if rule["pages"]:
+            faults.ignore_page_start(request)
+        if rule["identity"] is not None or rule["body"] == "drip":
+            g.sim_fault = rule  # applied to the route's answer by _after
     sdid = (request.view_args or {}).get("storage_device_id")
     if sdid is not None and sdid != s.state.sdid:
         return errors.not_found(f"storageDeviceId = {sdid}").response()
@@ -161,6 +166,9 @@ def _before():
 
 
 def _after(resp):
+    rule = g.pop("sim_fault", None)
+    if rule is not None:
+        resp = faults.late_response(sim().faults, rule, resp)
     resp.headers.setdefault("Cache-Control", "no-store")
     resp.headers.setdefault("X-Content-Type-Options", "nosniff")
     return resp
