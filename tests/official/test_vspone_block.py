@@ -1,0 +1,186 @@
+"""Hitachi's own collection (hitachivantara.vspone_block) as a test of the simulator.
+
+A client nobody here wrote finds what the simulator gets wrong: each test runs one of its modules
+against the simulator over HTTPS and judges by the module's result, the simulator's request log
+and ``GET /simulator/v1/state``. Run by ``make official`` (mk/official.mk), which extracts the
+collection from the ``ansible`` wheel and starts the simulator with hack/with-simulator.
+
+Note: Hitachi's collection never verifies TLS certificates for VSP (it hard-codes
+``validate_certs=False``), so the simulator's CA is used only by this file's own requests.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import requests
+
+SIM = os.environ.get("VSP_SIMULATOR_URL")
+pytestmark = pytest.mark.skipif(not SIM or not os.environ.get("VSP_OFFICIAL_COLLECTIONS"),
+                                reason="run by make official (needs the simulator and the collection)")
+
+FQ = "hitachivantara.vspone_block.vsp."
+OBJ = "/ConfigurationManager/v1/objects/"
+
+
+def ctl(method, name, **kw):
+    resp = requests.request(method, "%s/simulator/v1/%s" % (SIM, name),
+                            verify=os.environ["VSP_CA_PATH"], timeout=30, **kw)
+    resp.raise_for_status()
+    return resp.json()
+
+
+@pytest.fixture(autouse=True)
+def fresh():
+    ctl("POST", "reset")
+    ctl("DELETE", "faults")
+    ctl("DELETE", "requests")
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    return tmp_path_factory.mktemp("official")
+
+
+def run(workdir, module, **args):
+    """Run one module of Hitachi's collection ad hoc; its result dict."""
+    args.setdefault("connection_info", {
+        "address": "%s:%s" % (os.environ["VSP_HOST"], os.environ["VSP_PORT"]),
+        "username": "admin", "password": "vsp-admin"})
+    env = dict(os.environ)
+    env.update(
+        ANSIBLE_COLLECTIONS_PATH=os.environ["VSP_OFFICIAL_COLLECTIONS"],
+        ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
+        # keep its logs, usage counters and consent files out of $HOME; no audit log
+        HV_ANSIBLE_LOG_PATH=str(workdir / "logs"), HV_TELEMETRY_FILE_PATH=str(workdir / "usages"),
+        HV_REGISTRATION_FILE_PATH=str(workdir / "registration"), HV_ENABLE_AUDIT_LOG="false",
+        HV_ENABLE_TELEMETRY="false",
+    )
+    ansible = os.path.join(os.path.dirname(sys.executable), "ansible")
+    tree = workdir / "tree"
+    result = tree / "localhost"
+    if result.exists():
+        result.unlink()
+    proc = subprocess.run(
+        [ansible, "localhost", "-i", "localhost,", "-c", "local", "-t", str(tree),
+         "-e", "ansible_python_interpreter=%s" % sys.executable,
+         "-m", FQ + module, "-a", json.dumps(args)],
+        env=env, capture_output=True, text=True, timeout=120, check=False)
+    try:
+        res = json.loads(result.read_text())
+        res["failed"] = proc.returncode != 0  # the tree file does not say; ansible's exit code does
+        return res
+    except (OSError, ValueError):
+        pytest.fail("no result from %s:\n%s\n%s" % (module, proc.stdout[-3000:], proc.stderr[-3000:]))
+
+
+def log():
+    return [(r["method"], r["path"].replace(OBJ, ""), r["status"]) for r in ctl("GET", "requests")]
+
+
+def writes():
+    """Requests other than GET and the module's own session log in / log out."""
+    return [r for r in log() if r[0] != "GET" and not r[1].startswith("sessions")]
+
+
+def test_session_create_and_delete(workdir):
+    made = run(workdir, "hv_session")
+    assert made.get("failed") is not True, made
+    session = made["session"]
+    assert isinstance(session["session_id"], int) and len(session["token"]) == 32
+    assert ctl("GET", "state")["sessions"] == 1
+    gone = run(workdir, "hv_session", state="absent",
+               spec={"id": session["session_id"], "token": session["token"]})
+    assert gone.get("failed") is not True and gone["changed"] is True, gone
+    assert ctl("GET", "state")["sessions"] == 0
+    assert ("DELETE", "sessions/%d" % session["session_id"], 200) in log()
+
+
+def test_ldev_facts_pool_volume(workdir):
+    res = run(workdir, "hv_ldev_facts", spec={"ldev_id": 0})
+    assert res.get("failed") is not True, res
+    (vol,) = res["ansible_facts"]["volumes"]
+    assert vol["ldev_id"] == 0 and vol["status"] == "NML" and vol["parity_group_id"] == "1-1"
+    assert vol["provision_type"] == "CVS,POOL" and vol["emulation_type"] == "OPEN-V-CVS"
+    assert ("GET", "ldevs/0", 200) in log() and writes() == []
+    assert ctl("GET", "state")["sessions"] == 0
+
+
+def test_storagepool_facts_all_and_one(workdir):
+    res = run(workdir, "hv_storagepool_facts")
+    assert res.get("failed") is not True, res
+    pools = res["ansible_facts"]["storage_pool"]
+    assert [p["pool_id"] for p in pools] == [0, 1, 2]
+    assert all(p["pool_status"] == "NORMAL" and p["pool_type"] == "HDP" for p in pools)
+    one = run(workdir, "hv_storagepool_facts", spec={"pool_id": 0})
+    assert one.get("failed") is not True, one
+    (pool,) = one["ansible_facts"]["storage_pool"] if isinstance(
+        one["ansible_facts"]["storage_pool"], list) else [one["ansible_facts"]["storage_pool"]]
+    assert pool["pool_id"] == 0 and pool["num_of_ldevs"] == 4
+    assert writes() == []
+
+
+def test_storagepool_facts_unknown_pool(workdir):
+    res = run(workdir, "hv_storagepool_facts", spec={"pool_id": 77})
+    # it looks the id up in the pool list, so this is its own message, not the array's 404
+    assert res["failed"] is True, res
+    assert res["msg"] == "Could not find Storage pool specified in the spec.", res
+    assert writes() == []
+
+
+def test_paritygroup_facts_one(workdir):
+    res = run(workdir, "hv_paritygroup_facts", spec={"parity_group_id": "1-1"})
+    assert res.get("failed") is not True, res
+    group = res["ansible_facts"]["parity_groups"]
+    assert group["parity_group_id"] == "1-1" and group["is_encryption_enabled"] is True
+    assert group["ldev_ids"] == [0, 1] and group["raid_level"] == "RAID5"
+    assert writes() == []
+
+
+def test_paritygroup_facts_all(workdir):
+    res = run(workdir, "hv_paritygroup_facts")
+    assert res.get("failed") is not True, res
+    groups = res["ansible_facts"]["parity_groups"]
+    assert sorted(g["parity_group_id"] for g in groups) == ["1-1", "1-2", "1-3", "1-4", "2-1"]
+    assert {g["parity_group_id"]: g["is_encryption_enabled"] for g in groups}["2-1"] is False
+    assert ("GET", "external-parity-groups", 200) in log() and writes() == []
+
+
+def test_paritygroup_facts_unknown(workdir):
+    res = run(workdir, "hv_paritygroup_facts", spec={"parity_group_id": "9-9"})
+    assert res.get("failed") is True
+    # Hitachi's own words: its code recognised the simulator's 404 as "not found"
+    assert res["msg"] == "Could not find the parity group associated with parity_group_id 9-9.", res
+    assert ("GET", "parity-groups/9-9", 404) in log()
+
+
+def test_storagepool_restore_on_a_healthy_pool(workdir):
+    res = run(workdir, "hv_storagepool", state="restore", spec={"id": 0})
+    # [I] the array refuses to recover a pool that is not blocked (RG17 restoring-a-pool: 412)
+    assert res.get("failed") is True and "not in the blocked status" in res["msg"], res
+    assert ("POST", "pools/0/actions/recover/invoke", 412) in log()
+    state = ctl("GET", "state")
+    assert [p["poolStatus"] for p in state["pools"]] == ["POLN", "POLN", "POLN"]
+    assert all(v["status"] == "NML" for v in state["ldevs"])
+
+
+def test_storagepool_restore_of_a_pool_that_stays_blocked(workdir):
+    ctl("POST", "reset", json={"scenario": {"options": {"pools_stay_blocked": True}}})
+    token = requests.post("%s%ssessions" % (SIM, OBJ), auth=("admin", "vsp-admin"),
+                          verify=os.environ["VSP_CA_PATH"], timeout=30).json()
+    head = {"Authorization": "Session %s" % token["token"], "Response-Job-Status": "Completed"}
+    for status in ("blk", "nml"):
+        job = requests.post("%s%sldevs/0/actions/change-status/invoke" % (SIM, OBJ), headers=head,
+                            json={"parameters": {"status": status}},
+                            verify=os.environ["VSP_CA_PATH"], timeout=30).json()
+        assert job["state"] == "Succeeded", job
+    requests.delete("%s%ssessions/%s" % (SIM, OBJ, token["sessionId"]), headers=head,
+                    verify=os.environ["VSP_CA_PATH"], timeout=30)
+    assert ctl("GET", "state")["pools"][0]["poolStatus"] == "POLE"
+    ctl("DELETE", "requests")
+    res = run(workdir, "hv_storagepool", state="restore", spec={"id": 0})
+    assert res.get("failed") is not True and res["changed"] is True, res
+    assert ("POST", "pools/0/actions/recover/invoke", 202) in log()
+    assert ctl("GET", "state")["pools"][0]["poolStatus"] == "POLN"
