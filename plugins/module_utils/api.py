@@ -7,8 +7,12 @@
 
 Request formats that no public source confirms are marked ``# [I] unconfirmed`` here and nowhere
 else, so one edit adapts the collection when a real array disagrees.
-Both URL forms: ``/v1/objects/...`` and, with ``storage_device_id``, ``/v1/objects/storages/<id>/...``
-(services: ``/v1/services/...`` or ``/v1/<id>/services/...``).
+Both URL forms: ``/v1/objects/...`` and, with ``storage_device_id``, ``/v1/objects/storages/<id>/...``.
+
+Every id the array sends is checked against its documented form (:mod:`validate`) before it is
+used for anything: ``storageDeviceId``, ``keyId``, ``ldevId``, ``poolId`` / ``composingPoolId``,
+``parityGroupId`` / ``parityGroupIds``. Paging must advance and ends at the documented number of
+pages.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -17,16 +21,54 @@ __metaclass__ = type
 
 from urllib.parse import quote
 
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils import validate
+from ansible_collections.vsp.encryption.plugins.module_utils.client import media_type
+from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError, clean_text
 from ansible_collections.vsp.encryption.plugins.module_utils.jobs import run_job
+from ansible_collections.vsp.encryption.plugins.module_utils.limits import KEY_FILE_MAX
 
 KEY_TYPES = ('DEK', 'CEK', 'KEK', 'FREE')
+PAGED_KEY_TYPES = ('DEK', 'FREE')
 KEY_PAGE = 1024      # the array's maximum (and default) count for DEK / FREE lists
 LDEV_PAGE = 16384    # the array's maximum count for LDEV lists
+# documented maximum pages (4,096 keys / 1,024; 65,280 LDEVs / 16,384), + 1 for safety: more is an error
+KEY_MAX_PAGES = (validate.KEY_ID_MAX + 1 + KEY_PAGE - 1) // KEY_PAGE + 1
+LDEV_MAX_PAGES = (validate.LDEV_ID_MAX + 1 + LDEV_PAGE - 1) // LDEV_PAGE + 1
+KEY_FILE_TYPE = 'application/octet-stream'
+NOT_USED = 'it was not used'
 
 
 def _quote(value):
     return quote(str(value), safe='')
+
+
+def _sent(check, value, field):
+    """A value the array sent, checked (the error names the field and the escaped value)."""
+    return validate.from_array(check, value, field, note=NOT_USED)
+
+
+def _check_ldev(ldev):
+    if not isinstance(ldev, dict):
+        raise VspApiError('The array sent an unexpected value, %s: an LDEV that is not an object: %s' % (NOT_USED, validate.shown(ldev)))
+    ldev_id = _sent(validate.ldev_id, ldev.get('ldevId'), 'ldevId')
+    for field in ('composingPoolId', 'poolId'):
+        if ldev.get(field) is not None:
+            _sent(validate.pool_id, ldev[field], '%s of LDEV %d' % (field, ldev_id))
+    groups = ldev.get('parityGroupIds')
+    if groups is not None:
+        if not isinstance(groups, list):
+            _sent(validate.parity_group_id, groups, 'parityGroupIds of LDEV %d' % ldev_id)
+        for group in groups:
+            _sent(validate.parity_group_id, group, 'parityGroupIds of LDEV %d' % ldev_id)
+    return ldev
+
+
+def _check_field(obj, field, check, what):
+    """``obj[field]`` checked; an object without the field is refused too."""
+    if not isinstance(obj, dict):
+        raise VspApiError('The array sent an unexpected value, %s: %s that is not an object: %s' % (NOT_USED, what, validate.shown(obj)))
+    _sent(check, obj.get(field), field)
+    return obj
 
 
 class VspApi(object):
@@ -35,8 +77,9 @@ class VspApi(object):
     def __init__(self, client):
         self.client = client
         sid = client.storage_device_id
+        if sid:
+            sid = validate.storage_device_id(sid)
         self.objects = '/v1/objects/storages/%s' % _quote(sid) if sid else '/v1/objects'
-        self.services = '/v1/%s/services' % _quote(sid) if sid else '/v1/services'
 
     # -- helpers ------------------------------------------------------------------------------------
     def obj(self, *parts):
@@ -60,16 +103,19 @@ class VspApi(object):
                 return None
             raise
 
-    def _job(self, method, path, what, json=None, files=None):
-        return run_job(self.client, self.job_path, method, path, what=what, json=json, files=files)
+    def _job(self, method, path, what, *, json=None, files=None, idempotent=False):
+        return run_job(self.client, self.job_path, method, path, what=what, json=json, files=files, idempotent=idempotent)
 
     # -- storage ------------------------------------------------------------------------------------
     def storage(self):
-        """Identity of the storage system: ``storageDeviceId``, ``model``, ``serialNumber``..."""
+        """Identity of the storage system: ``storageDeviceId`` (checked: 12 digits), ``model``, ``serialNumber``..."""
         sid = self.client.storage_device_id
         if not sid:
-            return self.client.get_json('/v1/objects/storages/instance')
+            storage = self.client.get_json('/v1/objects/storages/instance')
+            return _check_field(storage, 'storageDeviceId', validate.storage_device_id, 'a storage system')
         storages = self._list('/v1/objects/storages')
+        for storage in storages:
+            _check_field(storage, 'storageDeviceId', validate.storage_device_id, 'a storage system')
         for storage in storages:
             if str(storage.get('storageDeviceId')) == str(sid):
                 return storage
@@ -82,26 +128,51 @@ class VspApi(object):
         """``{keyType: [keys]}`` for each of ``key_types``."""
         return dict((key_type, self.list_keys(key_type)) for key_type in key_types)
 
+    def _key_page(self, path, params, start):
+        page = self._list(path, params=params)
+        for key in page:
+            key_id = int(_check_field(key, 'keyId', validate.key_id, 'a key')['keyId'])
+            if key_id < start:
+                raise VspApiError('GET %s: the array ignored the page start (startKeyId=%d answered keyId %d)' % (path, start, key_id),
+                                  method='GET', path=path)
+        return page
+
     def list_keys(self, key_type):
-        """All keys of one type (DEK / FREE lists are paged by the array, 1024 at a time)."""
+        """All keys of one type (DEK / FREE lists are paged by the array, 1024 at a time, at most 4 pages)."""
         path = self.obj('encryption-keys')
-        keys = self._list(path, params={'keyType': key_type})
-        if key_type in ('DEK', 'FREE', 'DEKANDFREE'):
-            page = keys
-            while len(page) >= KEY_PAGE:
-                start = max(int(k['keyId']) for k in page) + 1
-                if start > 4095:
-                    break
-                page = self._list(path, params={'keyType': key_type, 'startKeyId': start, 'count': KEY_PAGE})
-                keys = keys + page
+        keys = page = self._key_page(path, {'keyType': key_type}, 0)
+        start, pages = 0, 1
+        while key_type in PAGED_KEY_TYPES and len(page) >= KEY_PAGE:
+            next_start = max(int(k['keyId']) for k in page) + 1
+            if next_start > validate.KEY_ID_MAX:
+                break
+            if next_start <= start:
+                raise VspApiError('GET %s: the array ignored the page start (startKeyId=%d)' % (path, start), method='GET', path=path)
+            if pages >= KEY_MAX_PAGES:
+                raise VspApiError('GET %s: the array sent more than %d pages of %s keys; it holds at most %d keys'
+                                  % (path, KEY_MAX_PAGES, key_type, validate.KEY_ID_MAX + 1), method='GET', path=path)
+            start, pages = next_start, pages + 1
+            page = self._key_page(path, {'keyType': key_type, 'startKeyId': start, 'count': KEY_PAGE}, start)
+            keys = keys + page
         return keys
 
     def backup_keys_to_file(self, password):
-        """POST the file backup; returns the streaming response (binary key file). Synchronous [C]."""
-        return self.client.request('POST', self.obj('encryption-keys', 'file', 'actions', 'backup', 'invoke'),
-                                   json={'parameters': {'password': password}},
-                                   headers={'Accept': 'application/octet-stream', 'Content-Type': 'application/json'},
-                                   stream=True, expected=(200,))
+        """POST the file backup; returns the streaming response (binary key file). Synchronous [C].
+
+        The answer must have ``Content-Type: application/octet-stream`` (otherwise it is closed and
+        refused); its ``iter_content`` stops at :data:`KEY_FILE_MAX` bytes and at the request deadline.
+        """
+        path = self.obj('encryption-keys', 'file', 'actions', 'backup', 'invoke')
+        response = self.client.request('POST', path, json={'parameters': {'password': password}},
+                                       headers={'Accept': KEY_FILE_TYPE, 'Content-Type': 'application/json'},
+                                       stream=True, expected=(200,), limit=KEY_FILE_MAX)
+        received = media_type(response)
+        if received != KEY_FILE_TYPE:
+            response.close()
+            raise VspApiError('POST %s: the array answered Content-Type %s, not %s; this is not a key file and nothing was saved'
+                              % (path, repr(clean_text(received, 80)) if received else 'none', KEY_FILE_TYPE),
+                              status=response.status_code, method='POST', path=path)
+        return response
 
     def backup_keys_to_kms(self, key_ids=None):
         path = self.obj('encryption-keys', 'kms', 'actions', 'backup', 'invoke')
@@ -126,47 +197,77 @@ class VspApi(object):
 
     # -- drives, parity groups ----------------------------------------------------------------------
     def list_drives(self, parity_group_id=None):
-        params = {'parityGroupId': parity_group_id} if parity_group_id else None
-        return self._list(self.obj('drives'), params=params)
+        params = None
+        if parity_group_id:
+            params = {'parityGroupId': validate.parity_group_id(parity_group_id, 'parity_group_id')}
+        drives = self._list(self.obj('drives'), params=params)
+        for drive in drives:
+            if isinstance(drive, dict) and drive.get('parityGroupId') not in (None, ''):
+                _sent(validate.parity_group_id, drive['parityGroupId'], 'parityGroupId of a drive')
+        return drives
 
     def get_parity_group(self, parity_group_id):
         """The parity group, or None when the array does not know it."""
-        return self._get_or_none(self.obj('parity-groups', parity_group_id))
+        group = self._get_or_none(self.obj('parity-groups', validate.parity_group_id(parity_group_id, 'parity_group_id')))
+        return group if group is None else _check_field(group, 'parityGroupId', validate.parity_group_id, 'a parity group')
 
     def list_parity_groups(self):
-        return self._list(self.obj('parity-groups'))
+        return [_check_field(g, 'parityGroupId', validate.parity_group_id, 'a parity group') for g in self._list(self.obj('parity-groups'))]
 
     # -- ldevs --------------------------------------------------------------------------------------
+    def _ldev_page(self, path, params, head):
+        page = self._list(path, params=params)
+        for ldev in page:
+            ldev_id = int(_check_ldev(ldev)['ldevId'])
+            if ldev_id < head:
+                raise VspApiError('GET %s: the array ignored the page start (headLdevId=%d answered ldevId %d)' % (path, head, ldev_id),
+                                  method='GET', path=path)
+        return page
+
     def list_ldevs(self, parity_group_id=None, pool_id=None):
-        """LDEVs of a parity group or pool, paged with ``headLdevId``."""
+        """LDEVs of a parity group or pool, paged with ``headLdevId`` (at most 4 pages of 16,384)."""
         params = {'count': LDEV_PAGE}
         if parity_group_id is not None:
-            params['parityGroupId'] = parity_group_id
+            params['parityGroupId'] = validate.parity_group_id(parity_group_id, 'parity_group_id')
         if pool_id is not None:
-            params['poolId'] = pool_id
+            params['poolId'] = validate.pool_id(pool_id, 'pool_id')
         path = self.obj('ldevs')
-        ldevs = self._list(path, params=params)
-        page = ldevs
+        ldevs = page = self._ldev_page(path, params, 0)
+        head, pages = 0, 1
         while len(page) >= LDEV_PAGE:
-            params = dict(params, headLdevId=max(int(ld['ldevId']) for ld in page) + 1)
-            page = self._list(path, params=params)
+            next_head = max(int(ld['ldevId']) for ld in page) + 1
+            if next_head > validate.LDEV_ID_MAX:
+                break
+            if next_head <= head:
+                raise VspApiError('GET %s: the array ignored the page start (headLdevId=%d)' % (path, head), method='GET', path=path)
+            if pages >= LDEV_MAX_PAGES:
+                raise VspApiError('GET %s: the array sent more than %d pages of LDEVs; it holds at most %d'
+                                  % (path, LDEV_MAX_PAGES, validate.LDEV_ID_MAX + 1), method='GET', path=path)
+            head, pages = next_head, pages + 1
+            page = self._ldev_page(path, dict(params, headLdevId=head), head)
             ldevs = ldevs + page
         return ldevs
 
     def get_ldev(self, ldev_id):
         """The LDEV, or None when the array does not know it."""
-        return self._get_or_none(self.obj('ldevs', ldev_id))
+        ldev = self._get_or_none(self.obj('ldevs', validate.ldev_id(ldev_id, 'ldev_id')))
+        return ldev if ldev is None else _check_ldev(ldev)
 
     def change_ldev_status(self, ldev_id, status):
-        """``status``: ``blk`` (block) or ``nml`` (recover). Waits for the job."""
-        path = self.obj('ldevs', ldev_id, 'actions', 'change-status', 'invoke')
+        """``status``: ``blk`` (block) or ``nml`` (recover). Waits for the job.
+
+        Idempotent (a status change to a given state): retried after a broken connection and when the
+        job fails with ``solutionType: RETRY``.
+        """
+        path = self.obj('ldevs', validate.ldev_id(ldev_id, 'ldev_id'), 'actions', 'change-status', 'invoke')
         return self._job('POST', path, 'Change of the status of LDEV %s to %s' % (ldev_id, status),
-                         json={'parameters': {'status': status}})
+                         json={'parameters': {'status': status}}, idempotent=True)
 
     # -- pools --------------------------------------------------------------------------------------
     def list_pools(self):
-        return self._list(self.obj('pools'))
+        return [_check_field(p, 'poolId', validate.pool_id, 'a pool') for p in self._list(self.obj('pools'))]
 
     def get_pool(self, pool_id):
         """The pool, or None when the array does not know it."""
-        return self._get_or_none(self.obj('pools', pool_id))
+        pool = self._get_or_none(self.obj('pools', validate.pool_id(pool_id, 'pool_id')))
+        return pool if pool is None else _check_field(pool, 'poolId', validate.pool_id, 'a pool')

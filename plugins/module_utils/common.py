@@ -15,6 +15,7 @@ import traceback
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 
+from ansible_collections.vsp.encryption.plugins.module_utils import validate
 from ansible_collections.vsp.encryption.plugins.module_utils.api import KEY_TYPES, VspApi
 from ansible_collections.vsp.encryption.plugins.module_utils.client import HAS_REQUESTS, REQUESTS_IMPORT_ERROR, VspClient
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
@@ -64,12 +65,27 @@ def key_fingerprint(keys_by_type):
     return hashlib.sha256('\n'.join(lines).encode('utf-8')).hexdigest()
 
 
+RETRIES_RESULT_KEY = 'request_retries'  # not "retries": Ansible sets an int of that name in the result of an until loop
+WARN_NO_CERT_CHECK = ('validate_certs is false: the certificate of the array is not checked, so a man in the middle '
+                      'can read the password and the key file')
+WARN_HTTP = 'protocol is http: the password, the session token and the key file are sent in clear text'
+
+
 def _check_connection_params(params):
     for name, low in (('timeout', 1), ('wait_timeout', 1), ('retries', 0)):
         if params.get(name) is not None and params[name] < low:
             raise VspApiError('%s must be at least %d' % (name, low))
     if not 1 <= (params.get('port') or 443) <= 65535:
         raise VspApiError('port must be between 1 and 65535')
+    if params.get('storage_device_id'):
+        validate.storage_device_id(params['storage_device_id'])
+
+
+def _connection_warnings(module):
+    if (module.params.get('protocol') or 'https') == 'http':
+        module.warn(WARN_HTTP)
+    elif module.params.get('validate_certs') is False:
+        module.warn(WARN_NO_CERT_CHECK)
 
 
 def run_module(module, run, pool_size=10, sleep=None):
@@ -78,24 +94,36 @@ def run_module(module, run, pool_size=10, sleep=None):
     ``run`` may return a result dict (the module exits with it) or raise :class:`VspApiError`
     (the module fails with a readable message and the error fields as return keys). The session is
     logged out in every case. Nothing is sent (not even a log in) until ``run`` makes a request.
+    Every retry of a request is listed in the result under ``request_retries`` (success and
+    failure) when there was one. ``validate_certs: false`` and ``protocol: http`` each warn.
     """
     if not HAS_REQUESTS:
         module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
+    _connection_warnings(module)
     result = None
     failure = None
+    client = None
     try:
         _check_connection_params(module.params)
-        with VspClient(module.params, pool_size=pool_size, sleep=sleep) as client:
+        client = VspClient(module.params, pool_size=pool_size, sleep=sleep)
+        with client:
             result = run(module, VspApi(client))
     except VspApiError as exc:
         failure = exc
     except Exception as exc:  # noqa: BLE001 - turn surprises into a failed task, not a traceback
-        module.fail_json(msg='Unexpected error: %s: %s' % (type(exc).__name__, exc), exception=traceback.format_exc())
+        extra = {RETRIES_RESULT_KEY: client.retries_made} if client is not None and client.retries_made else {}
+        module.fail_json(msg='Unexpected error: %s: %s' % (type(exc).__name__, exc), exception=traceback.format_exc(), **extra)
+    retries = list(client.retries_made) if client is not None else []
     if failure is not None:
         fail_result = dict(failure.details)
         fail_result.update(failure.to_result())
         fail_result.setdefault('changed', False)
+        if retries:
+            fail_result[RETRIES_RESULT_KEY] = retries
         module.fail_json(msg=failure.describe(), **fail_result)
+    result = dict(result)
+    if retries:
+        result[RETRIES_RESULT_KEY] = retries
     module.exit_json(**result)
 
 

@@ -13,6 +13,30 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import unicodedata
+
+TEXT_MAX = 500  # characters of array text (message, cause, solution, messageId...) kept in a message
+
+
+def clean_text(value, limit=TEXT_MAX):
+    """Text sent by the array, made safe to show: control characters become spaces, length capped.
+
+    Every character of Unicode category ``Cc`` (C0 and C1 controls, DEL: ESC, CR, LF, TAB...), ``Cf``
+    (format characters such as bidirectional overrides and zero-width characters), ``Zl`` and ``Zp``
+    (line and paragraph separators) is replaced by a space, so no terminal escape sequence and no
+    forged line reaches an operator's terminal or a log. Text longer than ``limit`` is cut and ends
+    with ``...``. ``None`` stays ``None``; anything else is converted with ``str``.
+    """
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > limit * 4:  # bound the work on a huge value before looking at each character
+        text = text[:limit * 4]
+    text = ''.join(' ' if unicodedata.category(ch) in ('Cc', 'Cf', 'Zl', 'Zp') else ch for ch in text).strip()
+    if len(text) > limit:
+        text = text[:limit].rstrip() + '...'
+    return text
+
 
 ERROR_FIELDS = ('status', 'message_id', 'message', 'cause', 'solution', 'method', 'path')
 RESULT_NAMES = {
@@ -36,7 +60,7 @@ class VspApiError(Exception):
     """
 
     def __init__(self, msg, *, status=None, message_id=None, message=None, cause=None, solution=None,
-                 method=None, path=None, details=None):
+                 method=None, path=None, details=None, solution_type=None):
         super(VspApiError, self).__init__(msg)
         self.msg = msg
         self.status = status
@@ -47,19 +71,23 @@ class VspApiError(Exception):
         self.method = method
         self.path = path
         self.details = details or {}
+        self.solution_type = solution_type  # the array's solutionType (RETRY: repeating the request may succeed)
 
     @classmethod
     def from_error_object(cls, summary, error, *, status=None, method=None, path=None, details=None):
-        """Build from the array's error object (an HTTP error body or the ``error`` of a failed job)."""
+        """Build from the array's error object (an HTTP error body or the ``error`` of a failed job).
+
+        Every text of the array passes :func:`clean_text` (no control characters, capped).
+        """
         error = error if isinstance(error, dict) else {}
         message_id = error.get('messageId') or error.get('messageID')
         if not message_id and isinstance(error.get('errorCode'), dict):
             code = error['errorCode']
             if code.get('SSB1') or code.get('SSB2'):
-                message_id = 'SSB1=%s SSB2=%s' % (code.get('SSB1', '-'), code.get('SSB2', '-'))
-        return cls(summary, status=status, message_id=message_id, message=error.get('message'),
-                   cause=error.get('cause'), solution=error.get('solution'), method=method, path=path,
-                   details=details)
+                message_id = 'SSB1=%s SSB2=%s' % (clean_text(code.get('SSB1', '-'), 16), clean_text(code.get('SSB2', '-'), 16))
+        return cls(summary, status=status, message_id=clean_text(message_id, 64), message=clean_text(error.get('message')),
+                   cause=clean_text(error.get('cause')), solution=clean_text(error.get('solution')), method=method, path=path,
+                   details=details, solution_type=clean_text(error.get('solutionType'), 64))
 
     def describe(self):
         """A message a person can act on."""

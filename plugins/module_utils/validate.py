@@ -18,8 +18,8 @@ import re
 
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
 
-STORAGE_DEVICE_ID_RE = re.compile(r'^[0-9]{12}$')
-PARITY_GROUP_ID_RE = re.compile(r'^[0-9]{1,3}-[0-9]{1,3}$')
+STORAGE_DEVICE_ID_RE = re.compile(r'^[0-9]{12}\Z')  # \Z: $ would accept a trailing newline
+PARITY_GROUP_ID_RE = re.compile(r'^[0-9]{1,3}-[0-9]{1,3}\Z')
 KEY_ID_MAX = 4095
 LDEV_ID_MAX = 65279
 POOL_ID_MAX = 127
@@ -105,9 +105,56 @@ def storage_device_id(value, name='storage_device_id'):
     return text
 
 
-def from_array(check, value, field):
-    """Validate a value the array sent; the error names the array's field (``storageDeviceId``...)."""
+def from_array(check, value, field, note='nothing was changed'):
+    """Validate a value the array sent; the error names the array's field (``storageDeviceId``...).
+
+    ``note`` says what follows from the refusal (default ``nothing was changed``; a check that may
+    run after a write passes ``it was not used``).
+    """
     try:
         return check(value, field)
     except VspApiError as exc:
-        raise VspApiError('The array sent an unexpected value, nothing was changed: %s' % exc.msg) from None
+        raise VspApiError('The array sent an unexpected value, %s: %s' % (note, exc.msg)) from None
+
+
+# -- single values (the fields of an array's answer) -----------------------------------------------
+def _int_id(value, name, what, high):
+    """One id that is an integer from 0 to ``high``: an int, or a text of decimal digits (no sign, no
+    leading zeros, no comma, no space). Returns the int."""
+    if isinstance(value, bool):
+        number = None
+    elif isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and value.isdigit() and value.isascii() and (value == '0' or not value.startswith('0')):
+        number = int(value, 10)
+    else:
+        number = None
+    if number is None or number < 0 or number > high:
+        raise VspApiError('%s: %s is not %s; the rule: an integer from 0 to %d' % (name, shown(value), what, high))
+    return number
+
+
+def key_id(value, name='keyId'):
+    """One key id (the array sends a text of digits, for example ``"7"``) → the id as text."""
+    return str(_int_id(value, name, 'a key id', KEY_ID_MAX))
+
+
+def ldev_id(value, name='ldevId'):
+    return _int_id(value, name, 'an LDEV id', LDEV_ID_MAX)
+
+
+def pool_id(value, name='poolId'):
+    return _int_id(value, name, 'a pool id', POOL_ID_MAX)
+
+
+def job_id(value, name='jobId'):
+    """A job id (a long): a non-negative integer."""
+    return _int_id(value, name, 'a job id', 2 ** 63 - 1)
+
+
+def parity_group_id(value, name='parityGroupId'):
+    """One parity group id such as ``1-1`` (no list, no comma)."""
+    if not isinstance(value, str) or not PARITY_GROUP_ID_RE.match(value):
+        raise VspApiError('%s: %s is not a parity group id; the rule: <number>-<number>, for example 1-1'
+                          % (name, shown(value)))
+    return value

@@ -28,12 +28,13 @@ options:
   parity_groups:
     description:
       - Parity groups whose pool volumes are listed. An unknown parity group fails the task.
+      - Each is C(<number>-<number>), for example V(1-1); comma-separated text is accepted too.
       - Mutually exclusive with O(pool_ids).
     type: list
     elements: str
   pool_ids:
     description:
-      - Pools whose pool volumes are listed. An unknown pool fails the task.
+      - Pools whose pool volumes are listed (integers from 0 to 127). An unknown pool fails the task.
     type: list
     elements: int
 seealso:
@@ -104,7 +105,8 @@ pools:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.vsp.encryption.plugins.module_utils.common import argument_spec, run_module
+from ansible_collections.vsp.encryption.plugins.module_utils import validate
+from ansible_collections.vsp.encryption.plugins.module_utils.common import argument_spec, fail_on_error, run_module
 from ansible_collections.vsp.encryption.plugins.module_utils.pool_volumes import PoolVolumeFinder, volume_view
 
 
@@ -139,6 +141,9 @@ def main():
         mutually_exclusive=[('parity_groups', 'pool_ids')],
         supports_check_mode=True,
     )
+    for name, check in (('parity_groups', validate.parity_group_ids), ('pool_ids', validate.pool_ids)):
+        if module.params[name] is not None:
+            module.params[name] = fail_on_error(module, check, module.params[name], name)
     run_module(module, run)
 
 

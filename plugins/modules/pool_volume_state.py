@@ -45,17 +45,19 @@ options:
   parity_groups:
     description:
       - IDs of parity groups (for example V(1-1)) whose pool volumes are selected.
+      - Each is C(<number>-<number>); comma-separated text (V(1-1,1-2)) is accepted too. Anything else fails
+        the task before a request is sent.
       - Exactly one of O(parity_groups), O(pool_ids) and O(ldev_ids) is required.
     type: list
     elements: str
   pool_ids:
     description:
-      - IDs of pools whose pool volumes are selected.
+      - IDs of pools whose pool volumes are selected (integers from 0 to 127).
     type: list
     elements: int
   ldev_ids:
     description:
-      - IDs of LDEVs to select; each must be a pool volume.
+      - IDs of LDEVs to select (integers from 0 to 65279); each must be a pool volume.
     type: list
     elements: int
   state:
@@ -162,7 +164,8 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.vsp.encryption.plugins.module_utils.common import argument_spec, run_module
+from ansible_collections.vsp.encryption.plugins.module_utils import validate
+from ansible_collections.vsp.encryption.plugins.module_utils.common import argument_spec, fail_on_error, run_module
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
 from ansible_collections.vsp.encryption.plugins.module_utils.pool_volumes import (
     MAX_CONCURRENCY,
@@ -234,7 +237,9 @@ def main():
     )
     if not 1 <= module.params['concurrency'] <= MAX_CONCURRENCY:
         module.fail_json(msg='concurrency must be between 1 and %d, got %d' % (MAX_CONCURRENCY, module.params['concurrency']))
-    for name in ('parity_groups', 'pool_ids', 'ldev_ids'):
+    for name, check in (('parity_groups', validate.parity_group_ids), ('pool_ids', validate.pool_ids), ('ldev_ids', validate.ldev_ids)):
+        if module.params[name] is not None:
+            module.params[name] = fail_on_error(module, check, module.params[name], name)
         if module.params[name] is not None and not module.params[name]:
             module.fail_json(msg='%s must not be empty' % name)
     run_module(module, run, pool_size=module.params['concurrency'])

@@ -6,7 +6,7 @@ import base64
 
 import pytest
 import requests
-from conftest import PASSWORD, TOKEN, assert_no_secret, connection_args, kart_error
+from conftest import PASSWORD, TOKEN, assert_no_secret, connection_args, job, kart_error
 
 from ansible_collections.vsp.encryption.plugins.module_utils import client as client_mod
 from ansible_collections.vsp.encryption.plugins.module_utils.api import VspApi
@@ -14,6 +14,8 @@ from ansible_collections.vsp.encryption.plugins.module_utils.client import VspCl
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
 
 STORAGE = {'storageDeviceId': '900000061726', 'model': 'VSP 5600', 'serialNumber': 61726}
+CHANGE = '/v1/objects/ldevs/5/actions/change-status/invoke'
+KMS_RESTORE = '/v1/objects/encryption-keys/all/actions/kms-restore/invoke'
 
 
 def make_client(**extra):
@@ -133,14 +135,63 @@ def test_get_read_timeout_is_retried_post_is_not(vsp):
     vsp.login()
     vsp.add('GET', '/v1/objects/pools', body=requests.exceptions.ReadTimeout('read timed out'))
     vsp.get('/v1/objects/pools', {'data': []})
-    vsp.add('POST', '/v1/objects/ldevs/5/actions/change-status/invoke', body=requests.exceptions.ReadTimeout('read timed out'))
+    vsp.add('POST', KMS_RESTORE, body=requests.exceptions.ReadTimeout('read timed out'))
     vsp.logout()
     with pytest.raises(VspApiError) as info:
         with make_client() as client:
             api = VspApi(client)
             assert api.list_pools() == []
-            api.change_ldev_status(5, 'blk')
+            api.restore_keys_from_kms()
     assert 'timed out after 30 s (timeout)' in str(info.value)
+    assert 'the array may have carried out the request, check its state before repeating it' in str(info.value)
+    assert [c[0] for c in vsp.calls].count('POST') == 2  # log in + the restore, sent once
+
+
+def test_idempotent_status_change_is_retried_after_read_timeout(vsp, no_sleep):
+    """Changing an LDEV to a state is harmless to repeat: a lost answer is asked for again."""
+    vsp.login()
+    vsp.add('POST', CHANGE, body=requests.exceptions.ReadTimeout('read timed out'))
+    vsp.add('POST', CHANGE, status=202, json=job(11))
+    vsp.logout()
+    with make_client() as client:
+        assert VspApi(client).change_ldev_status(5, 'blk')['state'] == 'Succeeded'
+        assert [(r['method'], r['path'], r['reason']) for r in client.retries_made] == [
+            ('POST', CHANGE, 'timed out after 30 s (timeout)')]
+
+
+def test_write_broken_after_sending_is_not_repeated(vsp):
+    """A connection reset after the restore was sent: not sent again, the message says to check first."""
+    vsp.login()
+    vsp.add('POST', KMS_RESTORE, body=requests.ConnectionError(ConnectionResetError(104, 'Connection reset by peer')))
+    vsp.logout()
+    with pytest.raises(VspApiError) as info:
+        with make_client() as client:
+            VspApi(client).restore_keys_from_kms()
+    text = str(info.value)
+    assert 'connection reset by peer after the request was sent' in text
+    assert 'the array may have carried out the request, check its state before repeating it' in text
+    assert [c for c in vsp.calls if c[1] == KMS_RESTORE] == [('POST', KMS_RESTORE)]
+
+
+def test_write_refused_before_sending_is_retried(vsp, no_sleep):
+    """Connection refused: the request never reached the array, so sending it again is safe."""
+    vsp.login()
+    vsp.add('POST', KMS_RESTORE, body=requests.ConnectionError('[Errno 111] Connection refused'))
+    vsp.add('POST', KMS_RESTORE, status=202, json=job(3))
+    vsp.logout()
+    with make_client() as client:
+        assert VspApi(client).restore_keys_from_kms()['jobId'] == 3
+    assert len(no_sleep) == 1
+
+
+def test_idempotent_status_change_is_retried_after_broken_connection(vsp, no_sleep):
+    vsp.login()
+    vsp.add('POST', CHANGE, body=requests.ConnectionError(ConnectionResetError(104, 'Connection reset by peer')))
+    vsp.add('POST', CHANGE, status=202, json=job(11))
+    vsp.logout()
+    with make_client() as client:
+        VspApi(client).change_ldev_status(5, 'blk')
+        assert client.retries_made[0]['reason'] == 'connection reset by peer'
 
 
 def test_error_mapping_readable(vsp):
@@ -170,7 +221,6 @@ def test_storage_device_id_url_form(vsp):
         api = VspApi(client)
         assert api.storage()['serialNumber'] == 61726
         assert api.list_pools() == []
-        assert api.services == '/v1/900000061726/services'
 
 
 def test_verify_uses_ca_path():
@@ -182,12 +232,6 @@ def test_verify_uses_ca_path():
 def test_pool_size_follows_concurrency():
     c = VspClient(connection_args(), pool_size=32)
     assert c.http.get_adapter('https://x/')._pool_maxsize == 32
-
-
-def test_missing_requests(monkeypatch):
-    monkeypatch.setattr(client_mod, 'HAS_REQUESTS', False)
-    with pytest.raises(VspApiError):
-        VspClient(connection_args())
 
 
 def test_ca_path_wins_over_requests_ca_bundle(vsp, monkeypatch):
