@@ -36,17 +36,76 @@ def test_password_rule_accepts(password):
     bf.validate_backup_password(password)
 
 
+SID = '900000061726'
+NOW = datetime.datetime(2026, 11, 29, 10, 15, 0, 123456, tzinfo=datetime.timezone.utc)
+
+
 def test_backup_file_name():
-    now = datetime.datetime(2026, 11, 29, 10, 15, 0, tzinfo=datetime.timezone.utc)
-    assert bf.backup_file_name('900000061726', now) == '900000061726_20261129T101500Z.ekf'
+    assert bf.backup_file_name(SID, NOW) == '900000061726_20261129T101500Z.ekf'
+    assert bf.backup_file_name(SID, NOW, 2) == '900000061726_20261129T101500Z_002.ekf'
+    assert bf.parse_backup_file_name('/x/' + bf.backup_file_name(SID, NOW, 12)) == (SID, '20261129T101500Z', 12)
+    assert bf.parse_backup_file_name(bf.backup_file_name(SID, NOW)) == (SID, '20261129T101500Z', 1)
+    assert bf.parse_backup_file_name('other.ekf') is None
 
 
-def test_parse_mode():
-    assert bf.parse_mode('0600') == 0o600
-    assert bf.parse_mode('640') == 0o640
-    assert bf.parse_mode(0o600) == 0o600
-    with pytest.raises(VspApiError):
-        bf.parse_mode('u=rw')
+def test_backup_file_names_sort_by_time():
+    later = NOW + datetime.timedelta(seconds=1)
+    names = [bf.backup_file_name(SID, later), bf.backup_file_name(SID, NOW, 10), bf.backup_file_name(SID, NOW, 2),
+             bf.backup_file_name(SID, NOW), bf.backup_file_name(SID, NOW, 999)]
+    assert sorted(names) == [names[3], names[2], names[1], names[4], names[0]]
+
+
+@pytest.mark.parametrize('sid', ['../../escape', '*', 'a,b', '', None, '93600041234', '9360004123456', '936000/12345',
+                                 '936000412345\n', 'vsp'])
+def test_backup_file_name_refuses_a_bad_storage_id(sid):
+    with pytest.raises(VspApiError) as info:
+        bf.backup_file_name(sid, NOW)
+    text = str(info.value)
+    assert 'storageDeviceId' in text and '12 digits' in text
+    assert '\n' not in text
+
+
+@pytest.mark.parametrize('mode, value', [('0600', 0o600), ('600', 0o600), ('0o600', 0o600), ('0O640', 0o640),
+                                         ('640', 0o640), ('0400', 0o400), (' 0600 ', 0o600), ('0700', 0o700),
+                                         ('0750', 0o750)])
+def test_parse_mode(mode, value):
+    assert bf.parse_mode(mode) == value
+
+
+@pytest.mark.parametrize('mode', [420, 644, 0o600, 384, 600])
+def test_parse_mode_refuses_an_integer_and_says_to_quote_it(mode):
+    with pytest.raises(VspApiError) as info:
+        bf.parse_mode(mode)
+    text = str(info.value)
+    assert 'mode must be quoted' in text and "'0600'" in text
+    assert 'integer %d' % mode in text
+
+
+def test_parse_mode_unquoted_644_explained():
+    with pytest.raises(VspApiError) as info:
+        bf.parse_mode(644)
+    assert 'octal 1204' in str(info.value)
+
+
+@pytest.mark.parametrize('mode, why', [
+    ('7777', 'setuid/setgid/sticky'), ('1204', 'setuid/setgid/sticky'), ('4600', 'setuid/setgid/sticky'),
+    ('2600', 'setuid/setgid/sticky'), ('1600', 'setuid/setgid/sticky'),
+    ('0644', 'permissions for others'), ('0604', 'permissions for others'), ('0602', 'permissions for others'),
+    ('0601', 'permissions for others'), ('0666', 'group write'), ('0620', 'group write'),
+    ('0200', 'no owner read'), ('0000', 'no owner read'),
+])
+def test_parse_mode_owner_only(mode, why):
+    with pytest.raises(VspApiError) as info:
+        bf.parse_mode(mode)
+    text = str(info.value)
+    assert text.startswith('mode:') and why in text and 'nothing for others' in text
+
+
+@pytest.mark.parametrize('mode', ['u=rw', '', '0o', '0800', '9', '06000', '0x180', '6.0', None, True, ['0600'], 6.0])
+def test_parse_mode_refuses_non_octal(mode):
+    with pytest.raises(VspApiError) as info:
+        bf.parse_mode(mode)
+    assert 'mode' in str(info.value)
 
 
 def test_write_atomically(tmp_path):
@@ -119,3 +178,223 @@ def test_no_manifest_is_not_verified(tmp_path):
     path = str(tmp_path / 'k.ekf')
     bf.write_stream_atomically([b'key-data'], path)
     assert bf.verify_against_manifest(path)[0] is False
+
+
+# -- size cap ---------------------------------------------------------------------------------------------------------
+def test_default_cap_is_the_clients():
+    from ansible_collections.vsp.encryption.plugins.module_utils import limits
+
+    assert bf.KEY_FILE_MAX == limits.KEY_FILE_MAX == 16 * 1024 * 1024
+
+
+def test_cap_stops_the_download_and_removes_the_partial_file(tmp_path):
+    dest = tmp_path / 'k.ekf'
+    pulled = []
+
+    def endless():
+        while True:
+            pulled.append(1)
+            yield b'x' * 1000
+
+    with pytest.raises(VspApiError) as info:
+        bf.write_stream_atomically(endless(), str(dest), cap=10_000)
+    assert 'more than the cap of 10000 bytes' in str(info.value) and str(dest) in str(info.value)
+    assert len(pulled) == 11  # stopped at the chunk that went past the cap
+    assert os.listdir(str(tmp_path)) == []
+
+
+def test_cap_message_names_key_file_max(tmp_path):
+    with pytest.raises(VspApiError) as info:
+        bf.write_new_backup_file(iter([b'x'] * 3), str(tmp_path), SID, cap=2 * 1024 * 1024, expected_size=5 * 1024 * 1024)
+    assert '2 MiB (2097152 bytes, KEY_FILE_MAX)' in str(info.value)
+    assert os.listdir(str(tmp_path)) == []
+
+
+def test_cap_exact_size_is_accepted(tmp_path):
+    size, _sha = bf.write_stream_atomically([b'a' * 600, b'b' * 400], str(tmp_path / 'k.ekf'), cap=1000)
+    assert size == 1000
+
+
+class FakeResponse(object):
+    def __init__(self, chunks, length=None):
+        self.chunks = chunks
+        self.headers = {} if length is None else {'Content-Length': str(length)}
+        self.closed = False
+
+    def iter_content(self, chunk_size=1):
+        return iter(self.chunks)
+
+    def close(self):
+        self.closed = True
+
+
+def test_download_response_is_capped(tmp_path):
+    resp = FakeResponse(b'y' * 1024 for _ in range(100))
+    with pytest.raises(VspApiError):
+        bf.download_response(resp, str(tmp_path / 'k.ekf'), cap=50 * 1024)
+    assert resp.closed and os.listdir(str(tmp_path)) == []
+
+
+def test_announced_size_over_the_cap_refused_before_reading(tmp_path):
+    resp = FakeResponse(iter(()), length=bf.KEY_FILE_MAX + 1)
+    with pytest.raises(VspApiError) as info:
+        bf.download_new_backup_file(resp, str(tmp_path), SID)
+    assert 'announced a key file of %d bytes' % (bf.KEY_FILE_MAX + 1) in str(info.value)
+    assert resp.closed and os.listdir(str(tmp_path)) == []
+
+
+# -- unique names -----------------------------------------------------------------------------------------------------
+def test_new_backup_files_in_the_same_second_never_overwrite(tmp_path):
+    made = [bf.write_new_backup_file([b'key-%d' % i], str(tmp_path), SID, now=NOW) for i in range(4)]
+    names = [os.path.basename(p) for p, _s, _h in made]
+    assert names == ['900000061726_20261129T101500Z.ekf', '900000061726_20261129T101500Z_002.ekf',
+                     '900000061726_20261129T101500Z_003.ekf', '900000061726_20261129T101500Z_004.ekf']
+    for i, (path, size, sha) in enumerate(made):
+        data = open(path, 'rb').read()
+        assert data == b'key-%d' % i and size == len(data) and sha == hashlib.sha256(data).hexdigest()
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert sorted(os.listdir(str(tmp_path))) == sorted(names)  # no temp file left
+
+
+def test_new_backup_file_skips_a_name_whose_manifest_exists(tmp_path):
+    orphan = tmp_path / (bf.backup_file_name(SID, NOW) + '.manifest.json')
+    orphan.write_text('{}')
+    path, _size, _sha = bf.write_new_backup_file([b'k'], str(tmp_path), SID, now=NOW, mode=0o640)
+    assert os.path.basename(path) == bf.backup_file_name(SID, NOW, 2)
+    assert orphan.read_text() == '{}'
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
+
+
+def test_new_backup_file_without_hard_links(tmp_path, monkeypatch):
+    def no_link(src, dst):
+        raise PermissionError(1, 'Operation not permitted')
+
+    monkeypatch.setattr(bf.os, 'link', no_link)
+    first = bf.write_new_backup_file([b'one'], str(tmp_path), SID, now=NOW)[0]
+    second = bf.write_new_backup_file([b'two'], str(tmp_path), SID, now=NOW)[0]
+    assert (open(first, 'rb').read(), open(second, 'rb').read()) == (b'one', b'two')
+    assert len(os.listdir(str(tmp_path))) == 2
+
+
+def test_new_backup_file_refuses_a_bad_id_before_writing(tmp_path):
+    pulled = []
+
+    def chunks():
+        pulled.append(1)
+        yield b'k'
+
+    backups = tmp_path / 'a' / 'b'
+    backups.mkdir(parents=True)
+    with pytest.raises(VspApiError) as info:
+        bf.write_new_backup_file(chunks(), str(backups), '../../escape', now=NOW)
+    assert 'storageDeviceId' in str(info.value)
+    assert pulled == []
+    assert [(os.path.relpath(base, str(tmp_path)), files) for base, _dirs, files in os.walk(str(tmp_path))] == [
+        ('.', []), ('a', []), ('a/b', [])]  # nothing written anywhere
+
+
+def test_new_backup_file_no_free_name(tmp_path, monkeypatch):
+    monkeypatch.setattr(bf, 'NAME_COUNTER_MAX', 2)
+    bf.write_new_backup_file([b'1'], str(tmp_path), SID, now=NOW)
+    bf.write_new_backup_file([b'2'], str(tmp_path), SID, now=NOW)
+    with pytest.raises(VspApiError) as info:
+        bf.write_new_backup_file([b'3'], str(tmp_path), SID, now=NOW)
+    assert 'No free file name' in str(info.value)
+    assert len(os.listdir(str(tmp_path))) == 2
+
+
+# -- full disk --------------------------------------------------------------------------------------------------------
+def _full_disk_after(monkeypatch, n_bytes):
+    real_write = os.write
+    state = {'left': n_bytes}
+
+    def write(fd, data):
+        if state['left'] <= 0:
+            raise OSError(28, 'No space left on device')
+        data = bytes(data)[:state['left']]
+        state['left'] -= len(data)
+        return real_write(fd, data)
+
+    monkeypatch.setattr(bf.os, 'write', write)
+
+
+def test_full_disk_while_writing_the_key_file(tmp_path, monkeypatch):
+    _full_disk_after(monkeypatch, 5)
+    with pytest.raises(VspApiError) as info:
+        bf.write_new_backup_file([b'0123456789'], str(tmp_path), SID, now=NOW)
+    assert 'No space left on device' in str(info.value) and 'no file was written' in str(info.value)
+    assert os.listdir(str(tmp_path)) == []
+
+
+def test_manifest_written(tmp_path):
+    key = bf.write_new_backup_file([b'key'], str(tmp_path), SID, now=NOW)[0]
+    bf.write_manifest_or_remove(key, {'sha256': 'x'})
+    assert json.loads(open(bf.manifest_path(key)).read()) == {'sha256': 'x'}
+    bf.write_manifest_or_remove(key, b'{"sha256": "y"}\n')
+    assert json.loads(open(bf.manifest_path(key)).read()) == {'sha256': 'y'}
+    assert stat.S_IMODE(os.stat(bf.manifest_path(key)).st_mode) == 0o600
+
+
+def test_full_disk_while_writing_the_manifest_removes_the_key_file(tmp_path, monkeypatch):
+    key = bf.write_new_backup_file([b'key'], str(tmp_path), SID, now=NOW)[0]
+    _full_disk_after(monkeypatch, 0)
+    with pytest.raises(VspApiError) as info:
+        bf.write_manifest_or_remove(key, {'sha256': 'x'})
+    text = str(info.value)
+    assert bf.manifest_path(key) in text and key + ' was removed' in text and 'No space left on device' in text
+    assert info.value.details == {'changed': True}
+    assert os.listdir(str(tmp_path)) == []  # no key file without manifest, no temp file
+
+
+def test_manifest_failure_and_key_file_cannot_be_removed(tmp_path, monkeypatch):
+    key = bf.write_new_backup_file([b'key'], str(tmp_path), SID, now=NOW)[0]
+    _full_disk_after(monkeypatch, 0)
+    real_unlink = os.unlink
+
+    def unlink(path):
+        if path == key:
+            raise PermissionError(13, 'Permission denied')
+        return real_unlink(path)
+
+    monkeypatch.setattr(bf.os, 'unlink', unlink)
+    with pytest.raises(VspApiError) as info:
+        bf.write_manifest_or_remove(key, {'sha256': 'x'})
+    assert 'could not be removed (Permission denied) and has no manifest: delete it' in str(info.value)
+    assert info.value.details == {'changed': True}
+    assert os.listdir(str(tmp_path)) == [os.path.basename(key)]
+
+
+# -- read once --------------------------------------------------------------------------------------------------------
+def test_read_key_file_once(tmp_path):
+    path = tmp_path / 'k.ekf'
+    data = os.urandom(200_000)
+    path.write_bytes(data)
+    got, sha, size = bf.read_key_file_once(str(path))
+    assert got == data and sha == hashlib.sha256(data).hexdigest() and size == len(data)
+
+
+def test_read_key_file_once_hashes_what_it_returns(tmp_path, monkeypatch):
+    """The file is swapped after the read: the bytes returned (to upload) are still the ones hashed."""
+    path = tmp_path / 'k.ekf'
+    path.write_bytes(b'original')
+    got, sha, _size = bf.read_key_file_once(str(path))
+    path.write_bytes(b'swapped!')
+    assert got == b'original' and sha == hashlib.sha256(b'original').hexdigest()
+
+
+def test_read_key_file_once_cap(tmp_path):
+    path = tmp_path / 'k.ekf'
+    path.write_bytes(b'x' * 1001)
+    with pytest.raises(VspApiError) as info:
+        bf.read_key_file_once(str(path), cap=1000)
+    assert 'larger (1001 bytes) than the cap of 1000 bytes' in str(info.value)
+
+
+@pytest.mark.parametrize('what', ['missing', 'directory'])
+def test_read_key_file_once_refuses(tmp_path, what):
+    path = tmp_path / 'k.ekf'
+    if what == 'directory':
+        path.mkdir()
+    with pytest.raises(VspApiError) as info:
+        bf.read_key_file_once(str(path))
+    assert str(path) in str(info.value)
