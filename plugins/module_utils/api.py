@@ -271,3 +271,32 @@ class VspApi(object):
         """The pool, or None when the array does not know it."""
         pool = self._get_or_none(self.obj('pools', validate.pool_id(pool_id, 'pool_id')))
         return pool if pool is None else _check_field(pool, 'poolId', validate.pool_id, 'a pool')
+
+    # -- pool recovery, DP volumes, external parity groups, jobs (issue 13) -------------------------
+    def recover_pool(self, pool_id):
+        """Recover (unblock) a pool [C RG17 restoring-a-pool]: ``POST pools/{id}/actions/recover/invoke``
+        with no body, answered with a job. The array answers 412 when the pool is not blocked
+        (:func:`pools.recover_pools` counts that as done). Repeating it is harmless."""
+        path = self.obj('pools', validate.pool_id(pool_id, 'pool_id'), 'actions', 'recover', 'invoke')
+        return self._job('POST', path, 'Recovery of pool %s' % pool_id, idempotent=True)
+
+    def list_dp_volumes(self, pool_id):
+        """The DP volumes (virtual volumes) carved from a pool: ``ldevs?ldevOption=dpVolume&poolId=N``
+        [C HCS-JA HCSR0181 filters; Hitachi's collection lists a pool's DP volumes exactly so]."""
+        path = self.obj('ldevs')
+        params = {'ldevOption': 'dpVolume', 'poolId': validate.pool_id(pool_id, 'pool_id'), 'count': LDEV_PAGE}
+        ldevs = page = [_check_ldev(ld) for ld in self._list(path, params=params)]
+        pages = 1
+        while len(page) >= LDEV_PAGE and pages < LDEV_MAX_PAGES:
+            head = max(int(ld['ldevId']) for ld in page) + 1
+            page = [_check_ldev(ld) for ld in self._list(path, params=dict(params, headLdevId=head))]
+            ldevs, pages = ldevs + page, pages + 1
+        return ldevs
+
+    def list_external_parity_groups(self):
+        """``GET external-parity-groups`` (a list, empty without external storage) [C code: Hitachi's collection]."""
+        return self._list(self.obj('external-parity-groups'))
+
+    def list_jobs(self, count=None):
+        """[I] ``GET jobs``: recent jobs of the caller (the object of each as ``GET jobs/{id}``)."""
+        return self._list(self.obj('jobs'), params={'count': int(count)} if count else None)

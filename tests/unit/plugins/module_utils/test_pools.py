@@ -1,0 +1,122 @@
+# Copyright (c) vsp.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from conftest import connection_args, job, kart_error, ldev
+
+from ansible_collections.vsp.encryption.plugins.module_utils.api import VspApi
+from ansible_collections.vsp.encryption.plugins.module_utils.client import VspClient
+from ansible_collections.vsp.encryption.plugins.module_utils.pools import offline_impact, recover_pools
+
+RECOVER = '/v1/objects/pools/%d/actions/recover/invoke'
+
+
+def pool(pool_id, status='POLN', name=None):
+    return {'poolId': pool_id, 'poolStatus': status, 'poolName': name or 'pool%d' % pool_id}
+
+
+def not_blocked():
+    return kart_error('KART30097-E', 'The pool is not in the blocked status.', 'The conditions for running the API request are not met.',
+                      'Check the state of the storage system.')
+
+
+def run(fn, *args, **kwargs):
+    with VspClient(connection_args()) as client:
+        return fn(VspApi(client), *args, **kwargs)
+
+
+def writes(vsp):
+    return [c for c in vsp.calls if c[0] != 'GET' and not c[1].startswith('/v1/objects/sessions')]
+
+
+def test_recovers_only_pools_not_normal(vsp):
+    vsp.login()
+    vsp.get('/v1/objects/pools/0', pool(0, 'POLE'))
+    vsp.add('POST', RECOVER % 0, status=202, json=job(5))
+    vsp.get('/v1/objects/pools/0', pool(0))
+    vsp.get('/v1/objects/pools/1', pool(1))
+    vsp.logout()
+    result = run(recover_pools, [1, 0, 0, '1'])
+    assert result == {
+        'pools': [{'pool_id': 0, 'status_before': 'POLE', 'status_after': 'POLN', 'action': 'recovered'},
+                  {'pool_id': 1, 'status_before': 'POLN', 'status_after': 'POLN', 'action': 'none'}],
+        'recovered': [0], 'not_normal': [], 'failures': []}
+    assert writes(vsp) == [('POST', RECOVER % 0)]
+
+
+def test_not_blocked_412_counts_as_done(vsp):
+    vsp.login()
+    vsp.get('/v1/objects/pools/3', pool(3, 'POLF'))
+    vsp.add('POST', RECOVER % 3, status=412, json=not_blocked())
+    vsp.get('/v1/objects/pools/3', pool(3, 'POLF'))
+    vsp.logout()
+    result = run(recover_pools, [3])
+    assert result['failures'] == [] and result['recovered'] == []
+    assert result['pools'] == [{'pool_id': 3, 'status_before': 'POLF', 'status_after': 'POLF', 'action': 'not_blocked'}]
+    # still not normal (full, say): the caller's verify step reports it
+    assert result['not_normal'] == [3]
+
+
+def test_other_412_and_failed_job_are_failures_and_every_pool_is_tried(vsp):
+    vsp.login()
+    vsp.get('/v1/objects/pools/0', pool(0, 'POLE'))
+    vsp.add('POST', RECOVER % 0, status=412, json=kart_error('KART30097-E', 'The pool usage rate is 100%.'))
+    vsp.get('/v1/objects/pools/1', pool(1, 'POLE'))
+    vsp.add('POST', RECOVER % 1, status=202,
+            json=job(7, state='Failed', error=kart_error('KART30000-E', 'The encryption keys of parity group 1-3 are lost.')))
+    vsp.not_found('/v1/objects/pools/2')
+    vsp.logout()
+    result = run(recover_pools, [0, 1, 2])
+    assert [f['pool_id'] for f in result['failures']] == [0, 1, 2]
+    assert 'usage rate is 100%' in result['failures'][0]['msg'] and result['failures'][0]['status'] == 412
+    assert 'parity group 1-3' in result['failures'][1]['msg'] and result['failures'][1]['message_id'] == 'KART30000-E'
+    assert 'does not know this pool' in result['failures'][2]['msg']
+    assert result['recovered'] == [] and result['not_normal'] == [0, 1]
+
+
+def test_check_mode_sends_no_write(vsp):
+    vsp.login()
+    vsp.get('/v1/objects/pools/0', pool(0, 'POLE'))
+    vsp.logout()
+    result = run(recover_pools, [0], check_mode=True)
+    assert result['pools'][0]['action'] == 'would_recover' and result['recovered'] == []
+    assert writes(vsp) == []
+
+
+def test_no_pools_no_request(vsp):
+    assert run(recover_pools, []) == {'pools': [], 'recovered': [], 'not_normal': [], 'failures': []}
+    assert vsp.calls == []
+
+
+def test_offline_impact_lists_pools_and_dp_volumes(vsp):
+    vsp.login()
+    vsp.get('/v1/objects/pools/0', pool(0, name='enc-pool-0'))
+    vsp.get('/v1/objects/ldevs', {'data': [ldev(20, pool_id=0, pool_volume=False), ldev(21, pool_id=0, pool_volume=False)]})
+    vsp.get('/v1/objects/pools/1', pool(1, 'POLE'))
+    vsp.get('/v1/objects/ldevs', {'data': []})
+    vsp.logout()
+    volumes = [ldev(3, pool_id=1, pgs=('1-3',)), ldev(0, pgs=('1-1',)), ldev(1, pgs=('1-1',))]
+    result = run(offline_impact, ['1-1', '1-3'], volumes=volumes)
+    assert result == {
+        'pools': [
+            {'pool_id': 0, 'pool_name': 'enc-pool-0', 'pool_status': 'POLN', 'pool_volume_ids': [0, 1], 'pool_volume_count': 2,
+             'dp_volume_ids': [20, 21], 'dp_volume_count': 2},
+            {'pool_id': 1, 'pool_name': 'pool1', 'pool_status': 'POLE', 'pool_volume_ids': [3], 'pool_volume_count': 1,
+             'dp_volume_ids': [], 'dp_volume_count': 0}],
+        'pool_ids': [0, 1], 'pool_volume_count': 3, 'dp_volume_ids': [20, 21], 'dp_volume_count': 2}
+    dp_query = [c.request.url for c in vsp.rsps.calls if '/ldevs?' in c.request.url]
+    assert dp_query and all('ldevOption=dpVolume' in u and 'count=16384' in u for u in dp_query)
+    assert 'poolId=0' in dp_query[0] and 'poolId=1' in dp_query[1]
+    assert writes(vsp) == []
+
+
+def test_offline_impact_finds_the_volumes_itself(vsp):
+    vsp.login()
+    vsp.get('/v1/objects/parity-groups/1-1', {'parityGroupId': '1-1', 'isEncryptionEnabled': True})
+    vsp.get('/v1/objects/ldevs', {'data': [ldev(0), ldev(9, pool_volume=False)]})
+    vsp.get('/v1/objects/pools/0', pool(0))
+    vsp.get('/v1/objects/ldevs', {'data': [ldev(9, pool_volume=False)]})
+    vsp.logout()
+    result = run(offline_impact, ['1-1'])
+    assert result['pool_ids'] == [0] and result['pools'][0]['pool_volume_ids'] == [0]
+    assert result['dp_volume_ids'] == [9]
