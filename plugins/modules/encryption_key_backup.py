@@ -74,8 +74,22 @@ options:
     default: false
   manifest:
     description:
-      - Write C(<path>.manifest.json) (mode 0600) with the sha256, size, UTC time, storage device ID,
-        serial number, model, key counts by type, the key fingerprint (see RV(key_fingerprint)) and the manifest format version.
+      - Write C(<path>.manifest.json) (mode 0600), format 2, with the sha256, size, UTC time, storage device ID,
+        serial number, model, key counts by type, the key fingerprint (see RV(key_fingerprint)), the key ids of
+        each type, the drive each DEK serves (C(targetDeviceLocation)) and, unless O(password_verifier=false), a
+        password verifier and a MAC.
+      - The restore refuses a key file without a manifest unless told otherwise, and the roles pick files by it.
+    type: bool
+    default: true
+  password_verifier:
+    description:
+      - Put a password verifier in the manifest (a salted PBKDF2-HMAC-SHA256 hash of O(backup_password),
+        600,000 iterations) and an HMAC-SHA256 of the manifest keyed from the same derivation.
+      - It lets the restore refuse a wrong password before any pool volume is blocked, lets the backup role make a
+        new file after a password rotation, and makes an edited manifest fail.
+      - It adds nothing to what the key file already allows an attacker who can read the directory (the key file is
+        encrypted with the same password and can be attacked the same way). Set V(false) to leave it out; the
+        manifest is then not authenticated.
     type: bool
     default: true
   key_ids:
@@ -144,6 +158,11 @@ sha256:
   returned: when O(destination=file) and a file exists or was written
   type: str
   sample: 0c3d1a...
+password_verifier:
+  description: Whether the manifest holds a password verifier and a MAC.
+  returned: when a manifest was written
+  type: bool
+  sample: true
 manifest_path:
   description: The manifest written next to the key file.
   returned: when O(destination=file) and O(manifest=true)
@@ -188,11 +207,11 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.vsp.encryption.plugins.module_utils import key_files
+from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
 from ansible_collections.vsp.encryption.plugins.module_utils.backup_file import (
     backup_file_name,
-    build_manifest,
     download_response,
-    manifest_path,
     parse_mode,
     sha256_file,
     utc_now,
@@ -225,7 +244,38 @@ def check_local(module):
 def read_identity(api):
     storage = storage_view(api.storage())
     keys = api.list_keys_by_type()
-    return storage, key_counts(keys), key_fingerprint(keys)
+    return storage, keys
+
+
+def reusable_salt(directory, storage_device_id, deriver):
+    """The salt of the newest manifest of this array whose verifier accepts the password (one derivation)."""
+    try:
+        files, dummy = key_files.scan(directory, storage_device_id)
+    except VspApiError:
+        return None, None
+    for entry in files:
+        if entry['has_password_verifier'] and entry['intact']:
+            try:
+                if mf.check_password(entry['_manifest'], deriver) is True:
+                    return mf.salt_of(entry['_manifest'])
+            except VspApiError:
+                pass
+            return None, None
+    return None, None
+
+
+def write_manifest(path, manifest_data):
+    """Write the manifest; when that fails, remove the key file and fail naming both (never a key file without manifest)."""
+    try:
+        write_json_atomically(mf.manifest_path(path), manifest_data, mode=0o600)
+    except VspApiError as exc:
+        try:
+            os.unlink(path)
+            fate = 'the key file %s was removed, as a key file without its manifest cannot be checked' % path
+        except OSError:
+            fate = 'the key file %s could not be removed and has no manifest: delete it' % path
+        raise VspApiError('Writing the manifest %s failed (%s); %s. Run the backup again.'
+                          % (mf.manifest_path(path), exc.msg, fate), details={'changed': True}) from None
 
 
 def run_file(module, api, path_is_dir, existing):
@@ -236,32 +286,36 @@ def run_file(module, api, path_is_dir, existing):
         sha256, size = sha256_file(path)
         result.update(path=path, size=size, sha256=sha256,
                       msg='%s exists and force is false: left alone, nothing was sent to the array' % path)
-        if os.path.exists(manifest_path(path)):
-            result['manifest_path'] = manifest_path(path)
+        if os.path.exists(mf.manifest_path(path)):
+            result['manifest_path'] = mf.manifest_path(path)
         return result
-
-    storage, counts, fingerprint = read_identity(api)
+    storage, keys = read_identity(api)
+    counts, fingerprint = key_counts(keys), key_fingerprint(keys)
+    directory = path if path_is_dir else os.path.dirname(os.path.abspath(path))
     if path_is_dir:
-        path = os.path.join(path, backup_file_name(storage['storage_device_id'] or 'vsp', utc_now()))
+        path = os.path.join(path, backup_file_name(storage['storage_device_id'], utc_now()))
     result.update(changed=True, path=path, storage=storage, key_counts=counts, key_fingerprint=fingerprint)
     if params['manifest']:
-        result['manifest_path'] = manifest_path(path)
+        result['manifest_path'] = mf.manifest_path(path)
     if module.check_mode:
         result['msg'] = 'Would back up %d keys to %s' % (sum(counts.values()), path)
         return result
-
     mode = parse_mode(params['mode'])
+    deriver = mf.Deriver(params['backup_password']) if params['manifest'] and params['password_verifier'] else None
+    salt, iterations = reusable_salt(directory, storage['storage_device_id'], deriver) if deriver else (None, None)
     response = api.backup_keys_to_file(params['backup_password'])
     size, sha256 = download_response(response, path, mode=mode)
     result.update(size=size, sha256=sha256)
     if params['manifest']:
-        write_json_atomically(manifest_path(path), build_manifest(path, size, sha256, storage, counts, key_fingerprint=fingerprint), mode=0o600)
+        write_manifest(path, mf.build(os.path.basename(path), size, sha256, storage=storage, keys_by_type=keys, key_fingerprint=fingerprint, deriver=deriver,
+                                      salt=salt, iterations=iterations or mf.KDF_ITERATIONS))
+        result['password_verifier'] = deriver is not None
     return result
 
 
 def run_kms(module, api):
-    storage, counts, fingerprint = read_identity(api)
-    result = dict(changed=True, destination='kms', storage=storage, key_counts=counts, key_fingerprint=fingerprint)
+    storage, keys = read_identity(api)
+    result = dict(changed=True, destination='kms', storage=storage, key_counts=key_counts(keys), key_fingerprint=key_fingerprint(keys))
     if module.check_mode:
         return result
     job = api.backup_keys_to_kms(module.params['key_ids'])
@@ -278,6 +332,7 @@ def main():
             mode=dict(type='raw', default='0600'),
             force=dict(type='bool', default=False),
             manifest=dict(type='bool', default=True),
+            password_verifier=dict(type='bool', default=True),
             key_ids=dict(type='list', elements='str', no_log=False),
         ),
         required_if=[('destination', 'file', ('path', 'backup_password'))],

@@ -16,8 +16,9 @@ version_added: 0.1.0
 description:
   - Lists the encryption keys by type (C(DEK), C(CEK), C(KEK), C(FREE)) with how often each was backed up
     (C(numOfBackups)), the counts by type and the identity of the storage system.
-  - With O(parity_groups), reports for each parity group its drives and which of them have no data
-    encryption key (C(DEK)) in the key list, that is whose key is lost.
+  - Reports the key coverage of the parity groups (O(parity_groups), or every encrypted parity group of the array
+    when it is not given) - each group's drives and which of them have no data encryption key (C(DEK)) in the key
+    list, that is whose key is lost - and the list of parity groups with lost keys.
 author:
   - vsp.encryption contributors (@vsp-encryption)
 extends_documentation_fragment:
@@ -35,9 +36,16 @@ options:
     default: [DEK, CEK, KEK, FREE]
   parity_groups:
     description:
-      - Parity groups to report key coverage for. An unknown parity group fails the task.
+      - Parity groups to report key coverage for, as a list or comma-separated text (V(1-1, 1-2)); each a parity
+        group id such as V(1-1). An unknown parity group fails the task.
+      - When not given, every encrypted parity group of the array.
     type: list
     elements: str
+  coverage:
+    description:
+      - Report the key coverage (two more requests, or two per named parity group).
+    type: bool
+    default: true
 seealso:
   - module: vsp.encryption.encryption_key_backup
   - module: vsp.encryption.encryption_key_restore
@@ -104,8 +112,10 @@ storage:
       type: str
   sample: {"storage_device_id": "900000061726", "serial_number": 61726, "model": "VSP 5600"}
 parity_groups:
-  description: Key coverage of each parity group of O(parity_groups).
-  returned: when O(parity_groups) is given
+  description:
+    - Key coverage of each parity group of O(parity_groups) or, when it is not given, of every encrypted parity group
+      of the array.
+  returned: when O(coverage=true)
   type: list
   elements: dict
   contains:
@@ -128,36 +138,34 @@ parity_groups:
       type: bool
   sample: [{"parity_group_id": "1-1", "is_encryption_enabled": true, "drive_locations": ["HDD00-00", "HDD00-01"],
             "drives_without_key": ["HDD00-01"], "keys_lost": true}]
+lost_parity_groups:
+  description: The parity groups (of RV(parity_groups)) with lost keys.
+  returned: when O(coverage=true)
+  type: list
+  elements: str
+  sample: ["1-1"]
+lost_drives:
+  description: Drive locations of encrypted parity groups that no DEK serves.
+  returned: when O(coverage=true)
+  type: list
+  elements: str
+  sample: ["HDD00-01"]
+coverage_evidence:
+  description: On what evidence keys are taken as lost.
+  returned: when O(coverage=true)
+  type: str
+  sample: an encrypted parity group has lost keys when one of its drives is served by no DEK
 '''
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.vsp.encryption.plugins.module_utils.api import KEY_TYPES
-from ansible_collections.vsp.encryption.plugins.module_utils.common import argument_spec, key_fingerprint, run_module, storage_view
-from ansible_collections.vsp.encryption.plugins.module_utils.pool_volumes import PoolVolumeFinder
+from ansible_collections.vsp.encryption.plugins.module_utils.common import argument_spec, fail_on_error, key_fingerprint, run_module, storage_view
+from ansible_collections.vsp.encryption.plugins.module_utils.coverage import EVIDENCE, parity_group_coverage
+from ansible_collections.vsp.encryption.plugins.module_utils.validate import parity_group_ids
 
 
-def coverage(api, parity_group_ids, deks):
-    finder = PoolVolumeFinder(api)
-    finder.check_parity_groups(parity_group_ids)
-    covered = set(k.get('targetDeviceLocation') for k in deks)
-    report = []
-    for pg in parity_group_ids:
-        group = finder.parity_group(pg)
-        encrypted = bool(group.get('isEncryptionEnabled'))
-        locations = sorted(d['driveLocationId'] for d in api.list_drives(pg) if d.get('parityGroupId', pg) == pg)
-        missing = [loc for loc in locations if loc not in covered] if encrypted else []
-        report.append({
-            'parity_group_id': pg,
-            'is_encryption_enabled': encrypted,
-            'drive_locations': locations,
-            'drives_without_key': missing,
-            'keys_lost': bool(missing),
-        })
-    return report
-
-
-def run(module, api):
+def run(module, api, groups):
     types = [t for t in KEY_TYPES if t in module.params['key_types']]
     keys = api.list_keys_by_type(types)
     result = dict(
@@ -168,9 +176,11 @@ def run(module, api):
     )
     if len(types) == len(KEY_TYPES):
         result['key_fingerprint'] = key_fingerprint(keys)
-    if module.params['parity_groups']:
+    if module.params['coverage']:
         deks = keys['DEK'] if 'DEK' in keys else api.list_keys('DEK')
-        result['parity_groups'] = coverage(api, module.params['parity_groups'], deks)
+        cov = parity_group_coverage(api, deks, groups or None)
+        result.update(parity_groups=cov['parity_groups'], lost_parity_groups=cov['lost_parity_groups'],
+                      lost_drives=cov['lost_drives'], coverage_evidence=EVIDENCE)
     return result
 
 
@@ -179,10 +189,12 @@ def main():
         argument_spec=argument_spec(
             key_types=dict(type='list', elements='str', choices=list(KEY_TYPES), default=list(KEY_TYPES), no_log=False),
             parity_groups=dict(type='list', elements='str'),
+            coverage=dict(type='bool', default=True),
         ),
         supports_check_mode=True,
     )
-    run_module(module, run)
+    groups = fail_on_error(module, parity_group_ids, module.params['parity_groups'])
+    run_module(module, lambda module, api: run(module, api, groups))
 
 
 if __name__ == '__main__':

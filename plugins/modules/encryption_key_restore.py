@@ -16,12 +16,20 @@ version_added: 0.1.0
 description:
   - Restores, from a secondary backup, the encryption keys whose key information the storage system lost
     (keys that were not lost are left alone).
-  - With O(source=file), uploads the key file O(path) with its O(backup_password), after checking the file
-    against its manifest C(<path>.manifest.json) when there is one.
+  - Before any write it decides, and returns as RV(plan), which parity groups have lost keys (every encrypted
+    parity group of the array is read), which groups to act on (O(parity_groups), or the groups with lost keys
+    when it is not given), which key file to use and why, and which pool volumes and pools go offline.
+  - With O(source=file), uploads the key file with its O(backup_password). O(path) may name the file or the
+    backup directory; from a directory it takes the newest key file of this array (by its manifest) that holds a
+    DEK for every drive that lost its key. The file must be this array's, match its manifest, hold the lost keys
+    and, when the manifest has a password verifier, open with O(backup_password); otherwise the module fails
+    naming the rule and sends nothing.
   - With O(source=kms), restores the keys from the key management server.
-  - With O(parity_groups), first checks that every pool volume of those parity groups is blocked
-    (C(BLK)), as the storage system requires; otherwise it fails, lists the volumes that are not blocked
-    and sends nothing. Use M(vsp.encryption.pool_volume_state) to block them, and to recover them afterwards.
+  - Every pool volume of the parity groups must be blocked (C(BLK)), as the storage system requires; otherwise
+    the module fails, lists the volumes that are not blocked and sends nothing. Use
+    M(vsp.encryption.pool_volume_state) to block them, and to recover them afterwards.
+  - After the restore it reads the key coverage again and fails when keys are still lost, so that no recovery
+    is tried that must fail.
 author:
   - vsp.encryption contributors (@vsp-encryption)
 extends_documentation_fragment:
@@ -32,15 +40,14 @@ attributes:
   check_mode:
     support: full
     details:
-      - Runs every read-only precondition check (file, manifest, password rule, pool volume states, keys)
-        and reports what would be restored; sends no restore request.
+      - Runs every read-only check (file, manifest, password rule and verifier, key coverage, pool volume states)
+        and returns the plan; sends no restore request. The restore role uses it as its preflight.
   diff_mode:
     support: none
   idempotent:
-    support: none
+    support: partial
     details:
-      - A restore is an action and reports a change whenever it runs. Restoring when no key is lost changes
-        nothing on the storage system; RV(keys_restored) is then 0.
+      - When no parity group shows lost keys (and O(force=false)) nothing is restored and the module reports no change.
 options:
   source:
     description:
@@ -50,29 +57,48 @@ options:
     default: file
   path:
     description:
-      - With O(source=file), the key file made by M(vsp.encryption.encryption_key_backup), on the host that runs
-        the module. Required when O(source=file).
+      - With O(source=file), the key file made by M(vsp.encryption.encryption_key_backup), or the directory that
+        holds the key files, on the host that runs the module. Required when O(source=file).
     type: path
   backup_password:
     description:
-      - With O(source=file), the password given when the file was made. Checked against the password rule
-        before anything is sent. Required when O(source=file).
+      - With O(source=file), the password given when the file was made. Checked against the password rule and
+        against the manifest's password verifier before anything is sent. Required when O(source=file).
     type: str
   verify_manifest:
     description:
-      - When C(<path>.manifest.json) exists, check the size and sha256 of O(path) against it and fail before
-        anything is sent if they differ.
+      - Check the key file against its manifest C(<path>.manifest.json) (this array's, intact, holds the lost
+        keys, password verifier) and refuse a file without a manifest.
+      - Set V(false) only on purpose, for a file whose manifest is lost; O(path) must then name the file.
     type: bool
     default: true
   parity_groups:
     description:
-      - Parity groups whose keys are to be restored. Every pool volume of these groups must be blocked, or the
-        module fails before any write and lists the volumes that are not.
+      - Parity groups whose pool volumes are blocked for the restore, as a list or comma-separated text
+        (V(1-1, 1-2)). Each must be a parity group id such as V(1-1).
+      - When not given, the parity groups that the array shows with lost keys.
+      - When given, it must include every parity group with lost keys.
     type: list
     elements: str
+  force:
+    description:
+      - Restore even when no parity group shows lost keys (for an array that keeps lost keys listed).
+        Needs O(parity_groups).
+    type: bool
+    default: false
+  expected_storage_device_id:
+    description:
+      - Fail before anything is sent when the array reports another storage device id.
+    type: str
+  expected_serial_number:
+    description:
+      - Fail before anything is sent when the array reports another serial number.
+    type: str
 notes:
   - The request format of the restore (from a file and from the KMS) is not in the public documentation
     of the REST API; the collection's guess is marked in C(plugins/module_utils/api.py).
+  - Lost keys are found from the key coverage of the drives (see RV(plan.evidence)). On an array that keeps
+    lost keys listed no loss shows; name the parity groups and set O(force=true).
 seealso:
   - module: vsp.encryption.encryption_key_backup
   - module: vsp.encryption.pool_volume_state
@@ -80,25 +106,25 @@ seealso:
 '''
 
 EXAMPLES = r'''
-- name: Restore the lost keys of parity group 1-1 from a backup file
+- name: Plan the restore (check mode); the groups with lost keys and the file come from the array and the manifests
   vsp.encryption.encryption_key_restore:
     host: vsp01.example.com
     username: "{{ vault_vsp_username }}"
     password: "{{ vault_vsp_password }}"
-    path: /srv/vsp-key-backups/900000061726_20261129T101500Z.ekf
+    path: /srv/vsp-key-backups/900000061726/
     backup_password: "{{ vault_vsp_backup_password }}"
-    parity_groups: [1-1]
-  delegate_to: localhost
-
-- name: Check the preconditions only
-  vsp.encryption.encryption_key_restore:
-    host: vsp01.example.com
-    username: "{{ vault_vsp_username }}"
-    password: "{{ vault_vsp_password }}"
-    path: /srv/vsp-key-backups/900000061726_20261129T101500Z.ekf
-    backup_password: "{{ vault_vsp_backup_password }}"
-    parity_groups: [1-1]
   check_mode: true
+  delegate_to: localhost
+  register: restore_plan
+
+- name: Restore the lost keys of parity group 1-1 from a backup file (its pool volumes are blocked)
+  vsp.encryption.encryption_key_restore:
+    host: vsp01.example.com
+    username: "{{ vault_vsp_username }}"
+    password: "{{ vault_vsp_password }}"
+    path: /srv/vsp-key-backups/900000061726/900000061726_20261129T101500Z.ekf
+    backup_password: "{{ vault_vsp_backup_password }}"
+    parity_groups: [1-1]
   delegate_to: localhost
 
 - name: Restore from the key management server
@@ -118,28 +144,28 @@ source:
   type: str
   sample: file
 path:
-  description: The key file.
+  description: The key file used (or that would be used).
   returned: when O(source=file)
   type: str
-  sample: /srv/vsp-key-backups/900000061726_20261129T101500Z.ekf
+  sample: /srv/vsp-key-backups/900000061726/900000061726_20261129T101500Z.ekf
 sha256:
-  description: SHA-256 of the key file.
-  returned: when O(source=file)
+  description: SHA-256 of the bytes uploaded.
+  returned: when O(source=file) and the restore ran
   type: str
   sample: 0c3d1a...
 manifest_verified:
-  description: Whether the file was checked against its manifest (false when there is none or O(verify_manifest=false)).
+  description: Whether the file was checked against its manifest (false with O(verify_manifest=false)).
   returned: when O(source=file)
   type: bool
   sample: true
 parity_groups:
-  description: The parity groups checked.
+  description: The parity groups acted on.
   returned: always
   type: list
   elements: str
   sample: ['1-1']
 pool_volumes:
-  description: The pool volumes of O(parity_groups) and their status.
+  description: The pool volumes of RV(parity_groups) and their status.
   returned: always
   type: list
   elements: dict
@@ -161,82 +187,154 @@ key_counts:
   returned: always
   type: dict
   sample: {"DEK": 8, "CEK": 1, "KEK": 1, "FREE": 22}
+storage:
+  description: Identity of the storage system.
+  returned: when the storage system was asked
+  type: dict
+  sample: {"storage_device_id": "900000061726", "serial_number": 61726, "model": "VSP 5600"}
 job:
   description: The finished job of the restore (id, status, state, times).
   returned: when the restore ran
   type: dict
   sample: {"jobId": 14, "status": "Completed", "state": "Succeeded"}
+lost_parity_groups_after:
+  description: Parity groups with lost keys after the restore (empty on success).
+  returned: when the restore ran
+  type: list
+  elements: str
+  sample: []
+plan:
+  description: The decisions made before any write (also in check mode).
+  returned: when the storage system was asked
+  type: dict
+  contains:
+    parity_groups:
+      description: The parity groups acted on.
+      type: list
+      elements: str
+    lost_parity_groups:
+      description: Every encrypted parity group of the array with lost keys.
+      type: list
+      elements: str
+    lost_drives:
+      description: Drive locations of encrypted parity groups that no DEK serves.
+      type: list
+      elements: str
+    evidence:
+      description: On what evidence keys are taken as lost.
+      type: str
+    restore_needed:
+      description: Whether a restore is needed (keys lost, or O(force)).
+      type: bool
+    path:
+      description: The key file used (or to be used).
+      type: str
+    path_reason:
+      description: Why that file.
+      type: str
+    volumes:
+      description: Pool volumes of the parity groups with status and pool id.
+      type: list
+      elements: dict
+    volumes_to_block:
+      description: LDEV ids to block.
+      type: list
+      elements: int
+    volumes_to_recover:
+      description: LDEV ids to recover afterwards.
+      type: list
+      elements: int
+    pools:
+      description: Pool ids of those pool volumes.
+      type: list
+      elements: int
+    lines:
+      description: The plan in words, for the operator.
+      type: list
+      elements: str
+  sample: {"parity_groups": ["1-1"], "lost_parity_groups": ["1-1"], "restore_needed": true, "volumes_to_block": [1, 2]}
 '''
 
+import hashlib
 import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.vsp.encryption.plugins.module_utils.backup_file import sha256_file, validate_backup_password, verify_against_manifest
-from ansible_collections.vsp.encryption.plugins.module_utils.common import argument_spec, fail_on_error, key_counts, run_module
+from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
+from ansible_collections.vsp.encryption.plugins.module_utils import restore_plan
+from ansible_collections.vsp.encryption.plugins.module_utils.backup_file import validate_backup_password
+from ansible_collections.vsp.encryption.plugins.module_utils.common import argument_spec, fail_on_error, key_counts, run_module, storage_view
+from ansible_collections.vsp.encryption.plugins.module_utils.coverage import parity_group_coverage
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
 from ansible_collections.vsp.encryption.plugins.module_utils.jobs import summarize_job
-from ansible_collections.vsp.encryption.plugins.module_utils.pool_volumes import PoolVolumeFinder
+from ansible_collections.vsp.encryption.plugins.module_utils.validate import parity_group_ids
+
+KEY_FILE_CAP = 16 * 1024 * 1024
 
 
-def check_file(module):
-    """Local checks of the file source, before anything is sent. Returns the file facts."""
-    params = module.params
+def check_local(params):
+    """Local checks, before anything is sent."""
+    parity_group_ids(params['parity_groups'])
+    if params['source'] != 'file':
+        return
     validate_backup_password(params['backup_password'])
     path = params['path']
-    if not os.path.isfile(path):
-        raise VspApiError('path %s is not a file (nothing was sent to the array)' % path)
+    if not os.path.exists(path):
+        raise VspApiError('path: %s does not exist (nothing was sent to the array)' % path)
+    if not os.path.isdir(path) and not os.path.isfile(path):
+        raise VspApiError('path: %s is neither a file nor a directory (nothing was sent to the array)' % path)
     if not os.access(path, os.R_OK):
-        raise VspApiError('path %s is not readable (nothing was sent to the array)' % path)
-    try:
-        if params['verify_manifest']:
-            verified, sha256, size, dummy = verify_against_manifest(path)
-        else:
-            verified = False
-            sha256, size = sha256_file(path)
-    except OSError as exc:  # readable by mode but not in fact (I/O error, root on a protected mount...)
-        raise VspApiError('path %s cannot be read: %s (nothing was sent to the array)' % (path, exc.strerror or type(exc).__name__)) from None
-    if size == 0:
-        raise VspApiError('path %s is empty (nothing was sent to the array)' % path)
-    return dict(path=path, sha256=sha256, manifest_verified=verified)
+        raise VspApiError('path: %s is not readable (nothing was sent to the array)' % path)
 
 
-def count_keys(api):
-    return key_counts(api.list_keys_by_type())
+def restore(api, params, plan):
+    """Upload the file (read once: the bytes checked are the bytes sent) or restore from the KMS."""
+    if params['source'] == 'kms':
+        return api.restore_keys_from_kms(), 'the key management server', None
+    expected = None
+    if plan['manifest_verified']:
+        expected = (mf.read(plan['path']) or {}).get('sha256')
+    content = restore_plan.read_upload(plan['path'], expected, KEY_FILE_CAP)
+    job = api.restore_keys_from_file(os.path.basename(plan['path']), content, params['backup_password'])
+    return job, 'the key file %s' % plan['path'], hashlib.sha256(content).hexdigest()
 
 
-def run(module, api, file_facts):
+def run(module, api):
     params = module.params
-    parity_groups = params['parity_groups'] or []
-    result = dict(changed=False, source=params['source'], parity_groups=parity_groups, pool_volumes=[], keys_restored=0)
-    result.update(file_facts)
-
-    volumes = PoolVolumeFinder(api).by_parity_groups(parity_groups) if parity_groups else []
-    result['pool_volumes'] = [{'ldev_id': int(v['ldevId']), 'status': v.get('status')} for v in volumes]
+    storage = storage_view(api.storage())
+    deriver = mf.Deriver(params['backup_password']) if params['source'] == 'file' and params['verify_manifest'] else None
+    plan = restore_plan.make_plan(api, params, storage, deriver)
+    for warning in plan['warnings']:
+        module.warn(warning)
+    result = dict(changed=False, source=params['source'], parity_groups=plan['parity_groups'], plan=plan, storage=storage,
+                  pool_volumes=[{'ldev_id': v['ldev_id'], 'status': v['status']} for v in plan['volumes']],
+                  keys_restored=0, key_counts=plan['key_counts'])
+    if params['source'] == 'file':
+        result.update(path=plan['path'], manifest_verified=plan['manifest_verified'])
+    if not plan['restore_needed']:
+        result['msg'] = 'No encrypted parity group of the array shows lost keys: nothing to restore'
+        return result
+    if module.check_mode:
+        result.update(changed=True, msg='Check mode, nothing was sent: ' + ' '.join(plan['lines']))
+        return result
     not_blocked = [v for v in result['pool_volumes'] if v['status'] != 'BLK']
     if not_blocked:
         raise VspApiError('Not every pool volume of parity group(s) %s is blocked; block them first '
                           '(vsp.encryption.pool_volume_state state=blocked). Not blocked: %s. Nothing was restored.'
-                          % (', '.join(parity_groups), ', '.join('%d (%s)' % (v['ldev_id'], v['status']) for v in not_blocked)),
+                          % (restore_plan.ids_text(plan['parity_groups']),
+                             ', '.join('%d (%s)' % (v['ldev_id'], v['status']) for v in not_blocked)),
                           details=dict(result, pool_volumes_not_blocked=not_blocked))
-
-    before = count_keys(api)
-    result['key_counts'] = before
-    if module.check_mode:
-        result['changed'] = True
-        result['msg'] = 'Preconditions hold; would restore the lost keys from %s' % (
-            file_facts.get('path') if params['source'] == 'file' else 'the KMS')
-        return result
-
-    if params['source'] == 'file':
-        with open(params['path'], 'rb') as handle:
-            content = handle.read()
-        job = api.restore_keys_from_file(os.path.basename(params['path']), content, params['backup_password'])
-    else:
-        job = api.restore_keys_from_kms()
-    after = count_keys(api)
-    result.update(changed=True, job=summarize_job(job), key_counts=after,
-                  keys_restored=sum(after.values()) - sum(before.values()))
+    job, source_text, sha256 = restore(api, params, plan)
+    keys_after = api.list_keys_by_type()
+    after = key_counts(keys_after)
+    cov = parity_group_coverage(api, keys_after.get('DEK') or [])
+    result.update(changed=True, job=summarize_job(job), key_counts=after, lost_parity_groups_after=cov['lost_parity_groups'],
+                  keys_restored=sum(after.values()) - sum(plan['key_counts'].values()))
+    if sha256:
+        result['sha256'] = sha256
+    if cov['lost_parity_groups']:
+        raise VspApiError(restore_plan.still_lost_message(source_text, cov), details=result)
+    result['msg'] = 'Restored %d key(s) from %s' % (result['keys_restored'], source_text)
     return result
 
 
@@ -248,13 +346,15 @@ def main():
             backup_password=dict(type='str', no_log=True),
             verify_manifest=dict(type='bool', default=True),
             parity_groups=dict(type='list', elements='str'),
+            force=dict(type='bool', default=False),
+            expected_storage_device_id=dict(type='str'),
+            expected_serial_number=dict(type='str'),
         ),
         required_if=[('source', 'file', ('path', 'backup_password'))],
         supports_check_mode=True,
     )
-    file_facts = fail_on_error(module, check_file, module) if module.params['source'] == 'file' else {}
-
-    run_module(module, lambda module, api: run(module, api, file_facts))
+    fail_on_error(module, check_local, module.params)
+    run_module(module, run)
 
 
 if __name__ == '__main__':

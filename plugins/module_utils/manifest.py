@@ -1,0 +1,212 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) vsp.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The manifest next to a key file: what the file holds, whose it is, and a password verifier.
+
+Format 2 (``format_version: 2``) records:
+
+* the file's ``sha256`` and ``size``, the UTC time, the storage identity (``storage``: id, serial, model);
+* per key type the key ids (``keys``) and, for each DEK, the drive it serves (``dek_locations``:
+  ``{keyId: targetDeviceLocation}``), so the collection can tell which lost keys a file holds;
+* ``password_verifier``: a salted PBKDF2-HMAC-SHA256 hash (600,000 iterations or more) of the backup
+  password, so a wrong password is found before anything is sent to the array;
+* ``mac``: an HMAC-SHA256 over the rest of the manifest, keyed from the same derivation, so a
+  manifest edited by someone who does not know the password is refused.
+
+Why the verifier adds nothing to what the key file already allows: the key file lies next to the
+manifest and is itself encrypted with the same password; whoever can read the manifest can read the
+key file and try passwords against it. The verifier is at least as slow to attack. A site that
+wants neither can turn it off (then the manifest carries no verifier and no MAC).
+
+Format 1 manifests (sha256, size, time, identity, key counts, fingerprint) are still read; they
+cannot tell which keys a file holds, so a restore from a directory never picks them.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import datetime
+import hashlib
+import hmac
+import json
+import os
+
+from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+
+MANIFEST_SUFFIX = '.manifest.json'
+FORMAT_VERSION = 2
+KEY_TYPES = ('DEK', 'CEK', 'KEK', 'FREE')
+KDF_NAME = 'pbkdf2-hmac-sha256'
+KDF_ITERATIONS = 600000
+MIN_ITERATIONS = 600000
+SALT_BYTES = 16
+MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+
+
+def manifest_path(path):
+    return path + MANIFEST_SUFFIX
+
+
+def utc_now():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def _b64(data):
+    return base64.b64encode(data).decode('ascii')
+
+
+def _unb64(text):
+    return base64.b64decode(text.encode('ascii'), validate=True)
+
+
+def derive(password, salt, iterations):
+    """``(verifier, mac_key)``: the two halves of one PBKDF2-HMAC-SHA256 derivation of the password."""
+    material = hashlib.pbkdf2_hmac('sha256', password.encode('utf-8'), salt, iterations, dklen=64)
+    return material[:32], material[32:]
+
+
+class Deriver(object):
+    """Caches derivations by (salt, iterations): files made with one password share a salt."""
+
+    def __init__(self, password):
+        self._password = password
+        self._cache = {}
+
+    def __call__(self, salt, iterations):
+        key = (salt, iterations)
+        if key not in self._cache:
+            self._cache[key] = derive(self._password, salt, iterations)
+        return self._cache[key]
+
+
+def _canonical(manifest):
+    body = dict((k, v) for k, v in manifest.items() if k != 'mac')
+    return json.dumps(body, sort_keys=True, separators=(',', ':')).encode('utf-8')
+
+
+def key_ids_by_type(keys_by_type):
+    return dict((t, sorted((str(k.get('keyId')) for k in (keys_by_type.get(t) or [])), key=_id_order)) for t in KEY_TYPES)
+
+
+def _id_order(key_id):
+    return (0, int(key_id)) if str(key_id).isdigit() else (1, str(key_id))
+
+
+def dek_locations(keys_by_type):
+    return dict((str(k.get('keyId')), k.get('targetDeviceLocation')) for k in (keys_by_type.get('DEK') or [])
+                if k.get('targetDeviceLocation'))
+
+
+def build(file_name, size, sha256, *, storage, keys_by_type, key_fingerprint, deriver=None, salt=None,
+          iterations=KDF_ITERATIONS, now=None):
+    """A format-2 manifest. ``deriver`` (a :class:`Deriver`) adds the password verifier and the MAC."""
+    now = now or utc_now()
+    ids = key_ids_by_type(keys_by_type)
+    manifest = {
+        'format_version': FORMAT_VERSION,
+        'file': file_name,
+        'sha256': sha256,
+        'size': size,
+        'created_utc': now.strftime('%Y-%m-%dT%H:%M:%SZ'),
+        'storage_device_id': storage.get('storage_device_id'),
+        'serial_number': storage.get('serial_number'),
+        'model': storage.get('model'),
+        'key_counts': dict((t, len(ids[t])) for t in KEY_TYPES),
+        'key_fingerprint': key_fingerprint,
+        'keys': ids,
+        'dek_locations': dek_locations(keys_by_type),
+        'created_by': 'vsp.encryption.encryption_key_backup',
+        'password_verifier': None,
+    }
+    if deriver is not None:
+        salt = salt if salt is not None else os.urandom(SALT_BYTES)
+        verifier, mac_key = deriver(salt, iterations)
+        manifest['password_verifier'] = {'kdf': KDF_NAME, 'iterations': iterations, 'salt': _b64(salt), 'hash': _b64(verifier)}
+        manifest['mac'] = {'algorithm': 'hmac-sha256', 'value': hmac.new(mac_key, _canonical(manifest), hashlib.sha256).hexdigest()}
+    return manifest
+
+
+def dumps(manifest):
+    return (json.dumps(manifest, indent=2, sort_keys=True) + '\n').encode('utf-8')
+
+
+def read(path):
+    """The manifest of the key file ``path`` (a dict), or None when there is none.
+
+    Raises :class:`VspApiError` when it exists but cannot be read or is not a manifest.
+    """
+    mpath = manifest_path(path)
+    if not os.path.lexists(mpath):
+        return None
+    try:
+        with open(mpath, 'rb') as handle:
+            raw = handle.read(MAX_MANIFEST_BYTES + 1)
+        if len(raw) > MAX_MANIFEST_BYTES:
+            raise ValueError('larger than %d bytes' % MAX_MANIFEST_BYTES)
+        data = json.loads(raw.decode('utf-8'))
+    except (OSError, ValueError) as exc:
+        raise VspApiError('The manifest %s cannot be read: %s' % (mpath, exc)) from None
+    if not isinstance(data, dict) or not isinstance(data.get('sha256'), str):
+        raise VspApiError('The manifest %s is not a manifest of vsp.encryption (no sha256)' % mpath)
+    return data
+
+
+def version(manifest):
+    value = manifest.get('format_version')
+    return value if isinstance(value, int) else 1
+
+
+def holds(manifest):
+    """``(key_tokens, dek_drive_locations)`` the file holds, or ``(None, None)`` for a format-1 manifest.
+
+    ``key_tokens`` is a set of ``<keyType>:<keyId>``.
+    """
+    if version(manifest) < 2 or not isinstance(manifest.get('keys'), dict):
+        return None, None
+    tokens = set()
+    for key_type, ids in manifest['keys'].items():
+        for key_id in ids or []:
+            tokens.add('%s:%s' % (key_type, key_id))
+    locations = set(v for v in (manifest.get('dek_locations') or {}).values() if isinstance(v, str))
+    return tokens, locations
+
+
+def check_password(manifest, deriver, mpath='the manifest'):
+    """True when the password matches the verifier (and the MAC holds), False when it does not,
+    None when the manifest has no verifier. Raises when the verifier matches but the MAC does not
+    (the manifest was edited) or the verifier is malformed.
+    """
+    verifier = manifest.get('password_verifier')
+    if not verifier:
+        return None
+    try:
+        if verifier.get('kdf') != KDF_NAME:
+            raise ValueError('unknown kdf')
+        iterations = int(verifier['iterations'])
+        if iterations < MIN_ITERATIONS:
+            raise ValueError('fewer than %d iterations' % MIN_ITERATIONS)
+        salt = _unb64(verifier['salt'])
+        expected = _unb64(verifier['hash'])
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise VspApiError('%s has a malformed password verifier (%s)' % (mpath, exc)) from None
+    computed, mac_key = deriver(salt, iterations)
+    if not hmac.compare_digest(computed, expected):
+        return False
+    mac = manifest.get('mac') or {}
+    value = mac.get('value') if isinstance(mac, dict) else None
+    if not isinstance(value, str) or not hmac.compare_digest(
+            hmac.new(mac_key, _canonical(manifest), hashlib.sha256).hexdigest(), value):
+        raise VspApiError('%s was changed after the backup (its MAC does not match); do not trust it' % mpath)
+    return True
+
+
+def salt_of(manifest):
+    verifier = manifest.get('password_verifier') or {}
+    try:
+        return _unb64(verifier['salt']), int(verifier['iterations'])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None, None

@@ -1,0 +1,236 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) vsp.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The decisions of a key restore, made before a single write: which groups, which file, which volumes.
+
+:func:`make_plan` reads the array (identity, keys, coverage of every encrypted parity group, pool
+volumes) and the backup source, and either returns the plan or raises :class:`VspApiError` naming
+the parameter and the rule. Every refusal the collection can decide happens here, before the role
+blocks anything. :func:`plan_lines` words the plan for the operator.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+import os
+
+from ansible_collections.vsp.encryption.plugins.module_utils import key_files
+from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
+from ansible_collections.vsp.encryption.plugins.module_utils import validate
+from ansible_collections.vsp.encryption.plugins.module_utils.coverage import EVIDENCE, parity_group_coverage
+from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils.pool_volumes import PoolVolumeFinder
+
+NOTHING_SENT = ' Nothing was changed on the array.'
+
+
+def ids_text(values):
+    values = list(values)
+    return '[%s]' % ', '.join(str(v) for v in values) if values else '[]'
+
+
+def check_identity(storage, expected_id=None, expected_serial=None):
+    """Fail when the array is not the one the inventory names."""
+    problems = []
+    if expected_id and str(storage.get('storage_device_id')) != str(expected_id):
+        problems.append('storage device id %s, not %s' % (storage.get('storage_device_id'), expected_id))
+    if expected_serial not in (None, '') and str(storage.get('serial_number')) != str(expected_serial):
+        problems.append('serial number %s, not %s' % (storage.get('serial_number'), expected_serial))
+    if problems:
+        raise VspApiError('expected_storage_device_id / expected_serial_number: the array at this address reports %s. '
+                          'It is not the array the inventory names; check host and storage_device_id.%s'
+                          % (' and '.join(problems), NOTHING_SENT))
+
+
+def choose_groups(named, lost, force):
+    """The parity groups to block, restore and recover (named, or those with lost keys)."""
+    if named:
+        left_out = [g for g in lost if g not in named]
+        if left_out:
+            raise VspApiError('parity_groups: the array reports lost keys in parity group(s) %s, which parity_groups %s '
+                              'leaves out. A restore needs every pool volume of every group with lost keys blocked: '
+                              'name them all, or leave parity_groups out to take the groups the array reports.%s'
+                              % (ids_text(left_out), ids_text(named), NOTHING_SENT))
+        return list(named)
+    if force and not lost:
+        raise VspApiError('parity_groups: with force and no parity group showing lost keys, name the parity groups whose '
+                          'keys are to be restored (the array shows no loss to take them from).%s' % NOTHING_SENT)
+    return list(lost)
+
+
+def _file_from_manifest(path, manifest_data, storage, lost_drives, deriver):
+    """Checks of an explicitly named key file against its manifest. Returns (manifest_verified, password_checked, warnings)."""
+    mpath = mf.manifest_path(path)
+    warnings = []
+    sid = storage.get('storage_device_id')
+    if str(manifest_data.get('storage_device_id')) != str(sid) or (
+            manifest_data.get('serial_number') is not None and storage.get('serial_number') is not None
+            and str(manifest_data.get('serial_number')) != str(storage.get('serial_number'))):
+        raise VspApiError('path: %s is a key file of another array (its manifest names storage device id %s, serial %s; '
+                          'this array is %s, serial %s). The rule: a key file is restored only to the array it was made on.%s'
+                          % (path, manifest_data.get('storage_device_id'), manifest_data.get('serial_number'), sid,
+                             storage.get('serial_number'), NOTHING_SENT))
+    sha256, size = key_files.sha256_file(path)
+    if manifest_data.get('sha256') != sha256 or manifest_data.get('size', size) != size:
+        raise VspApiError('path: %s does not match its manifest %s (sha256 %s, size %d; the manifest says sha256 %s, size %s). '
+                          'The file is damaged or not the one that was backed up.%s'
+                          % (path, mpath, sha256, size, manifest_data.get('sha256'), manifest_data.get('size'), NOTHING_SENT))
+    tokens, locations = mf.holds(manifest_data)
+    if locations is None:
+        if lost_drives:
+            warnings.append('%s has a format-1 manifest, which does not say which keys the file holds: whether it holds the '
+                            'lost keys is known only after the restore.' % mpath)
+    elif not set(lost_drives).issubset(locations):
+        missing = sorted(set(lost_drives) - locations)
+        raise VspApiError('path: %s holds no DEK for drive(s) %s, whose keys are lost (the file was made after the loss, or '
+                          'before those drives were encrypted). The rule: the file must hold a DEK for every drive that lost '
+                          'its key. Name an older file, or the directory to let the collection pick one.%s'
+                          % (path, ', '.join(missing), NOTHING_SENT))
+    checked = mf.check_password(manifest_data, deriver, mpath) if deriver is not None else None
+    if checked is False:
+        raise VspApiError('backup_password does not match the password verifier in %s: it is not the password this file was '
+                          'made with (after a password rotation, older files need the older password).%s' % (mpath, NOTHING_SENT))
+    if checked is None:
+        warnings.append('%s has no password verifier: a wrong backup_password is found only by the array, after the '
+                        'volumes are blocked.' % mpath)
+    return True, checked, warnings
+
+
+def choose_file(params, storage, lost_drives, deriver):
+    """``(path, reason, manifest_verified, password_checked, warnings)`` for ``source: file``."""
+    path = params['path']
+    verify = params.get('verify_manifest', True)
+    if os.path.isdir(path):
+        if not verify:
+            raise VspApiError('path: %s is a directory; picking a file from it reads the manifests, so verify_manifest: false '
+                              'needs the key file named.%s' % (path, NOTHING_SENT))
+        files, ignored = key_files.scan(path, storage.get('storage_device_id'))
+        try:
+            entry, reason = key_files.choose_for_restore(files, lost_drives, deriver)
+        except VspApiError as exc:
+            others = (' Other files there: %s.' % '; '.join('%s: %s' % (os.path.basename(i['path']), i['reason'])
+                                                           for i in ignored[:10])) if ignored else ''
+            raise VspApiError('path: in %s, %s.%s%s' % (path, exc.msg, others, NOTHING_SENT)) from None
+        checked = mf.check_password(entry['_manifest'], deriver) if deriver is not None else None
+        warnings = [] if checked is not None else [
+            '%s has no password verifier: a wrong backup_password is found only by the array.' % entry['name']]
+        return entry['path'], reason, True, checked, warnings
+    if not verify:
+        return path, 'named by path (manifest check turned off with verify_manifest: false)', False, None, [
+            'verify_manifest is false: the file is not checked against a manifest; whether it is this array\'s, whether it '
+            'holds the lost keys and whether the password opens it are known only after the volumes are blocked.']
+    manifest_data = mf.read(path)
+    if manifest_data is None:
+        raise VspApiError('path: %s has no manifest (%s). The rule: a restore needs the manifest made with the file, to '
+                          'check that the file is this array\'s, is intact, holds the lost keys and opens with the password. '
+                          'Set verify_manifest: false only if you know the file is right.%s'
+                          % (path, mf.manifest_path(path), NOTHING_SENT))
+    verified, checked, warnings = _file_from_manifest(path, manifest_data, storage, lost_drives, deriver)
+    return path, 'named by path', verified, checked, warnings
+
+
+def make_plan(api, params, storage, deriver=None):
+    """Read the array and the backup source; return the plan (no write is sent)."""
+    keys = api.list_keys_by_type()
+    check_identity(storage, params.get('expected_storage_device_id'), params.get('expected_serial_number'))
+    cov = parity_group_coverage(api, keys.get('DEK') or [])
+    named = validate.parity_group_ids(params.get('parity_groups'), 'parity_groups')
+    force = bool(params.get('force'))
+    groups = choose_groups(named, cov['lost_parity_groups'], force)
+    needed = bool(cov['lost_parity_groups']) or force
+    plan = {
+        'storage': storage,
+        'parity_groups': groups,
+        'parity_groups_named': bool(named),
+        'lost_parity_groups': cov['lost_parity_groups'],
+        'lost_drives': cov['lost_drives'],
+        'coverage': cov['parity_groups'],
+        'evidence': EVIDENCE,
+        'restore_needed': needed,
+        'forced': force and not cov['lost_parity_groups'],
+        'source': params['source'],
+        'path': None,
+        'path_reason': None,
+        'manifest_verified': False,
+        'password_checked': None,
+        'warnings': [],
+        'key_counts': dict((t, len(v)) for t, v in keys.items()),
+    }
+    if needed and params['source'] == 'file':
+        path, reason, verified, checked, warnings = choose_file(params, storage, cov['lost_drives'], deriver)
+        plan.update(path=path, path_reason=reason, manifest_verified=verified, password_checked=checked)
+        plan['warnings'].extend(warnings)
+    elif params['source'] == 'file':
+        plan.update(path=params['path'], path_reason='not used: no key is lost')
+    volumes = PoolVolumeFinder(api).by_parity_groups(groups) if groups else []
+    plan['volumes'] = [{'ldev_id': int(v['ldevId']), 'status': v.get('status'),
+                        'pool_id': v.get('composingPoolId', v.get('poolId'))} for v in volumes]
+    plan['volumes_to_block'] = [v['ldev_id'] for v in plan['volumes'] if v['status'] != 'BLK'] if needed else []
+    plan['volumes_to_recover'] = ([v['ldev_id'] for v in plan['volumes']] if needed
+                                  else [v['ldev_id'] for v in plan['volumes'] if v['status'] != 'NML'])
+    plan['pools'] = sorted(set(v['pool_id'] for v in plan['volumes'] if v['pool_id'] is not None))
+    plan['lines'] = plan_lines(plan)
+    return plan
+
+
+def plan_lines(plan):
+    """The plan in words, for the operator (lists print as lists, paths as given)."""
+    lines = []
+    sid = plan['storage'].get('storage_device_id')
+    if plan['lost_parity_groups']:
+        lines.append('Array %s: parity group(s) %s have lost keys (drives without a DEK: %s).'
+                     % (sid, ids_text(plan['lost_parity_groups']), ids_text(plan['lost_drives'])))
+    else:
+        lines.append('Array %s: no encrypted parity group shows lost keys.' % sid)
+    lines.append('Evidence: %s. If you know keys are lost but the array shows none (an array that keeps lost keys listed), '
+                 'name the parity groups and set force.' % plan['evidence'])
+    how = 'as named' if plan['parity_groups_named'] else 'taken from the array, as parity_groups was not given'
+    if plan['restore_needed']:
+        source = ('the key file %s (%s)' % (plan['path'], plan['path_reason'])) if plan['source'] == 'file' \
+            else 'the key management server'
+        lines.append('Parity groups to act on (%s): %s.' % (how, ids_text(plan['parity_groups'])))
+        lines.append('Block %d pool volume(s) not blocked yet: LDEV %s (pools %s); restore the keys%s from %s; then recover '
+                     'all %d pool volume(s): LDEV %s.'
+                     % (len(plan['volumes_to_block']), ids_text(plan['volumes_to_block']), ids_text(plan['pools']),
+                        ' (forced: no group shows lost keys)' if plan['forced'] else '', source,
+                        len(plan['volumes_to_recover']), ids_text(plan['volumes_to_recover'])))
+        if plan['source'] == 'file':
+            checks = ['manifest verified' if plan['manifest_verified'] else 'no manifest check']
+            checks.append({True: 'password matches the verifier', False: 'password does not match',
+                           None: 'password not checkable before the restore'}[plan['password_checked']])
+            lines.append('Checks before any write: this array\'s file, %s.' % ', '.join(checks))
+    else:
+        lines.append('Nothing to restore, nothing to block. Recover the %d pool volume(s) of parity groups %s that are not '
+                     'normal: LDEV %s.' % (len(plan['volumes_to_recover']), ids_text(plan['parity_groups']),
+                                           ids_text(plan['volumes_to_recover'])))
+    for warning in plan['warnings']:
+        lines.append('Warning: %s' % warning)
+    return lines
+
+
+def read_upload(path, expected_sha256=None, cap=None):
+    """The key file's bytes, read once: the bytes checked are the bytes uploaded."""
+    try:
+        with open(path, 'rb') as handle:
+            content = handle.read(cap + 1) if cap else handle.read()
+    except OSError as exc:
+        raise VspApiError('path %s cannot be read: %s%s' % (path, exc.strerror or type(exc).__name__, NOTHING_SENT)) from None
+    if cap and len(content) > cap:
+        raise VspApiError('path %s is larger than %d bytes; real key files are a few KB.%s' % (path, cap, NOTHING_SENT))
+    if not content:
+        raise VspApiError('path %s is empty.%s' % (path, NOTHING_SENT))
+    if expected_sha256 is not None:
+        if hashlib.sha256(content).hexdigest() != expected_sha256:
+            raise VspApiError('path %s changed after it was checked against its manifest.%s' % (path, NOTHING_SENT))
+    return content
+
+
+def still_lost_message(source_text, cov, path_dir_hint=None):
+    return ('The restore from %s finished, but keys of parity group(s) %s are still lost (drives without a DEK: %s). '
+            'The pool volumes stay blocked and recovery was not tried, as it must fail while keys are lost. %s'
+            % (source_text, ids_text(cov['lost_parity_groups']), ids_text(cov['lost_drives']),
+               path_dir_hint or 'Use a key file that holds those keys (name the backup directory to let the collection pick one).'))

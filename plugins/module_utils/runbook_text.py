@@ -1,0 +1,155 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) vsp.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The words the roles say at 3 a.m.: summaries, refusals, failures and how to resume.
+
+Plain functions over the modules' results, used by the filter plugins of ``plugins/filter/runbook.py``
+(so the roles hold no text-building Jinja) and tested with plain pytest. Lists print as lists,
+paths keep their case, and each failure is stated once.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import shlex
+
+from ansible_collections.vsp.encryption.plugins.module_utils.validate import text_list as _text_list
+
+AWX_TEMPLATE_VARS = ('awx_job_template_name', 'tower_job_template_name')
+
+
+def ids(values):
+    values = list(values or [])
+    return '[%s]' % ', '.join(str(v) for v in values)
+
+
+def text_list(value, name='value'):
+    """A list or comma-separated text → list of stripped, non-empty strings."""
+    return _text_list(value, name)
+
+
+def resume_hint(playbook, resume_vars, host, inventories=None, awx_template=None):
+    """How to run the same job again: an AWX relaunch, or an ``ansible-playbook`` line with the vault hint."""
+    extra = json.dumps(resume_vars, sort_keys=True)
+    if awx_template:
+        return ('Relaunch the job template %s (limit %s) with these extra variables: %s'
+                % (json.dumps(awx_template), host, extra))
+    inventory = ' '.join('-i %s' % shlex.quote(i) for i in (inventories or [])) or '-i <inventory>'
+    return ('ansible-playbook %s %s --limit %s -e %s  (add the vault options this run used, for example --ask-vault-pass '
+            'or --vault-password-file <file>)' % (inventory, playbook, shlex.quote(host), shlex.quote(extra)))
+
+
+def volume_states(volumes):
+    if volumes is None:
+        return 'unknown (they could not be read)'
+    if not volumes:
+        return 'none'
+    return ', '.join('LDEV %s %s' % (v.get('ldev_id'), v.get('status')) for v in volumes)
+
+
+def failure_text(what, task_name, result, volumes=None, resume=None):
+    """One message for a failed role run: where it stopped, why (once), the volumes, how to resume.
+
+    The failed task's own output already shows its message unless the task ran with ``no_log``;
+    the message is then repeated here (it never holds a secret: the modules never put one in it).
+    """
+    result = result or {}
+    why = result.get('msg') or 'no message'
+    parts = ['The %s stopped at "%s": %s' % (what, task_name or '?', why)]
+    if volumes is not False:
+        parts.append('Pool volumes now: %s.' % volume_states(volumes))
+    if resume:
+        parts.append('Fix the cause, then run again: a rerun converges (blocked volumes stay blocked, the restore runs '
+                     'only while keys are lost, every pool volume is recovered at the end). Resume with: %s' % resume)
+    return ' '.join(parts)
+
+
+def restore_summary(plan, block=None, restore=None, recover=None, after=None, check_mode=False):
+    """The closing lines of a restore run."""
+    block = block or {}
+    restore = restore or {}
+    recover = recover or {}
+    lines = []
+    if check_mode:
+        lines.append('Check mode, nothing was changed. The plan: %s' % ' '.join(plan.get('lines', [])[2:]))
+        lines.append('To do it, run without --check and with -e encryption_key_restore_confirm=true.')
+        return lines
+    blocked = block.get('changed_ldev_ids') or []
+    recovered = recover.get('changed_ldev_ids') or []
+    if plan.get('restore_needed'):
+        source = ('the key file %s' % plan.get('path')) if plan.get('source') == 'file' else 'the key management server'
+        lines.append('Blocked %d pool volume(s) %s, restored %s key(s) from %s, recovered %d pool volume(s) %s.'
+                     % (len(blocked), ids(blocked), restore.get('keys_restored', 0), source, len(recovered), ids(recovered)))
+    else:
+        lines.append('No key was lost: nothing restored, nothing blocked; recovered %d pool volume(s) %s.'
+                     % (len(recovered), ids(recovered)))
+    if after is not None:
+        lines.append('Verified on the array: no encrypted parity group has lost keys; all %d pool volume(s) of parity '
+                     'groups %s are normal (NML). Keys now: %s.'
+                     % (len(after.get('volumes') or []), ids(plan.get('parity_groups')), counts(after.get('key_counts'))))
+    return lines
+
+
+def counts(key_counts):
+    return ', '.join('%s %s' % (k, v) for k, v in (key_counts or {}).items()) or 'none'
+
+
+def verify_problems(lost_groups, volumes):
+    """The verification failure text, or '' when all is well."""
+    bad = [v for v in volumes or [] if v.get('status') != 'NML']
+    problems = []
+    if lost_groups:
+        problems.append('parity groups with lost keys: %s' % ids(lost_groups))
+    if bad:
+        problems.append('pool volumes not normal: %s' % volume_states(bad))
+    return ('Verification failed: %s.' % '; '.join(problems)) if problems else ''
+
+
+def backup_refusal(info, files, restore_command):
+    """Why the nightly backup writes nothing while keys are lost, which file holds them, what to do."""
+    holders = files.get('holders') or []
+    holder = ('The newest key file that holds them: %s.' % holders[0]) if holders else (
+        'No key file in the backup directory holds them all (by the manifests); look for older copies elsewhere, or '
+        'restore from the KMS.')
+    return ('Keys of parity group(s) %s of array %s are lost (drives without a DEK: %s). No backup was written and none '
+            'was deleted: a backup now would lack those keys, and retention could delete the only file that holds them. '
+            '%s Restore the keys: %s. To write a file anyway (retention then deletes nothing), set '
+            'encryption_key_backup_allow_lost_keys=true.'
+            % (ids(info.get('lost_parity_groups')), (info.get('storage') or {}).get('storage_device_id'),
+               ids(info.get('lost_drives')), holder, restore_command))
+
+
+def backup_summary(info, files=None, backup=None, kms=None, retention=None, check_mode=False, lost_keys_override=False):
+    """The closing lines of a backup run."""
+    storage = info.get('storage') or {}
+    files = files or {}
+    backup = backup or {}
+    lines = ['%sArray %s %s: keys %s.' % ('Check mode, nothing is written. ' if check_mode else '', storage.get('model'),
+                                         storage.get('storage_device_id'), counts(info.get('key_counts')))]
+    if backup.get('changed'):
+        if check_mode:
+            lines.append('File: would write %s (%s).' % (backup.get('path'), files.get('backup_reason', 'requested')))
+        else:
+            lines.append('File: wrote and verified %s (%s bytes, sha256 %s) because %s.'
+                         % (backup.get('path'), backup.get('size'), backup.get('sha256'), files.get('backup_reason', 'requested')))
+    elif 'backup_needed' in files:
+        lines.append('File: no new backup: %s.' % files.get('backup_reason'))
+    else:
+        lines.append('File: not requested.')
+    if lost_keys_override:
+        lines.append('Warning: keys of parity groups %s are lost and encryption_key_backup_allow_lost_keys is set: the new '
+                     'file lacks them, and retention deleted nothing.' % ids(info.get('lost_parity_groups')))
+    if kms is not None:
+        lines.append('KMS: %s.' % (('would back up' if check_mode else 'backed up') + ' the keys to the key management server'
+                                   if kms.get('changed') else 'not requested'))
+    if retention:
+        deleted = retention.get('delete') or []
+        lines.append('Retention: deleted %s.' % ids(deleted) if deleted else 'Retention: nothing to delete.')
+        kept = [k for k in retention.get('kept') or [] if not k.get('reason', '').startswith('one of the')]
+        for item in kept:
+            lines.append('Retention kept %s: %s.' % (item.get('path'), item.get('reason')))
+    return lines

@@ -1,0 +1,191 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) vsp.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: encryption_key_file_info
+short_description: The key backup files of one Hitachi VSP in a directory, what each holds, and what to keep
+version_added: 0.1.0
+description:
+  - Reads the key files (C(*.ekf)) in O(path) and their manifests, on the host that runs the module. It does not
+    talk to the storage system and changes nothing.
+  - A file counts as the array's only when its manifest names O(storage_device_id); other files are listed in
+    RV(ignored) and never chosen or deleted.
+  - Tells which files hold a DEK for every drive in O(lost_drives) (RV(holders)), whether a scheduled backup
+    should write a new file (RV(backup_needed), when O(key_fingerprint) is given), and which files retention may
+    delete (RV(retention)) - never a file that holds a key or a drive's DEK that no newer kept file holds.
+  - The backup role uses it before and after each backup, on the host that holds the files.
+author:
+  - vsp.encryption contributors (@vsp-encryption)
+extends_documentation_fragment:
+  - vsp.encryption.attributes
+  - vsp.encryption.attributes.info_module
+options:
+  path:
+    description:
+      - The directory of the key files.
+    type: path
+    required: true
+  storage_device_id:
+    description:
+      - The storage device id of the array (12 digits), as M(vsp.encryption.encryption_key_info) reports it.
+    type: str
+    required: true
+  key_fingerprint:
+    description:
+      - The array's current key fingerprint (RV(vsp.encryption.encryption_key_info#module:key_fingerprint)); with it the
+        module tells whether a new backup is needed.
+    type: str
+  lost_drives:
+    description:
+      - Drive locations whose DEK the array lost (RV(vsp.encryption.encryption_key_info#module:lost_drives)).
+    type: list
+    elements: str
+    default: []
+  backup_password:
+    description:
+      - The backup password, to check it against the manifests' password verifiers (a changed password calls for a
+        new file; a file that the password does not open is not offered as a holder).
+    type: str
+  password_verifier:
+    description:
+      - Whether the site uses password verifiers. When V(true), a newest file without one calls for a new backup.
+    type: bool
+    default: true
+  keep:
+    description:
+      - Retention - keep the O(keep) newest intact files, and every older file that holds a key no newer kept file
+        holds; V(0) keeps all.
+    type: int
+    default: 0
+seealso:
+  - module: vsp.encryption.encryption_key_backup
+  - module: vsp.encryption.encryption_key_restore
+'''
+
+EXAMPLES = r'''
+- name: What the backup directory holds for this array, and what retention would delete
+  vsp.encryption.encryption_key_file_info:
+    path: /srv/vsp-key-backups/936000412345
+    storage_device_id: "936000412345"
+    lost_drives: "{{ info.lost_drives }}"
+    keep: 7
+  register: files
+'''
+
+RETURN = r'''
+files:
+  description: The key files of this array (by manifest), newest first.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    path:
+      description: The key file.
+      type: str
+    created_utc:
+      description: UTC time of the backup (from the manifest).
+      type: str
+    format_version:
+      description: Manifest format (1 or 2; only format 2 says which keys the file holds).
+      type: int
+    intact:
+      description: Whether the file still matches its manifest (sha256 and size).
+      type: bool
+    key_counts:
+      description: Keys by type in the file.
+      type: dict
+    has_password_verifier:
+      description: Whether the manifest has a password verifier.
+      type: bool
+  sample: [{"path": "/srv/b/936000412345_20261201T020000Z.ekf", "format_version": 2, "intact": true}]
+ignored:
+  description: Files left out, with the reason (no manifest, another array, unreadable).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"path": "/srv/b/old.ekf", "reason": "no manifest"}]
+newest:
+  description: The newest intact key file of this array, or null.
+  returned: always
+  type: str
+  sample: /srv/b/936000412345_20261201T020000Z.ekf
+holders:
+  description: The intact files holding a DEK for every drive of O(lost_drives), newest first (format 2 only).
+  returned: always
+  type: list
+  elements: str
+  sample: ["/srv/b/936000412345_20261130T020000Z.ekf"]
+backup_needed:
+  description: Whether a new backup file is needed (keys changed, password changed, no usable file).
+  returned: when O(key_fingerprint) is given
+  type: bool
+  sample: false
+backup_reason:
+  description: Why (or why not).
+  returned: when O(key_fingerprint) is given
+  type: str
+  sample: the keys are unchanged and the newest file matches its manifest and the password
+retention:
+  description: What retention deletes (key files; their manifests go with them) and what it keeps, with the reason.
+  returned: always
+  type: dict
+  sample: {"delete": ["/srv/b/936000412345_20261101T020000Z.ekf"], "kept": [{"path": "/srv/b/x.ekf", "reason": "one of the 1 newest"}]}
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.vsp.encryption.plugins.module_utils import key_files
+from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
+from ansible_collections.vsp.encryption.plugins.module_utils.common import fail_on_error
+from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils.validate import storage_device_id
+
+
+def run(params):
+    sid = storage_device_id(params['storage_device_id'])
+    if params['keep'] < 0:
+        raise VspApiError('keep must be 0 (keep all) or more, not %d' % params['keep'])
+    files, ignored = key_files.scan(params['path'], sid)
+    deriver = mf.Deriver(params['backup_password']) if params['backup_password'] else None
+    lost = list(params['lost_drives'] or [])
+    holders = key_files.holders(files, lost) if lost else []
+    if deriver is not None:
+        holders = [f for f in holders if mf.check_password(f['_manifest'], deriver, mf.manifest_path(f['path'])) is not False]
+    delete, kept = key_files.retention(files, params['keep'])
+    intact = [f for f in files if f['intact']]
+    result = dict(changed=False, files=[key_files.public(f) for f in files], ignored=ignored,
+                  newest=intact[0]['path'] if intact else None, holders=[f['path'] for f in holders],
+                  retention={'delete': delete, 'kept': kept})
+    if params['key_fingerprint']:
+        needed, reason = key_files.backup_decision(files, params['key_fingerprint'],
+                                                   deriver if params['password_verifier'] else None)
+        result.update(backup_needed=needed, backup_reason=reason)
+    return result
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type='path', required=True),
+            storage_device_id=dict(type='str', required=True),
+            key_fingerprint=dict(type='str', no_log=False),
+            lost_drives=dict(type='list', elements='str', default=[]),
+            backup_password=dict(type='str', no_log=True),
+            password_verifier=dict(type='bool', default=True),
+            keep=dict(type='int', default=0),
+        ),
+        supports_check_mode=True,
+    )
+    module.exit_json(**fail_on_error(module, run, module.params))
+
+
+if __name__ == '__main__':
+    main()
