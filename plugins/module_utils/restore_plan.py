@@ -15,14 +15,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import hashlib
 import os
 
 from ansible_collections.vsp.encryption.plugins.module_utils import key_files
 from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
 from ansible_collections.vsp.encryption.plugins.module_utils import validate
 from ansible_collections.vsp.encryption.plugins.module_utils.coverage import EVIDENCE, parity_group_coverage
+from ansible_collections.vsp.encryption.plugins.module_utils.backup_file import read_key_file_once
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils.limits import KEY_FILE_MAX
 from ansible_collections.vsp.encryption.plugins.module_utils.pool_volumes import PoolVolumeFinder
 
 NOTHING_SENT = ' Nothing was changed on the array.'
@@ -212,21 +213,14 @@ def plan_lines(plan):
     return lines
 
 
-def read_upload(path, expected_sha256=None, cap=None):
-    """The key file's bytes, read once: the bytes checked are the bytes uploaded."""
-    try:
-        with open(path, 'rb') as handle:
-            content = handle.read(cap + 1) if cap else handle.read()
-    except OSError as exc:
-        raise VspApiError('path %s cannot be read: %s%s' % (path, exc.strerror or type(exc).__name__, NOTHING_SENT)) from None
-    if cap and len(content) > cap:
-        raise VspApiError('path %s is larger than %d bytes; real key files are a few KB.%s' % (path, cap, NOTHING_SENT))
-    if not content:
+def read_upload(path, expected_sha256=None, cap=KEY_FILE_MAX):
+    """The key file's bytes, read once: the bytes checked here are the bytes uploaded."""
+    content, sha256, size = read_key_file_once(path, cap)
+    if not size:
         raise VspApiError('path %s is empty.%s' % (path, NOTHING_SENT))
-    if expected_sha256 is not None:
-        if hashlib.sha256(content).hexdigest() != expected_sha256:
-            raise VspApiError('path %s changed after it was checked against its manifest.%s' % (path, NOTHING_SENT))
-    return content
+    if expected_sha256 is not None and sha256 != expected_sha256:
+        raise VspApiError('path %s changed after it was checked against its manifest (sha256 now %s).%s' % (path, sha256, NOTHING_SENT))
+    return content, sha256
 
 
 def still_lost_message(source_text, cov, path_dir_hint=None):

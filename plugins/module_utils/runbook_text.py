@@ -68,7 +68,7 @@ def failure_text(what, task_name, result, volumes=None, resume=None):
     return ' '.join(parts)
 
 
-def restore_summary(plan, block=None, restore=None, recover=None, after=None, check_mode=False):
+def restore_summary(plan, *, block=None, restore=None, recover=None, after=None, check_mode=False):
     """The closing lines of a restore run."""
     block = block or {}
     restore = restore or {}
@@ -123,7 +123,7 @@ def backup_refusal(info, files, restore_command):
                ids(info.get('lost_drives')), holder, restore_command))
 
 
-def backup_summary(info, files=None, backup=None, kms=None, retention=None, check_mode=False, lost_keys_override=False):
+def backup_summary(info, *, files=None, backup=None, kms=None, retention=None, check_mode=False, lost_keys_override=False):
     """The closing lines of a backup run."""
     storage = info.get('storage') or {}
     files = files or {}

@@ -211,12 +211,13 @@ from ansible_collections.vsp.encryption.plugins.module_utils import key_files
 from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
 from ansible_collections.vsp.encryption.plugins.module_utils.backup_file import (
     backup_file_name,
+    download_new_backup_file,
     download_response,
     parse_mode,
     sha256_file,
     utc_now,
     validate_backup_password,
-    write_json_atomically,
+    write_manifest_or_remove,
 )
 from ansible_collections.vsp.encryption.plugins.module_utils.common import argument_spec, fail_on_error, key_counts, key_fingerprint, run_module, storage_view
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
@@ -264,20 +265,6 @@ def reusable_salt(directory, storage_device_id, deriver):
     return None, None
 
 
-def write_manifest(path, manifest_data):
-    """Write the manifest; when that fails, remove the key file and fail naming both (never a key file without manifest)."""
-    try:
-        write_json_atomically(mf.manifest_path(path), manifest_data, mode=0o600)
-    except VspApiError as exc:
-        try:
-            os.unlink(path)
-            fate = 'the key file %s was removed, as a key file without its manifest cannot be checked' % path
-        except OSError:
-            fate = 'the key file %s could not be removed and has no manifest: delete it' % path
-        raise VspApiError('Writing the manifest %s failed (%s); %s. Run the backup again.'
-                          % (mf.manifest_path(path), exc.msg, fate), details={'changed': True}) from None
-
-
 def run_file(module, api, path_is_dir, existing):
     params = module.params
     path = params['path']
@@ -304,11 +291,16 @@ def run_file(module, api, path_is_dir, existing):
     deriver = mf.Deriver(params['backup_password']) if params['manifest'] and params['password_verifier'] else None
     salt, iterations = reusable_salt(directory, storage['storage_device_id'], deriver) if deriver else (None, None)
     response = api.backup_keys_to_file(params['backup_password'])
-    size, sha256 = download_response(response, path, mode=mode)
-    result.update(size=size, sha256=sha256)
+    if path_is_dir:  # a new, unique name: never replaces a file made in the same second
+        path, size, sha256 = download_new_backup_file(response, directory, storage['storage_device_id'], mode=mode)
+    else:
+        size, sha256 = download_response(response, path, mode=mode)
+    result.update(path=path, size=size, sha256=sha256)
     if params['manifest']:
-        write_manifest(path, mf.build(os.path.basename(path), size, sha256, storage=storage, keys_by_type=keys, key_fingerprint=fingerprint, deriver=deriver,
-                                      salt=salt, iterations=iterations or mf.KDF_ITERATIONS))
+        result['manifest_path'] = mf.manifest_path(path)
+        manifest_data = mf.build(os.path.basename(path), size, sha256, storage=storage, keys_by_type=keys, key_fingerprint=fingerprint,
+                                 deriver=deriver, salt=salt, iterations=iterations or mf.KDF_ITERATIONS)
+        write_manifest_or_remove(path, mf.dumps(manifest_data))
         result['password_verifier'] = deriver is not None
     return result
 

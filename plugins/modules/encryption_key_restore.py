@@ -255,7 +255,6 @@ plan:
   sample: {"parity_groups": ["1-1"], "lost_parity_groups": ["1-1"], "restore_needed": true, "volumes_to_block": [1, 2]}
 '''
 
-import hashlib
 import os
 
 from ansible.module_utils.basic import AnsibleModule
@@ -268,8 +267,6 @@ from ansible_collections.vsp.encryption.plugins.module_utils.coverage import par
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
 from ansible_collections.vsp.encryption.plugins.module_utils.jobs import summarize_job
 from ansible_collections.vsp.encryption.plugins.module_utils.validate import parity_group_ids
-
-KEY_FILE_CAP = 16 * 1024 * 1024
 
 
 def check_local(params):
@@ -294,9 +291,9 @@ def restore(api, params, plan):
     expected = None
     if plan['manifest_verified']:
         expected = (mf.read(plan['path']) or {}).get('sha256')
-    content = restore_plan.read_upload(plan['path'], expected, KEY_FILE_CAP)
+    content, sha256 = restore_plan.read_upload(plan['path'], expected)
     job = api.restore_keys_from_file(os.path.basename(plan['path']), content, params['backup_password'])
-    return job, 'the key file %s' % plan['path'], hashlib.sha256(content).hexdigest()
+    return job, 'the key file %s' % plan['path'], sha256
 
 
 def run(module, api):
