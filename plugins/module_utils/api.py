@@ -57,7 +57,8 @@ def _check_ldev(ldev):
     groups = ldev.get('parityGroupIds')
     if groups is not None:
         if not isinstance(groups, list):
-            _sent(validate.parity_group_id, groups, 'parityGroupIds of LDEV %d' % ldev_id)
+            raise VspApiError('The array sent an unexpected value, %s: parityGroupIds of LDEV %d: %s is not a list'
+                              % (NOT_USED, ldev_id, validate.shown(groups)))
         for group in groups:
             _sent(validate.parity_group_id, group, 'parityGroupIds of LDEV %d' % ldev_id)
     return ldev
@@ -166,11 +167,11 @@ class VspApi(object):
         response = self.client.request('POST', path, json={'parameters': {'password': password}},
                                        headers={'Accept': KEY_FILE_TYPE, 'Content-Type': 'application/json'},
                                        stream=True, expected=(200,), limit=KEY_FILE_MAX)
-        received = media_type(response)
-        if received != KEY_FILE_TYPE:
+        if media_type(response) != KEY_FILE_TYPE:
+            received = clean_text(response.headers.get('Content-Type'), 80)
             response.close()
             raise VspApiError('POST %s: the array answered Content-Type %s, not %s; this is not a key file and nothing was saved'
-                              % (path, repr(clean_text(received, 80)) if received else 'none', KEY_FILE_TYPE),
+                              % (path, repr(received) if received else 'none', KEY_FILE_TYPE),
                               status=response.status_code, method='POST', path=path)
         return response
 

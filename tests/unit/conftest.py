@@ -209,3 +209,45 @@ def vsp_unordered():
     """HTTP mock for concurrent requests (any order, each registered response used once, all consumed)."""
     with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
         yield Vsp(rsps)
+
+
+class FakeModule(object):
+    """The parts of an AnsibleModule that ``common.run_module`` uses; records warnings."""
+
+    def __init__(self, **params):
+        self.params = dict({'port': 443, 'protocol': 'https', 'validate_certs': True, 'wait_timeout': 900}, **connection_args(**params))
+        self.warnings = []
+        self.check_mode = False
+
+    def warn(self, warning):
+        self.warnings.append(warning)
+
+    def exit_json(self, **kwargs):
+        raise AnsibleExitJson(kwargs)
+
+    def fail_json(self, msg, **kwargs):
+        kwargs['msg'] = msg
+        kwargs['failed'] = True
+        raise AnsibleFailJson(kwargs)
+
+
+class SeqClock(object):
+    """A monotonic clock that advances ``step`` seconds each time it is read (no real time passes)."""
+
+    def __init__(self, step=1.0, start=1000.0):
+        self.now = start
+        self.step = step
+
+    def __call__(self):
+        self.now += self.step
+        return self.now
+
+
+class EdgeRng(object):
+    """A random source whose ``uniform(a, b)`` returns ``a`` (low=True) or ``b``: exact back-off in tests."""
+
+    def __init__(self, low=False):
+        self.low = low
+
+    def uniform(self, a, b):
+        return a if self.low else b

@@ -3,7 +3,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 import pytest
-from conftest import BACKUP_PASSWORD, assert_no_secret, connection_args, job, kart_error
+from conftest import BACKUP_PASSWORD, EdgeRng, assert_no_secret, connection_args, job, kart_error
 
 from ansible_collections.vsp.encryption.plugins.module_utils import jobs
 from ansible_collections.vsp.encryption.plugins.module_utils.api import VspApi
@@ -11,6 +11,12 @@ from ansible_collections.vsp.encryption.plugins.module_utils.client import VspCl
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
 
 CHANGE = '/v1/objects/ldevs/5/actions/change-status/invoke'
+KMS_RESTORE = '/v1/objects/encryption-keys/all/actions/kms-restore/invoke'
+KMS_BACKUP = '/v1/objects/encryption-keys/kms/actions/backup/invoke'
+
+
+def retry_error(message_id='KART40070-E'):
+    return dict(kart_error(message_id, 'The storage system is temporarily unable to run the request.'), solutionType='RETRY')
 
 
 def test_completed_answer_needs_no_polling(vsp, no_sleep):
@@ -84,3 +90,113 @@ def test_summarize_job_drops_request_body():
     summary = jobs.summarize_job(job(14))
     assert 'request' not in summary
     assert BACKUP_PASSWORD not in str(summary)
+
+
+# -- no invented success ---------------------------------------------------------------------------
+@pytest.mark.parametrize('status, body', [(200, {}), (200, {'status': 'Completed'}), (202, {}), (202, [])])
+def test_answer_without_job_object_is_an_error(vsp, status, body):
+    """Before: any 200 without jobId counted as a finished job. Now the array must show a job."""
+    vsp.login()
+    vsp.add('POST', KMS_RESTORE, status=status, json=body)
+    vsp.logout()
+    with pytest.raises(VspApiError) as info:
+        with VspClient(connection_args()) as client:
+            VspApi(client).restore_keys_from_kms()
+    text = str(info.value)
+    assert 'Restore of the encryption keys from the KMS: the array answered HTTP %d without a job object' % status in text
+    assert 'check the state of the array before repeating' in text
+
+
+def test_answer_that_is_not_json_is_an_error(vsp):
+    vsp.login()
+    vsp.add('POST', KMS_BACKUP, status=200, body='<html>ok</html>', content_type='text/html')
+    vsp.logout()
+    with pytest.raises(VspApiError) as info:
+        with VspClient(connection_args()) as client:
+            VspApi(client).backup_keys_to_kms()
+    assert 'without a job object' in str(info.value)
+
+
+def test_documented_synchronous_answer_returns_none(vsp):
+    vsp.login()
+    vsp.add('POST', '/v1/objects/x/actions/y/invoke', status=200, json={})
+    vsp.add('POST', '/v1/objects/x/actions/y/invoke', status=202, json={})
+    vsp.logout()
+    with VspClient(connection_args()) as client:
+        api = VspApi(client)
+        assert jobs.run_job(client, api.job_path, 'POST', '/v1/objects/x/actions/y/invoke', what='Y', json={},
+                            synchronous_ok=True) is None
+        with pytest.raises(VspApiError):  # 202 promises a job: still an error
+            jobs.run_job(client, api.job_path, 'POST', '/v1/objects/x/actions/y/invoke', what='Y', json={}, synchronous_ok=True)
+    assert jobs.summarize_job(None) is None
+
+
+@pytest.mark.parametrize('job_id', ['../sessions/3', '1/2', -1, True, '1e3'])
+def test_job_id_is_checked_before_it_becomes_a_path(vsp, job_id):
+    vsp.login()
+    vsp.add('POST', CHANGE, status=202, json=dict(job(1, status='Running', state='Started'), jobId=job_id))
+    vsp.logout()
+    with pytest.raises(VspApiError) as info:
+        with VspClient(connection_args()) as client:
+            VspApi(client).change_ldev_status(5, 'blk')
+    assert 'The array sent an unexpected value, it was not used: jobId: %r is not a job id' % (job_id,) in str(info.value)
+    assert [c[0] for c in vsp.calls] == ['POST', 'POST', 'DELETE']  # no poll
+
+
+# -- solutionType RETRY ------------------------------------------------------------------------------
+def test_retry_job_error_is_sent_again_when_idempotent(vsp, no_sleep):
+    vsp.login()
+    vsp.add('POST', CHANGE, status=202, json=job(21, state='Failed', error=retry_error()))
+    vsp.add('POST', CHANGE, status=202, json=job(22))
+    vsp.logout()
+    with VspClient(connection_args(), rng=EdgeRng()) as client:
+        done = VspApi(client).change_ldev_status(5, 'blk')
+        assert done['jobId'] == 22
+        assert client.retries_made == [{'method': 'POST', 'path': CHANGE, 'wait_seconds': 0.5,
+                                        'reason': 'job 21 failed with solutionType RETRY (KART40070-E)'}]
+    assert no_sleep == [0.5]
+
+
+def test_retry_job_error_bound(vsp, no_sleep):
+    vsp.login()
+    for job_id in (31, 32, 33):  # 1 try + retries=2
+        vsp.add('POST', CHANGE, status=202, json=job(job_id, state='Failed', error=retry_error()))
+    vsp.logout()
+    with pytest.raises(VspApiError) as info:
+        with VspClient(connection_args(retries=2), rng=EdgeRng()) as client:
+            VspApi(client).change_ldev_status(5, 'blk')
+    assert 'job 33 state Failed' in str(info.value)
+    assert info.value.solution_type == 'RETRY'
+    assert no_sleep == [0.5, 1.0]
+
+
+def test_retry_job_error_of_a_restore_is_not_repeated(vsp, no_sleep):
+    """A key restore is not known to be harmless to repeat: its RETRY failure is reported, not re-sent."""
+    vsp.login()
+    vsp.add('POST', KMS_RESTORE, status=202, json=job(41, state='Failed', error=retry_error()))
+    vsp.logout()
+    with pytest.raises(VspApiError) as info:
+        with VspClient(connection_args()) as client:
+            VspApi(client).restore_keys_from_kms()
+    assert info.value.message_id == 'KART40070-E'
+    assert [c for c in vsp.calls if c[1] == KMS_RESTORE] == [('POST', KMS_RESTORE)]
+    assert no_sleep == []
+
+
+def test_other_job_errors_are_not_retried(vsp, no_sleep):
+    vsp.login()
+    vsp.add('POST', CHANGE, status=202, json=job(51, state='Failed', error=kart_error()))
+    vsp.logout()
+    with pytest.raises(VspApiError):
+        with VspClient(connection_args()) as client:
+            VspApi(client).change_ldev_status(5, 'blk')
+    assert no_sleep == []
+
+
+def test_job_text_is_cleaned():
+    dirty = job(61, state='Fai\x1b[0mled', error=dict(kart_error(), message='x\r\nok: forged', solutionType='RE\nTRY'))
+    summary = jobs.summarize_job(dirty)
+    assert summary['state'] == 'Fai [0mled'
+    assert summary['error']['message'] == 'x  ok: forged'
+    assert summary['error']['solutionType'] == 'RE TRY'
+    assert 'request' not in summary
