@@ -251,3 +251,12 @@ class EdgeRng(object):
 
     def uniform(self, a, b):
         return a if self.low else b
+
+
+@pytest.fixture
+def fast_kdf(monkeypatch):
+    """PBKDF2 with 1,000 iterations instead of 600,000 (manifest.KDF_ITERATIONS / MIN_ITERATIONS)."""
+    from ansible_collections.vsp.encryption.plugins.module_utils import manifest
+    monkeypatch.setattr(manifest, 'KDF_ITERATIONS', 1000)
+    monkeypatch.setattr(manifest, 'MIN_ITERATIONS', 1000)
+    return 1000
