@@ -223,6 +223,21 @@ def read_upload(path, expected_sha256=None, cap=KEY_FILE_MAX):
     return content, sha256
 
 
+def holder_hint(plan, cov, deriver=None):
+    """Which file next to the one used would hold the keys that are still lost (or None)."""
+    if plan.get('source') != 'file' or not plan.get('path'):
+        return None
+    directory = os.path.dirname(os.path.abspath(plan['path']))
+    try:
+        files, dummy = key_files.scan(directory, plan['storage'].get('storage_device_id'))
+    except (VspApiError, OSError):
+        return None
+    for entry in key_files.holders(files, cov['lost_drives']):
+        if deriver is None or mf.check_password(entry['_manifest'], deriver) is not False:
+            return 'The key file %s holds them: rerun with it (or with the directory %s).' % (entry['path'], directory)
+    return 'No key file in %s holds them (by the manifests); look for an older copy, or restore from the KMS.' % directory
+
+
 def still_lost_message(source_text, cov, path_dir_hint=None):
     return ('The restore from %s finished, but keys of parity group(s) %s are still lost (drives without a DEK: %s). '
             'The pool volumes stay blocked and recovery was not tried, as it must fail while keys are lost. %s'

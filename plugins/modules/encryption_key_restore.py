@@ -330,7 +330,8 @@ def run(module, api):
     if sha256:
         result['sha256'] = sha256
     if cov['lost_parity_groups']:
-        raise VspApiError(restore_plan.still_lost_message(source_text, cov), details=result)
+        raise VspApiError(restore_plan.still_lost_message(source_text, cov, restore_plan.holder_hint(plan, cov, deriver)),
+                          details=result)
     result['msg'] = 'Restored %d key(s) from %s' % (result['keys_restored'], source_text)
     return result
 
