@@ -1,0 +1,221 @@
+# Copyright (c) vsp.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+import base64
+import hashlib
+import json
+import os
+
+import pytest
+from conftest import BACKUP_PASSWORD
+from key_file_helpers import FAST_ITERATIONS, STORAGE, keys_by_type, when, write_key_file
+
+from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
+from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+
+CONTENT = b'\x00opaque key file\xff' * 64
+SHA = hashlib.sha256(CONTENT).hexdigest()
+KEYS = keys_by_type({'10': 'HDD00-10', '2': 'HDD00-02', '1': 'HDD00-01'}, cek=('100',), kek=('200',), free=('301', '300'))
+
+
+def build(deriver=None, **extra):
+    return mf.build('k.ekf', len(CONTENT), SHA, storage=STORAGE, keys_by_type=KEYS, key_fingerprint='fp', deriver=deriver,
+                    iterations=extra.pop('iterations', FAST_ITERATIONS), now=when(3, 4), **extra)
+
+
+def test_build_records_keys_locations_and_identity(fast_kdf):
+    data = build()
+    assert data['format_version'] == 2
+    assert data['sha256'] == SHA and data['size'] == len(CONTENT)
+    assert data['created_utc'] == '2026-11-03T04:00:00Z'
+    assert (data['storage_device_id'], data['serial_number'], data['model']) == ('900000061726', 61726, 'VSP 5600')
+    # ids sorted numerically, not as text ('10' after '2')
+    assert data['keys'] == {'DEK': ['1', '2', '10'], 'CEK': ['100'], 'KEK': ['200'], 'FREE': ['300', '301']}
+    assert data['key_counts'] == {'DEK': 3, 'CEK': 1, 'KEK': 1, 'FREE': 2}
+    assert data['dek_locations'] == {'1': 'HDD00-01', '2': 'HDD00-02', '10': 'HDD00-10'}
+    assert data['password_verifier'] is None
+    assert 'mac' not in data
+
+
+def test_round_trip_through_a_file(tmp_path, fast_kdf):
+    path = str(tmp_path / 'k.ekf')
+    (tmp_path / 'k.ekf').write_bytes(CONTENT)
+    written = build(mf.Deriver(BACKUP_PASSWORD))
+    with open(mf.manifest_path(path), 'wb') as handle:
+        handle.write(mf.dumps(written))
+    read = mf.read(path)
+    assert read == written
+    assert mf.version(read) == 2
+    tokens, locations = mf.holds(read)
+    assert tokens == {'DEK:1', 'DEK:2', 'DEK:10', 'CEK:100', 'KEK:200', 'FREE:300', 'FREE:301'}
+    assert locations == {'HDD00-01', 'HDD00-02', 'HDD00-10'}
+    assert mf.check_password(read, mf.Deriver(BACKUP_PASSWORD)) is True
+
+
+def test_read_without_manifest_is_none(tmp_path):
+    (tmp_path / 'k.ekf').write_bytes(CONTENT)
+    assert mf.read(str(tmp_path / 'k.ekf')) is None
+
+
+@pytest.mark.parametrize('text', ['{not json', '[1, 2]', '{"size": 3}', '\xff'])
+def test_read_refuses_what_is_not_a_manifest(tmp_path, text):
+    path = str(tmp_path / 'k.ekf')
+    with open(mf.manifest_path(path), 'wb') as handle:
+        handle.write(text.encode('latin-1'))
+    with pytest.raises(VspApiError) as info:
+        mf.read(path)
+    assert mf.manifest_path(path) in info.value.msg
+
+
+def test_read_refuses_an_oversized_manifest(tmp_path, monkeypatch):
+    monkeypatch.setattr(mf, 'MAX_MANIFEST_BYTES', 100)
+    path = str(tmp_path / 'k.ekf')
+    with open(mf.manifest_path(path), 'w') as handle:
+        json.dump({'sha256': 'x', 'pad': 'y' * 200}, handle)
+    with pytest.raises(VspApiError, match='larger than 100 bytes'):
+        mf.read(path)
+
+
+def test_format_1_manifest_is_read_but_holds_nothing_known(tmp_path):
+    path = write_key_file(tmp_path, 'old.ekf', version=1)
+    data = mf.read(path)
+    assert mf.version(data) == 1
+    assert mf.holds(data) == (None, None)
+    assert mf.check_password(data, mf.Deriver(BACKUP_PASSWORD)) is None
+    assert mf.salt_of(data) == (None, None)
+
+
+def test_format_2_without_keys_dict_holds_nothing_known():
+    assert mf.holds({'format_version': 2, 'sha256': 'x', 'keys': ['DEK:1']}) == (None, None)
+
+
+def test_verifier_true_false_none(fast_kdf):
+    data = build(mf.Deriver(BACKUP_PASSWORD))
+    assert mf.check_password(data, mf.Deriver(BACKUP_PASSWORD)) is True
+    assert mf.check_password(data, mf.Deriver(BACKUP_PASSWORD + 'x')) is False
+    assert mf.check_password(build(), mf.Deriver(BACKUP_PASSWORD)) is None
+
+
+def test_verifier_record(fast_kdf):
+    salt = b's' * 16
+    data = build(mf.Deriver(BACKUP_PASSWORD), salt=salt)
+    verifier = data['password_verifier']
+    assert verifier['kdf'] == 'pbkdf2-hmac-sha256'
+    assert verifier['iterations'] == FAST_ITERATIONS
+    assert base64.b64decode(verifier['salt']) == salt
+    expected = hashlib.pbkdf2_hmac('sha256', BACKUP_PASSWORD.encode(), salt, FAST_ITERATIONS, dklen=64)[:32]
+    assert base64.b64decode(verifier['hash']) == expected
+    assert data['mac']['algorithm'] == 'hmac-sha256'
+    assert mf.salt_of(data) == (salt, FAST_ITERATIONS)
+
+
+def test_fresh_salt_each_build_without_a_given_salt(fast_kdf):
+    deriver = mf.Deriver(BACKUP_PASSWORD)
+    assert build(deriver)['password_verifier']['salt'] != build(deriver)['password_verifier']['salt']
+
+
+@pytest.mark.parametrize('field, value', [
+    ('storage_device_id', '900000099999'),
+    ('sha256', '0' * 64),
+    ('size', 1),
+    ('keys', {'DEK': ['1', '2', '10', '11'], 'CEK': ['100'], 'KEK': ['200'], 'FREE': ['300', '301']}),
+    ('dek_locations', {'1': 'HDD00-01', '2': 'HDD00-02', '10': 'HDD00-10', '11': 'HDD00-11'}),
+    ('created_utc', '2027-01-01T00:00:00Z'),
+])
+def test_mac_detects_an_edited_field(fast_kdf, field, value):
+    data = build(mf.Deriver(BACKUP_PASSWORD))
+    data[field] = value
+    with pytest.raises(VspApiError, match='changed after the backup'):
+        mf.check_password(data, mf.Deriver(BACKUP_PASSWORD))
+
+
+def test_mac_removed_is_detected(fast_kdf):
+    data = build(mf.Deriver(BACKUP_PASSWORD))
+    del data['mac']
+    with pytest.raises(VspApiError, match='MAC does not match'):
+        mf.check_password(data, mf.Deriver(BACKUP_PASSWORD))
+
+
+def test_mac_survives_a_json_round_trip_with_other_key_order(fast_kdf):
+    data = build(mf.Deriver(BACKUP_PASSWORD))
+    reordered = json.loads(json.dumps(dict(reversed(list(data.items())))))
+    assert mf.check_password(reordered, mf.Deriver(BACKUP_PASSWORD)) is True
+
+
+def test_iterations_below_the_minimum_refused(fast_kdf, monkeypatch):
+    data = build(mf.Deriver(BACKUP_PASSWORD), iterations=999)
+    with pytest.raises(VspApiError, match='fewer than 1000 iterations'):
+        mf.check_password(data, mf.Deriver(BACKUP_PASSWORD))
+
+
+@pytest.mark.parametrize('verifier', [
+    {'kdf': 'md5', 'iterations': 1000, 'salt': 'AAAA', 'hash': 'AAAA'},
+    {'kdf': 'pbkdf2-hmac-sha256', 'iterations': 'many', 'salt': 'AAAA', 'hash': 'AAAA'},
+    {'kdf': 'pbkdf2-hmac-sha256', 'iterations': 1000, 'salt': 'not base64!', 'hash': 'AAAA'},
+    {'kdf': 'pbkdf2-hmac-sha256', 'iterations': 1000, 'hash': 'AAAA'},
+    'a text',
+])
+def test_malformed_verifier_refused(fast_kdf, verifier):
+    data = build()
+    data['password_verifier'] = verifier
+    with pytest.raises(VspApiError, match='malformed password verifier'):
+        mf.check_password(data, mf.Deriver(BACKUP_PASSWORD), 'm.json')
+
+
+def test_deriver_caches_by_salt_and_iterations(fast_kdf, monkeypatch):
+    calls = []
+    real = mf.derive
+
+    def counting(password, salt, iterations):
+        calls.append((salt, iterations))
+        return real(password, salt, iterations)
+
+    monkeypatch.setattr(mf, 'derive', counting)
+    deriver = mf.Deriver(BACKUP_PASSWORD)
+    salt = b'1' * 16
+    first = build(deriver, salt=salt)
+    second = build(deriver, salt=salt)
+    assert mf.check_password(first, deriver) is True
+    assert mf.check_password(second, deriver) is True
+    assert len(calls) == 1
+    build(deriver, salt=b'2' * 16)
+    build(deriver, salt=salt, iterations=FAST_ITERATIONS + 1)
+    assert len(calls) == 3
+    assert deriver(salt, FAST_ITERATIONS) == real(BACKUP_PASSWORD, salt, FAST_ITERATIONS)
+
+
+def test_nothing_secret_in_the_manifest(fast_kdf):
+    salt = b'z' * 16
+    text = mf.dumps(build(mf.Deriver(BACKUP_PASSWORD), salt=salt))
+    password = BACKUP_PASSWORD.encode()
+    assert password not in text
+    for encoded in (base64.b64encode(password), password.hex().encode(), hashlib.sha256(password).hexdigest().encode()):
+        assert encoded not in text
+    # the MAC key (second half of the derivation) is not in it either
+    mac_key = mf.derive(BACKUP_PASSWORD, salt, FAST_ITERATIONS)[1]
+    assert base64.b64encode(mac_key) not in text and mac_key.hex().encode() not in text
+    assert set(json.loads(text)) == {'format_version', 'file', 'sha256', 'size', 'created_utc', 'storage_device_id',
+                                     'serial_number', 'model', 'key_counts', 'key_fingerprint', 'keys', 'dek_locations',
+                                     'created_by', 'password_verifier', 'mac'}
+
+
+def test_real_iterations_default_and_minimum():
+    """One test at the real cost (600,000 iterations, ~0.35 s): the defaults are what the docs promise."""
+    assert mf.KDF_ITERATIONS >= 600000 and mf.MIN_ITERATIONS >= 600000
+    data = mf.build('k.ekf', len(CONTENT), SHA, storage=STORAGE, keys_by_type=KEYS, key_fingerprint='fp',
+                    deriver=mf.Deriver(BACKUP_PASSWORD), now=when(3))
+    assert data['password_verifier']['iterations'] == mf.KDF_ITERATIONS
+    assert mf.check_password(data, mf.Deriver(BACKUP_PASSWORD)) is True
+
+
+def test_real_minimum_refuses_a_cheap_verifier():
+    """Without the fast_kdf fixture a verifier of 1,000 iterations (cheap to attack) is refused."""
+    data = mf.build('k.ekf', len(CONTENT), SHA, storage=STORAGE, keys_by_type=KEYS, key_fingerprint='fp',
+                    deriver=mf.Deriver(BACKUP_PASSWORD), iterations=1000, now=when(3))
+    with pytest.raises(VspApiError, match='fewer than 600000 iterations'):
+        mf.check_password(data, mf.Deriver(BACKUP_PASSWORD))
+
+
+def test_manifest_path():
+    assert mf.manifest_path(os.path.join('/B', 'K.ekf')) == '/B/K.ekf.manifest.json'
