@@ -17,7 +17,8 @@ Rules (see docs/architecture.md):
   socket read only, so a server dripping one byte at a time would never end);
 * retried with exponential back-off and jitter, honouring ``Retry-After``, at most ``retries``
   times: HTTP 503, HTTP 500 with an HTML page (VSP E series and G/F 350-900 answer so for minutes
-  after long REST use), the error ``KART00003-E`` (REST server busy), connection errors before the
+  after long REST use; a GET also on an empty HTTP 200, which may precede them), the
+  error ``KART00003-E`` (REST server busy), connection errors before the
   request was sent, and, only for requests marked idempotent (GET, LDEV status changes), read
   timeouts and connections broken after the request was sent. Every retry is recorded in
   :attr:`VspClient.retries_made` (method, path, reason, wait; never a secret);
@@ -306,9 +307,11 @@ class VspClient(object):
             return None
 
     @staticmethod
-    def _retry_reason(response):
+    def _retry_reason(response, method):
         """Why an answer (body already read) is worth asking for again, or None."""
         status = response.status_code
+        if status == 200 and method == 'GET' and not response.content:
+            return 'HTTP 200 with an empty body'  # Hitachi: may come before the 500 HTML answers
         if status == 503:
             return 'HTTP 503'
         if status == 500 and media_type(response) == 'text/html':
@@ -375,7 +378,7 @@ class VspClient(object):
                                           status=status, method=method, path=path) from None
                     reason = exc.reason
                 else:
-                    reason = self._retry_reason(response)
+                    reason = self._retry_reason(response, method)
                     if reason is None:
                         return response
                     retry_after = self._retry_after(response)

@@ -20,6 +20,8 @@ from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspAp
 
 STORAGE_DEVICE_ID_RE = re.compile(r'^[0-9]{12}\Z')  # \Z: $ would accept a trailing newline
 PARITY_GROUP_ID_RE = re.compile(r'^[0-9]{1,3}-[0-9]{1,3}\Z')
+# as the array may send it: an external parity group carries an E (E1-1)
+ARRAY_PARITY_GROUP_ID_RE = re.compile(r'^E?[0-9]{1,3}-[0-9]{1,3}\Z')
 KEY_ID_MAX = 4095
 LDEV_ID_MAX = 65279
 POOL_ID_MAX = 127
@@ -153,8 +155,9 @@ def job_id(value, name='jobId'):
 
 
 def parity_group_id(value, name='parityGroupId'):
-    """One parity group id such as ``1-1`` (no list, no comma)."""
-    if not isinstance(value, str) or not PARITY_GROUP_ID_RE.match(value):
-        raise VspApiError('%s: %s is not a parity group id; the rule: <number>-<number>, for example 1-1'
-                          % (name, shown(value)))
+    """One parity group id as the array sends it: ``1-1``, or ``E1-1`` for an external parity group
+    (no list, no comma, nothing else)."""
+    if not isinstance(value, str) or not ARRAY_PARITY_GROUP_ID_RE.match(value):
+        raise VspApiError('%s: %s is not a parity group id; the rule: <number>-<number>, for example 1-1 '
+                          '(E<number>-<number> for an external one)' % (name, shown(value)))
     return value

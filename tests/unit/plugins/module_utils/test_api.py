@@ -175,10 +175,19 @@ def test_get_pool_and_parity_group_are_checked(vsp):
                                     _exc(api.list_drives)])
     assert [str(r).split(': ', 1)[1] for r in results] == [
         "poolId: '3 ' is not a pool id; the rule: an integer from 0 to 127",
-        "parityGroupId: '1-1/../..' is not a parity group id; the rule: <number>-<number>, for example 1-1",
-        "parityGroupId: '.' is not a parity group id; the rule: <number>-<number>, for example 1-1",
-        "parityGroupId of a drive: '..' is not a parity group id; the rule: <number>-<number>, for example 1-1",
+        "parityGroupId: '1-1/../..' is not a parity group id; the rule: <number>-<number>, for example 1-1 (E<number>-<number> "
+        "for an external one)",
+        "parityGroupId: '.' is not a parity group id; the rule: <number>-<number>, for example 1-1 (E<number>-<number> for an external one)",
+        "parityGroupId of a drive: '..' is not a parity group id; the rule: <number>-<number>, for example 1-1 (E<number>-<number> "
+        "for an external one)",
     ]
+
+
+def test_external_parity_group_of_a_pool_volume_is_accepted(vsp):
+    """A pool volume on an external volume lists its external parity group (E1-1); looking it up finds none."""
+    expect(vsp, ('GET', '/v1/objects/ldevs', {'json': {'data': [ldev(1, pgs=('E1-1',))]}}),
+           ('GET', '/v1/objects/parity-groups/E1-1', {'status': 404, 'json': {'messageId': 'KART30013-E'}}))
+    assert run(vsp, lambda api: [len(api.list_ldevs(pool_id=0)), api.get_parity_group('E1-1')]) == [1, None]
 
 
 def _exc(func, *args):

@@ -629,3 +629,25 @@ def test_missing_requests_fails_with_missing_required_lib(monkeypatch):
     monkeypatch.setattr(common, 'HAS_REQUESTS', False)
     result = _run(FakeModule(), lambda module, api: {})
     assert 'requests' in result['msg'] and result['failed'] is True
+
+
+def test_empty_200_of_a_get_is_retried(vsp, no_sleep):
+    """Hitachi: the 500 HTML answers are sometimes preceded by a 200 with an empty body."""
+    vsp.login()
+    vsp.add('GET', '/v1/objects/pools', status=200, body=b'')
+    vsp.get('/v1/objects/pools', {'data': []})
+    vsp.logout()
+    with make_client() as client:
+        assert VspApi(client).list_pools() == []
+        assert [r['reason'] for r in client.retries_made] == ['HTTP 200 with an empty body']
+
+
+def test_empty_200_of_a_write_is_not_retried(vsp, no_sleep):
+    vsp.login()
+    vsp.add('POST', KMS_RESTORE, status=200, body=b'')
+    vsp.logout()
+    with pytest.raises(VspApiError) as info:
+        with make_client() as client:
+            VspApi(client).restore_keys_from_kms()
+    assert 'without a job object' in str(info.value)
+    assert no_sleep == []

@@ -46,6 +46,10 @@ def test_bad_integer_ids(func, value, rule):
     assert rule in error(func, value)
 
 
+def test_user_parity_groups_are_internal_ones():
+    assert 'is not a parity group id' in error(validate.parity_group_ids, ['E1-1'])
+
+
 def test_user_text_is_stripped():
     assert validate.parity_group_ids(['1-1\n', ' 1-2']) == ['1-1', '1-2']
 
@@ -73,7 +77,7 @@ def test_storage_device_id_bad(value):
     (validate.ldev_id, [('0', 0), (65279, 65279)], ['65280', -1, '1,2', '00', False, '1e3']),
     (validate.pool_id, [(0, 0), ('127', 127)], [128, '-0', 'x']),
     (validate.job_id, [(12, 12), ('3000', 3000)], ['../1', -1, None, 2 ** 63]),
-    (validate.parity_group_id, [('1-1', '1-1'), ('12-34', '12-34')], ['1-1,1-2', '..', 11, '1-1\n', None]),
+    (validate.parity_group_id, [('1-1', '1-1'), ('12-34', '12-34'), ('E1-1', 'E1-1')], ['1-1,1-2', '..', 11, '1-1\n', None, 'e1-1', 'EE1-1']),
 ])
 def test_single_values(func, good, bad):
     for value, expected in good:
