@@ -27,9 +27,12 @@ $(OFFICIAL_COLL)/MANIFEST.json: $(OFFICIAL_WHEEL)
 
 official-collection: $(OFFICIAL_COLL)/MANIFEST.json
 
-official: $(STAMP) official-collection
+# Also the read-only first-contact check (playbook vsp.encryption.check_array_api) against the
+# simulator: it must pass fully and, by the request log, send no write.
+official: collection official-collection
 	@mkdir -p $(REPORTS)
-	VSP_OFFICIAL_COLLECTIONS=$(CURDIR)/$(OFFICIAL_DIR) $(PY) hack/with-simulator -- \
+	VSP_OFFICIAL_COLLECTIONS=$(CURDIR)/$(OFFICIAL_DIR) VSP_COLLECTION_DIR=$(CURDIR)/$(COLL_DIR) \
+	  $(PY) hack/with-simulator -- \
 	  $(BIN)/pytest -q -p no:cacheprovider -p no:pytest-ansible -o junit_family=xunit2 \
 	  --junitxml=$(REPORTS)/official.xml tests/official
 

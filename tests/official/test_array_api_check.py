@@ -1,0 +1,106 @@
+"""The playbook vsp.encryption.check_array_api against the simulator: it passes fully, writes its
+reports 0600, and by the simulator's request log sends nothing but GET requests and its own session
+(the opt-in backup adds exactly one backup POST, and its key file is deleted again)."""
+
+import json
+import os
+import stat
+import subprocess
+import sys
+
+import pytest
+import requests
+
+SIM = os.environ.get("VSP_SIMULATOR_URL")
+COLLECTION = os.environ.get("VSP_COLLECTION_DIR")
+pytestmark = pytest.mark.skipif(not SIM or not COLLECTION,
+                                reason="run by make official (needs the simulator and the built collection)")
+
+OBJ = "/ConfigurationManager/v1/objects/"
+SDID = "936000412345"
+BACKUP_PASSWORD = "Check-Backup-2026!"
+
+
+def ctl(method, name, **kw):
+    resp = requests.request(method, "%s/simulator/v1/%s" % (SIM, name),
+                            verify=os.environ["VSP_CA_PATH"], timeout=30, **kw)
+    resp.raise_for_status()
+    return resp.json()
+
+
+def make_a_job():
+    """One finished job of the admin user, so that GET jobs has something to show."""
+    verify = os.environ["VSP_CA_PATH"]
+    login = requests.post(SIM + OBJ + "sessions", auth=("admin", "vsp-admin"), verify=verify, timeout=30).json()
+    head = {"Authorization": "Session " + login["token"], "Response-Job-Status": "Completed"}
+    job = requests.post(SIM + OBJ + "ldevs/9/actions/change-status/invoke", headers=head, verify=verify,
+                        json={"parameters": {"status": "nml"}}, timeout=30).json()
+    assert job["state"] == "Succeeded", job
+    requests.delete(SIM + OBJ + "sessions/%d" % login["sessionId"], headers=head, verify=verify, timeout=30)
+
+
+@pytest.fixture
+def fresh():
+    ctl("POST", "reset")
+    ctl("DELETE", "faults")
+    make_a_job()
+    ctl("DELETE", "requests")
+
+
+def playbook(tmp_path, *extra):
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.dirname(os.path.dirname(os.path.dirname(COLLECTION))),
+               TMPDIR=str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir(exist_ok=True)
+    inventory = os.path.join(COLLECTION, "playbooks", "inventory", "demo")
+    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory,
+           "vsp.encryption.check_array_api", *extra]
+    proc = subprocess.run(cmd, env=env, cwd=str(tmp_path), capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    return proc
+
+
+def test_default_run_confirms_everything_and_sends_no_write(fresh, tmp_path):
+    proc = playbook(tmp_path)
+    base = tmp_path / ("vsp-api-check-%s" % SDID)
+    report = json.loads((tmp_path / (base.name + ".json")).read_text())
+    checks = report["checks"]
+    assert report["summary"] == {"confirmed": len(checks), "differs": 0, "not_checked": 0}, checks
+    assert report["storage"] == {"storage_device_id": SDID, "serial_number": 412345, "model": "VSP E990"}
+    for suffix in (".json", ".md"):
+        mode = stat.S_IMODE(os.stat(str(base) + suffix).st_mode)
+        assert mode == 0o600, (suffix, oct(mode))
+    markdown = (tmp_path / (base.name + ".md")).read_text()
+    assert "| error_object_404 | confirmed |" in markdown
+    assert "%d confirmed, 0 differs, 0 not checked" % len(checks) in proc.stdout
+    log = ctl("GET", "requests")
+    assert log, "the simulator saw no request"
+    not_get = [(r["method"], r["path"]) for r in log if r["method"] != "GET"]
+    assert not_get == [("POST", OBJ + "sessions"), ("DELETE", OBJ + "sessions/2")], not_get
+    assert ctl("GET", "state")["sessions"] == 0
+    # no key material and no secret in the reports: the simulator's key material never leaves it,
+    # so check the connection password and the session tokens the simulator issued
+    tokens = ctl("GET", "issued-tokens")["tokens"]
+    for text in (markdown, json.dumps(report)):
+        assert "vsp-admin" not in text and not any(t in text for t in tokens)
+
+
+def test_opt_in_backup_sends_one_backup_and_deletes_the_file(fresh, tmp_path):
+    playbook(tmp_path, "-e", json.dumps({"check_array_api_backup": True,
+                                         "check_array_api_backup_password": BACKUP_PASSWORD}))
+    report = json.loads((tmp_path / ("vsp-api-check-%s.json" % SDID)).read_text())
+    assert report["backup"]["written"] in (True, "True") and int(report["backup"]["size"]) > 0
+    writes = [(r["method"], r["path"]) for r in ctl("GET", "requests")
+              if r["method"] != "GET" and "/sessions" not in r["path"]]
+    assert writes == [("POST", OBJ + "encryption-keys/file/actions/backup/invoke")], writes
+    assert list((tmp_path / "tmp").iterdir()) == [], "the temporary key file was not deleted"
+    assert BACKUP_PASSWORD not in json.dumps(report)
+
+
+def test_opt_in_backup_without_password_is_refused_before_the_backup(fresh, tmp_path):
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.dirname(os.path.dirname(os.path.dirname(COLLECTION))))
+    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i",
+           os.path.join(COLLECTION, "playbooks", "inventory", "demo"), "vsp.encryption.check_array_api",
+           "-e", '{"check_array_api_backup": true}']
+    proc = subprocess.run(cmd, env=env, cwd=str(tmp_path), capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode != 0 and "check_array_api_backup_password" in proc.stdout
+    assert not [r for r in ctl("GET", "requests") if "backup" in r["path"]]

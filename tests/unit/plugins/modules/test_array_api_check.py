@@ -1,0 +1,166 @@
+# Copyright (c) vsp.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+import copy
+
+from conftest import assert_no_secret, connection_args, kart_error, ldev
+
+from ansible_collections.vsp.encryption.plugins.modules import array_api_check
+
+SID = '936000412345'
+KEY_TIME = '2026-01-05T09:00:00Z'
+
+
+def key(key_id, key_type, location='-'):
+    return {'keyId': str(key_id), 'createdTime': KEY_TIME, 'keyType': key_type, 'uuid': '-', 'targetDeviceLocation': location,
+            'keyGeneratedLocation': 'DKC', 'numOfBackups': 2}
+
+
+def answers():
+    """What an array answering as the collection expects sends, by step name (bodies may be edited by a test)."""
+    deks = [key(0, 'DEK', 'HDD00-00'), key(1, 'DEK', 'HDD00-01')]
+    return {
+        'version': (200, {'productName': 'Configuration Manager REST API', 'apiVersion': '1.31.0'}),
+        'storage': (200, {'storageDeviceId': SID, 'serialNumber': 412345, 'model': 'VSP E990'}),
+        'storages': (200, {'data': [{'storageDeviceId': SID}]}),
+        'pools_short': (200, {'data': [{'poolId': 0, 'poolStatus': 'POLN'}]}),
+        'pools_long': (200, {'data': [{'poolId': 0, 'poolStatus': 'POLN'}]}),
+        'DEK': (200, {'data': deks}),
+        'CEK': (200, {'data': [key(2, 'CEK')]}),
+        'KEK': (200, {'data': [key(3, 'KEK')]}),
+        'FREE': (200, {'data': [key(4, 'FREE')]}),
+        'page1': (200, {'data': deks[:1]}),
+        'page2': (200, {'data': deks[1:]}),
+        'drives': (200, {'data': [{'driveLocationId': 'HDD00-00', 'parityGroupId': '1-1'},
+                                  {'driveLocationId': 'HDD00-01', 'parityGroupId': '1-1'}]}),
+        'groups': (200, {'data': [{'parityGroupId': '1-1', 'isEncryptionEnabled': True},
+                                  {'parityGroupId': '2-1', 'isEncryptionEnabled': False}]}),
+        'group_drives': (200, {'data': [{'driveLocationId': 'HDD00-00', 'parityGroupId': '1-1'},
+                                        {'driveLocationId': 'HDD00-01', 'parityGroupId': '1-1'}]}),
+        'group_ldevs': (200, {'data': [ldev(0), ldev(1)]}),
+        'pools': (200, {'data': [{'poolId': 0, 'poolStatus': 'POLN'}]}),
+        'pool_volumes': (200, {'data': [ldev(0), ldev(1)]}),
+        'dp_volumes': (200, {'data': [ldev(9, pool_volume=False)]}),
+        'jobs': (200, {'data': [{'jobId': 7, 'status': 'Completed', 'state': 'Succeeded', 'createdTime': KEY_TIME,
+                                 'updatedTime': KEY_TIME, 'affectedResources': []}]}),
+        'missing_group': (404, kart_error('KART30013-E', 'Specified object does not exist. (parityGroupId = 63-63)',
+                                          'The object does not exist.', 'Check the URL.')),
+        'missing_ldev': (404, kart_error('KART30013-E', 'Specified object does not exist.', 'x', 'y')),
+    }
+
+
+ORDER = [
+    ('version', '/configuration/version'),
+    ('storage', '/v1/objects/storages/instance'),
+    ('storages', '/v1/objects/storages'),
+    ('pools_short', '/v1/objects/pools'),
+    ('pools_long', '/v1/objects/storages/%s/pools' % SID),
+    ('DEK', '/v1/objects/encryption-keys'), ('CEK', '/v1/objects/encryption-keys'),
+    ('KEK', '/v1/objects/encryption-keys'), ('FREE', '/v1/objects/encryption-keys'),
+    ('page1', '/v1/objects/encryption-keys'), ('page2', '/v1/objects/encryption-keys'),
+    ('drives', '/v1/objects/drives'),
+    ('groups', '/v1/objects/parity-groups'),
+    ('group_drives', '/v1/objects/drives'),
+    ('group_ldevs', '/v1/objects/ldevs'),
+    ('pools', '/v1/objects/pools'),
+    ('pool_volumes', '/v1/objects/ldevs'),
+    ('dp_volumes', '/v1/objects/ldevs'),
+    ('jobs', '/v1/objects/jobs'),
+    ('missing_group', '/v1/objects/parity-groups/63-63'),
+    ('missing_ldev', '/v1/objects/ldevs/65279'),
+]
+
+
+def register(vsp, bodies, skip=()):
+    vsp.login()
+    for name, path in ORDER:
+        if name in skip:
+            continue
+        status, body = bodies[name]
+        vsp.add('GET', path, status=status, json=body)
+    vsp.logout()
+
+
+def by_name(result):
+    return dict((c['name'], c) for c in result['checks'])
+
+
+def test_an_array_as_expected_confirms_everything_with_gets_only(vsp):
+    register(vsp, answers())
+    result = vsp.run(array_api_check.main, connection_args())
+    checks = by_name(result)
+    assert result['summary'] == {'confirmed': len(checks), 'differs': 0, 'not_checked': 0}, result['checks']
+    assert result['changed'] is False and result['api_version'] == '1.31.0'
+    assert result['storage'] == {'storage_device_id': SID, 'serial_number': 412345, 'model': 'VSP E990'}
+    assert [m for m, p in vsp.calls] == ['POST'] + ['GET'] * len(ORDER) + ['DELETE']
+    assert vsp.write_calls() == []
+    assert '| key_id_string | confirmed |' in result['report_markdown']
+    # the query strings of the facts the collection relies on
+    urls = [c.request.url for c in vsp.rsps.calls]
+    assert any('keyType=DEK&count=1&startKeyId=1' in u for u in urls)
+    assert any('ldevOption=dpVolume&poolId=0' in u for u in urls)
+    assert any('drives?parityGroupId=1-1' in u for u in urls)
+    assert_no_secret(result)
+
+
+def test_differences_are_reported_with_what_was_seen(vsp):
+    bodies = answers()
+    bodies['storage'] = (200, {'storageDeviceId': 936000412345, 'serialNumber': '412345', 'model': 'VSP E990'})
+    deks = [dict(key(0, 'DEK', 'HDD00-00'), keyId=0), key(1, 'DEK', 'HDD09-09')]
+    bodies['DEK'] = (200, {'data': deks})
+    bodies['page1'] = (200, {'data': deks[:1]})
+    bodies['page2'] = (200, {'data': deks[1:]})
+    bodies['missing_group'] = (404, {'message': 'not found'})
+    bodies['pool_volumes'] = (200, {'data': [ldev(0), ldev(9, pool_volume=False)]})
+    register(vsp, bodies)
+    result = vsp.run(array_api_check.main, connection_args())
+    checks = by_name(result)
+    assert checks['storage_identity']['status'] == 'differs'
+    assert 'storageDeviceId is not a text of 12 digits' in checks['storage_identity']['seen']
+    assert 'serialNumber is not an integer' in checks['storage_identity']['seen']
+    assert checks['key_id_string']['status'] == 'differs' and '0' in checks['key_id_string']['seen']
+    assert checks['dek_locations']['status'] == 'differs' and 'HDD09-09' in checks['dek_locations']['seen']
+    assert checks['error_object_404']['status'] == 'differs' and 'errorSource' in checks['error_object_404']['seen']
+    assert checks['pool_volumes_by_pool']['status'] == 'differs' and '9' in checks['pool_volumes_by_pool']['seen']
+    assert result['summary']['differs'] == 5
+
+
+def test_jobs_list_not_answered_is_not_checked_and_a_known_job_is_read(vsp):
+    bodies = answers()
+    bodies['jobs'] = (404, kart_error('KART30013-E', 'Specified object does not exist.'))
+    register(vsp, bodies)
+    result = vsp.run(array_api_check.main, connection_args())
+    assert by_name(result)['job_object']['status'] == 'not_checked'
+    assert 'give job_id' in by_name(result)['job_object']['seen']
+
+
+def test_job_id_reads_that_job(vsp):
+    bodies = answers()
+    vsp_order = list(ORDER)
+    index = [n for n, _ in vsp_order].index('jobs')
+    vsp_order[index] = ('jobs', '/v1/objects/jobs/7')
+    bodies['jobs'] = (200, copy.deepcopy(bodies['jobs'][1]['data'][0]))
+    vsp.login()
+    for name, path in vsp_order:
+        status, body = bodies[name]
+        vsp.add('GET', path, status=status, json=body)
+    vsp.logout()
+    result = vsp.run(array_api_check.main, connection_args(job_id=7))
+    assert by_name(result)['job_object'] == dict(by_name(result)['job_object'], status='confirmed')
+    assert "job 7: status 'Completed'" in by_name(result)['job_object']['seen']
+
+
+def test_array_texts_are_cleaned_and_capped(vsp):
+    bodies = answers()
+    bodies['storage'] = (200, {'storageDeviceId': SID, 'serialNumber': 412345, 'model': 'VSP\x1b[31m' + 'X' * 2000})
+    register(vsp, bodies)
+    result = vsp.run(array_api_check.main, connection_args())
+    seen = by_name(result)['storage_identity']['seen']
+    assert '\x1b' not in seen and len(seen) <= array_api_check.SEEN_MAX + 3
+
+
+def test_negative_job_id_refused_before_any_request(vsp):
+    result = vsp.fail(array_api_check.main, connection_args(job_id=-1))
+    assert 'job_id' in result['msg']
+    assert vsp.calls == []
