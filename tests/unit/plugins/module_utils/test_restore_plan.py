@@ -1,0 +1,363 @@
+# Copyright (c) vsp.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+import os
+
+import pytest
+from conftest import BACKUP_PASSWORD, ldev
+from key_file_helpers import OTHER_SID, SERIAL, SID, STORAGE, keys_by_type, read_manifest, rewrite_manifest, write_key_file
+
+from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
+from ansible_collections.vsp.encryption.plugins.module_utils import restore_plan
+from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+
+ALL = {'1': 'HDD01-00', '2': 'HDD01-01', '3': 'HDD01-10', '4': 'HDD01-11'}
+LOST_1_1 = {'1': 'HDD01-00', '3': 'HDD01-10', '4': 'HDD01-11'}  # HDD01-01 of 1-1 lost
+OTHER_PASSWORD = 'Older#Pa55word'
+
+
+class Api(object):
+    """Read calls of a two-group array (1-1: HDD01-00/01, 1-2: HDD01-10/11; 2-1 not encrypted). No write method."""
+
+    def __init__(self, locations, statuses=None):
+        self.keys = keys_by_type(locations)
+        self.groups = {'1-1': True, '1-2': True, '2-1': False}
+        self.drives = [('HDD01-00', '1-1'), ('HDD01-01', '1-1'), ('HDD01-10', '1-2'), ('HDD01-11', '1-2'), ('HDD02-00', '2-1')]
+        self.statuses = statuses or {'1-1': {1: 'NML', 2: 'BLK'}, '1-2': {3: 'NML'}, '2-1': {}}
+        self.calls = []
+
+    def list_keys_by_type(self):
+        self.calls.append('list_keys_by_type')
+        return self.keys
+
+    def list_parity_groups(self):
+        self.calls.append('list_parity_groups')
+        return [{'parityGroupId': g, 'isEncryptionEnabled': e} for g, e in self.groups.items()]
+
+    def get_parity_group(self, group_id):
+        self.calls.append('get_parity_group %s' % group_id)
+        return {'parityGroupId': group_id, 'isEncryptionEnabled': self.groups[group_id]} if group_id in self.groups else None
+
+    def list_drives(self, parity_group_id=None):
+        self.calls.append('list_drives')
+        return [{'driveLocationId': loc, 'parityGroupId': g} for loc, g in self.drives
+                if parity_group_id is None or g == parity_group_id]
+
+    def list_ldevs(self, parity_group_id=None, pool_id=None):
+        self.calls.append('list_ldevs %s' % parity_group_id)
+        return [ldev(i, s, pool_id=5, pgs=(parity_group_id,)) for i, s in sorted(self.statuses[parity_group_id].items())]
+
+
+def params(path=None, **extra):
+    base = {'source': 'file', 'path': path, 'backup_password': BACKUP_PASSWORD, 'verify_manifest': True,
+            'parity_groups': None, 'force': False, 'expected_storage_device_id': None, 'expected_serial_number': None}
+    base.update(extra)
+    return base
+
+
+def plan(api, path=None, password=BACKUP_PASSWORD, **extra):
+    return restore_plan.make_plan(api, params(path, **extra), dict(STORAGE), mf.Deriver(password) if password else None)
+
+
+def refused(api, path=None, password=BACKUP_PASSWORD, **extra):
+    with pytest.raises(VspApiError) as info:
+        plan(api, path, password, **extra)
+    assert info.value.msg.endswith('Nothing was changed on the array.')
+    return info.value.msg
+
+
+# -- choose_groups / check_identity -------------------------------------------------------------------
+def test_choose_groups_named_must_include_every_lost_group():
+    assert restore_plan.choose_groups(['1-1', '1-2'], ['1-1'], False) == ['1-1', '1-2']
+    with pytest.raises(VspApiError) as info:
+        restore_plan.choose_groups(['1-3'], ['1-1', '1-2'], False)
+    msg = info.value.msg
+    assert msg.startswith('parity_groups: the array reports lost keys in parity group(s) [1-1, 1-2], which parity_groups [1-3] leaves out')
+    assert 'Nothing was changed' in msg
+
+
+def test_choose_groups_discovered_when_not_named():
+    assert restore_plan.choose_groups([], ['1-1', '1-2'], False) == ['1-1', '1-2']
+    assert restore_plan.choose_groups([], [], False) == []
+
+
+def test_choose_groups_force_needs_named_groups_when_nothing_shows_lost():
+    with pytest.raises(VspApiError, match='^parity_groups: with force'):
+        restore_plan.choose_groups([], [], True)
+    assert restore_plan.choose_groups(['1-1'], [], True) == ['1-1']
+    assert restore_plan.choose_groups([], ['1-2'], True) == ['1-2']
+
+
+def test_check_identity():
+    restore_plan.check_identity(STORAGE, SID, str(SERIAL))
+    restore_plan.check_identity(STORAGE, None, None)
+    restore_plan.check_identity(STORAGE, '', '')
+    with pytest.raises(VspApiError) as info:
+        restore_plan.check_identity(STORAGE, OTHER_SID, '12345')
+    msg = info.value.msg
+    assert msg.startswith('expected_storage_device_id / expected_serial_number')
+    assert 'storage device id %s, not %s' % (SID, OTHER_SID) in msg and 'serial number 61726, not 12345' in msg
+    with pytest.raises(VspApiError) as info:
+        restore_plan.check_identity(STORAGE, SID, 1)
+    assert 'serial number 61726, not 1.' in info.value.msg and 'storage device id' not in info.value.msg
+
+
+# -- make_plan: groups --------------------------------------------------------------------------------
+def test_plan_takes_the_lost_groups_from_the_array(tmp_path, fast_kdf):
+    path = write_key_file(tmp_path, 'k.ekf', locations=ALL, password=BACKUP_PASSWORD)
+    api = Api(LOST_1_1)
+    result = plan(api, path)
+    assert result['parity_groups'] == ['1-1'] and result['parity_groups_named'] is False
+    assert result['lost_parity_groups'] == ['1-1'] and result['lost_drives'] == ['HDD01-01']
+    assert result['restore_needed'] is True and result['forced'] is False
+    assert result['volumes'] == [{'ldev_id': 1, 'status': 'NML', 'pool_id': 5}, {'ldev_id': 2, 'status': 'BLK', 'pool_id': 5}]
+    assert result['volumes_to_block'] == [1]
+    assert result['volumes_to_recover'] == [1, 2]
+    assert result['pools'] == [5]
+    assert result['path'] == path and result['manifest_verified'] is True and result['password_checked'] is True
+    assert result['warnings'] == []
+    assert 'list_ldevs 1-2' not in api.calls
+
+
+def test_plan_named_groups_as_text(tmp_path, fast_kdf):
+    path = write_key_file(tmp_path, 'k.ekf', locations=ALL, password=BACKUP_PASSWORD)
+    result = plan(Api(LOST_1_1), path, parity_groups=['1-1, 1-2'])
+    assert result['parity_groups'] == ['1-1', '1-2'] and result['parity_groups_named'] is True
+    assert result['volumes_to_block'] == [1, 3]
+
+
+def test_plan_refuses_named_groups_leaving_out_a_lost_one(tmp_path, fast_kdf):
+    path = write_key_file(tmp_path, 'k.ekf', locations=ALL, password=BACKUP_PASSWORD)
+    msg = refused(Api(LOST_1_1), path, parity_groups=['1-2'])
+    assert '[1-1]' in msg and 'leaves out' in msg
+
+
+def test_plan_refuses_a_bad_group_id(tmp_path):
+    with pytest.raises(VspApiError, match="parity_groups: '1_1' is not a parity group id"):
+        plan(Api(ALL), str(tmp_path), parity_groups=['1_1'])
+
+
+def test_plan_refuses_another_array_by_identity(tmp_path):
+    api = Api(ALL)
+    msg = refused(api, str(tmp_path), expected_storage_device_id=OTHER_SID)
+    assert 'not the array the inventory names' in msg
+    assert not [c for c in api.calls if c.startswith('list_ldevs')]
+
+
+def test_plan_nothing_lost_restores_nothing_and_needs_no_file(tmp_path):
+    api = Api(ALL, statuses={'1-1': {1: 'BLK', 2: 'NML'}, '1-2': {3: 'NML'}, '2-1': {}})
+    result = plan(api, str(tmp_path / 'not-there.ekf'), parity_groups=['1-1'])
+    assert result['restore_needed'] is False
+    assert result['volumes_to_block'] == [] and result['volumes_to_recover'] == [1]
+    assert result['path_reason'] == 'not used: no key is lost'
+    assert result['lines'][2].startswith('Nothing to restore, nothing to block. Recover the 1 pool volume(s) of parity groups [1-1]')
+
+
+def test_plan_force_without_loss(tmp_path, fast_kdf):
+    path = write_key_file(tmp_path, 'k.ekf', locations=ALL, password=BACKUP_PASSWORD)
+    result = plan(Api(ALL), path, parity_groups=['1-2'], force=True)
+    assert result['restore_needed'] is True and result['forced'] is True
+    assert result['volumes_to_block'] == [3]
+    assert any('(forced: no group shows lost keys)' in line for line in result['lines'])
+    msg = refused(Api(ALL), path, force=True)
+    assert msg.startswith('parity_groups: with force')
+
+
+def test_plan_kms_needs_no_file():
+    result = plan(Api(LOST_1_1), None, password=None, source='kms')
+    assert result['path'] is None and result['source'] == 'kms'
+    assert any('from the key management server' in line for line in result['lines'])
+
+
+# -- make_plan / choose_file: the file ----------------------------------------------------------------
+def test_named_file_of_another_array_refused(tmp_path, fast_kdf):
+    path = write_key_file(tmp_path, '%s_20261101T020000Z.ekf' % SID, locations=ALL, sid=OTHER_SID, password=BACKUP_PASSWORD)
+    msg = refused(Api(LOST_1_1), path)
+    assert msg.startswith('path: %s is a key file of another array' % path)
+    assert OTHER_SID in msg
+
+
+def test_named_file_of_another_serial_refused(tmp_path, fast_kdf):
+    path = write_key_file(tmp_path, 'k.ekf', locations=ALL, serial=12345, password=BACKUP_PASSWORD)
+    assert 'is a key file of another array' in refused(Api(LOST_1_1), path)
+
+
+def test_named_file_without_manifest_refused(tmp_path):
+    path = tmp_path / 'Keys.EKF'
+    path.write_bytes(b'keys')
+    msg = refused(Api(LOST_1_1), str(path))
+    assert msg.startswith('path: %s has no manifest' % path)
+    assert 'verify_manifest: false' in msg
+
+
+def test_named_file_without_manifest_accepted_with_verify_manifest_false(tmp_path):
+    path = tmp_path / 'k.ekf'
+    path.write_bytes(b'keys')
+    result = plan(Api(LOST_1_1), str(path), password=None, verify_manifest=False)
+    assert result['path'] == str(path) and result['manifest_verified'] is False and result['password_checked'] is None
+    assert any('verify_manifest is false' in w for w in result['warnings'])
+    assert any(line.startswith('Warning: verify_manifest is false') for line in result['lines'])
+
+
+def test_named_file_not_matching_its_manifest_refused(tmp_path, fast_kdf):
+    path = write_key_file(tmp_path, 'k.ekf', locations=ALL, password=BACKUP_PASSWORD)
+    with open(path, 'ab') as handle:
+        handle.write(b'x')
+    assert 'does not match its manifest' in refused(Api(LOST_1_1), path)
+
+
+def test_named_file_not_covering_the_lost_drives_refused(tmp_path, fast_kdf):
+    path = write_key_file(tmp_path, 'k.ekf', locations=LOST_1_1, password=BACKUP_PASSWORD)
+    msg = refused(Api(LOST_1_1), path)
+    assert msg.startswith('path: %s holds no DEK for drive(s) HDD01-01' % path)
+
+
+def test_named_file_with_wrong_password_refused(tmp_path, fast_kdf):
+    path = write_key_file(tmp_path, 'k.ekf', locations=ALL, password=OTHER_PASSWORD)
+    msg = refused(Api(LOST_1_1), path)
+    assert msg.startswith('backup_password does not match the password verifier in %s' % mf.manifest_path(path))
+    assert BACKUP_PASSWORD not in msg and OTHER_PASSWORD not in msg
+
+
+def test_named_file_without_verifier_warns(tmp_path, fast_kdf):
+    path = write_key_file(tmp_path, 'k.ekf', locations=ALL)
+    result = plan(Api(LOST_1_1), path)
+    assert result['password_checked'] is None
+    assert any('has no password verifier' in w for w in result['warnings'])
+    assert 'password not checkable before the restore' in ' '.join(result['lines'])
+
+
+def test_named_format_1_file_warns(tmp_path):
+    path = write_key_file(tmp_path, 'k.ekf', locations=ALL, version=1)
+    result = plan(Api(LOST_1_1), path)
+    assert result['manifest_verified'] is True
+    assert any('format-1 manifest' in w for w in result['warnings'])
+
+
+def test_named_file_with_edited_manifest_refused(tmp_path, fast_kdf):
+    path = write_key_file(tmp_path, 'k.ekf', locations=LOST_1_1, password=BACKUP_PASSWORD)
+    data = read_manifest(path)
+    data['dek_locations']['2'] = 'HDD01-01'  # claims a DEK it does not hold
+    data['keys']['DEK'].append('2')
+    rewrite_manifest(path, data)
+    with pytest.raises(VspApiError, match='changed after the backup'):
+        plan(Api(LOST_1_1), path)
+
+
+def test_directory_picks_the_newest_covering_file_of_this_array(tmp_path, fast_kdf):
+    write_key_file(tmp_path, 'after-loss.ekf', locations=LOST_1_1, password=BACKUP_PASSWORD, day=5)
+    write_key_file(tmp_path, 'other-array.ekf', locations=ALL, sid=OTHER_SID, password=BACKUP_PASSWORD, day=6)
+    write_key_file(tmp_path, 'rotated.ekf', locations=ALL, password=OTHER_PASSWORD, day=4)
+    good = write_key_file(tmp_path, 'good.ekf', locations=ALL, password=BACKUP_PASSWORD, day=3)
+    write_key_file(tmp_path, 'older.ekf', locations=ALL, password=BACKUP_PASSWORD, day=2)
+    result = plan(Api(LOST_1_1), str(tmp_path))
+    assert result['path'] == good
+    assert 'HDD01-01' in result['path_reason']
+    assert result['manifest_verified'] is True and result['password_checked'] is True
+    assert any(good in line and 'HDD01-01' in line for line in result['lines'])
+
+
+def test_directory_without_a_covering_file_refused_saying_why(tmp_path, fast_kdf):
+    write_key_file(tmp_path, 'after-loss.ekf', locations=LOST_1_1, password=BACKUP_PASSWORD, day=5)
+    write_key_file(tmp_path, 'rotated.ekf', locations=ALL, password=OTHER_PASSWORD, day=4)
+    write_key_file(tmp_path, 'theirs.ekf', locations=ALL, sid=OTHER_SID, day=3)
+    msg = refused(Api(LOST_1_1), str(tmp_path))
+    assert msg.startswith('path: in %s, no key file there can restore the lost keys' % tmp_path)
+    assert 'after-loss.ekf holds no DEK for drive(s) HDD01-01' in msg
+    assert 'rotated.ekf was made with another backup password' in msg
+    assert 'theirs.ekf: the manifest names another array (%s)' % OTHER_SID in msg
+
+
+def test_directory_with_verify_manifest_false_refused(tmp_path, fast_kdf):
+    write_key_file(tmp_path, 'good.ekf', locations=ALL, password=BACKUP_PASSWORD)
+    msg = refused(Api(LOST_1_1), str(tmp_path), password=None, verify_manifest=False)
+    assert msg.startswith('path: %s is a directory' % tmp_path) and 'verify_manifest: false' in msg
+
+
+def test_empty_directory_refused(tmp_path):
+    msg = refused(Api(LOST_1_1), str(tmp_path))
+    assert 'no key file of this array' in msg
+
+
+# -- plan_lines ---------------------------------------------------------------------------------------
+def test_plan_lines_print_lists_as_lists_and_keep_the_path_case(tmp_path, fast_kdf):
+    directory = tmp_path / 'Backups' / 'VSP01'
+    directory.mkdir(parents=True)
+    path = write_key_file(directory, 'Keys-OK.EKF.ekf', locations=ALL, password=BACKUP_PASSWORD)
+    api = Api({'9': 'HDD09-00'})  # every DEK of 1-1 and 1-2 lost
+    result = plan(api, path)
+    lines = result['lines']
+    assert lines[0] == ('Array %s: parity group(s) [1-1, 1-2] have lost keys (drives without a DEK: '
+                        '[HDD01-00, HDD01-01, HDD01-10, HDD01-11]).' % SID)
+    assert lines[2] == 'Parity groups to act on (taken from the array, as parity_groups was not given): [1-1, 1-2].'
+    assert lines[3].startswith('Block 2 pool volume(s) not blocked yet: LDEV [1, 3] (pools [5]); restore the keys from '
+                               'the key file %s (named by path); then recover all 3 pool volume(s): LDEV [1, 2, 3].' % path)
+    assert lines[4] == "Checks before any write: this array's file, manifest verified, password matches the verifier."
+    assert 'Backups/VSP01/Keys-OK.EKF.ekf' in ' '.join(lines)
+
+
+def test_plan_lines_without_loss():
+    lines = restore_plan.plan_lines({
+        'storage': STORAGE, 'lost_parity_groups': [], 'lost_drives': [], 'evidence': 'E', 'parity_groups_named': True,
+        'restore_needed': False, 'parity_groups': ['1-1', '1-2'], 'volumes_to_recover': [], 'warnings': ['w1'],
+        'source': 'file'})
+    assert lines[0] == 'Array %s: no encrypted parity group shows lost keys.' % SID
+    assert lines[1].startswith('Evidence: E.')
+    assert lines[2] == 'Nothing to restore, nothing to block. Recover the 0 pool volume(s) of parity groups [1-1, 1-2] that are not normal: LDEV [].'
+    assert lines[3] == 'Warning: w1'
+
+
+def test_ids_text():
+    assert restore_plan.ids_text(['1-1', '1-2']) == '[1-1, 1-2]'
+    assert restore_plan.ids_text([]) == '[]'
+    assert restore_plan.ids_text(x for x in [1]) == '[1]'
+
+
+# -- read_upload / still_lost_message -----------------------------------------------------------------
+def test_read_upload_returns_the_bytes_checked(tmp_path):
+    import hashlib
+    path = tmp_path / 'k.ekf'
+    path.write_bytes(b'key bytes')
+    content, sha = restore_plan.read_upload(str(path), hashlib.sha256(b'key bytes').hexdigest())
+    assert content == b'key bytes' and sha == hashlib.sha256(b'key bytes').hexdigest()
+    assert restore_plan.read_upload(str(path))[0] == b'key bytes'
+
+
+def test_read_upload_detects_a_file_changed_after_the_check(tmp_path, fast_kdf):
+    path = write_key_file(tmp_path, 'k.ekf', locations=ALL, password=BACKUP_PASSWORD)
+    result = plan(Api(LOST_1_1), path)
+    expected = mf.read(result['path'])['sha256']
+    with open(path, 'ab') as handle:
+        handle.write(b'swapped')
+    with pytest.raises(VspApiError) as info:
+        restore_plan.read_upload(path, expected)
+    assert info.value.msg.startswith('path %s changed after it was checked against its manifest' % path)
+    assert info.value.msg.endswith('Nothing was changed on the array.')
+
+
+def test_read_upload_refuses_empty_and_oversized(tmp_path):
+    path = tmp_path / 'k.ekf'
+    path.write_bytes(b'')
+    with pytest.raises(VspApiError, match='is empty'):
+        restore_plan.read_upload(str(path))
+    path.write_bytes(b'x' * 100)
+    with pytest.raises(VspApiError, match='larger'):
+        restore_plan.read_upload(str(path), cap=10)
+
+
+def test_still_lost_message():
+    cov = {'lost_parity_groups': ['1-1', '1-2'], 'lost_drives': ['HDD01-01']}
+    msg = restore_plan.still_lost_message('the key file /B/K.ekf', cov)
+    assert msg.startswith('The restore from the key file /B/K.ekf finished, but keys of parity group(s) [1-1, 1-2] are still lost '
+                          '(drives without a DEK: [HDD01-01]).')
+    assert 'recovery was not tried' in msg
+    assert restore_plan.still_lost_message('x', cov, 'Try /B/Older.ekf.').endswith('Try /B/Older.ekf.')
+
+
+def test_plan_has_no_secret(tmp_path, fast_kdf):
+    import json
+    path = write_key_file(tmp_path, 'k.ekf', locations=ALL, password=BACKUP_PASSWORD)
+    text = json.dumps(plan(Api(LOST_1_1), path), default=str)
+    assert BACKUP_PASSWORD not in text
+    assert os.path.basename(path) in text
