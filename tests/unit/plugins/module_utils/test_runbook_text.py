@@ -1,0 +1,217 @@
+# Copyright (c) vsp.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+import json
+import shlex
+
+import pytest
+
+from ansible_collections.vsp.encryption.plugins.module_utils import runbook_text as rt
+from ansible_collections.vsp.encryption.plugins.module_utils import validate
+from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+
+RESUME_VARS = {'encryption_key_restore_path': "/Backups/VSP 01/it's.ekf", 'encryption_key_restore_confirm': True,
+               'encryption_key_restore_parity_groups': ['1-1', '1-2']}
+
+
+def shell_part(hint):
+    """The command of a shell resume hint (before the two-space note)."""
+    return hint.split('  (add the vault options', 1)[0]
+
+
+# -- text_list ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize('value, expected', [
+    ('1-1, 1-2', ['1-1', '1-2']),
+    ('1-1,1-2', ['1-1', '1-2']),
+    (' 1-1 ,, 1-2 , ', ['1-1', '1-2']),
+    (['1-1', '1-2'], ['1-1', '1-2']),
+    (['1-1, 1-2', '2-1'], ['1-1', '1-2', '2-1']),
+    ('1-1, 1-1, 1-2', ['1-1', '1-2']),
+    (['1-2', '1-1', '1-2'], ['1-2', '1-1']),
+    ('', []),
+    ('  ', []),
+    ([], []),
+    (None, []),
+    (7, ['7']),
+    ([7, 8], ['7', '8']),
+])
+def test_text_list(value, expected):
+    assert rt.text_list(value) == expected
+    assert validate.text_list(value, 'x') == expected
+
+
+@pytest.mark.parametrize('value', [{'a': 1}, [['1-1']], [{'a': 1}], 1.5])
+def test_text_list_refuses_other_shapes_naming_the_parameter(value):
+    with pytest.raises(VspApiError) as info:
+        rt.text_list(value, 'encryption_key_restore_parity_groups')
+    assert info.value.msg.startswith('encryption_key_restore_parity_groups')
+
+
+def test_parity_group_ids_from_survey_text():
+    assert validate.parity_group_ids('1-1, 1-2') == ['1-1', '1-2']
+    with pytest.raises(VspApiError) as info:
+        validate.parity_group_ids('1-1, 1_2, x')
+    assert info.value.msg == "parity_groups: '1_2', 'x' are not a parity group id; the rule: <number>-<number>, for example 1-1"
+
+
+def test_ids():
+    assert rt.ids(['1-1', '1-2']) == '[1-1, 1-2]'
+    assert rt.ids(None) == '[]'
+    assert rt.ids([3, 4]) == '[3, 4]'
+
+
+# -- resume_hint --------------------------------------------------------------------------------------
+def test_resume_hint_shell_line_round_trips_through_the_shell():
+    hint = rt.resume_hint('vsp.encryption.restore_encryption_keys', RESUME_VARS, 'vsp01', ['inv/hosts.yml', 'inv/My Site.yml'])
+    argv = shlex.split(shell_part(hint))
+    assert argv[0] == 'ansible-playbook'
+    assert argv[1:5] == ['-i', 'inv/hosts.yml', '-i', 'inv/My Site.yml']
+    assert argv[5] == 'vsp.encryption.restore_encryption_keys'
+    assert argv[6:8] == ['--limit', 'vsp01']
+    assert argv[8] == '-e'
+    assert json.loads(argv[9]) == RESUME_VARS
+    assert len(argv) == 10
+
+
+def test_resume_hint_mentions_the_vault_options():
+    hint = rt.resume_hint('pb.yml', {}, 'vsp01')
+    assert '--ask-vault-pass' in hint and '--vault-password-file' in hint
+    assert 'add the vault options this run used' in hint
+    assert '-i <inventory>' in hint
+
+
+def test_resume_hint_quotes_a_hostile_host():
+    hint = rt.resume_hint('pb.yml', {}, 'vsp01; rm -rf /')
+    argv = shlex.split(shell_part(hint))
+    assert argv[argv.index('--limit') + 1] == 'vsp01; rm -rf /'
+
+
+def test_resume_hint_quotes_a_playbook_path_with_a_space():
+    """The playbook is a role variable (encryption_key_restore_playbook): a path like any other."""
+    hint = rt.resume_hint('/srv/DR Playbooks/restore.yml', {}, 'vsp01', ['hosts'])
+    argv = shlex.split(shell_part(hint))
+    assert '/srv/DR Playbooks/restore.yml' in argv
+
+
+def test_resume_hint_awx_form():
+    hint = rt.resume_hint('pb.yml', RESUME_VARS, 'vsp01', ['/runner/inventory/hosts'], awx_template='DR: restore keys')
+    assert hint.startswith('Relaunch the job template "DR: restore keys" (limit vsp01) with these extra variables: ')
+    assert json.loads(hint.split('extra variables: ', 1)[1]) == RESUME_VARS
+    assert 'ansible-playbook' not in hint and 'vault' not in hint
+
+
+def test_resume_hint_empty_awx_template_gives_the_shell_form():
+    assert rt.resume_hint('pb.yml', {}, 'vsp01', [], '').startswith('ansible-playbook ')
+
+
+# -- failure_text -------------------------------------------------------------------------------------
+def test_failure_text_says_the_cause_once_with_volumes_and_resume():
+    text = rt.failure_text('key restore of vsp01', 'Block the pool volumes', {'msg': 'KART40060-E wrong password'},
+                           [{'ldev_id': 1, 'status': 'BLK'}, {'ldev_id': 2, 'status': 'NML'}], 'ansible-playbook x')
+    assert text.startswith('The key restore of vsp01 stopped at "Block the pool volumes": KART40060-E wrong password')
+    assert text.count('KART40060-E') == 1
+    assert 'Pool volumes now: LDEV 1 BLK, LDEV 2 NML.' in text
+    assert text.endswith('Resume with: ansible-playbook x')
+
+
+def test_failure_text_variants():
+    assert 'Pool volumes now: unknown (they could not be read).' in rt.failure_text('w', 't', {'msg': 'm'}, None)
+    assert 'Pool volumes now: none.' in rt.failure_text('w', 't', {'msg': 'm'}, [])
+    text = rt.failure_text('w', None, None, False)
+    assert text == 'The w stopped at "?": no message'
+
+
+def test_failure_text_keeps_path_case():
+    text = rt.failure_text('w', 't', {'msg': 'path: /Backups/VSP01/Keys.EKF has no manifest'}, False)
+    assert '/Backups/VSP01/Keys.EKF' in text
+
+
+# -- restore_summary ----------------------------------------------------------------------------------
+PLAN = {'lines': ['Array X: ...', 'Evidence: ...', 'Parity groups to act on: [1-1].', 'Block 2 ...'],
+        'restore_needed': True, 'source': 'file', 'path': '/Backups/VSP01/K.ekf', 'parity_groups': ['1-1', '1-2']}
+
+
+def test_restore_summary_check_mode():
+    lines = rt.restore_summary(PLAN, check_mode=True)
+    assert lines[0] == 'Check mode, nothing was changed. The plan: Parity groups to act on: [1-1]. Block 2 ...'
+    assert 'encryption_key_restore_confirm=true' in lines[1]
+    assert len(lines) == 2
+
+
+def test_restore_summary_after_a_restore():
+    lines = rt.restore_summary(PLAN, block={'changed_ldev_ids': [1, 2]}, restore={'keys_restored': 4},
+                               recover={'changed_ldev_ids': [1, 2, 3]},
+                               after={'volumes': [{}, {}, {}], 'key_counts': {'DEK': 8, 'CEK': 1}})
+    assert lines[0] == ('Blocked 2 pool volume(s) [1, 2], restored 4 key(s) from the key file /Backups/VSP01/K.ekf, '
+                        'recovered 3 pool volume(s) [1, 2, 3].')
+    assert lines[1] == ('Verified on the array: no encrypted parity group has lost keys; all 3 pool volume(s) of parity '
+                        'groups [1-1, 1-2] are normal (NML). Keys now: DEK 8, CEK 1.')
+
+
+def test_restore_summary_kms_and_nothing_lost():
+    kms = rt.restore_summary(dict(PLAN, source='kms'), restore={'keys_restored': 1})
+    assert 'from the key management server' in kms[0] and len(kms) == 1
+    nothing = rt.restore_summary(dict(PLAN, restore_needed=False), recover={'changed_ldev_ids': [7]})
+    assert nothing == ['No key was lost: nothing restored, nothing blocked; recovered 1 pool volume(s) [7].']
+
+
+# -- verify_problems ----------------------------------------------------------------------------------
+def test_verify_problems():
+    assert rt.verify_problems([], [{'ldev_id': 1, 'status': 'NML'}]) == ''
+    assert rt.verify_problems(None, None) == ''
+    assert rt.verify_problems(['1-1', '1-2'], [{'ldev_id': 1, 'status': 'NML'}, {'ldev_id': 2, 'status': 'BLK'}]) == (
+        'Verification failed: parity groups with lost keys: [1-1, 1-2]; pool volumes not normal: LDEV 2 BLK.')
+    assert rt.verify_problems([], [{'ldev_id': 2, 'status': 'BLK'}]) == 'Verification failed: pool volumes not normal: LDEV 2 BLK.'
+
+
+# -- backup_refusal / backup_summary ------------------------------------------------------------------
+INFO = {'storage': {'storage_device_id': '900000061726', 'model': 'VSP 5600'}, 'lost_parity_groups': ['1-1', '1-2'],
+        'lost_drives': ['HDD01-01', 'HDD01-10'], 'key_counts': {'DEK': 6, 'CEK': 1}}
+
+
+def test_backup_refusal_names_groups_holder_and_restore_command():
+    text = rt.backup_refusal(INFO, {'holders': ['/Backups/VSP01/Good.ekf', '/Backups/VSP01/Older.ekf']},
+                             'ansible-playbook restore.yml -e x')
+    assert 'Keys of parity group(s) [1-1, 1-2] of array 900000061726 are lost (drives without a DEK: [HDD01-01, HDD01-10]).' in text
+    assert 'No backup was written and none was deleted' in text
+    assert 'The newest key file that holds them: /Backups/VSP01/Good.ekf.' in text
+    assert 'Older.ekf' not in text
+    assert 'Restore the keys: ansible-playbook restore.yml -e x.' in text
+    assert 'encryption_key_backup_allow_lost_keys=true' in text
+
+
+def test_backup_refusal_without_holder():
+    text = rt.backup_refusal(INFO, {}, 'cmd')
+    assert 'No key file in the backup directory holds them all' in text
+
+
+def test_backup_summary_written():
+    lines = rt.backup_summary(INFO, files={'backup_reason': 'the keys changed since the newest file a.ekf', 'backup_needed': True},
+                              backup={'changed': True, 'path': '/Backups/VSP01/N.ekf', 'size': 10, 'sha256': 'ab'},
+                              kms={'changed': True},
+                              retention={'delete': ['/Backups/VSP01/Old.ekf'],
+                                         'kept': [{'path': '/Backups/VSP01/N.ekf', 'reason': 'one of the 1 newest'},
+                                                  {'path': '/Backups/VSP01/Good.ekf', 'reason': 'the newest file that holds X'}]})
+    assert lines[0] == 'Array VSP 5600 900000061726: keys DEK 6, CEK 1.'
+    assert lines[1] == ('File: wrote and verified /Backups/VSP01/N.ekf (10 bytes, sha256 ab) because the keys changed since the '
+                        'newest file a.ekf.')
+    assert lines[2] == 'KMS: backed up the keys to the key management server.'
+    assert lines[3] == 'Retention: deleted [/Backups/VSP01/Old.ekf].'
+    assert lines[4] == 'Retention kept /Backups/VSP01/Good.ekf: the newest file that holds X.'
+    assert len(lines) == 5
+
+
+def test_backup_summary_not_needed_check_mode_and_override():
+    lines = rt.backup_summary(INFO, files={'backup_needed': False, 'backup_reason': 'the keys are unchanged'},
+                              kms={'changed': False}, retention={'delete': [], 'kept': []}, lost_keys_override=True)
+    assert lines[1] == 'File: no new backup: the keys are unchanged.'
+    assert lines[2].startswith('Warning: keys of parity groups [1-1, 1-2] are lost and encryption_key_backup_allow_lost_keys is set')
+    assert lines[3] == 'KMS: not requested.'
+    assert lines[4] == 'Retention: nothing to delete.'
+    check = rt.backup_summary(INFO, files={'backup_reason': 'requested'}, backup={'changed': True, 'path': '/B/N.ekf'},
+                              kms={'changed': True}, check_mode=True)
+    assert check[0].startswith('Check mode, nothing is written. Array')
+    assert check[1] == 'File: would write /B/N.ekf (requested).'
+    assert check[2] == 'KMS: would back up the keys to the key management server.'
+    assert rt.backup_summary(INFO)[1] == 'File: not requested.'
