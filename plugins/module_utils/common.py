@@ -72,6 +72,12 @@ WARN_HTTP = 'protocol is http: the password, the session token and the key file 
 
 
 def _check_connection_params(params):
+    # An AWX credential without a host injects VSP_HOST as an empty string (AWX sets every env injector):
+    # empty counts as not given, so a fleet inventory that names no host for an array fails here, before any request.
+    if not (params.get('host') or '').strip():
+        raise VspApiError('host is required: give the array\'s address as the option host (module_defaults, or '
+                          'vsp_connection.host / vsp_host in the shipped playbooks\' inventory) or the environment '
+                          'variable VSP_HOST (an AWX credential with an empty host injects it empty); nothing was sent')
     for name, low in (('timeout', 1), ('wait_timeout', 1), ('retries', 0)):
         if params.get(name) is not None and params[name] < low:
             raise VspApiError('%s must be at least %d' % (name, low))
