@@ -1,0 +1,124 @@
+# Copyright (c) vsp.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+import json
+import os
+
+import pytest
+from conftest import BACKUP_PASSWORD
+from key_file_helpers import OTHER_SID, SID, write_key_file
+
+from ansible_collections.vsp.encryption.plugins.modules import encryption_key_file_info
+
+ALL = {'1': 'HDD00-00', '2': 'HDD00-01', '3': 'HDD00-02'}
+AFTER_LOSS = {'1': 'HDD00-00', '3': 'HDD00-02'}
+OTHER_PASSWORD = 'Older#Pa55word'
+
+
+def args(path, **extra):
+    base = {'path': str(path), 'storage_device_id': SID}
+    base.update(extra)
+    return base
+
+
+def listing(directory):
+    return sorted(os.listdir(str(directory)))
+
+
+@pytest.fixture
+def backups(tmp_path, fast_kdf):
+    """Nightly files: two after the loss, the good one, an older one, another array's, one without manifest."""
+    write_key_file(tmp_path, 'd5.ekf', locations=AFTER_LOSS, password=BACKUP_PASSWORD, fingerprint='now', day=5)
+    write_key_file(tmp_path, 'd4.ekf', locations=AFTER_LOSS, password=BACKUP_PASSWORD, fingerprint='now', day=4)
+    write_key_file(tmp_path, 'd3.ekf', locations=ALL, password=BACKUP_PASSWORD, fingerprint='before', day=3)
+    write_key_file(tmp_path, 'd2.ekf', locations=ALL, password=BACKUP_PASSWORD, fingerprint='before', day=2)
+    write_key_file(tmp_path, '%s_20261109T020000Z.ekf' % SID, locations=ALL, sid=OTHER_SID, day=9)
+    (tmp_path / 'loose.ekf').write_bytes(b'keys')
+    return tmp_path
+
+
+def test_lists_this_arrays_files_holders_and_retention(vsp, backups):
+    before = listing(backups)
+    result = vsp.run(encryption_key_file_info.main, args(backups, lost_drives=['HDD00-01'], keep=1))
+    assert result['changed'] is False
+    assert [os.path.basename(f['path']) for f in result['files']] == ['d5.ekf', 'd4.ekf', 'd3.ekf', 'd2.ekf']
+    assert all(f['intact'] and f['format_version'] == 2 and f['has_password_verifier'] for f in result['files'])
+    assert not [k for f in result['files'] for k in f if k.startswith('_')]
+    assert sorted((os.path.basename(i['path']), i['reason']) for i in result['ignored']) == [
+        ('%s_20261109T020000Z.ekf' % SID, 'the manifest names another array (%s)' % OTHER_SID),
+        ('loose.ekf', 'no manifest'),
+    ]
+    assert result['newest'] == str(backups / 'd5.ekf')
+    assert result['holders'] == [str(backups / 'd3.ekf'), str(backups / 'd2.ekf')]
+    assert sorted(os.path.basename(p) for p in result['retention']['delete']) == ['d2.ekf', 'd4.ekf']
+    kept = dict((os.path.basename(k['path']), k['reason']) for k in result['retention']['kept'])
+    assert kept['d5.ekf'] == 'one of the 1 newest'
+    assert 'HDD00-01' in kept['d3.ekf']
+    assert 'backup_needed' not in result
+    assert listing(backups) == before  # changes nothing
+    assert vsp.calls == []  # never talks to the array
+
+
+def test_backup_needed_when_keys_changed_and_not_when_unchanged(vsp, backups):
+    changed = vsp.run(encryption_key_file_info.main, args(backups, key_fingerprint='later', backup_password=BACKUP_PASSWORD))
+    assert changed['backup_needed'] is True and 'keys changed' in changed['backup_reason']
+    same = vsp.run(encryption_key_file_info.main, args(backups, key_fingerprint='now', backup_password=BACKUP_PASSWORD))
+    assert same['backup_needed'] is False and 'd5.ekf' in same['backup_reason']
+
+
+def test_backup_needed_after_a_password_rotation(vsp, backups):
+    result = vsp.run(encryption_key_file_info.main, args(backups, key_fingerprint='now', backup_password=OTHER_PASSWORD))
+    assert result['backup_needed'] is True and 'password changed' in result['backup_reason']
+    # a site without verifiers does not decide by password
+    off = vsp.run(encryption_key_file_info.main, args(backups, key_fingerprint='now', backup_password=OTHER_PASSWORD,
+                                                      password_verifier=False))
+    assert off['backup_needed'] is False
+
+
+def test_holders_leave_out_files_the_password_does_not_open(vsp, tmp_path, fast_kdf):
+    write_key_file(tmp_path, 'new.ekf', locations=ALL, password=OTHER_PASSWORD, day=3)
+    write_key_file(tmp_path, 'old.ekf', locations=ALL, password=BACKUP_PASSWORD, day=2)
+    without = vsp.run(encryption_key_file_info.main, args(tmp_path, lost_drives=['HDD00-01']))
+    assert [os.path.basename(p) for p in without['holders']] == ['new.ekf', 'old.ekf']
+    result = vsp.run(encryption_key_file_info.main, args(tmp_path, lost_drives=['HDD00-01'], backup_password=BACKUP_PASSWORD))
+    assert [os.path.basename(p) for p in result['holders']] == ['old.ekf']
+
+
+def test_keep_0_deletes_nothing_and_no_secret_in_result(vsp, backups):
+    result = vsp.run(encryption_key_file_info.main, args(backups, backup_password=BACKUP_PASSWORD, key_fingerprint='now'))
+    assert result['retention']['delete'] == []
+    assert len(result['retention']['kept']) == 4
+    assert BACKUP_PASSWORD not in json.dumps(result)
+    assert result['holders'] == []
+
+
+def test_empty_directory(vsp, tmp_path):
+    result = vsp.run(encryption_key_file_info.main, args(tmp_path, key_fingerprint='fp'))
+    assert result['files'] == [] and result['newest'] is None
+    assert result['backup_needed'] is True
+
+
+@pytest.mark.parametrize('extra, words', [
+    ({'storage_device_id': '1234'}, 'storage_device_id'),
+    ({'keep': -1}, 'keep must be 0'),
+])
+def test_bad_input_refused(vsp, tmp_path, extra, words):
+    result = vsp.fail(encryption_key_file_info.main, args(tmp_path, **extra))
+    assert words in result['msg']
+
+
+def test_missing_directory_refused(vsp, tmp_path):
+    result = vsp.fail(encryption_key_file_info.main, args(tmp_path / 'Missing'))
+    assert result['msg'] == '%s is not a directory' % (tmp_path / 'Missing')
+
+
+def test_damaged_file_listed_not_intact_and_kept(vsp, tmp_path, fast_kdf):
+    path = write_key_file(tmp_path, 'a.ekf', day=2)
+    write_key_file(tmp_path, 'b.ekf', day=1)
+    with open(path, 'ab') as handle:
+        handle.write(b'x')
+    result = vsp.run(encryption_key_file_info.main, args(tmp_path, keep=1))
+    assert [f['intact'] for f in result['files']] == [False, True]
+    assert result['newest'] == str(tmp_path / 'b.ekf')
+    assert result['retention']['delete'] == []
