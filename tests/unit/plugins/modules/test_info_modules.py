@@ -7,18 +7,92 @@ from conftest import assert_no_secret, connection_args, ldev
 from ansible_collections.vsp.encryption.plugins.modules import encryption_key_info, pool_volume_info
 
 
+def expect_all_groups(vsp):
+    """GET parity-groups (1-1, 1-2 encrypted, 2-1 not) and GET drives, as coverage of every group reads them."""
+    vsp.get('/v1/objects/parity-groups', {'data': [{'parityGroupId': '1-2', 'isEncryptionEnabled': True},
+                                                   {'parityGroupId': '1-1', 'isEncryptionEnabled': True},
+                                                   {'parityGroupId': '2-1', 'isEncryptionEnabled': False}]})
+    vsp.get('/v1/objects/drives', {'data': [{'driveLocationId': 'HDD00-00', 'parityGroupId': '1-1'},
+                                            {'driveLocationId': 'HDD00-01', 'parityGroupId': '1-1'},
+                                            {'driveLocationId': 'HDD00-10', 'parityGroupId': '1-2'},
+                                            {'driveLocationId': 'HDD01-00', 'parityGroupId': '2-1'},
+                                            {'driveLocationId': 'HDD09-99'}]})
+
+
 def test_key_info(vsp):
     vsp.login()
-    vsp.keys()
+    vsp.keys()  # DEKs serve HDD00-00 and HDD00-01
     vsp.storage()
+    expect_all_groups(vsp)
     vsp.logout()
     result = vsp.run(encryption_key_info.main, connection_args())
     assert result['changed'] is False
     assert result['key_counts'] == {'DEK': 2, 'CEK': 1, 'KEK': 1, 'FREE': 3}
     assert result['encryption_keys']['DEK'][0]['numOfBackups'] == 1
     assert result['storage']['serial_number'] == 61726
+    assert [g['parity_group_id'] for g in result['parity_groups']] == ['1-1', '1-2']
+    assert result['lost_parity_groups'] == ['1-2']
+    assert result['lost_drives'] == ['HDD00-10']
+    assert 'GET drives' in result['coverage_evidence']
     assert vsp.write_calls() == []
+    assert vsp.rsps.calls[-2].request.url.endswith('/v1/objects/drives')  # one read of every drive, not one per group
     assert_no_secret(result)
+
+
+def test_key_info_no_group_lost(vsp):
+    vsp.login()
+    vsp.get('/v1/objects/encryption-keys', {'data': [{'keyId': str(i), 'keyType': 'DEK', 'targetDeviceLocation': loc}
+                                                     for i, loc in enumerate(['HDD00-00', 'HDD00-01', 'HDD00-10'])]})
+    vsp.storage()
+    expect_all_groups(vsp)
+    vsp.logout()
+    result = vsp.run(encryption_key_info.main, connection_args(key_types=['DEK']))
+    assert result['lost_parity_groups'] == [] and result['lost_drives'] == []
+    assert [g['keys_lost'] for g in result['parity_groups']] == [False, False]
+    assert 'key_fingerprint' not in result
+
+
+def test_key_info_without_dek_type_still_reads_deks_for_coverage(vsp):
+    vsp.login()
+    vsp.get('/v1/objects/encryption-keys', {'data': [{'keyId': '1', 'keyType': 'CEK', 'targetDeviceLocation': '-'}]})
+    vsp.storage()
+    vsp.get('/v1/objects/encryption-keys', {'data': [{'keyId': '0', 'keyType': 'DEK', 'targetDeviceLocation': 'HDD00-00'}]})
+    expect_all_groups(vsp)
+    vsp.logout()
+    result = vsp.run(encryption_key_info.main, connection_args(key_types=['CEK']))
+    assert result['key_counts'] == {'CEK': 1}
+    assert result['lost_parity_groups'] == ['1-1', '1-2']
+    assert result['lost_drives'] == ['HDD00-01', 'HDD00-10']
+    assert 'keyType=DEK' in vsp.rsps.calls[3].request.url
+
+
+def test_key_info_coverage_off(vsp):
+    vsp.login()
+    vsp.keys()
+    vsp.storage()
+    vsp.logout()
+    result = vsp.run(encryption_key_info.main, connection_args(coverage=False))
+    assert 'parity_groups' not in result and 'lost_parity_groups' not in result
+
+
+def test_key_info_parity_groups_as_survey_text(vsp):
+    vsp.login()
+    vsp.get('/v1/objects/encryption-keys', {'data': [{'keyId': '0', 'keyType': 'DEK', 'targetDeviceLocation': 'HDD00-00'}]})
+    vsp.storage()
+    vsp.get('/v1/objects/parity-groups/1-1', {'parityGroupId': '1-1', 'isEncryptionEnabled': True})
+    vsp.get('/v1/objects/parity-groups/1-2', {'parityGroupId': '1-2', 'isEncryptionEnabled': True})
+    vsp.get('/v1/objects/drives', {'data': [{'driveLocationId': 'HDD00-00', 'parityGroupId': '1-1'}]})
+    vsp.get('/v1/objects/drives', {'data': [{'driveLocationId': 'HDD00-10', 'parityGroupId': '1-2'}]})
+    vsp.logout()
+    result = vsp.run(encryption_key_info.main, connection_args(key_types=['DEK'], parity_groups='1-1, 1-2'))
+    assert [g['parity_group_id'] for g in result['parity_groups']] == ['1-1', '1-2']
+    assert result['lost_parity_groups'] == ['1-2']
+
+
+def test_key_info_bad_parity_group_refused_before_any_request(vsp):
+    result = vsp.fail(encryption_key_info.main, connection_args(parity_groups=['1-1', '1_2']))
+    assert "parity_groups: '1_2' is not a parity group id" in result['msg']
+    assert vsp.calls == []
 
 
 def test_key_coverage_reports_lost_keys(vsp):
@@ -40,6 +114,8 @@ def test_key_coverage_reports_lost_keys(vsp):
          'drives_without_key': [], 'keys_lost': False},
     ]
     assert vsp.rsps.calls[5].request.url.endswith('/v1/objects/drives?parityGroupId=1-1')
+    assert result['lost_parity_groups'] == ['1-1']
+    assert result['lost_drives'] == ['HDD00-01']
 
 
 def test_key_coverage_unknown_parity_group(vsp):
