@@ -1,0 +1,82 @@
+"""module_utils/pools.py against the simulator (the real HTTP client, HTTPS with the simulator's CA):
+a pool that stays blocked after its volumes recover is recovered with the documented call, a pool
+that is not blocked is left alone, and the plan's offline impact matches the simulator's state."""
+
+import os
+import sys
+
+import pytest
+import requests
+
+SIM = os.environ.get("VSP_SIMULATOR_URL")
+COLLECTION = os.environ.get("VSP_COLLECTION_DIR")
+pytestmark = pytest.mark.skipif(not SIM or not COLLECTION,
+                                reason="run by make official (needs the simulator and the built collection)")
+
+if COLLECTION:
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(COLLECTION))))
+    from ansible_collections.vsp.encryption.plugins.module_utils.api import VspApi  # noqa: E402
+    from ansible_collections.vsp.encryption.plugins.module_utils.client import VspClient  # noqa: E402
+    from ansible_collections.vsp.encryption.plugins.module_utils.pool_volumes import change_state  # noqa: E402
+    from ansible_collections.vsp.encryption.plugins.module_utils.pools import offline_impact, recover_pools  # noqa: E402
+
+OBJ = "/ConfigurationManager/v1/objects/"
+
+
+def ctl(method, name, **kw):
+    resp = requests.request(method, "%s/simulator/v1/%s" % (SIM, name),
+                            verify=os.environ["VSP_CA_PATH"], timeout=30, **kw)
+    resp.raise_for_status()
+    return resp.json()
+
+
+def client():
+    return VspClient({"host": os.environ["VSP_HOST"], "port": int(os.environ["VSP_PORT"]), "protocol": "https",
+                      "username": "admin", "password": "vsp-admin", "ca_path": os.environ["VSP_CA_PATH"],
+                      "validate_certs": True, "retries": 2, "timeout": 30, "wait_timeout": 60})
+
+
+@pytest.fixture(autouse=True)
+def stay_blocked():
+    ctl("POST", "reset", json={"scenario": {"options": {"pools_stay_blocked": True}}})
+    ctl("DELETE", "requests")
+    yield
+    ctl("POST", "reset")
+
+
+def pool_status():
+    return dict((p["poolId"], p["poolStatus"]) for p in ctl("GET", "state")["pools"])
+
+
+def test_offline_impact_of_two_groups():
+    with client() as c:
+        impact = offline_impact(VspApi(c), ["1-1", "1-3"])
+    state = ctl("GET", "state")
+    dp = sorted(v["ldevId"] for v in state["ldevs"] if "HDP" in v["attributes"] and v["poolId"] in (0, 1))
+    assert impact["pool_ids"] == [0, 1]
+    assert [p["pool_volume_ids"] for p in impact["pools"]] == [[0, 1], [4, 5]]
+    assert impact["dp_volume_ids"] == dp and impact["dp_volume_count"] == len(dp) == 4
+    assert all(r["method"] == "GET" or "/sessions" in r["path"] for r in ctl("GET", "requests"))
+
+
+def test_blocked_pool_recovered_healthy_pool_left_alone():
+    with client() as c:
+        api = VspApi(c)
+        volumes = [api.get_ldev(0), api.get_ldev(1)]
+        for state in ("blocked", "normal"):
+            changed, failures = change_state(api, volumes, state, 2)
+            assert failures == [] and changed == [0, 1]
+            volumes = [api.get_ldev(0), api.get_ldev(1)]
+        assert pool_status() == {0: "POLE", 1: "POLN", 2: "POLN"}
+        ctl("DELETE", "requests")
+        result = recover_pools(api, [0, 1])
+        assert result["recovered"] == [0] and result["not_normal"] == [] and result["failures"] == []
+        assert pool_status() == {0: "POLN", 1: "POLN", 2: "POLN"}
+        writes = [(r["method"], r["path"], r["status"]) for r in ctl("GET", "requests")
+                  if r["method"] != "GET" and "/sessions" not in r["path"]]
+        assert writes == [("POST", OBJ + "pools/0/actions/recover/invoke", 202)]
+        # a rerun changes nothing: every pool is normal, nothing is sent
+        ctl("DELETE", "requests")
+        again = recover_pools(api, [0, 1])
+        assert again["recovered"] == [] and [p["action"] for p in again["pools"]] == ["none", "none"]
+        assert all(r["method"] == "GET" for r in ctl("GET", "requests"))
