@@ -143,13 +143,15 @@ def test_connection_error_retried_then_ok(vsp, no_sleep):
     assert len(no_sleep) == 1
 
 
-def test_connection_refused_after_bound(vsp):
+def test_connection_refused_after_bound(vsp, no_sleep):
     for _dummy in range(3):
         vsp.add('POST', '/v1/objects/sessions', body=requests.ConnectionError('[Errno 111] Connection refused'))
     with pytest.raises(VspApiError) as info:
         with make_client(retries=2) as client:
             VspApi(client).list_pools()
     assert 'connection refused after 2 retries' in str(info.value)
+    assert len(no_sleep) == 2
+    assert len(vsp.calls) == 3
 
 
 def test_get_read_timeout_is_retried_post_is_not(vsp):
@@ -336,7 +338,7 @@ def test_json_answer_over_the_limit_by_content_length(vsp, monkeypatch):
     with pytest.raises(VspApiError) as info:
         with make_client() as client:
             VspApi(client).list_pools()
-    assert 'larger than the limit of 1000 bytes' in str(info.value)
+    assert 'GET /v1/objects/pools: the answer of 1812 bytes is larger than the limit of 1000 bytes' in str(info.value)
     assert [c[0] for c in vsp.calls] == ['POST', 'GET', 'DELETE']  # not retried
 
 
