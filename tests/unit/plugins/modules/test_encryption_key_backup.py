@@ -8,14 +8,41 @@ import os
 import re
 import stat
 
+import base64
+import datetime
+
 import pytest
 from conftest import BACKUP_PASSWORD, assert_no_secret, connection_args, job, kart_error
+from key_file_helpers import OTHER_SID, SID, read_manifest, write_key_file
 
+from ansible_collections.vsp.encryption.plugins.module_utils import backup_file
+from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
+from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
 from ansible_collections.vsp.encryption.plugins.modules import encryption_key_backup
 
 BACKUP = '/v1/objects/encryption-keys/file/actions/backup/invoke'
 KMS = '/v1/objects/encryption-keys/kms/actions/backup/invoke'
 KEY_FILE = b'\x00\x01opaque-encrypted-key-file\xff' * 100
+OTHER_PASSWORD = 'Older#Pa55word'
+
+
+@pytest.fixture(autouse=True)
+def fast(fast_kdf):
+    """Every test here derives with 1,000 PBKDF2 iterations (test_manifest.py runs the real 600,000)."""
+    return fast_kdf
+
+
+@pytest.fixture
+def derivations(monkeypatch):
+    calls = []
+    real = mf.derive
+
+    def counting(password, salt, iterations):
+        calls.append((salt, iterations))
+        return real(password, salt, iterations)
+
+    monkeypatch.setattr(mf, 'derive', counting)
+    return calls
 
 
 def args(**extra):
@@ -58,7 +85,22 @@ def test_backup_to_directory_with_manifest(vsp, tmp_path):
     assert manifest['serial_number'] == 61726
     assert manifest['model'] == 'VSP 5600'
     assert manifest['key_counts'] == result['key_counts']
-    assert manifest['format_version'] == 1
+    assert manifest['format_version'] == 2
+    # which keys the file holds, and the drive of each DEK (conftest's keys: DEK 0, 1 on HDD00-00, HDD00-01)
+    assert manifest['keys'] == {'DEK': ['0', '1'], 'CEK': ['0'], 'KEK': ['0'], 'FREE': ['0', '1', '2']}
+    assert manifest['dek_locations'] == {'0': 'HDD00-00', '1': 'HDD00-01'}
+    assert manifest['file'] == os.path.basename(path)
+    # the password verifier and the MAC: the backup password opens it, another does not, an edit is found
+    assert manifest['password_verifier']['kdf'] == 'pbkdf2-hmac-sha256'
+    assert manifest['password_verifier']['iterations'] == mf.KDF_ITERATIONS
+    assert manifest['mac']['algorithm'] == 'hmac-sha256'
+    assert result['password_verifier'] is True
+    assert mf.check_password(manifest, mf.Deriver(BACKUP_PASSWORD)) is True
+    assert mf.check_password(manifest, mf.Deriver(OTHER_PASSWORD)) is False
+    with pytest.raises(VspApiError, match='changed after the backup'):
+        mf.check_password(dict(manifest, dek_locations={'0': 'HDD00-00', '1': 'HDD00-01', '2': 'HDD00-02'}), mf.Deriver(BACKUP_PASSWORD))
+    assert BACKUP_PASSWORD.encode() not in manifest_text.encode()
+    assert base64.b64encode(BACKUP_PASSWORD.encode()).decode() not in manifest_text
     assert re.match(r'^[0-9a-f]{64}$', manifest['key_fingerprint'])
     assert manifest['key_fingerprint'] == result['key_fingerprint']
     assert re.match(r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$', manifest['created_utc'])
@@ -69,6 +111,68 @@ def test_backup_to_directory_with_manifest(vsp, tmp_path):
     assert json.loads(request.body) == {'parameters': {'password': BACKUP_PASSWORD}}
     assert_no_secret(result, manifest_text)
     assert 'content' not in result
+
+
+def test_password_verifier_false_writes_no_verifier_and_no_mac(vsp, tmp_path, derivations):
+    expect_backup(vsp)
+    result = vsp.run(encryption_key_backup.main, args(path=str(tmp_path), password_verifier=False))
+    manifest = read_manifest(result['path'])
+    assert manifest['password_verifier'] is None
+    assert 'mac' not in manifest
+    assert manifest['format_version'] == 2 and manifest['dek_locations'] == {'0': 'HDD00-00', '1': 'HDD00-01'}
+    assert result['password_verifier'] is False
+    assert derivations == []  # the password was never derived
+
+
+def test_salt_reused_from_the_newest_manifest_the_password_opens(vsp, tmp_path, derivations):
+    salt = b'S' * 16
+    write_key_file(tmp_path, 'older.ekf', password=BACKUP_PASSWORD, salt=b'O' * 16, iterations=1000, day=1)
+    newest = write_key_file(tmp_path, 'newest.ekf', password=BACKUP_PASSWORD, salt=salt, iterations=1000, day=2)
+    del derivations[:]
+    expect_backup(vsp)
+    result = vsp.run(encryption_key_backup.main, args(path=str(tmp_path)))
+    manifest = read_manifest(result['path'])
+    assert manifest['password_verifier']['salt'] == read_manifest(newest)['password_verifier']['salt']
+    assert base64.b64decode(manifest['password_verifier']['salt']) == salt
+    assert manifest['password_verifier']['hash'] == read_manifest(newest)['password_verifier']['hash']
+    assert derivations == [(salt, 1000)]  # one derivation: the check of the newest manifest, reused for the new one
+    assert mf.check_password(manifest, mf.Deriver(BACKUP_PASSWORD)) is True
+
+
+def test_salt_not_reused_after_a_password_rotation(vsp, tmp_path, derivations):
+    salt = b'S' * 16
+    write_key_file(tmp_path, 'newest.ekf', password=OTHER_PASSWORD, salt=salt, iterations=1000, day=2)
+    del derivations[:]
+    expect_backup(vsp)
+    result = vsp.run(encryption_key_backup.main, args(path=str(tmp_path)))
+    manifest = read_manifest(result['path'])
+    assert base64.b64decode(manifest['password_verifier']['salt']) != salt
+    assert len(derivations) == 2
+    assert mf.check_password(manifest, mf.Deriver(BACKUP_PASSWORD)) is True
+
+
+def test_salt_not_taken_from_another_arrays_manifest(vsp, tmp_path):
+    salt = b'S' * 16
+    write_key_file(tmp_path, '%s_20261101T020000Z.ekf' % SID, sid=OTHER_SID, password=BACKUP_PASSWORD, salt=salt, iterations=1000)
+    expect_backup(vsp)
+    result = vsp.run(encryption_key_backup.main, args(path=str(tmp_path)))
+    assert base64.b64decode(read_manifest(result['path'])['password_verifier']['salt']) != salt
+
+
+def test_two_backups_in_one_second_get_unique_names(vsp, tmp_path, monkeypatch):
+    moment = datetime.datetime(2026, 12, 1, 2, 0, 0, tzinfo=datetime.timezone.utc)
+    monkeypatch.setattr(backup_file, 'utc_now', lambda: moment)
+    monkeypatch.setattr(encryption_key_backup, 'utc_now', lambda: moment)
+    expect_backup(vsp)
+    expect_backup(vsp, body=KEY_FILE + b'2')
+    first = vsp.run(encryption_key_backup.main, args(path=str(tmp_path)))
+    second = vsp.run(encryption_key_backup.main, args(path=str(tmp_path)))
+    assert os.path.basename(first['path']) == '900000061726_20261201T020000Z.ekf'
+    assert os.path.basename(second['path']) == '900000061726_20261201T020000Z_002.ekf'
+    with open(first['path'], 'rb') as handle:
+        assert handle.read() == KEY_FILE
+    assert read_manifest(second['path'])['file'] == os.path.basename(second['path'])
+    assert read_manifest(second['path'])['sha256'] == hashlib.sha256(KEY_FILE + b'2').hexdigest()
 
 
 def test_backup_mode_and_no_manifest(vsp, tmp_path):
