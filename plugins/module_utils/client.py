@@ -19,8 +19,8 @@ Rules (see docs/architecture.md):
   times: HTTP 503, HTTP 500 with an HTML page (VSP E series and G/F 350-900 answer so for minutes
   after long REST use; a GET also on an empty HTTP 200, which may precede them), the
   error ``KART00003-E`` (REST server busy), connection errors before the
-  request was sent, and, only for requests marked idempotent (GET, LDEV status changes), read
-  timeouts and connections broken after the request was sent. Every retry is recorded in
+  request was sent, and, only for requests marked idempotent (GET, LDEV status changes), error
+  objects with ``solutionType: RETRY``, read timeouts and connections broken after the request was sent. Every retry is recorded in
   :attr:`VspClient.retries_made` (method, path, reason, wait; never a secret);
 * every failure becomes a :class:`VspApiError` naming the cause. Nothing here ever logs, returns
   or raises a request body, a header, a password or a token; text the array sends passes
@@ -307,7 +307,7 @@ class VspClient(object):
             return None
 
     @staticmethod
-    def _retry_reason(response, method):
+    def _retry_reason(response, method, idempotent):
         """Why an answer (body already read) is worth asking for again, or None."""
         status = response.status_code
         if status == 200 and method == 'GET' and not response.content:
@@ -316,10 +316,14 @@ class VspClient(object):
             return 'HTTP 503'
         if status == 500 and media_type(response) == 'text/html':
             return 'HTTP 500 with an HTML page'
-        if status >= 400:
+        if status >= 400 and status != 401:
             body = _json_or_none(response)
-            if isinstance(body, dict) and (body.get('messageId') or body.get('messageID')) == BUSY_MESSAGE_ID:
+            body = body if isinstance(body, dict) else {}
+            message_id = body.get('messageId') or body.get('messageID')
+            if message_id == BUSY_MESSAGE_ID:
                 return 'HTTP %d %s (the REST server is busy)' % (status, BUSY_MESSAGE_ID)
+            if idempotent and body.get('solutionType') == 'RETRY':
+                return 'HTTP %d %s with solutionType RETRY' % (status, clean_text(message_id or 'no messageId', 64))
         return None
 
     # -- sending and reading ------------------------------------------------------------------------
@@ -378,7 +382,7 @@ class VspClient(object):
                                           status=status, method=method, path=path) from None
                     reason = exc.reason
                 else:
-                    reason = self._retry_reason(response, method)
+                    reason = self._retry_reason(response, method, idempotent)
                     if reason is None:
                         return response
                     retry_after = self._retry_after(response)

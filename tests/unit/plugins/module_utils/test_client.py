@@ -653,3 +653,20 @@ def test_empty_200_of_a_write_is_not_retried(vsp, no_sleep):
             VspApi(client).restore_keys_from_kms()
     assert 'without a job object' in str(info.value)
     assert no_sleep == []
+
+
+def test_error_object_with_solution_type_retry_is_retried_when_idempotent(vsp, no_sleep):
+    retry = dict(kart_error('KART40071-E', 'Try again.'), solutionType='RETRY')
+    vsp.login()
+    vsp.add('GET', '/v1/objects/pools', status=409, json=retry)
+    vsp.get('/v1/objects/pools', {'data': []})
+    vsp.add('POST', KMS_RESTORE, status=409, json=retry)
+    vsp.logout()
+    with pytest.raises(VspApiError) as info:
+        with make_client() as client:
+            api = VspApi(client)
+            assert api.list_pools() == []
+            assert [r['reason'] for r in client.retries_made] == ['HTTP 409 KART40071-E with solutionType RETRY']
+            api.restore_keys_from_kms()  # not idempotent: reported, not repeated
+    assert info.value.message_id == 'KART40071-E'
+    assert len(no_sleep) == 1
