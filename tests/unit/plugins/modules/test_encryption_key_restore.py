@@ -4,63 +4,294 @@
 
 import hashlib
 import json
+import os
 
 import pytest
 from conftest import BACKUP_PASSWORD, assert_no_secret, connection_args, job, kart_error, ldev
+from key_file_helpers import OTHER_SID, write_key_file
 
+from ansible_collections.vsp.encryption.plugins.module_utils import restore_plan
 from ansible_collections.vsp.encryption.plugins.modules import encryption_key_restore
 
 RESTORE = '/v1/objects/encryption-keys/file/actions/restore/invoke'
 KMS_RESTORE = '/v1/objects/encryption-keys/all/actions/kms-restore/invoke'
 KEY_FILE = b'opaque-key-file' * 50
+OTHER_PASSWORD = 'Older#Pa55word'
+
+# The array: 1-1 (HDD00-00, HDD00-01) and 1-2 (HDD00-10) encrypted, 2-1 not.
+ALL = {'1': 'HDD00-00', '2': 'HDD00-01', '3': 'HDD00-10'}
+LOST_1_1 = {'1': 'HDD00-00', '3': 'HDD00-10'}      # the DEK of HDD00-01 is lost: 1-1 lost keys
+LOST_BOTH = {'1': 'HDD00-00'}                     # 1-1 and 1-2 lost keys
+
+
+@pytest.fixture(autouse=True)
+def fast(fast_kdf):
+    return fast_kdf
 
 
 @pytest.fixture
 def key_file(tmp_path):
-    path = tmp_path / 'k.ekf'
-    path.write_bytes(KEY_FILE)
-    manifest = {'format_version': 1, 'sha256': hashlib.sha256(KEY_FILE).hexdigest(), 'size': len(KEY_FILE)}
-    (tmp_path / 'k.ekf.manifest.json').write_text(json.dumps(manifest))
-    return str(path)
+    """A file of this array holding every DEK, with a verifier of BACKUP_PASSWORD."""
+    return write_key_file(tmp_path, 'k.ekf', locations=ALL, password=BACKUP_PASSWORD, content=KEY_FILE)
 
 
 def args(path, **extra):
-    base = connection_args(path=path, backup_password=BACKUP_PASSWORD, parity_groups=['1-1'])
+    base = connection_args(path=path, backup_password=BACKUP_PASSWORD)
     base.update(extra)
     return dict((k, v) for k, v in base.items() if v is not None)
 
 
-def expect_preflight(vsp, statuses=('BLK', 'BLK'), counts=None):
+def expect_keys(vsp, locations):
+    vsp.get('/v1/objects/encryption-keys', {'data': [{'keyId': k, 'keyType': 'DEK', 'targetDeviceLocation': v, 'numOfBackups': 1}
+                                                     for k, v in sorted(locations.items())]})
+    for key_type, key_id in (('CEK', '100'), ('KEK', '200'), ('FREE', '300')):
+        vsp.get('/v1/objects/encryption-keys', {'data': [{'keyId': key_id, 'keyType': key_type, 'targetDeviceLocation': '-'}]})
+
+
+def expect_coverage(vsp):
+    vsp.get('/v1/objects/parity-groups', {'data': [{'parityGroupId': '1-1', 'isEncryptionEnabled': True},
+                                                   {'parityGroupId': '1-2', 'isEncryptionEnabled': True},
+                                                   {'parityGroupId': '2-1', 'isEncryptionEnabled': False}]})
+    vsp.get('/v1/objects/drives', {'data': [{'driveLocationId': 'HDD00-00', 'parityGroupId': '1-1'},
+                                            {'driveLocationId': 'HDD00-01', 'parityGroupId': '1-1'},
+                                            {'driveLocationId': 'HDD00-10', 'parityGroupId': '1-2'},
+                                            {'driveLocationId': 'HDD02-00', 'parityGroupId': '2-1'}]})
+
+
+VOLUMES = {'1-1': [(1, 'BLK'), (2, 'BLK')], '1-2': [(3, 'BLK')]}
+
+
+def expect_reads(vsp, locations=LOST_1_1):
+    """What the plan reads before it decides on the groups and the file."""
     vsp.login()
-    vsp.get('/v1/objects/parity-groups/1-1', {'parityGroupId': '1-1', 'isEncryptionEnabled': True})
-    vsp.get('/v1/objects/ldevs', {'data': [ldev(i + 1, s) for i, s in enumerate(statuses)]})
-    vsp.keys(counts or {'DEK': 2, 'CEK': 1, 'KEK': 1, 'FREE': 3})
+    vsp.storage()
+    expect_keys(vsp, locations)
+    expect_coverage(vsp)
 
 
+def expect_volumes(vsp, groups=('1-1',), volumes=None):
+    volumes = volumes or VOLUMES
+    for group in groups:
+        vsp.get('/v1/objects/parity-groups/%s' % group, {'parityGroupId': group, 'isEncryptionEnabled': True})
+    for group in groups:
+        vsp.get('/v1/objects/ldevs', {'data': [ldev(i, s, pgs=(group,)) for i, s in volumes[group]]})
+
+
+def expect_plan(vsp, locations=LOST_1_1, groups=('1-1',), volumes=None):
+    expect_reads(vsp, locations)
+    expect_volumes(vsp, groups, volumes)
+
+
+def expect_restore(vsp, after=ALL, status=202, body=None):
+    vsp.add('POST', RESTORE, status=status, json=body or job(30))
+    expect_keys(vsp, after)
+    expect_coverage(vsp)
+
+
+def posts(vsp):
+    return [p for m, p in vsp.write_calls() if m == 'POST']
+
+
+# -- check mode: the plan, no write ---------------------------------------------------------------------
+def test_check_mode_returns_the_plan_and_sends_no_write(vsp, key_file):
+    expect_plan(vsp, volumes={'1-1': [(1, 'NML'), (2, 'BLK')]})
+    vsp.logout()
+    result = vsp.run(encryption_key_restore.main, args(key_file), check_mode=True)
+    assert result['changed'] is True
+    assert result['keys_restored'] == 0
+    plan = result['plan']
+    assert plan['parity_groups'] == ['1-1'] and plan['parity_groups_named'] is False
+    assert plan['lost_parity_groups'] == ['1-1'] and plan['lost_drives'] == ['HDD00-01']
+    assert plan['volumes_to_block'] == [1] and plan['volumes_to_recover'] == [1, 2]
+    assert plan['path'] == key_file and plan['manifest_verified'] is True and plan['password_checked'] is True
+    assert result['path'] == key_file and result['manifest_verified'] is True
+    assert result['parity_groups'] == ['1-1']
+    assert result['pool_volumes'] == [{'ldev_id': 1, 'status': 'NML'}, {'ldev_id': 2, 'status': 'BLK'}]
+    assert result['msg'].startswith('Check mode, nothing was sent: Array 900000061726: parity group(s) [1-1] have lost keys')
+    assert vsp.write_calls() == []
+    assert_no_secret(result)
+
+
+def test_check_mode_with_named_groups_as_text(vsp, key_file):
+    expect_plan(vsp, groups=('1-1', '1-2'))
+    vsp.logout()
+    result = vsp.run(encryption_key_restore.main, args(key_file, parity_groups='1-1, 1-2'), check_mode=True)
+    assert result['parity_groups'] == ['1-1', '1-2']
+    assert result['plan']['parity_groups_named'] is True
+    assert vsp.write_calls() == []
+
+
+def test_nothing_lost_restores_nothing(vsp, key_file):
+    expect_reads(vsp, ALL)
+    vsp.logout()
+    result = vsp.run(encryption_key_restore.main, args(key_file))
+    assert result['changed'] is False
+    assert result['plan']['restore_needed'] is False
+    assert result['msg'] == 'No encrypted parity group of the array shows lost keys: nothing to restore'
+    assert vsp.write_calls() == []
+
+
+# -- the restore ----------------------------------------------------------------------------------------
 def test_restore_from_file(vsp, key_file):
-    expect_preflight(vsp)
-    vsp.add('POST', RESTORE, status=202, json=job(30))
-    vsp.keys({'DEK': 4, 'CEK': 1, 'KEK': 1, 'FREE': 3})
+    expect_plan(vsp)
+    expect_restore(vsp)
     vsp.logout()
     result = vsp.run(encryption_key_restore.main, args(key_file))
     assert result['changed'] is True
-    assert result['keys_restored'] == 2
+    assert result['keys_restored'] == 1
+    assert result['key_counts'] == {'DEK': 3, 'CEK': 1, 'KEK': 1, 'FREE': 1}
+    assert result['lost_parity_groups_after'] == []
     assert result['manifest_verified'] is True
     assert result['sha256'] == hashlib.sha256(KEY_FILE).hexdigest()
     assert result['pool_volumes'] == [{'ldev_id': 1, 'status': 'BLK'}, {'ldev_id': 2, 'status': 'BLK'}]
     assert result['job']['jobId'] == 30
-    request = vsp.rsps.calls[7].request
+    assert result['msg'] == 'Restored 1 key(s) from the key file %s' % key_file
+    request = [c.request for c in vsp.rsps.calls if c.request.method == 'POST' and c.request.url.endswith(RESTORE)][0]
     assert request.headers['Content-Type'].startswith('multipart/form-data')
     assert b'name="file"; filename="k.ekf"' in request.body
     assert KEY_FILE in request.body
     assert b'name="password"' in request.body
+    assert posts(vsp) == [RESTORE]
     assert_no_secret(result)
 
 
+def test_rerun_after_the_restore_changes_nothing(vsp, key_file):
+    expect_plan(vsp)
+    expect_restore(vsp)
+    vsp.logout()
+    assert vsp.run(encryption_key_restore.main, args(key_file))['changed'] is True
+    expect_reads(vsp, ALL)
+    vsp.logout()
+    second = vsp.run(encryption_key_restore.main, args(key_file))
+    assert second['changed'] is False
+    assert second['plan']['restore_needed'] is False
+    assert posts(vsp) == [RESTORE]  # the first run's restore only
+
+
+def test_directory_source_picks_the_newest_file_holding_the_lost_keys(vsp, tmp_path):
+    write_key_file(tmp_path, 'd5-after-loss.ekf', locations=LOST_1_1, password=BACKUP_PASSWORD, day=5)
+    write_key_file(tmp_path, '900000061726_20261109T020000Z.ekf', locations=ALL, sid=OTHER_SID, password=BACKUP_PASSWORD, day=9)
+    write_key_file(tmp_path, 'd4-rotated.ekf', locations=ALL, password=OTHER_PASSWORD, day=4)
+    good = write_key_file(tmp_path, 'd3-good.ekf', locations=ALL, password=BACKUP_PASSWORD, day=3, content=KEY_FILE)
+    write_key_file(tmp_path, 'd2-older.ekf', locations=ALL, password=BACKUP_PASSWORD, day=2)
+    expect_plan(vsp)
+    expect_restore(vsp)
+    vsp.logout()
+    result = vsp.run(encryption_key_restore.main, args(str(tmp_path)))
+    assert result['path'] == good
+    assert 'HDD00-01' in result['plan']['path_reason']
+    request = [c.request for c in vsp.rsps.calls if c.request.method == 'POST' and c.request.url.endswith(RESTORE)][0]
+    assert b'filename="d3-good.ekf"' in request.body and KEY_FILE in request.body
+    assert result['sha256'] == hashlib.sha256(KEY_FILE).hexdigest()
+
+
+def test_keys_still_lost_after_the_restore_fails_naming_the_groups(vsp, key_file):
+    expect_plan(vsp, LOST_BOTH, groups=('1-1', '1-2'))
+    expect_restore(vsp, after=LOST_1_1)  # 1-2 came back, 1-1 did not
+    vsp.logout()
+    result = vsp.fail(encryption_key_restore.main, args(key_file))
+    assert result['msg'].startswith('The restore from the key file %s finished, but keys of parity group(s) [1-1] are still '
+                                    'lost (drives without a DEK: [HDD00-01]).' % key_file)
+    assert 'recovery was not tried' in result['msg']
+    assert result['lost_parity_groups_after'] == ['1-1']
+    assert result['changed'] is True
+    assert result['keys_restored'] == 1
+    assert posts(vsp) == [RESTORE]
+    assert_no_secret(result)
+
+
+def test_restore_from_kms(vsp):
+    expect_plan(vsp)
+    vsp.add('POST', KMS_RESTORE, status=202, json=job(32))
+    expect_keys(vsp, ALL)
+    expect_coverage(vsp)
+    vsp.logout()
+    result = vsp.run(encryption_key_restore.main, connection_args(source='kms'))
+    assert result['changed'] is True
+    assert result['keys_restored'] == 1
+    assert 'path' not in result
+    request = [c.request for c in vsp.rsps.calls if c.request.url.endswith(KMS_RESTORE)][0]
+    assert json.loads(request.body) == {}
+
+
+def test_wrong_password_found_by_the_array_for_a_file_without_verifier(vsp, tmp_path):
+    path = write_key_file(tmp_path, 'k.ekf', locations=ALL, content=KEY_FILE)  # no verifier
+    expect_plan(vsp)
+    vsp.add('POST', RESTORE, status=202, json=job(31, state='Failed', error=kart_error('KART30091-E', 'The password is incorrect.')))
+    vsp.logout()
+    result = vsp.fail(encryption_key_restore.main, args(path))
+    assert 'KART30091-E The password is incorrect.' in result['msg']
+    assert_no_secret(result)
+
+
+# -- refusals: all before a single write ----------------------------------------------------------------
+def refusal(vsp, module_args, reads='plan'):
+    if reads == 'identity':
+        vsp.login()
+        vsp.storage()
+        expect_keys(vsp, LOST_1_1)
+    elif reads == 'coverage':
+        expect_reads(vsp)
+    else:
+        expect_plan(vsp)
+    vsp.logout()
+    result = vsp.fail(encryption_key_restore.main, module_args)
+    assert vsp.write_calls() == []
+    assert posts(vsp) == []
+    assert_no_secret(result)
+    return result['msg']
+
+
+def test_refuses_another_arrays_file(vsp, tmp_path):
+    path = write_key_file(tmp_path, '900000061726_20261101T020000Z.ekf', locations=ALL, sid=OTHER_SID, password=BACKUP_PASSWORD)
+    msg = refusal(vsp, args(path), 'coverage')
+    assert msg.startswith('path: %s is a key file of another array' % path)
+
+
+def test_refuses_a_file_without_manifest(vsp, tmp_path):
+    path = tmp_path / 'Keys.EKF'
+    path.write_bytes(KEY_FILE)
+    msg = refusal(vsp, args(str(path)), 'coverage')
+    assert msg.startswith('path: %s has no manifest' % path)
+
+
+def test_refuses_a_file_not_holding_the_lost_keys(vsp, tmp_path):
+    path = write_key_file(tmp_path, 'short.ekf', locations=LOST_1_1, password=BACKUP_PASSWORD)
+    msg = refusal(vsp, args(path), 'coverage')
+    assert msg.startswith('path: %s holds no DEK for drive(s) HDD00-01' % path)
+
+
+def test_refuses_a_wrong_password_by_the_verifier(vsp, tmp_path):
+    path = write_key_file(tmp_path, 'k.ekf', locations=ALL, password=OTHER_PASSWORD)
+    msg = refusal(vsp, args(path), 'coverage')
+    assert msg.startswith('backup_password does not match the password verifier')
+
+
+def test_refuses_a_directory_without_a_fitting_file(vsp, tmp_path):
+    write_key_file(tmp_path, 'short.ekf', locations=LOST_1_1, password=BACKUP_PASSWORD, day=2)
+    write_key_file(tmp_path, 'rotated.ekf', locations=ALL, password=OTHER_PASSWORD, day=1)
+    msg = refusal(vsp, args(str(tmp_path)), 'coverage')
+    assert msg.startswith('path: in %s, no key file there can restore the lost keys' % tmp_path)
+    assert 'short.ekf holds no DEK' in msg and 'rotated.ekf was made with another backup password' in msg
+
+
+def test_refuses_a_directory_with_verify_manifest_false(vsp, tmp_path, key_file):
+    msg = refusal(vsp, args(str(tmp_path), verify_manifest=False), 'coverage')
+    assert msg.startswith('path: %s is a directory' % tmp_path)
+
+
+def test_refuses_named_groups_that_leave_out_a_lost_group(vsp, key_file):
+    msg = refusal(vsp, args(key_file, parity_groups=['1-2']), 'coverage')
+    assert 'lost keys in parity group(s) [1-1], which parity_groups [1-2] leaves out' in msg
+
+
+def test_refuses_another_array_by_expected_id(vsp, key_file):
+    msg = refusal(vsp, args(key_file, expected_storage_device_id=OTHER_SID), 'identity')
+    assert 'not the array the inventory names' in msg
+
+
 def test_refuses_when_a_volume_is_not_blocked(vsp, key_file):
-    vsp.login()
-    vsp.get('/v1/objects/parity-groups/1-1', {'parityGroupId': '1-1', 'isEncryptionEnabled': True})
-    vsp.get('/v1/objects/ldevs', {'data': [ldev(1, 'BLK'), ldev(2, 'NML')]})
+    expect_plan(vsp, volumes={'1-1': [(1, 'BLK'), (2, 'NML')]})
     vsp.logout()
     result = vsp.fail(encryption_key_restore.main, args(key_file))
     assert 'Not blocked: 2 (NML)' in result['msg']
@@ -68,30 +299,40 @@ def test_refuses_when_a_volume_is_not_blocked(vsp, key_file):
     assert vsp.write_calls() == []
 
 
-def test_manifest_mismatch_fails_before_any_request(vsp, key_file):
+def test_manifest_mismatch_fails_before_any_write(vsp, key_file):
     with open(key_file, 'ab') as handle:
         handle.write(b'tampered')
-    result = vsp.fail(encryption_key_restore.main, args(key_file))
-    assert 'does not match its manifest' in result['msg']
-    assert vsp.calls == []
+    msg = refusal(vsp, args(key_file), 'coverage')
+    assert 'does not match its manifest' in msg
 
 
 def test_manifest_check_can_be_skipped(vsp, key_file):
     with open(key_file, 'ab') as handle:
         handle.write(b'tampered')
-    expect_preflight(vsp)
+    expect_plan(vsp)
     vsp.logout()
     result = vsp.run(encryption_key_restore.main, args(key_file, verify_manifest=False), check_mode=True)
     assert result['manifest_verified'] is False
-
-
-def test_check_mode_runs_checks_and_sends_no_write(vsp, key_file):
-    expect_preflight(vsp)
-    vsp.logout()
-    result = vsp.run(encryption_key_restore.main, args(key_file), check_mode=True)
-    assert result['changed'] is True
-    assert result['keys_restored'] == 0
+    assert result['plan']['password_checked'] is None
+    assert any('verify_manifest is false' in w for w in result['plan']['warnings'])
     assert vsp.write_calls() == []
+
+
+def test_file_changed_after_the_check_is_not_uploaded(vsp, key_file, monkeypatch):
+    real = restore_plan.make_plan
+
+    def plan_then_swap(*a, **kw):
+        plan = real(*a, **kw)
+        with open(key_file, 'ab') as handle:
+            handle.write(b'swapped')
+        return plan
+
+    monkeypatch.setattr(restore_plan, 'make_plan', plan_then_swap)
+    expect_plan(vsp)
+    vsp.logout()
+    result = vsp.fail(encryption_key_restore.main, args(key_file))
+    assert result['msg'].startswith('path %s changed after it was checked against its manifest' % key_file)
+    assert posts(vsp) == []
 
 
 @pytest.mark.parametrize('password', ['abc', 'has space1', 'y' * 300])
@@ -102,37 +343,28 @@ def test_password_validated_before_any_request(vsp, key_file, password):
     assert vsp.calls == []
 
 
-def test_missing_file(vsp, tmp_path):
-    result = vsp.fail(encryption_key_restore.main, args(str(tmp_path / 'nope.ekf')))
-    assert 'is not a file' in result['msg']
+def test_bad_parity_group_refused_before_any_request(vsp, key_file):
+    result = vsp.fail(encryption_key_restore.main, args(key_file, parity_groups='1-1, 1_2'))
+    assert "parity_groups: '1_2' is not a parity group id" in result['msg']
     assert vsp.calls == []
 
 
-def test_wrong_password_job_failure(vsp, key_file):
-    expect_preflight(vsp)
-    vsp.add('POST', RESTORE, status=202, json=job(31, state='Failed', error=kart_error('KART30091-E', 'The password is incorrect.')))
-    vsp.logout()
-    result = vsp.fail(encryption_key_restore.main, args(key_file))
-    assert 'KART30091-E The password is incorrect.' in result['msg']
-    assert_no_secret(result)
+def test_missing_file_refused_before_any_request(vsp, tmp_path):
+    path = str(tmp_path / 'Nope.EKF')
+    result = vsp.fail(encryption_key_restore.main, args(path))
+    assert result['msg'] == 'path: %s does not exist (nothing was sent to the array)' % path
+    assert vsp.calls == []
 
 
-def test_restore_from_kms(vsp):
-    expect_preflight(vsp)
-    vsp.add('POST', KMS_RESTORE, status=202, json=job(32))
-    vsp.keys()
-    vsp.logout()
-    result = vsp.run(encryption_key_restore.main, connection_args(source='kms', parity_groups=['1-1']))
-    assert result['changed'] is True
-    assert result['keys_restored'] == 0
-    assert json.loads(vsp.rsps.calls[7].request.body) == {}
-
-
-def test_unreadable_file_fails_naming_path_before_any_request(vsp, key_file, monkeypatch):
+def test_unreadable_file_refused_naming_the_path(vsp, key_file, monkeypatch):
     """A file that passes os.access but cannot be read (EIO; or root, for whom mode 000 is readable)."""
+    from ansible_collections.vsp.encryption.plugins.module_utils import key_files
+
     def broken(path):
         raise OSError(5, 'Input/output error')
-    monkeypatch.setattr(encryption_key_restore, 'verify_against_manifest', broken)
-    result = vsp.fail(encryption_key_restore.main, args(key_file))
-    assert result['msg'] == 'path %s cannot be read: Input/output error (nothing was sent to the array)' % key_file
-    assert vsp.calls == []
+
+    monkeypatch.setattr(key_files, 'sha256_file', broken)
+    msg = refusal(vsp, args(key_file), 'coverage')
+    assert key_file in msg
+    assert 'Unexpected error' not in msg
+    assert os.path.exists(key_file)
