@@ -38,7 +38,7 @@ venv: $(STAMP)
 # ansible-test then lists them with git inside the copy.
 collection: $(STAMP)
 	@rm -rf $(COLL_DIR); mkdir -p $(COLL_DIR) $(REPORTS)
-	@git ls-files -co --exclude-standard -z | grep -zv -E '^(simulator|bench|hack|\.ci)/' \
+	@git ls-files -co --exclude-standard -z | grep -zv -E '^(simulator|bench|hack|\.ci)/|^noxfile\.py$$' \
 	  | tar -cf - --null --ignore-failed-read -T - 2>/dev/null | tar -xf - -C $(COLL_DIR)
 	@# its own (empty) git work tree: ansible-test lists files with git, and .build/ is ignored here
 	@git init -q $(COLL_DIR)

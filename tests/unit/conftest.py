@@ -36,7 +36,18 @@ _make_collection_importable()
 
 import responses  # noqa: E402
 from ansible.module_utils import basic  # noqa: E402
-from ansible.module_utils.testing import patch_module_args  # noqa: E402
+try:  # ansible-core 2.19+
+    from ansible.module_utils.testing import patch_module_args  # noqa: E402
+except ImportError:  # ansible-core 2.16-2.18 (the oldest supported: make versions)
+    import contextlib as _contextlib
+    from unittest import mock as _mock
+
+    @_contextlib.contextmanager
+    def patch_module_args(args=None):
+        """What ansible.module_utils.testing.patch_module_args does, for ansible-core before 2.19."""
+        payload = json.dumps({'ANSIBLE_MODULE_ARGS': args or {}}).encode()
+        with _mock.patch.object(basic, '_ANSIBLE_ARGS', payload):
+            yield
 from responses import registries  # noqa: E402
 
 HOST = 'vsp.example.com'
