@@ -50,7 +50,7 @@ except ImportError:
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError, clean_text
+from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError, clean_json, clean_text
 from ansible_collections.vsp.encryption.plugins.module_utils.limits import JSON_MAX, KEY_FILE_MAX
 
 BASE_PATH = '/ConfigurationManager'
@@ -275,12 +275,13 @@ class VspClient(object):
         return response
 
     def get_json(self, path, params=None):
+        """The JSON answer of a GET, every text in it cleaned (:func:`clean_json`: no control characters, capped)."""
         response = self.request('GET', path, params=params)
         body = _json_or_none(response)
         if body is None:
             raise VspApiError('GET %s answered something that is not JSON' % path, status=response.status_code,
                               method='GET', path=path)
-        return body
+        return clean_json(body)
 
     # -- retries ------------------------------------------------------------------------------------
     def backoff(self, attempt, retry_after=None):

@@ -18,6 +18,19 @@ import unicodedata
 TEXT_MAX = 500  # characters of array text (message, cause, solution, messageId...) kept in a message
 
 
+def _clean(text, limit, strip):
+    if len(text) <= limit and text.isprintable():  # the common case, decided in C
+        return text
+    if len(text) > limit * 4:  # bound the work on a huge value before looking at each character
+        text = text[:limit * 4]
+    text = ''.join(' ' if unicodedata.category(ch) in ('Cc', 'Cf', 'Zl', 'Zp') else ch for ch in text)
+    if strip:
+        text = text.strip()
+    if len(text) > limit:
+        text = text[:limit].rstrip() + '...'
+    return text
+
+
 def clean_text(value, limit=TEXT_MAX):
     """Text sent by the array, made safe to show: control characters become spaces, length capped.
 
@@ -25,17 +38,24 @@ def clean_text(value, limit=TEXT_MAX):
     (format characters such as bidirectional overrides and zero-width characters), ``Zl`` and ``Zp``
     (line and paragraph separators) is replaced by a space, so no terminal escape sequence and no
     forged line reaches an operator's terminal or a log. Text longer than ``limit`` is cut and ends
-    with ``...``. ``None`` stays ``None``; anything else is converted with ``str``.
+    with ``...``; leading and trailing spaces are removed. ``None`` stays ``None``; anything else is
+    converted with ``str``.
     """
     if value is None:
         return None
-    text = value if isinstance(value, str) else str(value)
-    if len(text) > limit * 4:  # bound the work on a huge value before looking at each character
-        text = text[:limit * 4]
-    text = ''.join(' ' if unicodedata.category(ch) in ('Cc', 'Cf', 'Zl', 'Zp') else ch for ch in text).strip()
-    if len(text) > limit:
-        text = text[:limit].rstrip() + '...'
-    return text
+    return _clean(value if isinstance(value, str) else str(value), limit, True)
+
+
+def clean_json(value, limit=TEXT_MAX):
+    """A JSON answer of the array with every text (keys too) cleaned as by :func:`clean_text`, but not
+    stripped (a value keeps its spaces); numbers, booleans and ``None`` stay as they are."""
+    if isinstance(value, str):
+        return _clean(value, limit, False)
+    if isinstance(value, list):
+        return [clean_json(item, limit) for item in value]
+    if isinstance(value, dict):
+        return dict((clean_json(k, limit) if isinstance(k, str) else k, clean_json(v, limit)) for k, v in value.items())
+    return value
 
 
 ERROR_FIELDS = ('status', 'message_id', 'message', 'cause', 'solution', 'method', 'path')

@@ -9,7 +9,7 @@ from conftest import BACKUP_PASSWORD, connection_args, ldev
 from ansible_collections.vsp.encryption.plugins.module_utils import api as api_mod
 from ansible_collections.vsp.encryption.plugins.module_utils.api import VspApi
 from ansible_collections.vsp.encryption.plugins.module_utils.client import VspClient
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError, clean_json
 
 BACKUP = '/v1/objects/encryption-keys/file/actions/backup/invoke'
 KEYS = '/v1/objects/encryption-keys'
@@ -39,7 +39,7 @@ def test_storage_device_id_of_instance_is_checked(vsp, sid):
     expect(vsp, ('GET', '/v1/objects/storages/instance', {'json': {'storageDeviceId': sid, 'serialNumber': 1}}))
     exc = run(vsp, lambda api: api.storage())
     assert isinstance(exc, VspApiError)
-    assert str(exc).startswith(UNUSED + 'storageDeviceId: %s is not a storage device id; the rule: 12 digits' % repr(sid)[:80])
+    assert str(exc).startswith(UNUSED + 'storageDeviceId: %s is not a storage device id; the rule: 12 digits' % repr(clean_json(sid))[:80])
 
 
 def test_storage_device_id_accepted_as_text_or_integer(vsp):
@@ -70,7 +70,7 @@ def test_key_ids_are_checked(vsp, key_id):
     expect(vsp, ('GET', KEYS, {'json': {'data': [{'keyId': '0', 'keyType': 'KEK'}, {'keyId': key_id, 'keyType': 'KEK'}]}}))
     exc = run(vsp, lambda api: api.list_keys('KEK'))
     assert isinstance(exc, VspApiError)
-    assert str(exc).startswith(UNUSED + 'keyId: %r is not a key id; the rule: an integer from 0 to 4095' % (key_id,))
+    assert str(exc).startswith(UNUSED + 'keyId: %r is not a key id; the rule: an integer from 0 to 4095' % (clean_json(key_id),))
 
 
 def test_key_ids_as_the_array_sends_them(vsp):
@@ -245,3 +245,14 @@ def test_key_file_octet_stream_with_parameters_is_accepted(vsp):
             response.close()
 
     assert run(vsp, call) == b'\x00key'
+
+
+def test_array_text_in_answers_is_cleaned_before_it_reaches_a_result(vsp):
+    """An ESC or a forged line in any text of an answer (here a key's fields, keys of the object too) is made harmless."""
+    dirty = {'keyId': '3', 'keyType': 'DEK', 'targetDeviceLocation': 'HDD00-01\x1b[2J\r\nok: [vsp]', 'x\x1b]0;t\x07': 'y' * 900,
+             'numOfBackups': 2, 'list': ['a\u202eb', None, True]}
+    expect(vsp, ('GET', KEYS, {'json': {'data': [dirty]}}))
+    key = run(vsp, lambda api: api.list_keys('CEK'))[0]
+    assert key['targetDeviceLocation'] == 'HDD00-01 [2J  ok: [vsp]'
+    assert key['x ]0;t '] == 'y' * 500 + '...'
+    assert key['numOfBackups'] == 2 and key['list'] == ['a b', None, True]

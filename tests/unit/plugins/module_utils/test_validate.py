@@ -6,7 +6,7 @@
 import pytest
 
 from ansible_collections.vsp.encryption.plugins.module_utils import validate
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import TEXT_MAX, VspApiError, clean_text
+from ansible_collections.vsp.encryption.plugins.module_utils.errors import TEXT_MAX, VspApiError, clean_json, clean_text
 
 
 def error(func, *args):
@@ -125,3 +125,7 @@ def test_clean_text_caps_length():
     long = clean_text('x' * 100000)
     assert long == 'x' * 500 + '...'
     assert clean_text('abcdef', 3) == 'abc...'
+
+
+def test_clean_json_keeps_spaces_and_non_text():
+    assert clean_json({' a ': [' b\n', 1, 2.5, None, False, {'c': 'd\x1b'}]}) == {' a ': [' b ', 1, 2.5, None, False, {'c': 'd '}]}
