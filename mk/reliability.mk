@@ -6,6 +6,7 @@
 
 reliability: collection
 	@mkdir -p $(REPORTS)
+	@hack/ensure-sshd
 	VSP_RELIABILITY_REPORT=1 $(BIN)/pytest -q -p no:cacheprovider -p no:pytest-ansible -n 2 --dist loadfile -o junit_family=xunit2 \
 	  --junitxml=$(REPORTS)/reliability.xml tests/reliability
 

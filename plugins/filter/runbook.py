@@ -36,4 +36,5 @@ class FilterModule(object):
             'verify_problems': _safe(runbook_text.verify_problems),
             'backup_refusal': _safe(runbook_text.backup_refusal),
             'backup_summary': _safe(runbook_text.backup_summary),
+            'retention_deletions': _safe(runbook_text.retention_deletions),
         }

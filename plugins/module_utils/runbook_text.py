@@ -123,7 +123,8 @@ def backup_refusal(info, files, restore_command):
                ids(info.get('lost_drives')), holder, restore_command))
 
 
-def backup_summary(info, *, files=None, backup=None, kms=None, retention=None, check_mode=False, lost_keys_override=False):
+def backup_summary(info, *, files=None, backup=None, kms=None, retention=None, check_mode=False, lost_keys_override=False,
+                   copies=None):
     """The closing lines of a backup run."""
     storage = info.get('storage') or {}
     files = files or {}
@@ -143,6 +144,8 @@ def backup_summary(info, *, files=None, backup=None, kms=None, retention=None, c
     if lost_keys_override:
         lines.append('Warning: keys of parity groups %s are lost and encryption_key_backup_allow_lost_keys is set: the new '
                      'file lacks them, and retention deleted nothing.' % ids(info.get('lost_parity_groups')))
+    if copies:
+        lines.append('Copies: verified (sha256 %s) on %s.' % (', '.join(sorted(set(copies.values()))), ids(sorted(copies))))
     if kms is not None:
         lines.append('KMS: %s.' % (('would back up' if check_mode else 'backed up') + ' the keys to the key management server'
                                    if kms.get('changed') else 'not requested'))
@@ -153,3 +156,17 @@ def backup_summary(info, *, files=None, backup=None, kms=None, retention=None, c
         for item in kept:
             lines.append('Retention kept %s: %s.' % (item.get('path'), item.get('reason')))
     return lines
+
+
+def retention_deletions(results):
+    """``[host, path]`` pairs to delete, from the looped results of encryption_key_file_info on backup hosts.
+
+    Each key file goes with its manifest.
+    """
+    pairs = []
+    for result in results or []:
+        host = result.get('item')
+        for path in (result.get('retention') or {}).get('delete') or []:
+            pairs.append([host, path])
+            pairs.append([host, path + '.manifest.json'])
+    return pairs

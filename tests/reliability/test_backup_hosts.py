@@ -1,0 +1,179 @@
+"""Backups that outlive the job (issue #14): key files copied to a backup host over a real SSH connection.
+
+A real OpenSSH server (Debian's openssh-server, installed by hack/ensure-sshd) is started on 127.0.0.1 with
+its own host key and a user key made for this test; the backup host of the inventory is reached through
+Ansible's ssh connection, not a local one. Judged by the files on disk of the backup host's directory, the
+sha256 of the copies and the simulator's state:
+
+* the backup role copies the verified key file and its manifest there (0600 files, 0700 directory) and checks
+  the sha256 there; a second backup after a password rotation leaves, with keep 1, the newer file on both
+  stores (retention runs on the backup host too, with the same rules);
+* keys lost, the local directory gone: the restore role takes the file from the backup host, fetches it into a
+  private temporary directory, verifies it, restores, and deletes the temporary copy at the end.
+"""
+import getpass
+import hashlib
+import json
+import os
+import shutil
+import socket
+import stat
+import subprocess
+
+import pytest
+from rel_helpers import BACKUP_PASSWORD, PYTHON, ansible_env
+
+SSHD = "/usr/sbin/sshd"
+ROTATED_PASSWORD = "Rt8#n3w-Bk-Pw2026"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def sshd(tmp_path_factory):
+    """A real sshd on 127.0.0.1 that accepts only this test's key, for the current user."""
+    assert os.access(SSHD, os.X_OK), "sshd is missing: run hack/ensure-sshd (make reliability does)"
+    work = tmp_path_factory.mktemp("sshd")
+    keys = work / "keys"
+    keys.mkdir(mode=0o700)
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(keys / "host_key")], check=True)
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(keys / "user_key")], check=True)
+    shutil.copy(keys / "user_key.pub", keys / "authorized_keys")
+    os.chmod(keys / "authorized_keys", 0o600)
+    port = free_port()
+    host_pub = (keys / "host_key.pub").read_text().split()
+    (keys / "known_hosts").write_text("[127.0.0.1]:%d %s %s\n" % (port, host_pub[0], host_pub[1]))
+    os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # privilege separation directory
+    config = work / "sshd_config"
+    config.write_text("\n".join([
+        "Port %d" % port, "ListenAddress 127.0.0.1", "HostKey %s" % (keys / "host_key"),
+        "AuthorizedKeysFile %s" % (keys / "authorized_keys"), "PasswordAuthentication no",
+        "KbdInteractiveAuthentication no", "PermitRootLogin prohibit-password", "UsePAM no", "StrictModes no",
+        "PidFile %s" % (work / "sshd.pid"), "Subsystem sftp internal-sftp", "LogLevel INFO", ""]))
+    proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stderr=subprocess.PIPE, text=True)
+    try:
+        # readiness from sshd itself: it logs "Server listening on 127.0.0.1 port N." once it accepts
+        for line in proc.stderr:
+            if "Server listening" in line:
+                break
+        else:
+            raise AssertionError("sshd ended before listening (rc %s)" % proc.wait())
+        yield {"port": port, "key": str(keys / "user_key"), "known_hosts": str(keys / "known_hosts"), "user": getpass.getuser()}
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def write_inventory(work, sim, sshd):
+    conn = sim.connection()
+    inventory = {
+        "all": {"children": {
+            "vsp_arrays": {"hosts": {"array1": {
+                "ansible_connection": "local", "ansible_python_interpreter": PYTHON, "vsp_connection": conn}}},
+            "backup_hosts": {"hosts": {"backup1": {
+                "ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": sshd["port"],
+                "ansible_user": sshd["user"], "ansible_ssh_private_key_file": sshd["key"],
+                "ansible_ssh_common_args": "-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes"
+                                           % sshd["known_hosts"],
+                "ansible_python_interpreter": PYTHON}}},
+        }}}
+    path = os.path.join(str(work), "inventory.json")
+    with open(path, "w") as handle:
+        json.dump(inventory, handle)
+    return path
+
+
+def run_shipped(work, inventory, playbook, extra, env=None):
+    """One shipped playbook of the collection (by FQCN), extra variables from a 0600 file."""
+    extra_path = os.path.join(str(work), "extra-%s.json" % playbook.rsplit(".", 1)[-1])
+    with open(extra_path, "w") as handle:
+        json.dump(extra, handle)
+    os.chmod(extra_path, 0o600)
+    cmd = [os.path.join(os.path.dirname(PYTHON), "ansible-playbook"), "-i", inventory, playbook, "-e", "@" + extra_path]
+    run_env = ansible_env(work, ANSIBLE_CALLBACK_RESULT_FORMAT="yaml", **(env or {}))
+    return subprocess.run(cmd, env=run_env, capture_output=True, text=True, timeout=300, check=False)
+
+
+def sha256(path):
+    with open(path, "rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest()
+
+
+def key_files(directory):
+    return sorted(f for f in os.listdir(directory) if f.endswith(".ekf")) if os.path.isdir(directory) else []
+
+
+@pytest.fixture(scope="module")
+def stores(sim, sshd, tmp_path_factory):
+    work = tmp_path_factory.mktemp("backup-hosts")
+    sim.reset()
+    local, remote = str(work / "local-backups"), str(work / "remote" / "vsp-key-backups")
+    os.makedirs(os.path.dirname(remote), mode=0o755)
+    inventory = write_inventory(work, sim, sshd)
+    base = {"encryption_key_backup_dir": local, "encryption_key_backup_copy_hosts": "backup1",
+            "encryption_key_backup_copy_dir": remote, "encryption_key_backup_keep": 1}
+    first = run_shipped(work, inventory, "vsp.encryption.backup_encryption_keys",
+                        dict(base, encryption_key_backup_password=BACKUP_PASSWORD))
+    after_first = {"local": key_files(local), "remote": key_files(remote),
+                   "dir_mode": stat.S_IMODE(os.stat(remote).st_mode) if os.path.isdir(remote) else None,
+                   "modes": dict((f, stat.S_IMODE(os.stat(os.path.join(remote, f)).st_mode))
+                                 for f in (os.listdir(remote) if os.path.isdir(remote) else [])),
+                   "same": [f for f in key_files(local) if os.path.exists(os.path.join(remote, f))
+                            and sha256(os.path.join(local, f)) == sha256(os.path.join(remote, f))]}
+    second = run_shipped(work, inventory, "vsp.encryption.backup_encryption_keys",
+                         dict(base, encryption_key_backup_password=ROTATED_PASSWORD))
+    return {"work": work, "inventory": inventory, "local": local, "remote": remote, "first": first,
+            "second": second, "after_first": after_first}
+
+
+@pytest.mark.reliability("fault")
+def test_backup_is_copied_to_the_backup_host_and_checked_there(stores):
+    first = stores["first"]
+    assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-2000:]
+    assert "backup1" in first.stdout  # the copy tasks ran against the backup host
+    local, remote = stores["after_first"]["local"], stores["after_first"]["remote"]
+    assert len(local) == 1 and local == remote
+    assert stores["after_first"]["same"] == local  # byte for byte the verified file
+    assert stores["after_first"]["dir_mode"] == 0o700
+    name = local[0]
+    assert stores["after_first"]["modes"] == {name: 0o600, name + ".manifest.json": 0o600}
+
+
+@pytest.mark.reliability("rerun")
+def test_rotation_makes_a_new_file_and_retention_applies_on_both_stores(stores):
+    second = stores["second"]
+    assert second.returncode == 0, second.stdout[-4000:] + second.stderr[-2000:]
+    local, remote = key_files(stores["local"]), key_files(stores["remote"])
+    # the password changed: a new file although the keys did not; keep 1: the older one (same keys) is deleted
+    assert len(local) == 1 and local == remote
+    assert local != stores["after_first"]["local"]
+    assert sha256(os.path.join(stores["local"], local[0])) == sha256(os.path.join(stores["remote"], local[0]))
+    manifest = json.load(open(os.path.join(stores["remote"], local[0] + ".manifest.json")))
+    assert manifest["storage_device_id"] == json.load(
+        open(os.path.join(stores["local"], local[0] + ".manifest.json")))["storage_device_id"]
+    assert not [f for f in os.listdir(stores["remote"]) if f.endswith(".manifest.json") and f[:-len(".manifest.json")] not in remote]
+
+
+@pytest.mark.reliability("rerun")
+def test_restore_takes_the_file_from_the_backup_host(stores, sim):
+    work = stores["work"]
+    shutil.rmtree(stores["local"])  # the control node lost its copy too
+    sim.lose_keys("1-1")
+    assert sim.state()["lost_parity_groups"] == ["1-1"]
+    tmpdir = work / "runner-tmp"
+    tmpdir.mkdir()
+    proc = run_shipped(work, stores["inventory"], "vsp.encryption.restore_encryption_keys", {
+        "encryption_key_restore_from_host": "backup1", "encryption_key_restore_path": stores["remote"],
+        "encryption_key_restore_backup_password": ROTATED_PASSWORD, "encryption_key_restore_confirm": True},
+        env={"TMPDIR": str(tmpdir)})
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    state = sim.state()
+    assert state["lost_parity_groups"] == []
+    assert not [k for k in state["keys"] if k.get("lost")]
+    assert all(ld["status"] == "NML" for ld in state["ldevs"] if "POOL" in ld.get("attributes", []))
+    assert os.listdir(str(tmpdir)) == []  # the fetched copy was deleted
+    assert key_files(stores["remote"])  # the backup host keeps its file
