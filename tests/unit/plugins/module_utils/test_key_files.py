@@ -6,7 +6,7 @@ import os
 
 import pytest
 from conftest import BACKUP_PASSWORD
-from key_file_helpers import OTHER_SID, SID, keys_by_type, write_key_file
+from key_file_helpers import OTHER_SID, SID, keys_by_type, read_manifest, rewrite_manifest, write_key_file
 
 from ansible_collections.vsp.encryption.plugins.module_utils import key_files
 from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
@@ -132,6 +132,24 @@ def test_choose_needs_every_lost_drive(tmp_path, fast_kdf):
         key_files.choose_for_restore(files, ['HDD00-01', 'HDD00-02'])
     assert 'other.ekf holds no DEK for drive(s) HDD00-01' in info.value.msg
     assert 'one.ekf holds no DEK for drive(s) HDD00-02' in info.value.msg
+
+
+def test_choose_skips_a_file_whose_manifest_was_edited(tmp_path, fast_kdf):
+    """An edited manifest (MAC mismatch) is a damaged file: refused with its reason, the older good file taken."""
+    old = write_key_file(tmp_path, 'old.ekf', locations=ALL, password=BACKUP_PASSWORD, day=1)
+    new = write_key_file(tmp_path, 'new.ekf', locations=ALL, password=BACKUP_PASSWORD, day=2)
+    data = read_manifest(new)
+    data['model'] = 'edited'
+    rewrite_manifest(new, data)
+    files, dummy = key_files.scan(str(tmp_path), SID)
+    entry, dummy = key_files.choose_for_restore(files, LOST, mf.Deriver(BACKUP_PASSWORD))
+    assert entry['path'] == old
+    os.remove(old)
+    files, dummy = key_files.scan(str(tmp_path), SID)
+    with pytest.raises(VspApiError) as info:
+        key_files.choose_for_restore(files, LOST, mf.Deriver(BACKUP_PASSWORD))
+    assert info.value.msg.startswith('no key file there can restore the lost keys: new.ekf ')
+    assert 'MAC' in info.value.msg
 
 
 def test_choose_from_no_file(tmp_path):
