@@ -110,7 +110,9 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.vsp.encryption.plugins.module_utils.common import argument_spec, run_module, storage_view
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError, clean_text
 
-CONFIRMED, DIFFERS, NOT_CHECKED = 'confirmed', 'differs', 'not_checked'
+CONFIRMED = 'confirmed'
+DIFFERS = 'differs'
+NOT_CHECKED = 'not_checked'
 KEY_TYPES = ('DEK', 'CEK', 'KEK', 'FREE')
 KEY_FIELDS = ('keyId', 'createdTime', 'keyType', 'uuid', 'targetDeviceLocation', 'keyGeneratedLocation', 'numOfBackups')
 ERROR_FIELDS = ('errorSource', 'messageId', 'message', 'cause', 'solution', 'solutionType', 'detailCode')
@@ -530,8 +532,8 @@ def _cell(text):
 
 def markdown(storage, api_version, checks, summary):
     lines = [
-        '# vsp.encryption: REST API check of %s %s' % (_cell(storage.get('model') or 'unknown model'),
-                                                        _cell(storage.get('storage_device_id') or '')),
+        '# vsp.encryption: REST API check of %s %s' % (
+            _cell(storage.get('model') or 'unknown model'), _cell(storage.get('storage_device_id') or '')),
         '',
         'Serial number: %s. REST API version: %s. Read only: GET requests and one session.' % (
             _cell(storage.get('serial_number')), _cell(api_version or 'not answered')),

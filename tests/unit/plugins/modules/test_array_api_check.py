@@ -138,7 +138,7 @@ def test_jobs_list_not_answered_is_not_checked_and_a_known_job_is_read(vsp):
 def test_job_id_reads_that_job(vsp):
     bodies = answers()
     vsp_order = list(ORDER)
-    index = [n for n, _ in vsp_order].index('jobs')
+    index = [step[0] for step in vsp_order].index('jobs')
     vsp_order[index] = ('jobs', '/v1/objects/jobs/7')
     bodies['jobs'] = (200, copy.deepcopy(bodies['jobs'][1]['data'][0]))
     vsp.login()
