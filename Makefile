@@ -18,7 +18,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(BUILD)
 export ANSIBLE_NOCOLOR := 1
 export PY_COLORS := 0
 
-.PHONY: help venv collection lint sanity unit simulator-tests integration molecule test clean
+.PHONY: help venv collection collection-copy lint sanity unit simulator-tests integration molecule test clean
 
 help:
 	@echo "make demo   back up the keys, lose them, restore them — on the simulator"
@@ -36,7 +36,9 @@ venv: $(STAMP)
 # ansible-test and ansible-playbook need the collection at .../ansible_collections/vsp/encryption,
 # a real directory: copy the tracked (and new, not ignored) files of the collection there.
 # ansible-test then lists them with git inside the copy.
-collection: $(STAMP)
+collection: $(STAMP) collection-copy
+# the copy alone (no toolchain needed: git and tar), for `make demo`
+collection-copy:
 	@rm -rf $(COLL_DIR); mkdir -p $(COLL_DIR) $(REPORTS)
 	@git ls-files -co --exclude-standard -z | grep -zv -E '^(simulator|bench|hack|\.ci)/|^noxfile\.py$$' \
 	  | tar -cf - --null --ignore-failed-read -T - 2>/dev/null | tar -xf - -C $(COLL_DIR)

@@ -8,12 +8,12 @@ DEMO_DIR := $(CURDIR)/$(BUILD)/demo
 ROLES_ENV := ANSIBLE_CALLBACK_RESULT_FORMAT=yaml ANSIBLE_RETRY_FILES_ENABLED=0 \
   ANSIBLE_DEPRECATION_WARNINGS=0 \
   ANSIBLE_LOCAL_TEMP=$(CURDIR)/$(BUILD)/tmp/ansible-local ANSIBLE_HOME=$(CURDIR)/$(BUILD)/tmp/ansible-home PATH=$(CURDIR)/$(BIN):$$PATH
-DEMO_PLAY := $(ROLES_ENV) VSP_DEMO_DIR=$(DEMO_DIR) $(CURDIR)/$(BIN)/ansible-playbook -i playbooks/inventory/demo
+DEMO_PLAY := $(ROLES_ENV) VSP_DEMO_DIR=$(DEMO_DIR) PATH=$(CURDIR)/$(DEMO_BIN):$$PATH $(CURDIR)/$(DEMO_BIN)/ansible-playbook -i playbooks/inventory/demo
 
-demo: collection
+demo: $(DEMO_STAMP) collection-copy
 	@rm -rf $(DEMO_DIR); mkdir -p $(DEMO_DIR)
 	@start=$$(date +%s); \
-	$(PY) hack/with-simulator --job-ms 500 -- bash -eu -o pipefail -c ' \
+	$(DEMO_PY) hack/with-simulator --job-ms 500 -- bash -eu -o pipefail -c ' \
 	  echo "== 1/5 back up the encryption keys (role encryption_key_backup)"; \
 	  $(DEMO_PLAY) playbooks/backup_encryption_keys.yml; \
 	  echo "== 2/5 disaster: the array loses the keys of parity groups 1-1 and 1-2"; \
