@@ -177,3 +177,27 @@ def test_restore_takes_the_file_from_the_backup_host(stores, sim):
     assert all(ld["status"] == "NML" for ld in state["ldevs"] if "POOL" in ld.get("attributes", []))
     assert os.listdir(str(tmpdir)) == []  # the fetched copy was deleted
     assert key_files(stores["remote"])  # the backup host keeps its file
+
+
+@pytest.mark.reliability("bad_input")
+def test_backup_dir_inside_the_jobs_private_data_dir_is_refused(sim, sshd, tmp_path_factory):
+    """ansible-runner / AWX delete the job's private data directory: a backup there would be gone after the job."""
+    work = tmp_path_factory.mktemp("job-dir")
+    sim.reset()
+    private = work / "private_data_dir"
+    (private / "artifacts" / "42").mkdir(parents=True)
+    backups = str(private / "key-backups")
+    inventory = write_inventory(work, sim, sshd)
+    env = {"AWX_ISOLATED_DATA_DIR": str(private / "artifacts" / "42")}  # as ansible-runner sets it
+    extra = {"encryption_key_backup_dir": backups, "encryption_key_backup_password": BACKUP_PASSWORD}
+    before = len(sim.requests_log())
+    refused = run_shipped(work, inventory, "vsp.encryption.backup_encryption_keys", extra, env=env)
+    assert refused.returncode != 0
+    assert "private data directory" in refused.stdout and "encryption_key_backup_allow_job_dir" in refused.stdout
+    assert key_files(backups) == []
+    assert not [e for e in sim.requests_log()[before:] if "file/actions/backup" in e["path"]]
+    allowed = run_shipped(work, inventory, "vsp.encryption.backup_encryption_keys",
+                          dict(extra, encryption_key_backup_allow_job_dir=True), env=env)
+    assert allowed.returncode == 0, allowed.stdout[-3000:]
+    assert "Warning: encryption_key_backup_dir" in allowed.stdout
+    assert len(key_files(backups)) == 1
