@@ -361,3 +361,21 @@ def test_plan_has_no_secret(tmp_path, fast_kdf):
     text = json.dumps(plan(Api(LOST_1_1), path), default=str)
     assert BACKUP_PASSWORD not in text
     assert os.path.basename(path) in text
+
+
+# -- holder_hint --------------------------------------------------------------------------------------
+def test_holder_hint_kms_and_no_holder(tmp_path, fast_kdf):
+    cov = {'lost_parity_groups': ['1-1'], 'lost_drives': ['HDD01-01']}
+    assert restore_plan.holder_hint({'source': 'kms', 'path': None, 'storage': STORAGE}, cov) is None
+    used = write_key_file(tmp_path, 'short.ekf', locations=LOST_1_1, password=BACKUP_PASSWORD)
+    hint = restore_plan.holder_hint({'source': 'file', 'path': used, 'storage': STORAGE}, cov, mf.Deriver(BACKUP_PASSWORD))
+    assert hint == 'No key file in %s holds them (by the manifests); look for an older copy, or restore from the KMS.' % tmp_path
+
+
+def test_holder_hint_names_a_holder_the_password_opens(tmp_path, fast_kdf):
+    cov = {'lost_parity_groups': ['1-1'], 'lost_drives': ['HDD01-01']}
+    good = write_key_file(tmp_path, 'good.ekf', locations=ALL, password=BACKUP_PASSWORD, day=1)
+    write_key_file(tmp_path, 'rotated.ekf', locations=ALL, password=OTHER_PASSWORD, day=2)
+    used = write_key_file(tmp_path, 'short.ekf', locations=LOST_1_1, password=BACKUP_PASSWORD, day=3)
+    hint = restore_plan.holder_hint({'source': 'file', 'path': used, 'storage': STORAGE}, cov, mf.Deriver(BACKUP_PASSWORD))
+    assert hint.startswith('The key file %s holds them' % good)

@@ -200,6 +200,29 @@ def test_keys_still_lost_after_the_restore_fails_naming_the_groups(vsp, key_file
     assert_no_secret(result)
 
 
+def test_keys_still_lost_names_another_file_that_holds_them(vsp, tmp_path):
+    older = write_key_file(tmp_path, 'older.ekf', locations=ALL, password=BACKUP_PASSWORD, day=1)
+    write_key_file(tmp_path, 'rotated.ekf', locations=ALL, password=OTHER_PASSWORD, day=2)
+    used = write_key_file(tmp_path, 'used.ekf', locations=ALL, password=BACKUP_PASSWORD, day=3, content=KEY_FILE)
+    expect_plan(vsp)
+    expect_restore(vsp, after=LOST_1_1)  # the restore brought nothing back
+    vsp.logout()
+    result = vsp.fail(encryption_key_restore.main, args(used))
+    assert 'The key file %s holds them' % older in result['msg']
+    assert 'rotated.ekf' not in result['msg']  # the password does not open it
+    assert posts(vsp) == [RESTORE]
+
+
+def test_keys_still_lost_does_not_send_the_operator_back_to_the_same_file(vsp, key_file):
+    """The file just used did not bring the keys back, whatever its manifest says: naming it again is a loop."""
+    expect_plan(vsp)
+    expect_restore(vsp, after=LOST_1_1)
+    vsp.logout()
+    result = vsp.fail(encryption_key_restore.main, args(key_file))
+    assert 'still lost' in result['msg']
+    assert 'The key file %s holds them' % key_file not in result['msg']
+
+
 def test_restore_from_kms(vsp):
     expect_plan(vsp)
     vsp.add('POST', KMS_RESTORE, status=202, json=job(32))
