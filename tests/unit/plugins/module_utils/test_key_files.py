@@ -62,6 +62,22 @@ def test_scan_marks_a_changed_file_not_intact(tmp_path, fast_kdf):
     assert files[0]['size'] == os.path.getsize(path)
 
 
+def test_scan_ignores_a_key_file_that_cannot_be_read(tmp_path, fast_kdf, monkeypatch):
+    bad = write_key_file(tmp_path, 'bad.ekf', day=2)
+    write_key_file(tmp_path, 'good.ekf', day=1)
+    real = key_files.sha256_file
+
+    def sha256_file(path):
+        if path == bad:
+            raise OSError(5, 'Input/output error')
+        return real(path)
+
+    monkeypatch.setattr(key_files, 'sha256_file', sha256_file)
+    files, ignored = key_files.scan(str(tmp_path), SID)
+    assert names(files) == ['good.ekf']
+    assert ignored == [{'path': bad, 'reason': 'cannot be read (Input/output error)'}]
+
+
 def test_scan_refuses_what_is_not_a_directory(tmp_path):
     with pytest.raises(VspApiError, match='is not a directory'):
         key_files.scan(str(tmp_path / 'missing'), SID)

@@ -121,6 +121,26 @@ def test_check_mode_with_named_groups_as_text(vsp, key_file):
     assert vsp.write_calls() == []
 
 
+def test_force_with_named_groups_and_a_directory_plans_a_restore(vsp, tmp_path):
+    write_key_file(tmp_path, 'rotated.ekf', locations=ALL, password=OTHER_PASSWORD, day=3)
+    good = write_key_file(tmp_path, 'good.ekf', locations=ALL, password=BACKUP_PASSWORD, day=2)
+    expect_plan(vsp, ALL, groups=('1-2',))
+    vsp.logout()
+    result = vsp.run(encryption_key_restore.main, args(str(tmp_path), parity_groups=['1-2'], force=True), check_mode=True)
+    assert result['plan']['forced'] is True and result['plan']['restore_needed'] is True
+    assert result['path'] == good
+    assert result['parity_groups'] == ['1-2']
+    assert vsp.write_calls() == []
+
+
+def test_force_without_groups_refused_before_any_write(vsp, key_file):
+    expect_reads(vsp, ALL)
+    vsp.logout()
+    result = vsp.fail(encryption_key_restore.main, args(key_file, force=True))
+    assert result['msg'].startswith('parity_groups: with force')
+    assert vsp.write_calls() == []
+
+
 def test_nothing_lost_restores_nothing(vsp, key_file):
     expect_reads(vsp, ALL)
     vsp.logout()
