@@ -33,6 +33,7 @@ __metaclass__ = type
 
 import errno
 import random
+import re
 import threading
 import time
 import traceback
@@ -50,7 +51,7 @@ except ImportError:
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError, clean_json, clean_text
+from ansible_collections.vsp.encryption.plugins.module_utils.errors import TEXT_MAX, VspApiError, clean_json, clean_text
 from ansible_collections.vsp.encryption.plugins.module_utils.limits import JSON_MAX, KEY_FILE_MAX
 
 BASE_PATH = '/ConfigurationManager'
@@ -62,6 +63,10 @@ READ_CHUNK = 16 * 1024
 LOCATION_MAX = 200
 BUSY_MESSAGE_ID = 'KART00003-E'
 IDEMPOTENT_METHODS = ('GET', 'HEAD')
+# a JSON body of printable ASCII without escapes (whitespace between tokens allowed: raw control
+# characters are not valid inside JSON strings) and without a long text holds nothing to clean
+_PLAIN_BYTES = bytes(c for c in range(0x20, 0x7f) if c != 0x5c) + b'\t\n\r'
+_LONG_TEXT = re.compile(br'"[^"]{%d,}"' % (TEXT_MAX + 1))
 
 __all__ = ['VspClient', 'HAS_REQUESTS', 'REQUESTS_IMPORT_ERROR', 'JSON_MAX', 'KEY_FILE_MAX', 'media_type']
 
@@ -281,6 +286,9 @@ class VspClient(object):
         if body is None:
             raise VspApiError('GET %s answered something that is not JSON' % path, status=response.status_code,
                               method='GET', path=path)
+        content = response.content
+        if not content.translate(None, _PLAIN_BYTES) and _LONG_TEXT.search(content) is None:
+            return body
         return clean_json(body)
 
     # -- retries ------------------------------------------------------------------------------------

@@ -256,3 +256,11 @@ def test_array_text_in_answers_is_cleaned_before_it_reaches_a_result(vsp):
     assert key['targetDeviceLocation'] == 'HDD00-01 [2J  ok: [vsp]'
     assert key['x ]0;t '] == 'y' * 500 + '...'
     assert key['numOfBackups'] == 2 and key['list'] == ['a b', None, True]
+
+
+@pytest.mark.parametrize('text, cleaned', [('p' * 600, 'p' * 500 + '...'), ('HDD00-01\x7f', 'HDD00-01 '), ('\u00e9t\u00e9', '\u00e9t\u00e9'),
+                                           ('HDD00-01', 'HDD00-01')])
+def test_each_kind_of_text_is_cleaned_or_kept(vsp, text, cleaned):
+    expect(vsp, ('GET', KEYS, {'body': '{\n  "data" : [ {\n    "keyId" : "1",\n    "uuid" : "%s"\n  } ]\n}' % text,
+                               'content_type': 'application/json'}))
+    assert run(vsp, lambda api: api.list_keys('KEK')) == [{'keyId': '1', 'uuid': cleaned}]
