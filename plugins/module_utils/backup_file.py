@@ -236,19 +236,27 @@ def _write_temp(chunks, directory, base, dest, *, cap, expected_size):
     return tmp, size, digest.hexdigest()
 
 
-def write_stream_atomically(chunks, dest, mode=0o600, expected_size=None, *, cap=None):
+def write_stream_atomically(chunks, dest, mode=0o600, expected_size=None, *, cap=None, exclusive=False):
     """Write an iterable of byte chunks to ``dest`` safely.
 
     The data goes to a temp file in the target directory, private (0600) from creation; it is moved
     into place (``os.replace``) only when complete and, when ``expected_size`` is given, of that size,
-    and when ``cap`` is given, not larger. On any failure the temp file is removed and ``dest`` is left
-    as it was. Returns ``(size, sha256)``.
+    and when ``cap`` is given, not larger. With ``exclusive`` it is linked into place instead and an
+    existing ``dest`` is never replaced (an error says so). On any failure the temp file is removed
+    and ``dest`` is left as it was. Returns ``(size, sha256)``.
     """
     directory = os.path.dirname(os.path.abspath(dest))
     tmp, size, sha256 = _write_temp(chunks, directory, os.path.basename(dest), dest, cap=cap, expected_size=expected_size)
     try:
         os.chmod(tmp, mode)
-        os.replace(tmp, dest)
+        if exclusive:
+            try:
+                os.link(tmp, dest)
+            except FileExistsError:
+                raise VspApiError('%s appeared while the key file was downloaded; it was left alone and no file was written' % dest) from None
+            os.unlink(tmp)
+        else:
+            os.replace(tmp, dest)
     except BaseException as exc:
         _remove_quietly(tmp)
         if isinstance(exc, OSError):
@@ -346,11 +354,11 @@ def write_manifest_or_remove(key_path, manifest, mode=0o600):
                           % (mpath, reason, fate), details={'changed': True}) from None
 
 
-def download_response(response, dest, mode=0o600, cap=KEY_FILE_MAX):
+def download_response(response, dest, mode=0o600, cap=KEY_FILE_MAX, *, exclusive=False):
     """Stream a ``requests`` response body into ``dest`` (see :func:`write_stream_atomically`), at most ``cap`` bytes."""
     try:
         return write_stream_atomically(response.iter_content(chunk_size=CHUNK_SIZE), dest, mode=mode,
-                                       expected_size=_content_length(response), cap=cap)
+                                       expected_size=_content_length(response), cap=cap, exclusive=exclusive)
     finally:
         response.close()
 

@@ -11,8 +11,10 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 
 import requests
@@ -387,3 +389,56 @@ def check_backup_dir(backups):
                 data = handle.read()
             assert data[:8] == b"VSPEKF\x00\x01", path
             assert manifest["sha256"] == hashlib.sha256(data).hexdigest() and manifest["size"] == len(data), path
+
+
+class Listener:
+    """A loopback TCP listener that only counts who connects: the target of a redirect, which must see nothing.
+
+    Every connection is counted (and its first bytes, whatever they are: a TLS hello or an HTTP request), then closed.
+    """
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        self.received = 0
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def url(self, path="/steal"):
+        return "https://127.0.0.1:%d%s" % (self.port, path)
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _addr = self.sock.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.connections += 1
+            try:
+                conn.settimeout(2)
+                data = conn.recv(65536)
+                with self.lock:
+                    self.received += len(data)
+            except OSError:
+                pass
+            finally:
+                conn.close()
+
+    def seen(self):
+        with self.lock:
+            return self.connections, self.received
+
+    def close(self):
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept() of the thread
+        except OSError:
+            pass
+        try:
+            self.sock.close()
+        except OSError:
+            pass

@@ -398,3 +398,21 @@ def test_read_key_file_once_refuses(tmp_path, what):
     with pytest.raises(VspApiError) as info:
         bf.read_key_file_once(str(path))
     assert str(path) in str(info.value)
+
+
+def test_exclusive_write_never_replaces(tmp_path):
+    dest = tmp_path / 'k.ekf'
+    assert bf.write_stream_atomically([b'new'], str(dest), exclusive=True)[0] == 3
+    with pytest.raises(VspApiError) as info:
+        bf.write_stream_atomically([b'other'], str(dest), exclusive=True)
+    assert 'left alone' in str(info.value)
+    assert dest.read_bytes() == b'new' and os.listdir(str(tmp_path)) == ['k.ekf']
+
+
+def test_download_response_exclusive(tmp_path):
+    dest = tmp_path / 'k.ekf'
+    dest.write_bytes(b'old')
+    resp = FakeResponse([b'abc'], length=3)
+    with pytest.raises(VspApiError):
+        bf.download_response(resp, str(dest), exclusive=True)
+    assert resp.closed and dest.read_bytes() == b'old' and os.listdir(str(tmp_path)) == ['k.ekf']
