@@ -37,4 +37,6 @@ class FilterModule(object):
             'backup_refusal': _safe(runbook_text.backup_refusal),
             'backup_summary': _safe(runbook_text.backup_summary),
             'retention_deletions': _safe(runbook_text.retention_deletions),
+            'progress_batches': _safe(runbook_text.progress_batches),
+            'merge_batches': _safe(runbook_text.merge_batches),
         }

@@ -65,6 +65,16 @@ class PoolVolumeFinder(object):
                     found[int(ldev['ldevId'])] = ldev
         return [found[k] for k in sorted(found)]
 
+    def by_parity_groups_and_ids(self, parity_group_ids, ldev_ids):
+        """The pool volumes of the parity groups whose ids are in ``ldev_ids`` (each must be one)."""
+        wanted = set(int(i) for i in ldev_ids)
+        volumes = [v for v in self.by_parity_groups(parity_group_ids) if int(v['ldevId']) in wanted]
+        missing = sorted(wanted - set(int(v['ldevId']) for v in volumes))
+        if missing:
+            raise VspApiError('ldev_ids: LDEV id(s) %s are not pool volumes of parity group(s) %s; nothing was changed'
+                              % (', '.join(str(m) for m in missing), ', '.join(parity_group_ids)))
+        return volumes
+
     def by_pools(self, pool_ids, known_pool_ids=None):
         """``known_pool_ids``: ids from a pool list already read (saves one request per pool)."""
         if known_pool_ids is not None:

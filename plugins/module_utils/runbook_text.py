@@ -170,3 +170,28 @@ def retention_deletions(results):
             pairs.append([host, path])
             pairs.append([host, path + '.manifest.json'])
     return pairs
+
+
+def progress_batches(ldev_ids, size=256, verb='changed'):
+    """The LDEV ids in batches of ``size``, each with the progress line shown when the batch is done.
+
+    ``[{'ldev_ids': [...], 'label': 'blocked 256 / 1024 pool volumes (LDEV 0-255)'}, ...]``.
+    """
+    ids = sorted(int(i) for i in ldev_ids or [])
+    size = max(1, int(size))
+    batches = []
+    for start in range(0, len(ids), size):
+        part = ids[start:start + size]
+        done = start + len(part)
+        span = ('LDEV %d' % part[0]) if len(part) == 1 else ('LDEV %d-%d' % (part[0], part[-1]))
+        batches.append({'ldev_ids': part, 'label': '%s %d / %d pool volumes (%s)' % (verb, done, len(ids), span)})
+    return batches
+
+
+def merge_batches(results):
+    """One result from the looped batch results of pool_volume_state: changed and failed LDEV ids."""
+    changed, failed = [], []
+    for result in results or []:
+        changed.extend(result.get('changed_ldev_ids') or [])
+        failed.extend(f.get('ldev_id') for f in result.get('failed_volumes') or [])
+    return {'changed_ldev_ids': sorted(changed), 'failed_ldev_ids': sorted(failed), 'changed': bool(changed)}

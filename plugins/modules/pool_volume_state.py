@@ -47,7 +47,9 @@ options:
       - IDs of parity groups (for example V(1-1)) whose pool volumes are selected.
       - Each is C(<number>-<number>); comma-separated text (V(1-1,1-2)) is accepted too. Anything else fails
         the task before a request is sent.
-      - Exactly one of O(parity_groups), O(pool_ids) and O(ldev_ids) is required.
+      - One of O(parity_groups), O(pool_ids) and O(ldev_ids) is required; O(parity_groups) may be combined with
+        O(ldev_ids) to take a part of the pool volumes of the groups (the roles do so to report progress batch by
+        batch, reading the groups' LDEV lists instead of one LDEV at a time).
     type: list
     elements: str
   pool_ids:
@@ -58,6 +60,7 @@ options:
   ldev_ids:
     description:
       - IDs of LDEVs to select (integers from 0 to 65279); each must be a pool volume.
+      - With O(parity_groups), each must be a pool volume of those parity groups.
     type: list
     elements: int
   state:
@@ -179,6 +182,8 @@ from ansible_collections.vsp.encryption.plugins.module_utils.pool_volumes import
 
 def select_volumes(module, api):
     finder = PoolVolumeFinder(api)
+    if module.params['parity_groups'] and module.params['ldev_ids']:
+        return finder.by_parity_groups_and_ids(module.params['parity_groups'], module.params['ldev_ids'])
     if module.params['parity_groups']:
         return finder.by_parity_groups(module.params['parity_groups'])
     if module.params['pool_ids']:
@@ -231,7 +236,7 @@ def main():
             state=dict(type='str', required=True, choices=['blocked', 'normal']),
             concurrency=dict(type='int', default=8),
         ),
-        mutually_exclusive=[('parity_groups', 'pool_ids', 'ldev_ids')],
+        mutually_exclusive=[('parity_groups', 'pool_ids'), ('pool_ids', 'ldev_ids')],
         required_one_of=[('parity_groups', 'pool_ids', 'ldev_ids')],
         supports_check_mode=True,
     )
