@@ -1,0 +1,335 @@
+"""Fleets and pipelines (issue 14): one job backs up many arrays, one audit covers them all.
+
+Four simulated arrays with distinct storage ids, each its own `vsp-simulator` process (own port, own
+CA, own request log). The connection of each array comes from the inventory (vsp_host / vsp_port); the
+AWX credential holds only what they share - a service account known to every array and the CA bundle
+- and no host. The backup playbook runs through ansible-runner (the engine AWX uses) with forks, then
+the read-only audit playbook runs as a CI pipeline would: ansible-playbook with a vaulted inventory and
+`--vault-password-file` pointing at a script that reads the vault password from an environment variable.
+"""
+import hashlib
+import json
+import os
+import signal
+import stat
+import subprocess
+import time
+import uuid
+
+import pytest
+import requests
+import yaml
+from ecosystem_helpers import BIN, DEV_COLLECTIONS, PYTHON, ROOT, awx_inject, clean_env, parse_adhoc, run
+
+AWX_DIR = os.path.join(ROOT, "extensions", "awx")
+SERVICE_USER = "svc-keys"
+SERVICE_PASSWORD = "Svc#%s-Fl33t" % uuid.uuid4().hex[:12]
+KEY_FILE_PASSWORD = "Kf#%s-Fl33t" % uuid.uuid4().hex[:12]
+VAULT_PASSWORD = "vault-%s" % uuid.uuid4().hex
+SERIALS = (410001, 410002, 410003, 410004)
+SESSIONS_PATH = "/ConfigurationManager/v1/objects/sessions"
+
+
+class Array:
+    """One simulated array: a vsp-simulator subprocess with a scenario of its own serial number."""
+
+    def __init__(self, workdir, index, serial):
+        self.name = "array%d" % index
+        self.dir = workdir / self.name
+        self.dir.mkdir()
+        self.serial = serial
+        scenario = {"storage": {"serialNumber": serial},
+                    "users": [{"name": SERVICE_USER, "password": SERVICE_PASSWORD,
+                               "roles": ["Security Administrator (View & Modify)", "Storage Administrator (Provisioning)"]}]}
+        (self.dir / "scenario.yml").write_text(yaml.safe_dump(scenario))
+        self.port_file = self.dir / "port"
+        self.ca_path = str(self.dir / "ca.pem")
+        self.log = open(str(self.dir / "simulator.log"), "ab")
+        exe = os.path.join(BIN, "vsp-simulator")
+        cmd = [exe] if os.path.exists(exe) else [PYTHON, "-m", "vsp_simulator"]
+        self.proc = subprocess.Popen(cmd + ["--port", "0", "--port-file", str(self.port_file), "--cert-dir", str(self.dir),
+                                            "--scenario", str(self.dir / "scenario.yml"), "--job-ms", "50"],
+                                     stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.port = None
+        self.http = requests.Session()
+        self.http.trust_env = False
+
+    def wait_ready(self):
+        deadline = time.monotonic() + 30
+        while not self.port_file.exists():  # the simulator writes it (atomically) once it listens
+            assert self.proc.poll() is None and time.monotonic() < deadline, "vsp-simulator %s did not start" % self.name
+            time.sleep(0.05)
+        self.port = int(self.port_file.read_text().strip())
+        self.http.verify = self.ca_path
+        self.storage_device_id = self.ctl("GET", "state")["storage"]["storageDeviceId"]
+
+    @property
+    def url(self):
+        return "https://127.0.0.1:%d" % self.port
+
+    def ctl(self, method, what, body=None):
+        resp = self.http.request(method, self.url + "/simulator/v1/" + what, json=body, timeout=30)
+        resp.raise_for_status()
+        return resp.json()
+
+    def create_key(self):
+        """A new (FREE) key, made through the array's API as an administrator would: POST encryption-keys."""
+        base = self.url + "/ConfigurationManager/v1/objects"
+        resp = self.http.post(base + "/sessions", auth=(SERVICE_USER, SERVICE_PASSWORD), json={}, timeout=30)
+        resp.raise_for_status()
+        session = resp.json()
+        headers = {"Authorization": "Session %s" % session["token"], "Response-Job-Status": "Completed"}
+        try:
+            job = self.http.post(base + "/encryption-keys", json={"count": 1}, headers=headers, timeout=60)
+            assert job.status_code == 202, job.text
+            assert job.json()["status"] == "Completed" and job.json()["state"] == "Succeeded", job.text
+        finally:
+            self.http.delete(base + "/sessions/%s" % session["sessionId"], headers=headers, json={}, timeout=30)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.log.close()
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("fleet")
+    arrays = [Array(workdir, i + 1, serial) for i, serial in enumerate(SERIALS)]
+    try:
+        for array in arrays:
+            array.wait_ready()
+        assert len({a.storage_device_id for a in arrays}) == len(arrays), "the arrays must have distinct storage ids"
+        bundle = workdir / "ca-bundle.pem"  # the site's CA bundle: it signs every array's certificate
+        bundle.write_text("".join(open(a.ca_path).read() for a in arrays))
+        backups = workdir / "backups"
+        fleet = {"arrays": arrays, "dir": workdir, "ca_bundle": str(bundle), "backups": backups}
+        for array in arrays:
+            array.ctl("DELETE", "requests")
+        pdd = workdir / "job"
+        (pdd / "inventory").mkdir(parents=True)
+        (pdd / "inventory" / "hosts.yml").write_text(yaml.safe_dump(hosts_of(arrays)))
+        env, _ = awx_inject(AWX_DIR, "credential_type", {
+            "username": SERVICE_USER, "password": SERVICE_PASSWORD, "ca_cert": open(fleet["ca_bundle"]).read()}, pdd)
+        _, secret_vars = awx_inject(AWX_DIR, "key_file_password_credential_type", {"key_file_password": KEY_FILE_PASSWORD}, pdd)
+        assert env["VSP_HOST"] == ""
+        secret_file = pdd / "env" / "credential_extra_vars.yml"
+        secret_file.write_text(yaml.safe_dump(secret_vars))
+        secret_file.chmod(0o600)
+        env.update(ANSIBLE_COLLECTIONS_PATH=DEV_COLLECTIONS, ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false", ANSIBLE_NOCOLOR="1")
+        kwargs = dict(
+            private_data_dir=str(pdd), project_dir=ROOT, playbook="playbooks/backup_encryption_keys.yml",
+            inventory=str(pdd / "inventory" / "hosts.yml"), envvars=env, ident="job", forks=4,
+            extravars={"encryption_key_backup_dir": str(backups)}, cmdline="-e @%s" % secret_file,
+            quiet=True, timeout=300, suppress_env_files=True)
+        proc = subprocess.run([PYTHON, "-c", RUN_JOB], input=json.dumps(kwargs), env=clean_env(), capture_output=True,
+                              text=True, timeout=360, check=False)
+        stdout_path = pdd / "artifacts" / "job" / "stdout"
+        stdout = stdout_path.read_text() if stdout_path.exists() else ""
+        fleet["job"] = {"proc": proc, "stdout": stdout, "logs": dict((a.name, request_log(a)) for a in arrays),
+                        "states": dict((a.name, a.ctl("GET", "state")) for a in arrays)}
+        yield fleet
+    finally:
+        for array in arrays:
+            array.stop()
+
+
+def hosts_of(arrays, **group_vars):
+    """The fleet inventory: one host per array, its address as host variables; the connection's shared parts
+    (user, password, CA) are not in it when the credential carries them."""
+    hosts = dict((a.name, {"vsp_host": "127.0.0.1", "vsp_port": a.port, "vsp_expected_storage_device_id": a.storage_device_id})
+                 for a in arrays)
+    connection = {"host": "{{ vsp_host }}", "port": "{{ vsp_port }}"}
+    connection.update(group_vars.pop("connection", {}))
+    variables = {"ansible_connection": "local", "ansible_python_interpreter": PYTHON, "vsp_connection": connection}
+    variables.update(group_vars)
+    return {"all": {"children": {"vsp_arrays": {"hosts": hosts, "vars": variables}}}}
+
+
+def request_log(array):
+    return array.ctl("GET", "requests")
+
+
+def sessions_of(log):
+    created = [e for e in log if e["method"] == "POST" and e["path"] == SESSIONS_PATH]
+    deleted = [e for e in log if e["method"] == "DELETE" and e["path"].startswith(SESSIONS_PATH + "/")]
+    return created, deleted
+
+
+RUN_JOB = """
+import json, sys
+import ansible_runner
+result = ansible_runner.run(**json.load(sys.stdin))
+print(json.dumps({"status": result.status, "rc": result.rc}))
+"""
+
+
+def test_credential_without_host_injects_an_empty_host_that_the_modules_refuse(tmp_path):
+    """Only what every array shares is in the credential; a host the inventory gives no address fails
+    clearly, before any request, instead of trying an empty URL."""
+    env, extra_vars = awx_inject(AWX_DIR, "credential_type", {"username": SERVICE_USER, "password": SERVICE_PASSWORD}, tmp_path)
+    assert env["VSP_HOST"] == "" and not extra_vars
+    proc = run([os.path.join(BIN, "ansible"), "localhost", "-m", "vsp.encryption.encryption_key_info",
+                "-e", "ansible_python_interpreter=%s" % PYTHON],
+               env=clean_env(ANSIBLE_COLLECTIONS_PATH=DEV_COLLECTIONS, **env), cwd=str(tmp_path), check=False)
+    assert proc.returncode != 0
+    result = parse_adhoc(proc.stdout)
+    assert result["msg"].startswith("host is required:") and "VSP_HOST" in result["msg"], result["msg"]
+    assert SERVICE_PASSWORD not in proc.stdout + proc.stderr
+
+
+def test_one_job_backs_up_four_arrays(fleet, tmp_path):
+    """The AWX job of a fleet: ansible-runner, forks 4, the credential without a host, the address of each
+    array from the inventory. Each array gets a verified key file of its own storage id, and each
+    simulator saw only its own sessions."""
+    job = fleet["job"]
+    arrays, proc, stdout = fleet["arrays"], job["proc"], job["stdout"]
+    assert proc.returncode == 0, proc.stderr[-4000:] + stdout[-4000:]
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == {"status": "successful", "rc": 0}, stdout[-6000:]
+    assert "ok=" in stdout and stdout.count("failed=0") == len(arrays), stdout[-3000:]
+    for secret in (SERVICE_PASSWORD, KEY_FILE_PASSWORD):
+        assert secret not in stdout
+
+    # every array: exactly one verified key file, named and manifested with its own storage id
+    manifests = {}
+    for name in sorted(os.listdir(str(fleet["backups"]))):
+        if name.endswith(".ekf"):
+            path = fleet["backups"] / name
+            manifest = json.loads((fleet["backups"] / (name + ".manifest.json")).read_text())
+            data = path.read_bytes()
+            assert manifest["sha256"] == hashlib.sha256(data).hexdigest() and manifest["size"] == len(data), name
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600
+            assert name.startswith(manifest["storage_device_id"] + "_")
+            assert manifest["storage_device_id"] not in manifests, "two files of one array: %s" % name
+            manifests[manifest["storage_device_id"]] = manifest
+    assert sorted(manifests) == sorted(a.storage_device_id for a in arrays)
+
+    for array in arrays:
+        manifest = manifests[array.storage_device_id]
+        state = job["states"][array.name]
+        assert manifest["serial_number"] == array.serial
+        # the file holds this array's keys, and this array counted exactly one backup of each
+        listed = dict((t, sorted((k["keyId"] for k in state["keys"] if k["keyType"] == t and not k["lost"]), key=int))
+                      for t in ("DEK", "CEK", "KEK", "FREE"))
+        assert manifest["keys"] == listed
+        assert set(k["numOfBackups"] for k in state["keys"]) == {1}, array.name
+        log = job["logs"][array.name]
+        created, deleted = sessions_of(log)
+        assert created and len(created) == len(deleted), "%s: sessions %d created, %d deleted" % (
+            array.name, len(created), len(deleted))
+        assert all(e["status"] == 200 for e in created + deleted)
+        assert not [e for e in log if e["status"] == 401], "%s saw a token it did not issue: %s" % (array.name, log)
+        assert state["sessions"] == 0
+        downloads = [e for e in log if e["path"].endswith("/encryption-keys/file/actions/backup/invoke")]
+        assert len(downloads) == 1 and downloads[0]["status"] == 200, array.name
+
+
+VAULT_PASS_SCRIPT = """#!/bin/sh
+# --vault-password-file runs an executable file and reads the password from its stdout: from the CI secret here.
+if [ -z "${ANSIBLE_VAULT_PASSWORD:-}" ]; then echo "ANSIBLE_VAULT_PASSWORD is not set" >&2; exit 1; fi
+printf '%s\\n' "$ANSIBLE_VAULT_PASSWORD"
+"""
+
+
+def vault_encrypt(text, tmp_path):
+    """``ansible-vault encrypt_string`` of the value (from stdin): the lines of the vaulted text."""
+    pw = tmp_path / "pw"
+    pw.write_text(VAULT_PASSWORD)
+    pw.chmod(0o600)
+    proc = subprocess.run([os.path.join(BIN, "ansible-vault"), "encrypt_string", "--vault-password-file", str(pw),
+                           "--stdin-name", "v"], input=text, env=clean_env(), cwd=str(tmp_path), capture_output=True,
+                          text=True, timeout=60, check=False)
+    pw.unlink()
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert lines[0] == "v: !vault |" and lines[1].strip() == "$ANSIBLE_VAULT;1.1;AES256", proc.stdout
+    return "\n".join(line.strip() for line in lines[1:])
+
+
+def run_audit(fleet, workdir):
+    """The pipeline's step: no prompt, the vault password from the CI variable through a script."""
+    script = workdir / "vault-pass.sh"
+    script.write_text(VAULT_PASS_SCRIPT)
+    script.chmod(0o700)
+    proc = run([os.path.join(BIN, "ansible-playbook"), "-i", str(workdir / "inventory"), "--vault-password-file", str(script),
+                "vsp.encryption.audit_key_backups",
+                "-e", "vsp_audit_report_json=%s" % (workdir / "audit.json"),
+                "-e", "vsp_audit_report_markdown=%s" % (workdir / "audit.md")],
+               env=clean_env(ANSIBLE_COLLECTIONS_PATH=DEV_COLLECTIONS, ANSIBLE_VAULT_PASSWORD=VAULT_PASSWORD),
+               cwd=str(workdir), check=False, timeout=300)
+    for secret in (SERVICE_PASSWORD, KEY_FILE_PASSWORD, VAULT_PASSWORD):
+        assert secret not in proc.stdout + proc.stderr
+    return proc
+
+
+def read_report(workdir):
+    for name in ("audit.json", "audit.md"):
+        assert stat.S_IMODE(os.stat(str(workdir / name)).st_mode) == 0o600, name
+        text = (workdir / name).read_text()
+        for secret in (SERVICE_PASSWORD, KEY_FILE_PASSWORD, VAULT_PASSWORD):
+            assert secret not in text
+    return json.loads((workdir / "audit.json").read_text()), (workdir / "audit.md").read_text()
+
+
+def test_audit_pipeline_over_the_fleet(fleet, tmp_path):
+    """Runs after the fleet backup: every array covered → rc 0; a key created on one array and keys lost on
+    another → rc != 0 and the report names both, with the key and the groups. Read only on the arrays."""
+    arrays = fleet["arrays"]
+    assert fleet["job"]["proc"].returncode == 0, "the fleet backup (test_one_job_backs_up_four_arrays) failed"
+    inventory = tmp_path / "inventory"
+    (inventory / "group_vars" / "vsp_arrays").mkdir(parents=True)
+    (inventory / "hosts.yml").write_text(yaml.safe_dump(hosts_of(
+        arrays, connection={"username": SERVICE_USER, "password": "{{ vault_vsp_password }}", "ca_path": fleet["ca_bundle"]},
+        encryption_key_backup_dir=str(fleet["backups"]), encryption_key_backup_password="{{ vault_vsp_backup_password }}",
+        vsp_audit_max_age_hours=26)))
+    (inventory / "group_vars" / "vsp_arrays" / "vault.yml").write_text(
+        "vault_vsp_password: !vault |\n  %s\nvault_vsp_backup_password: !vault |\n  %s\n" % (
+            vault_encrypt(SERVICE_PASSWORD, tmp_path).replace("\n", "\n  "),
+            vault_encrypt(KEY_FILE_PASSWORD, tmp_path).replace("\n", "\n  ")))
+    for array in arrays:
+        array.ctl("DELETE", "requests")
+
+    proc = run_audit(fleet, tmp_path)
+    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-3000:]
+    report, table = read_report(tmp_path)
+    assert report["kind"] == "vsp.encryption.audit_key_backups" and report["ok"] is True
+    assert report["arrays_total"] == 4 and report["arrays_covered"] == 4 and report["arrays_not_covered"] == []
+    by_name = dict((a["name"], a) for a in report["arrays"])
+    for array in arrays:
+        entry = by_name[array.name]
+        assert entry["storage_device_id"] == array.storage_device_id and entry["covered"] is True, entry
+        assert entry["newest_verified_file"]["name"].startswith(array.storage_device_id + "_")
+        assert entry["password_checked"] is True and entry["kms"] == "unknown"
+        assert 0 <= entry["newest_age_hours"] < 1
+        assert "| %s | %s | yes |" % (array.name, array.storage_device_id) in table
+        # read only: sessions and GETs, nothing else
+        log = request_log(array)
+        writes = [e for e in log if e["method"] != "GET" and not e["path"].startswith(SESSIONS_PATH)]
+        assert log and not writes, "%s: the audit wrote: %s" % (array.name, writes)
+        created, deleted = sessions_of(log)
+        assert len(created) == len(deleted) == 1
+
+    before = dict((a.name, a.ctl("GET", "state")["keys"]) for a in arrays)
+    arrays[1].create_key()
+    arrays[2].ctl("POST", "lose-keys", {"parity_groups": ["1-1"]})
+    new_keys = [k for k in arrays[1].ctl("GET", "state")["keys"] if k["keyId"] not in {x["keyId"] for x in before[arrays[1].name]}]
+    assert len(new_keys) == 1
+
+    proc = run_audit(fleet, tmp_path)
+    assert proc.returncode == 2, "exit code %d\n%s" % (proc.returncode, proc.stdout[-5000:])
+    report, table = read_report(tmp_path)
+    assert report["ok"] is False and report["arrays_not_covered"] == [arrays[1].name, arrays[2].name]
+    by_name = dict((a["name"], a) for a in report["arrays"])
+    assert by_name[arrays[0].name]["covered"] and by_name[arrays[3].name]["covered"]
+    uncovered = by_name[arrays[1].name]["uncovered_keys"]
+    assert [(u["key_type"], u["key_id"], u["num_of_backups"]) for u in uncovered] == [("FREE", new_keys[0]["keyId"], 0)]
+    assert "numOfBackups is 0: never backed up" in uncovered[0]["reasons"]
+    assert by_name[arrays[2].name]["lost_parity_groups"] == ["1-1"]
+    assert "| %s | %s | **no** |" % (arrays[1].name, arrays[1].storage_device_id) in table
+    assert "%s: parity group(s) 1-1 have lost keys" % arrays[2].name in table
+    assert "arrays are not covered by a verified key backup: %s, %s" % (arrays[1].name, arrays[2].name) in proc.stdout
