@@ -1,7 +1,6 @@
 """Jobs: 202 + job object, Response-Job-Status, polling, queueing, history."""
 
 import threading
-import time
 
 from conftest import assert_kart
 
@@ -47,8 +46,15 @@ def test_response_max_wait_returns_running_job(admin):
 
 
 def test_effect_applied_only_on_completion(admin):
-    r = admin.post("ldevs/4/actions/change-status/invoke", json=BLK)
-    assert admin.get("ldevs/4").json()["status"] == "NML"
+    # the job cannot complete while held: no race with the GET below
+    assert admin.ctl("POST", "jobs", json={"hold": True}).status_code == 200
+    try:
+        r = admin.post("ldevs/4/actions/change-status/invoke", json=BLK,
+                       headers={"Response-Job-Status": "Completed", "Response-Max-Wait": "0"})
+        assert r.json()["status"] != "Completed"
+        assert admin.get("ldevs/4").json()["status"] == "NML"
+    finally:
+        admin.ctl("POST", "jobs", json={"hold": False})
     admin.poll(r.json())
     assert admin.get("ldevs/4").json()["status"] == "BLK"
 
@@ -68,11 +74,14 @@ class _State:
 
 
 def test_parallelism_bound_and_queue():
-    jm = JobManager(_State(), job_ms=150, parallelism=2)
+    jm = JobManager(_State(), job_ms=0, parallelism=2)
+    jm.hold()  # started jobs wait at the gate: the queue is seen without a race
     jobs = [jm.submit("u", "/x", "POST", None, effect=lambda: None) for _ in range(4)]
-    time.sleep(0.05)
+    started = lambda: [jm.view(j)["state"] for j in jobs].count("Started") == 2  # noqa: E731
+    assert jm.wait_for(started, timeout=30)
     states = [jm.view(j)["state"] for j in jobs]
     assert states.count("Started") == 2 and states.count("Queued") == 2
+    jm.release()
     for j in jobs:
         assert j.done.wait(5)
     assert all(jm.view(j)["state"] == "Succeeded" for j in jobs)

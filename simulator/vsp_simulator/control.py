@@ -103,6 +103,19 @@ def issued_tokens():
     return errors.json_response({"tokens": sim().sessions.issued_tokens()})
 
 
+def hold_jobs():
+    """Test-only: {"hold": true} keeps jobs from completing until {"hold": false}."""
+    body = _body()
+    if not isinstance(body.get("hold"), bool):
+        raise _bad('give {"hold": true} or {"hold": false}')
+    jobs = sim().jobs
+    if body["hold"]:
+        jobs.hold()
+    else:
+        jobs.release()
+    return errors.json_response({"hold": body["hold"]})
+
+
 def register(app):
     app.add_url_rule(CONTROL + "/reset", "ctl_reset", reset, methods=["POST"])
     app.add_url_rule(CONTROL + "/state", "ctl_state", state, methods=["GET"])
@@ -116,3 +129,4 @@ def register(app):
                      methods=["POST"])
     app.add_url_rule(CONTROL + "/issued-tokens", "ctl_issued_tokens", issued_tokens,
                      methods=["GET"])
+    app.add_url_rule(CONTROL + "/jobs", "ctl_hold_jobs", hold_jobs, methods=["POST"])

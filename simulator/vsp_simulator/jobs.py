@@ -61,10 +61,32 @@ class JobManager:
         self.jobs = collections.OrderedDict()
         self.next_id = 1
         self.on_change = on_change
+        # Open unless a test holds the jobs (POST /simulator/v1/jobs {"hold": true}): a held job
+        # is Started but does not complete until released, so a test sees the state "before
+        # completion" without a race.
+        self.gate = threading.Event()
+        self.gate.set()
+        self.changed = threading.Condition(threading.Lock())
 
     def clear(self):
         with self.state.lock:
             self.jobs.clear()
+        self.release()
+
+    def hold(self):
+        self.gate.clear()
+
+    def release(self):
+        self.gate.set()
+
+    def _notify(self):
+        with self.changed:
+            self.changed.notify_all()
+
+    def wait_for(self, predicate, timeout=30.0):
+        """Wait (on a condition, no polling) until ``predicate()`` holds; its last value."""
+        with self.changed:
+            return self.changed.wait_for(predicate, timeout)
 
     def submit(self, user, url, method, body, *, effect, affected=None):
         """Queue ``effect`` (called under the state lock when the job completes).
@@ -86,6 +108,8 @@ class JobManager:
         with self.sem:
             with self.state.lock:
                 job.status, job.state, job.updated = "Running", "Started", _now()
+            self._notify()
+            self.gate.wait()
             time.sleep(self.job_ms / 1000.0)
             with self.state.lock:
                 try:
@@ -109,6 +133,7 @@ class JobManager:
                 if self.on_change:
                     self.on_change()
         job.done.set()
+        self._notify()
 
     def get(self, job_id):
         with self.state.lock:
