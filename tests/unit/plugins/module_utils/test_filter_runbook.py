@@ -22,7 +22,7 @@ def env():
 
 def test_every_filter_is_there_and_wraps_its_function():
     filters = FilterModule().filters()
-    assert set(filters) == NAMES
+    assert NAMES <= set(filters)  # more may be added; each must wrap the runbook_text function of its name
     for name, func in filters.items():
         assert func.__name__ == name
         assert func.__doc__ == getattr(runbook_text, name).__doc__
