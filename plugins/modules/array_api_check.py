@@ -25,13 +25,27 @@ description:
   - The result holds no secret and no key material (key ids, types and drive locations only), so it can
     be attached to a bug report. The playbook C(vsp.encryption.check_array_api) writes it to a JSON and a
     Markdown file.
+  - Only with O(backup_password) does it also send one write, a file backup of the keys, to check the
+    answer's headers; that is off by default.
 author:
   - vsp.encryption contributors (@vsp-encryption)
 extends_documentation_fragment:
   - vsp.encryption.connection
   - vsp.encryption.attributes
   - vsp.encryption.attributes.actiongroup_vsp
-  - vsp.encryption.attributes.info_module
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Without O(backup_password) the module only reads, in check mode too; with it, check mode does not send the backup.
+  diff_mode:
+    support: N/A
+    details:
+      - Nothing on the array is changed, except the backup counters with O(backup_password).
+  idempotent:
+    support: partial
+    details:
+      - Read only without O(backup_password); with it each run makes one backup and reports a change.
 options:
   job_id:
     description:
@@ -39,6 +53,16 @@ options:
         C(GET jobs/<id>) to check the job object. Without it the newest job of the job list is read, if the
         array answers C(GET jobs).
     type: int
+  backup_password:
+    description:
+      - When given, ALSO make one file backup of the keys (C(POST encryption-keys/file/actions/backup/invoke),
+        the request M(vsp.encryption.encryption_key_backup) sends) with this password and check the answer
+        (HTTP 200, C(Content-Type), C(Content-Disposition), C(Content-Length) against the bytes received).
+      - This is a write (the array counts it in each key's C(numOfBackups)) and the task reports C(changed).
+        The key file's bytes are read and thrown away, never written to disk nor returned.
+      - In check mode the backup is not sent (the check is C(not_checked)).
+      - 6 to 255 characters, as for M(vsp.encryption.encryption_key_backup).
+    type: str
 seealso:
   - module: vsp.encryption.encryption_key_info
 '''
@@ -92,6 +116,12 @@ storage:
   returned: always
   type: dict
   sample: {"storage_device_id": "936000412345", "serial_number": 412345, "model": "VSP E990"}
+backup_headers:
+  description: What the opt-in file backup answered (only with O(backup_password) outside check mode).
+  returned: when a backup was made
+  type: dict
+  sample: {"status": 200, "content_type": "application/octet-stream", "content_disposition": "attachment; filename=\"x.ekf\"",
+           "content_length": "5120", "bytes_received": 5120}
 api_version:
   description: The C(apiVersion) of C(GET /ConfigurationManager/configuration/version), if answered.
   returned: always
@@ -107,7 +137,8 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.vsp.encryption.plugins.module_utils.common import argument_spec, run_module, storage_view
+from ansible_collections.vsp.encryption.plugins.module_utils.backup_file import validate_backup_password
+from ansible_collections.vsp.encryption.plugins.module_utils.common import argument_spec, fail_on_error, run_module, storage_view
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError, clean_text
 
 CONFIRMED = 'confirmed'
@@ -149,6 +180,9 @@ class Checker(object):
         self.pools = None
         self.job_id = None
         self.group_ldevs = None
+        self.backup_password = None
+        self.check_mode = False
+        self.backup_headers = None
 
     # -- plumbing -----------------------------------------------------------------------------------
     def add(self, name, fact, status, seen, source):
@@ -222,6 +256,10 @@ class Checker(object):
                   'HCS-JA HCSR0079 (error object)', self.check_error_object)
         self.step('undefined_ldev', 'an LDEV id that is not defined answers 404 or emulationType "NOT DEFINED"',
                   'HCS-JA HCSR0152', self.check_undefined_ldev)
+        if self.backup_password is not None:
+            self.step('file_backup_headers', 'the file backup answers 200, Content-Type application/octet-stream, '
+                      'Content-Disposition attachment and a Content-Length equal to the bytes sent',
+                      'RG17 backing-up-encryption-keys (status 200 [I])', self.check_backup)
 
     # -- the checks ---------------------------------------------------------------------------------
     def check_version(self):
@@ -519,6 +557,36 @@ class Checker(object):
         return NOT_CHECKED, 'LDEV 65279 is defined on this array (emulationType %r)' % emulation
 
 
+    def check_backup(self):
+        if self.check_mode:
+            return NOT_CHECKED, 'check mode: the backup (a write) was not sent'
+        response = self.api.backup_keys_to_file(self.backup_password)
+        try:
+            received = sum(len(chunk) for chunk in response.iter_content(65536))  # read and thrown away
+        finally:
+            response.close()
+        headers = response.headers
+        self.backup_headers = {
+            'status': response.status_code,
+            'content_type': clean_text(headers.get('Content-Type'), 120),
+            'content_disposition': clean_text(headers.get('Content-Disposition'), 200),
+            'content_length': clean_text(headers.get('Content-Length'), 20),
+            'bytes_received': received,
+        }
+        problems = []
+        if not (self.backup_headers['content_disposition'] or '').lower().startswith('attachment'):
+            problems.append('Content-Disposition is not "attachment..."')
+        if self.backup_headers['content_length'] is None:
+            problems.append('no Content-Length')
+        elif self.backup_headers['content_length'] != str(received):
+            problems.append('Content-Length %s but %d bytes received' % (self.backup_headers['content_length'], received))
+        if not received:
+            problems.append('an empty key file')
+        seen = ('HTTP %(status)s, Content-Type %(content_type)r, Content-Disposition %(content_disposition)r, '
+                'Content-Length %(content_length)r, %(bytes_received)d bytes' % self.backup_headers)
+        return (DIFFERS, '; '.join(problems) + ' (' + seen + ')') if problems else (CONFIRMED, seen)
+
+
 def summarize(checks):
     counts = dict((s, 0) for s in (CONFIRMED, DIFFERS, NOT_CHECKED))
     for check in checks:
@@ -551,20 +619,27 @@ def markdown(storage, api_version, checks, summary):
 def run(module, api):
     checker = Checker(api)
     checker.job_id = module.params['job_id']
+    checker.backup_password = module.params['backup_password']
+    checker.check_mode = module.check_mode
     checker.run()
     storage = storage_view(checker.storage) if checker.storage else {'storage_device_id': None, 'serial_number': None, 'model': None}
     summary = summarize(checker.checks)
-    return dict(changed=False, checks=checker.checks, summary=summary, storage=storage, api_version=checker.api_version,
-                report_markdown=markdown(storage, checker.api_version, checker.checks, summary))
+    result = dict(changed=checker.backup_headers is not None, checks=checker.checks, summary=summary, storage=storage,
+                  api_version=checker.api_version, report_markdown=markdown(storage, checker.api_version, checker.checks, summary))
+    if checker.backup_headers is not None:
+        result['backup_headers'] = checker.backup_headers
+    return result
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=argument_spec(job_id=dict(type='int')),
+        argument_spec=argument_spec(job_id=dict(type='int'), backup_password=dict(type='str', no_log=True)),
         supports_check_mode=True,
     )
     if module.params['job_id'] is not None and module.params['job_id'] < 0:
         module.fail_json(msg='job_id must be a non-negative integer')
+    if module.params['backup_password'] is not None:
+        fail_on_error(module, validate_backup_password, module.params['backup_password'])
     run_module(module, run)
 
 

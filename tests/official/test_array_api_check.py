@@ -1,6 +1,6 @@
 """The playbook vsp.encryption.check_array_api against the simulator: it passes fully, writes its
 reports 0600, and by the simulator's request log sends nothing but GET requests and its own session
-(the opt-in backup adds exactly one backup POST, and its key file is deleted again)."""
+(the opt-in backup adds exactly one backup POST, whose key file is never written)."""
 
 import json
 import os
@@ -84,16 +84,26 @@ def test_default_run_confirms_everything_and_sends_no_write(fresh, tmp_path):
         assert "vsp-admin" not in text and not any(t in text for t in tokens)
 
 
-def test_opt_in_backup_sends_one_backup_and_deletes_the_file(fresh, tmp_path):
+def test_opt_in_backup_sends_one_backup_and_checks_its_headers(fresh, tmp_path):
     playbook(tmp_path, "-e", json.dumps({"check_array_api_backup": True,
                                          "check_array_api_backup_password": BACKUP_PASSWORD}))
     report = json.loads((tmp_path / ("vsp-api-check-%s.json" % SDID)).read_text())
-    assert report["backup"]["written"] in (True, "True") and int(report["backup"]["size"]) > 0
+    checks = dict((c["name"], c) for c in report["checks"])
+    assert checks["file_backup_headers"]["status"] == "confirmed", checks["file_backup_headers"]
+    assert report["summary"]["differs"] == 0 and report["summary"]["not_checked"] == 0
+    headers = report["backup"]
+    assert headers["status"] == 200 and headers["content_type"] == "application/octet-stream"
+    assert headers["content_disposition"].startswith("attachment") and headers["bytes_received"] > 0
+    assert headers["content_length"] == str(headers["bytes_received"])
     writes = [(r["method"], r["path"]) for r in ctl("GET", "requests")
               if r["method"] != "GET" and "/sessions" not in r["path"]]
     assert writes == [("POST", OBJ + "encryption-keys/file/actions/backup/invoke")], writes
-    assert list((tmp_path / "tmp").iterdir()) == [], "the temporary key file was not deleted"
+    # the key file was never written: only the two reports are in the directory, the temp dir is empty
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["tmp", "vsp-api-check-%s.json" % SDID, "vsp-api-check-%s.md" % SDID])
+    assert list((tmp_path / "tmp").iterdir()) == []
     assert BACKUP_PASSWORD not in json.dumps(report)
+    assert BACKUP_PASSWORD not in (tmp_path / ("vsp-api-check-%s.md" % SDID)).read_text()
 
 
 def test_opt_in_backup_without_password_is_refused_before_the_backup(fresh, tmp_path):

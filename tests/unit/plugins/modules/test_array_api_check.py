@@ -3,8 +3,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 import copy
+import json
 
-from conftest import assert_no_secret, connection_args, kart_error, ldev
+from conftest import BACKUP_PASSWORD, assert_no_secret, connection_args, kart_error, ldev
 
 from ansible_collections.vsp.encryption.plugins.modules import array_api_check
 
@@ -163,4 +164,40 @@ def test_array_texts_are_cleaned_and_capped(vsp):
 def test_negative_job_id_refused_before_any_request(vsp):
     result = vsp.fail(array_api_check.main, connection_args(job_id=-1))
     assert 'job_id' in result['msg']
+    assert vsp.calls == []
+
+
+def test_opt_in_backup_checks_the_headers_and_keeps_no_key_material(vsp):
+    register(vsp, answers(), skip=())
+    # the opt-in backup comes after the reads, before the log out: move the log out behind it
+    logout = vsp.rsps.registered()[-1]
+    vsp.rsps.remove(logout)
+    blob = b'\x00VSPEKF-key-material' * 64
+    vsp.add('POST', '/v1/objects/encryption-keys/file/actions/backup/invoke', body=blob, content_type='application/octet-stream',
+            headers={'Content-Disposition': 'attachment; filename="936000412345_20260105T020000Z.ekf"',
+                     'Content-Length': str(len(blob))})
+    vsp.logout()
+    result = vsp.run(array_api_check.main, connection_args(backup_password=BACKUP_PASSWORD))
+    check = by_name(result)['file_backup_headers']
+    assert check['status'] == 'confirmed', check
+    assert result['changed'] is True
+    assert result['backup_headers'] == {'status': 200, 'content_type': 'application/octet-stream',
+                                        'content_disposition': 'attachment; filename="936000412345_20260105T020000Z.ekf"',
+                                        'content_length': str(len(blob)), 'bytes_received': len(blob)}
+    assert vsp.write_calls() == [('POST', '/v1/objects/encryption-keys/file/actions/backup/invoke')]
+    assert 'VSPEKF-key-material' not in json.dumps(result)
+    assert_no_secret(result)
+
+
+def test_opt_in_backup_in_check_mode_sends_no_write(vsp):
+    register(vsp, answers())
+    result = vsp.run(array_api_check.main, connection_args(backup_password=BACKUP_PASSWORD), check_mode=True)
+    assert by_name(result)['file_backup_headers']['status'] == 'not_checked'
+    assert result['changed'] is False and 'backup_headers' not in result
+    assert vsp.write_calls() == []
+
+
+def test_bad_backup_password_refused_before_any_request(vsp):
+    result = vsp.fail(array_api_check.main, connection_args(backup_password='short'))
+    assert 'backup_password' in result['msg'] and 'short' not in result['msg'].replace('too short', '')
     assert vsp.calls == []
