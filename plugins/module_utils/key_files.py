@@ -127,8 +127,12 @@ def choose_for_restore(files, lost_drives, deriver=None):
         elif not covers(entry, lost_drives):
             missing = sorted(set(lost_drives) - entry['_locations'])
             why = 'holds no DEK for drive(s) %s' % ', '.join(missing)
-        elif deriver is not None and mf.check_password(entry['_manifest'], deriver, mf.manifest_path(entry['path'])) is False:
-            why = 'was made with another backup password (its password verifier does not match)'
+        elif deriver is not None:
+            try:
+                if mf.check_password(entry['_manifest'], deriver, mf.manifest_path(entry['path'])) is False:
+                    why = 'was made with another backup password (its password verifier does not match)'
+            except VspApiError as exc:
+                why = 'cannot be trusted: %s' % exc.msg
         if why is None:
             if lost_drives:
                 reason = 'the newest key file of this array that holds a DEK for every drive that lost its key (%s)' % ', '.join(sorted(lost_drives))

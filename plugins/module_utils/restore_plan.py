@@ -75,7 +75,10 @@ def _file_from_manifest(path, manifest_data, storage, lost_drives, deriver):
                           'this array is %s, serial %s). The rule: a key file is restored only to the array it was made on.%s'
                           % (path, manifest_data.get('storage_device_id'), manifest_data.get('serial_number'), sid,
                              storage.get('serial_number'), NOTHING_SENT))
-    sha256, size = key_files.sha256_file(path)
+    try:
+        sha256, size = key_files.sha256_file(path)
+    except OSError as exc:
+        raise VspApiError('path: %s cannot be read: %s.%s' % (path, exc.strerror or type(exc).__name__, NOTHING_SENT)) from None
     if manifest_data.get('sha256') != sha256 or manifest_data.get('size', size) != size:
         raise VspApiError('path: %s does not match its manifest %s (sha256 %s, size %d; the manifest says sha256 %s, size %s). '
                           'The file is damaged or not the one that was backed up.%s'
@@ -232,8 +235,15 @@ def holder_hint(plan, cov, deriver=None):
         files, dummy = key_files.scan(directory, plan['storage'].get('storage_device_id'))
     except (VspApiError, OSError):
         return None
+    used = os.path.abspath(plan['path'])
     for entry in key_files.holders(files, cov['lost_drives']):
-        if deriver is None or mf.check_password(entry['_manifest'], deriver) is not False:
+        if os.path.abspath(entry['path']) == used:
+            continue  # the file just used did not bring them back, whatever its manifest says
+        try:
+            usable = deriver is None or mf.check_password(entry['_manifest'], deriver) is not False
+        except VspApiError:
+            usable = False
+        if usable:
             return 'The key file %s holds them: rerun with it (or with the directory %s).' % (entry['path'], directory)
     return 'No key file in %s holds them (by the manifests); look for an older copy, or restore from the KMS.' % directory
 

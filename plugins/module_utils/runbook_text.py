@@ -40,7 +40,7 @@ def resume_hint(playbook, resume_vars, host, inventories=None, awx_template=None
                 % (json.dumps(awx_template), host, extra))
     inventory = ' '.join('-i %s' % shlex.quote(i) for i in (inventories or [])) or '-i <inventory>'
     return ('ansible-playbook %s %s --limit %s -e %s  (add the vault options this run used, for example --ask-vault-pass '
-            'or --vault-password-file <file>)' % (inventory, playbook, shlex.quote(host), shlex.quote(extra)))
+            'or --vault-password-file <file>)' % (inventory, shlex.quote(playbook), shlex.quote(host), shlex.quote(extra)))
 
 
 def volume_states(volumes):
