@@ -556,7 +556,6 @@ class Checker(object):
             return CONFIRMED, 'LDEV 65279: 200 with emulationType "NOT DEFINED"'
         return NOT_CHECKED, 'LDEV 65279 is defined on this array (emulationType %r)' % emulation
 
-
     def check_backup(self):
         if self.check_mode:
             return NOT_CHECKED, 'check mode: the backup (a write) was not sent'
