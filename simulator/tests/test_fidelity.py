@@ -47,6 +47,7 @@ def test_jobs_list_newest_first_own_only(admin, viewer):
 
 
 def test_default_pool_follows_its_volumes(admin):
+    assert admin.ctl("GET", "state").json()["options"] == {}
     admin.wait("ldevs/0/actions/change-status/invoke", json=BLK)
     assert admin.get("pools/0").json()["poolStatus"] == "POLE"
     admin.wait("ldevs/0/actions/change-status/invoke", json=NML)
@@ -65,6 +66,7 @@ def test_pools_stay_blocked_until_recovered(admin):
     assert admin.get("pools/1").json()["poolStatus"] == "POLN"
     state = admin.ctl("GET", "state").json()
     assert [p["poolStatus"] for p in state["pools"]] == ["POLE", "POLN", "POLN"]
+    assert state["options"] == {"pools_stay_blocked": True}
     job = admin.wait("pools/0/actions/recover/invoke")
     assert job["state"] == "Succeeded", job
     assert admin.get("pools/0").json()["poolStatus"] == "POLN"

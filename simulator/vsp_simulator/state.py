@@ -162,6 +162,7 @@ class ArrayState:
             "drives": [self.drive_view(x) for x in d["drives"].values()],
             "keys": keys,
             "lost_parity_groups": self.lost_parity_groups(),
+            "options": dict(d.get("options") or {}),
             "sessions": sessions,
             "kms": kms,
         }
