@@ -25,6 +25,7 @@ from ansible_collections.vsp.encryption.plugins.module_utils.backup_file import 
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
 from ansible_collections.vsp.encryption.plugins.module_utils.limits import KEY_FILE_MAX
 from ansible_collections.vsp.encryption.plugins.module_utils.pool_volumes import PoolVolumeFinder
+from ansible_collections.vsp.encryption.plugins.module_utils.pools import offline_impact
 
 NOTHING_SENT = ' Nothing was changed on the array.'
 
@@ -177,6 +178,7 @@ def make_plan(api, params, storage, deriver=None):
     plan['volumes_to_recover'] = ([v['ldev_id'] for v in plan['volumes']] if needed
                                   else [v['ldev_id'] for v in plan['volumes'] if v['status'] != 'NML'])
     plan['pools'] = sorted(set(v['pool_id'] for v in plan['volumes'] if v['pool_id'] is not None))
+    plan['offline'] = offline_impact(api, groups, volumes) if needed and volumes else None
     plan['lines'] = plan_lines(plan)
     return plan
 
@@ -202,6 +204,14 @@ def plan_lines(plan):
                      % (len(plan['volumes_to_block']), ids_text(plan['volumes_to_block']), ids_text(plan['pools']),
                         ' (forced: no group shows lost keys)' if plan['forced'] else '', source,
                         len(plan['volumes_to_recover']), ids_text(plan['volumes_to_recover'])))
+        offline = plan.get('offline')
+        if offline:
+            lines.append('Offline from the block until the recovery: pool(s) %s with their %d pool volume(s) and %d DP volume(s) '
+                         '(LDEV %s); stop or quiesce the hosts that use them.'
+                         % (', '.join('%s%s' % (p['pool_id'], ' (%s)' % p['pool_name'] if p.get('pool_name') else '')
+                                      for p in offline['pools']),
+                            offline['pool_volume_count'], offline['dp_volume_count'], ids_text(offline['dp_volume_ids'][:50])
+                            + (' ...' if offline['dp_volume_count'] > 50 else '')))
         if plan['source'] == 'file':
             checks = ['manifest verified' if plan['manifest_verified'] else 'no manifest check']
             checks.append({True: 'password matches the verifier', False: 'password does not match',

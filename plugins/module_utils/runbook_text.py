@@ -98,14 +98,18 @@ def counts(key_counts):
     return ', '.join('%s %s' % (k, v) for k, v in (key_counts or {}).items()) or 'none'
 
 
-def verify_problems(lost_groups, volumes):
+def verify_problems(lost_groups, volumes, pools=None):
     """The verification failure text, or '' when all is well."""
     bad = [v for v in volumes or [] if v.get('status') != 'NML']
+    bad_pools = [p for p in pools or [] if p.get('pool_status') not in (None, 'POLN')]
     problems = []
+    if bad_pools:
+        problems.append('pools not normal: %s' % ', '.join('pool %s %s' % (p.get('pool_id'), p.get('pool_status')) for p in bad_pools))
     if lost_groups:
         problems.append('parity groups with lost keys: %s' % ids(lost_groups))
     if bad:
         problems.append('pool volumes not normal: %s' % volume_states(bad))
+    problems.sort(key=lambda p: not p.startswith('parity'))
     return ('Verification failed: %s.' % '; '.join(problems)) if problems else ''
 
 

@@ -74,6 +74,13 @@ options:
       - How many status changes run at the same time, 1 to 64.
     type: int
     default: 8
+  recover_pools:
+    description:
+      - With O(state=normal), afterwards recover every pool of the selected pool volumes whose C(poolStatus) is not
+        C(POLN), with the documented C(POST pools/{id}/actions/recover/invoke) (an answer that the pool is not blocked
+        counts as done). An array may leave a pool blocked after its pool volumes are normal again.
+    type: bool
+    default: false
 notes:
   - If some changes fail, the module still waits for the others, then fails and lists the volumes that
     changed and those that failed, with the message of the storage system.
@@ -158,6 +165,12 @@ failed_volumes:
   type: list
   elements: dict
   sample: [{"ldev_id": 3, "message_id": "KART30000-E", "msg": "Change of the status of LDEV 3 to nml failed"}]
+pools:
+  description: The pools of the selected volumes, with the status before and after the pool recovery.
+  returned: when O(recover_pools=true) and O(state=normal)
+  type: list
+  elements: dict
+  sample: [{"pool_id": 0, "status_before": "POLE", "status_after": "POLN", "action": "recovered"}]
 diff:
   description: Status of each selected volume before and after, keyed by LDEV id.
   returned: always
@@ -170,6 +183,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.vsp.encryption.plugins.module_utils import validate
 from ansible_collections.vsp.encryption.plugins.module_utils.common import argument_spec, fail_on_error, run_module
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils.pools import recover_pools
 from ansible_collections.vsp.encryption.plugins.module_utils.pool_volumes import (
     MAX_CONCURRENCY,
     STATE_TO_STATUS,
@@ -216,6 +230,19 @@ def run(module, api):
         'after': dict((str(v['ldev_id']), v['after']) for v in views),
     }
     result = dict(changed=bool(changed_ids), volumes=views, changed_ldev_ids=changed_ids, diff=diff)
+    if module.params['recover_pools'] and state == 'normal' and not failures:
+        report = recover_pools(api, [v['pool_id'] for v in views], check_mode=module.check_mode)
+        result['pools'] = report['pools']
+        result['changed'] = result['changed'] or bool(report['recovered']) or any(
+            p['action'] == 'would_recover' for p in report['pools'])
+        if report['failures'] or (report['not_normal'] and not module.check_mode):
+            first = report['failures'][0] if report['failures'] else {}
+            raise VspApiError('The pool volumes are normal, but pool(s) %s are not (poolStatus): %s. Run the task again '
+                              'once the cause is fixed.'
+                              % (', '.join(str(i) for i in sorted(set(report['not_normal']) | set(f['pool_id'] for f in report['failures']))),
+                                 '; '.join(f['msg'] for f in report['failures']) or 'the pool recovery left them so'),
+                              message_id=first.get('message_id'), message=first.get('message'), cause=first.get('cause'),
+                              solution=first.get('solution'), details=result)
     if failures:
         result['failed_volumes'] = failures
         raise VspApiError('%d of %d pool volume(s) could not be set to %s (failed LDEV ids: %s); changed LDEV ids: %s. '
@@ -235,6 +262,7 @@ def main():
             ldev_ids=dict(type='list', elements='int'),
             state=dict(type='str', required=True, choices=['blocked', 'normal']),
             concurrency=dict(type='int', default=8),
+            recover_pools=dict(type='bool', default=False),
         ),
         mutually_exclusive=[('parity_groups', 'pool_ids'), ('pool_ids', 'ldev_ids')],
         required_one_of=[('parity_groups', 'pool_ids', 'ldev_ids')],
