@@ -257,9 +257,7 @@ def run_audit(fleet, workdir):
     script.write_text(VAULT_PASS_SCRIPT)
     script.chmod(0o700)
     proc = run([os.path.join(BIN, "ansible-playbook"), "-i", str(workdir / "inventory"), "--vault-password-file", str(script),
-                "vsp.encryption.audit_key_backups",
-                "-e", "vsp_audit_report_json=%s" % (workdir / "audit.json"),
-                "-e", "vsp_audit_report_markdown=%s" % (workdir / "audit.md")],
+                "vsp.encryption.audit_key_backups"],  # the report lands in the current directory by default
                env=clean_env(ANSIBLE_COLLECTIONS_PATH=DEV_COLLECTIONS, ANSIBLE_VAULT_PASSWORD=VAULT_PASSWORD),
                cwd=str(workdir), check=False, timeout=300)
     for secret in (SERVICE_PASSWORD, KEY_FILE_PASSWORD, VAULT_PASSWORD):
@@ -268,12 +266,12 @@ def run_audit(fleet, workdir):
 
 
 def read_report(workdir):
-    for name in ("audit.json", "audit.md"):
+    for name in ("key-backup-audit.json", "key-backup-audit.md"):
         assert stat.S_IMODE(os.stat(str(workdir / name)).st_mode) == 0o600, name
         text = (workdir / name).read_text()
         for secret in (SERVICE_PASSWORD, KEY_FILE_PASSWORD, VAULT_PASSWORD):
             assert secret not in text
-    return json.loads((workdir / "audit.json").read_text()), (workdir / "audit.md").read_text()
+    return json.loads((workdir / "key-backup-audit.json").read_text()), (workdir / "key-backup-audit.md").read_text()
 
 
 def test_audit_pipeline_over_the_fleet(fleet, tmp_path):
