@@ -418,6 +418,7 @@ def _refusal(steps, name):
     msg, log = outcome[steps["case_names"].index(name)]
     assert log is not None, proc.stdout[-4000:]
     assert msg is not None, "%s was not refused:\n%s" % (name, proc.stdout[-4000:])
+    assert any(e["method"] == "GET" and "encryption-keys" in e["path"] for e in log), log  # the case read the array
     return msg, log
 
 
