@@ -133,8 +133,8 @@ def backup_summary(info, *, files=None, backup=None, kms=None, retention=None, c
     storage = info.get('storage') or {}
     files = files or {}
     backup = backup or {}
-    lines = ['%sArray %s %s: keys %s.' % ('Check mode, nothing is written. ' if check_mode else '', storage.get('model'),
-                                         storage.get('storage_device_id'), counts(info.get('key_counts')))]
+    head = 'Check mode, nothing is written. ' if check_mode else ''
+    lines = ['%sArray %s %s: keys %s.' % (head, storage.get('model'), storage.get('storage_device_id'), counts(info.get('key_counts')))]
     if backup.get('changed'):
         if check_mode:
             lines.append('File: would write %s (%s).' % (backup.get('path'), files.get('backup_reason', 'requested')))

@@ -70,4 +70,3 @@ def read_manifest(path):
 def rewrite_manifest(path, data):
     with open(mf.manifest_path(path), 'wb') as handle:
         handle.write(mf.dumps(data))
-
