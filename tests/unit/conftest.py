@@ -142,7 +142,7 @@ class Vsp(object):
             self.get('/v1/objects/encryption-keys', {'data': data})
 
     def not_found(self, path):
-        self.add('GET', path, status=404, json=kart_error('KART30013-E', 'The specified object does not exist.', None, None))
+        self.add('GET', path, status=404, json=kart_error('KART30013-E', 'Specified object does not exist. (ldevId = 1)', None, None))
 
     # -- inspection ---------------------------------------------------------------------------------
     @property
