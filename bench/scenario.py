@@ -2,9 +2,12 @@
 
     python bench/scenario.py N [FILE]     writes the scenario YAML (stdout without FILE)
 
-The volumes are spread evenly over ``groups_for(N)`` encrypted parity groups of four drives each,
-two parity groups per pool, no DP volumes: every LDEV the procedure touches is a pool volume of a
-parity group whose keys the benchmark loses.
+The volumes are spread evenly over ``groups_for(N)`` encrypted parity groups of four drives each, all
+in one pool (N = 1,024 is Hitachi's documented maximum of pool volumes per pool), no DP volumes: every
+LDEV the procedure touches is a pool volume of a parity group whose keys the benchmark loses.
+
+``fleet_scenario(index)`` is one array of a fleet: the simulator's default array with its own serial
+number (so its own storage id).
 """
 
 from __future__ import annotations
@@ -25,27 +28,36 @@ def parity_group_ids(n):
     return ["1-%d" % (i + 1) for i in range(groups_for(n))]
 
 
+MAX_POOL_VOLUMES_PER_POOL = 1024
+FLEET_FIRST_SERIAL = 420001
+
+
 def scenario(n):
     """The scenario mapping for N pool volumes (see simulator/README.md, "Scenario format")."""
     if n < 1:
         raise ValueError("N must be at least 1")
     ids = parity_group_ids(n)
     base, extra = divmod(n, len(ids))
+    if n > MAX_POOL_VOLUMES_PER_POOL:
+        raise ValueError("at most %d pool volumes (one pool)" % MAX_POOL_VOLUMES_PER_POOL)
     groups = []
     for index, pg in enumerate(ids):
         count = base + (1 if index < extra else 0)
-        groups.append({"id": pg, "encrypted": True, "drives": 4,
-                       "pool_volumes": {"pool": index // 2, "count": count}})
-    pools = sorted({g["pool_volumes"]["pool"] for g in groups})
+        groups.append({"id": pg, "encrypted": True, "drives": 4, "pool_volumes": {"pool": 0, "count": count}})
     return {
-        "pools": [{"id": p, "name": "bench-pool-%d" % p} for p in pools],
+        "pools": [{"id": 0, "name": "bench-pool-0"}],
         "dp_volumes": [],
         "parity_groups": groups,
     }
 
 
-def write(n, path=None):
-    text = yaml.safe_dump(scenario(n), sort_keys=False)
+def fleet_scenario(index):
+    """Array ``index`` (0, 1, ...) of a fleet: the default array, serial FLEET_FIRST_SERIAL + index."""
+    return {"storage": {"serialNumber": FLEET_FIRST_SERIAL + index}}
+
+
+def write(n, path=None, data=None):
+    text = yaml.safe_dump(scenario(n) if data is None else data, sort_keys=False)
     if path is None:
         sys.stdout.write(text)
     else:
