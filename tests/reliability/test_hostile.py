@@ -28,6 +28,7 @@ KEYS_GET = "/encryption-keys$"
 FORGED = "\x1b[2J\x1b[31mALL KEYS DELETED\x1b[0m\r\nok: [localhost] => {\"changed\": false}\n\u202eevil\x07\x9b2J"
 FORBIDDEN_CHARS = ("\x1b", "\r", "\n", "\u202e", "\x07", "\x9b")
 LISTENERS = ("backup", "read", "restore")
+TASK_TIMEOUT = 150  # the task keyword: a module that hangs fails its case instead of stopping the playbook
 
 
 def cases(backups, listeners):
@@ -133,10 +134,11 @@ def run(sim, listeners, tmp_path_factory):
         calls = [["POST", "faults", fault] for fault in c["faults"]] + c["setup"] + [["GET", "state"]]
         tasks.append(ctl_task("%02d set up" % i, sim, calls, register="before_%02d" % i))
         extra = {"loop": list(range(c["checks"]["loop"]))} if c["checks"].get("loop") else {}
+        extra["timeout"] = TASK_TIMEOUT
         tasks.append(module_task("%02d %s" % (i, c["name"]), c["module"], c["args"], register="case_%02d" % i, **extra))
         tasks.append(ctl_task("%02d clean up" % i, sim, [["DELETE", "faults"], ["GET", "state"]], register="after_%02d" % i))
         tasks.append(marker_task("%02d marker" % i, sim, "%02d" % i))
-    results, proc = run_cases(work, "hostile", tasks, sim, timeout=600)
+    results, proc = run_cases(work, "hostile", tasks, sim, timeout=900)
     by_case, _late = split_log_by_marker(sim.requests_log())
     return {"cases": the_cases, "results": results, "log": by_case, "backups": backups, "work": str(work), "proc": proc,
             "seen": dict((name, listener.seen()) for name, listener in listeners.items())}
@@ -249,8 +251,8 @@ def test_stuck_key_pages(sim, tmp_path):
     sim.clear_requests()
     sim.fault(method="GET", path=KEYS_GET, pages="stuck")
     try:
-        results, _proc = run_cases(tmp_path, "stuck", [module_task("info", "encryption_key_info", {}, register="info")], sim,
-                                   timeout=300)
+        results, _proc = run_cases(tmp_path, "stuck", [module_task("info", "encryption_key_info", {}, register="info",
+                                                                           timeout=TASK_TIMEOUT)], sim, timeout=300)
     finally:
         sim.clear_faults()
         log = sim.requests_log()
@@ -272,14 +274,14 @@ def test_drip_ends_at_timeout(sim, tmp_path):
     tasks = [
         ctl_task("drip the identity", sim, [["POST", "faults", {"method": "GET", "path": "storages/instance$", "body": "drip",
                                                                 "drip_ms": 400}]]),
-        module_task("info", "encryption_key_info", {"timeout": 2, "retries": 1}, register="info"),
+        module_task("info", "encryption_key_info", {"timeout": 2, "retries": 1}, register="info", timeout=TASK_TIMEOUT),
         ctl_task("drip the key file", sim, [["DELETE", "faults"],
                                             ["POST", "faults", {"method": "POST", "path": BACKUP_POST, "body": "drip", "drip_ms": 400}]]),
         module_task("backup", "encryption_key_backup", {"path": str(backups / "drip.ekf"), "backup_password": BACKUP_PASSWORD,
-                                                        "timeout": 2, "retries": 1}, register="backup"),
+                                                        "timeout": 2, "retries": 1}, register="backup", timeout=TASK_TIMEOUT),
     ]
     try:
-        results, _proc = run_cases(tmp_path, "drip", tasks, sim, timeout=300)
+        results, _proc = run_cases(tmp_path, "drip", tasks, sim, timeout=2 * TASK_TIMEOUT + 60)
     finally:
         sim.clear_faults()
     for name in ("info", "backup"):
