@@ -117,8 +117,8 @@ def choose_file(params, storage, lost_drives, deriver):
         try:
             entry, reason = key_files.choose_for_restore(files, lost_drives, deriver)
         except VspApiError as exc:
-            others = (' Other files there: %s.' % '; '.join('%s: %s' % (os.path.basename(i['path']), i['reason'])
-                                                           for i in ignored[:10])) if ignored else ''
+            listed = '; '.join('%s: %s' % (os.path.basename(i['path']), i['reason']) for i in ignored[:10])
+            others = (' Other files there: %s.' % listed) if ignored else ''
             raise VspApiError('path: in %s, %s.%s%s' % (path, exc.msg, others, NOTHING_SENT)) from None
         checked = mf.check_password(entry['_manifest'], deriver) if deriver is not None else None
         warnings = [] if checked is not None else [

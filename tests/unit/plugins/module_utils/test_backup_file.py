@@ -229,7 +229,7 @@ class FakeResponse(object):
 
 
 def test_download_response_is_capped(tmp_path):
-    resp = FakeResponse(b'y' * 1024 for _ in range(100))
+    resp = FakeResponse(b'y' * 1024 for dummy in range(100))
     with pytest.raises(VspApiError):
         bf.download_response(resp, str(tmp_path / 'k.ekf'), cap=50 * 1024)
     assert resp.closed and os.listdir(str(tmp_path)) == []

@@ -61,8 +61,9 @@ def expect_coverage(vsp):
 VOLUMES = {'1-1': [(1, 'BLK'), (2, 'BLK')], '1-2': [(3, 'BLK')]}
 
 
-def expect_reads(vsp, locations=LOST_1_1):
+def expect_reads(vsp, locations=None):
     """What the plan reads before it decides on the groups and the file."""
+    locations = LOST_1_1 if locations is None else locations
     vsp.login()
     vsp.storage()
     expect_keys(vsp, locations)
@@ -77,14 +78,14 @@ def expect_volumes(vsp, groups=('1-1',), volumes=None):
         vsp.get('/v1/objects/ldevs', {'data': [ldev(i, s, pgs=(group,)) for i, s in volumes[group]]})
 
 
-def expect_plan(vsp, locations=LOST_1_1, groups=('1-1',), volumes=None):
+def expect_plan(vsp, locations=None, groups=('1-1',), volumes=None):
     expect_reads(vsp, locations)
     expect_volumes(vsp, groups, volumes)
 
 
-def expect_restore(vsp, after=ALL, status=202, body=None):
+def expect_restore(vsp, after=None, status=202, body=None):
     vsp.add('POST', RESTORE, status=status, json=body or job(30))
-    expect_keys(vsp, after)
+    expect_keys(vsp, ALL if after is None else after)
     expect_coverage(vsp)
 
 
