@@ -70,17 +70,20 @@ def expect_reads(vsp, locations=None):
     expect_coverage(vsp)
 
 
-def expect_volumes(vsp, groups=('1-1',), volumes=None):
+def expect_volumes(vsp, groups=('1-1',), volumes=None, offline=True):
     volumes = volumes or VOLUMES
     for group in groups:
         vsp.get('/v1/objects/parity-groups/%s' % group, {'parityGroupId': group, 'isEncryptionEnabled': True})
     for group in groups:
         vsp.get('/v1/objects/ldevs', {'data': [ldev(i, s, pgs=(group,)) for i, s in volumes[group]]})
+    if offline and any(volumes[g] for g in groups):  # a restore is planned: the pools and DP volumes that go offline
+        vsp.get('/v1/objects/pools/0', {'poolId': 0, 'poolName': 'enc-pool-0', 'poolStatus': 'POLN'})
+        vsp.get('/v1/objects/ldevs', {'data': [ldev(50, pool_volume=False)]})
 
 
-def expect_plan(vsp, locations=None, groups=('1-1',), volumes=None):
+def expect_plan(vsp, locations=None, groups=('1-1',), volumes=None, offline=None):
     expect_reads(vsp, locations)
-    expect_volumes(vsp, groups, volumes)
+    expect_volumes(vsp, groups, volumes, offline=(locations != ALL) if offline is None else offline)
 
 
 def expect_restore(vsp, after=None, status=202, body=None):
@@ -125,7 +128,7 @@ def test_check_mode_with_named_groups_as_text(vsp, key_file):
 def test_force_with_named_groups_and_a_directory_plans_a_restore(vsp, tmp_path):
     write_key_file(tmp_path, 'rotated.ekf', locations=ALL, password=OTHER_PASSWORD, day=3)
     good = write_key_file(tmp_path, 'good.ekf', locations=ALL, password=BACKUP_PASSWORD, day=2)
-    expect_plan(vsp, ALL, groups=('1-2',))
+    expect_plan(vsp, ALL, groups=('1-2',), offline=True)
     vsp.logout()
     result = vsp.run(encryption_key_restore.main, args(str(tmp_path), parity_groups=['1-2'], force=True), check_mode=True)
     assert result['plan']['forced'] is True and result['plan']['restore_needed'] is True
