@@ -55,7 +55,7 @@ def recover_pools(api, pool_ids, check_mode=False):
 
     Returns ``{'pools': [{'pool_id', 'status_before', 'status_after', 'action'}], 'recovered': [ids],
     'not_normal': [ids still not POLN afterwards], 'failures': [{'pool_id', 'msg', ...}]}`` where
-    ``action`` is ``none`` (already POLN), ``recovered``, ``not_blocked`` or ``would_recover``.
+    ``action`` is ``none`` (already POLN), ``recovered``, ``not_blocked``, ``failed`` or ``would_recover``.
     """
     report, recovered, failures = [], [], []
     for pool_id in _pool_ids(pool_ids):
@@ -81,6 +81,7 @@ def recover_pools(api, pool_ids, check_mode=False):
             recovered.append(pool_id)
         except VspApiError as exc:
             if not is_not_blocked_answer(exc):
+                entry['action'] = 'failed'
                 failures.append(_failure(pool_id, exc))
                 continue
             entry['action'] = 'not_blocked'
