@@ -151,14 +151,14 @@ def test_recover_pools_failed_job_and_unknown_pool_are_both_named(vsp):
     assert result['message_id'] == 'KART30000-E'
     assert result['changed'] is False
     # the pool whose read failed is not in the report; the one whose recovery failed is, unchanged
-    assert [(p['pool_id'], p['status_before'], p['status_after']) for p in result['pools']] == [(0, 'POLE', 'POLE')]
+    assert result['pools'] == [{'pool_id': 0, 'status_before': 'POLE', 'status_after': 'POLE', 'action': 'failed'}]
     assert vsp.write_calls() == [post(RECOVER % 0)]
     assert_no_secret(result)
 
 
 def test_recover_pools_a_failed_recovery_is_not_reported_as_action_none(vsp):
     """pools.recover_pools documents ``action: none`` as "already POLN"; a pool whose recovery was tried and failed
-    must not say so (it now does: the entry keeps its initial ``none``)."""
+    says ``failed``."""
     vsp.login()
     group(vsp, volumes=[ldev(1, 'NML', pool_id=0)])
     vsp.get('/v1/objects/pools/0', pool(0, 'POLE'))
@@ -167,8 +167,7 @@ def test_recover_pools_a_failed_recovery_is_not_reported_as_action_none(vsp):
     result = vsp.fail(pool_volume_state.main, args(recover_pools=True))
     assert 'The pool usage rate is 100%.' in result['msg']
     assert vsp.write_calls() == [post(RECOVER % 0)]
-    assert len(result['pools']) == 1 and result['pools'][0]['status_after'] == 'POLE'
-    assert result['pools'][0]['action'] not in ('none', 'recovered', 'not_blocked', 'would_recover')
+    assert result['pools'] == [{'pool_id': 0, 'status_before': 'POLE', 'status_after': 'POLE', 'action': 'failed'}]
 
 
 def test_recover_pools_check_mode_reports_would_recover_without_a_write(vsp):
