@@ -265,6 +265,28 @@ def test_stuck_key_pages(sim, tmp_path):
 
 
 @pytest.mark.reliability("fault")
+def test_stuck_ldev_pages(sim, tmp_path):
+    """The array ignores headLdevId (16,400 pool volumes: the first page of 16,384 is full): the module
+    fails naming the page start, after a bounded number of requests."""
+    sim.reset({"parity_groups": [{"id": "1-1", "encrypted": True, "drives": 4, "pool_volumes": {"pool": 0, "count": 16400}}],
+               "dp_volumes": []})
+    sim.clear_requests()
+    sim.fault(method="GET", path="/ldevs$", pages="stuck")
+    try:
+        results, _proc = run_cases(tmp_path, "stuck-ldevs", [module_task("info", "pool_volume_info", {"parity_groups": ["1-1"]},
+                                                                         register="info", timeout=TASK_TIMEOUT)], sim, timeout=300)
+    finally:
+        sim.clear_faults()
+        log = sim.requests_log()
+        sim.reset()
+    result = results["info"]
+    assert result.get("failed") is True, result
+    assert "headLdevId" in result["msg"] and "Traceback" not in result["msg"], result["msg"]
+    pages = [e for e in log if e["path"].endswith("/ldevs")]
+    assert 2 <= len(pages) <= 12, len(pages)
+
+
+@pytest.mark.reliability("fault")
 def test_drip_ends_at_timeout(sim, tmp_path):
     """One byte every 400 ms: each socket read is quick, but the request ends at `timeout` (2 s), for a
     read (retried once, within `retries`) and for the key file download (no file left)."""
