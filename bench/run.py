@@ -333,7 +333,7 @@ class Runner:
         with open(os.path.join(workdir, "ansible.cfg"), "w") as handle:
             handle.write("[defaults]\n")  # Ansible's defaults, nothing from the caller's ansible.cfg
 
-    def playbook(self, name, inventory, extra_vars, logname, forks=None):
+    def playbook(self, name, inventory, extra_vars, logname, *, forks=None, env_extra=None):
         """Run ansible-playbook; return {wall, cpu (its whole process tree), machine_busy (CPU s of every process of
         the machine meanwhile), timer (the callback's file), modules (its module processes)}."""
         cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory,
@@ -341,7 +341,7 @@ class Runner:
         if forks:
             cmd[1:1] = ["--forks", str(forks)]
         out = os.path.join(self.workdir, logname)
-        env = dict(self.env, BENCH_TIMER_FILE=out + ".tasks.jsonl", BENCH_MODULE_LOG=out + ".modules.log")
+        env = dict(self.env, BENCH_TIMER_FILE=out + ".tasks.jsonl", BENCH_MODULE_LOG=out + ".modules.log", **(env_extra or {}))
         for path in (env["BENCH_TIMER_FILE"], env["BENCH_MODULE_LOG"]):
             if os.path.exists(path):
                 os.unlink(path)
@@ -659,54 +659,59 @@ def bench_fleet(ks, opts, work_root):
             storage = sim.ctl("GET", "state")["storage"]
             arrays.append({"name": "array%02d" % (index + 1), "sim": sim, "storage_device_id": storage["storageDeviceId"],
                            "serial": storage["serialNumber"]})
+        variants = [("defaults", {})]
+        if opts.fleet_pipelining:
+            variants.append(("pipelining", {"ANSIBLE_PIPELINING": "True"}))
         rows = []
-        for k in ks:
-            members = arrays[:k]
-            runs = []
-            for attempt in range(opts.fleet_repeat):
-                for array in members:
-                    array["sim"].ctl("POST", "reset")
-                    array["sim"].ctl("DELETE", "requests")
-                backup_dir = os.path.join(workdir, "K%d-%d" % (k, attempt), "keys")
-                os.makedirs(backup_dir, mode=0o700)  # exists already, as on every night but the first
-                inventory = os.path.join(workdir, "K%d-%d" % (k, attempt), "inventory.yml")
-                hosts = {}
-                for array in members:
-                    hosts[array["name"]] = {
-                        "ansible_connection": "local", "ansible_python_interpreter": PYTHON_TIMED,
-                        "vsp_connection": connection_args(array["sim"]),
-                        "vsp_expected_storage_device_id": array["storage_device_id"]}
-                with open(inventory, "w") as handle:
-                    yaml.safe_dump({"vsp_arrays": {"hosts": hosts, "vars": {
-                        "encryption_key_backup_dir": backup_dir,
-                        "encryption_key_backup_password": BACKUP_PASSWORD}}}, handle)
-                os.chmod(inventory, 0o600)
-                load_before = load1()
-                sim_cpu = [a["sim"].cpu_seconds() for a in members]
-                run = runner.playbook(BACKUP_PLAYBOOK, inventory, {}, "backup-K%d-%d.log" % (k, attempt), forks=k)
-                sim_cpu = sum(a["sim"].cpu_seconds() - c for a, c in zip(members, sim_cpu))
-                _, _, controller_cpu = read_timer(run["timer"])
-                sessions, open_sessions, kinds = [], 0, {}
-                for array in members:
-                    entries = array["sim"].requests_log()
-                    sessions.append(logins(entries))
-                    for kind, count in count_kinds(entries).items():
-                        kinds[kind] = kinds.get(kind, 0) + count
-                    open_sessions += array["sim"].ctl("GET", "state").get("sessions") or 0
-                verified, problems = verify_backup_files(backup_dir, members)
-                runs.append({"wall": run["wall"], "cpu_tree": run["cpu"], "cpu_controller": controller_cpu or 0.0,
-                             "cpu_modules": sum(m["cpu"] for m in run["modules"]), "module_runs": len(run["modules"]),
-                             "modules": module_summary(run["modules"]), "machine_busy": run["machine_busy"],
-                             "cpu_simulators": sim_cpu, "sessions": sum(sessions), "sessions_per_array": max(sessions),
-                             "open_sessions": open_sessions, "kinds": dict(sorted(kinds.items(), key=lambda kv: -kv[1])),
-                             "verified": verified, "problems": problems, "load_before": load_before,
-                             "load_after": load1()})
-                log("fleet: K=%d: %.1f s, %d/%d files verified%s" % (
-                    k, run["wall"], verified, k, "; " + "; ".join(problems) if problems else ""))
-            best = dict(min(runs, key=lambda r: r["wall"]))
-            best.update(k=k, wall_runs=[r["wall"] for r in runs],
-                        verified_all=all(r["verified"] == k and not r["problems"] and not r["open_sessions"] for r in runs))
-            rows.append(best)
+        for variant, env_extra in variants:
+            for k in ks:
+                members = arrays[:k]
+                runs = []
+                for attempt in range(opts.fleet_repeat):
+                    for array in members:
+                        array["sim"].ctl("POST", "reset")
+                        array["sim"].ctl("DELETE", "requests")
+                    backup_dir = os.path.join(workdir, "%s-K%d-%d" % (variant, k, attempt), "keys")
+                    os.makedirs(backup_dir, mode=0o700)  # exists already, as on every night but the first
+                    inventory = os.path.join(workdir, "%s-K%d-%d" % (variant, k, attempt), "inventory.yml")
+                    hosts = {}
+                    for array in members:
+                        hosts[array["name"]] = {
+                            "ansible_connection": "local", "ansible_python_interpreter": PYTHON_TIMED,
+                            "vsp_connection": connection_args(array["sim"]),
+                            "vsp_expected_storage_device_id": array["storage_device_id"]}
+                    with open(inventory, "w") as handle:
+                        yaml.safe_dump({"vsp_arrays": {"hosts": hosts, "vars": {
+                            "encryption_key_backup_dir": backup_dir,
+                            "encryption_key_backup_password": BACKUP_PASSWORD}}}, handle)
+                    os.chmod(inventory, 0o600)
+                    load_before = load1()
+                    sim_cpu = [a["sim"].cpu_seconds() for a in members]
+                    run = runner.playbook(BACKUP_PLAYBOOK, inventory, {}, "backup-%s-K%d-%d.log" % (variant, k, attempt),
+                                         forks=k, env_extra=env_extra)
+                    sim_cpu = sum(a["sim"].cpu_seconds() - c for a, c in zip(members, sim_cpu))
+                    _, _, controller_cpu = read_timer(run["timer"])
+                    sessions, open_sessions, kinds = [], 0, {}
+                    for array in members:
+                        entries = array["sim"].requests_log()
+                        sessions.append(logins(entries))
+                        for kind, count in count_kinds(entries).items():
+                            kinds[kind] = kinds.get(kind, 0) + count
+                        open_sessions += array["sim"].ctl("GET", "state").get("sessions") or 0
+                    verified, problems = verify_backup_files(backup_dir, members)
+                    runs.append({"wall": run["wall"], "cpu_tree": run["cpu"], "cpu_controller": controller_cpu or 0.0,
+                                 "cpu_modules": sum(m["cpu"] for m in run["modules"]), "module_runs": len(run["modules"]),
+                                 "modules": module_summary(run["modules"]), "machine_busy": run["machine_busy"],
+                                 "cpu_simulators": sim_cpu, "sessions": sum(sessions), "sessions_per_array": max(sessions),
+                                 "open_sessions": open_sessions, "kinds": dict(sorted(kinds.items(), key=lambda kv: -kv[1])),
+                                 "verified": verified, "problems": problems, "load_before": load_before,
+                                 "load_after": load1()})
+                    log("fleet (%s): K=%d: %.1f s, %d/%d files verified%s" % (
+                        variant, k, run["wall"], verified, k, "; " + "; ".join(problems) if problems else ""))
+                best = dict(min(runs, key=lambda r: r["wall"]))
+                best.update(k=k, variant=variant, wall_runs=[r["wall"] for r in runs],
+                            verified_all=all(r["verified"] == k and not r["problems"] and not r["open_sessions"] for r in runs))
+                rows.append(best)
     finally:
         for sim in sims:
             sim.stop()
@@ -826,6 +831,7 @@ def targets(rows, fleet):
                 all(r["one_session"] and r["sessions"] == r["module_runs"] for r in rows)
                 and all(m["sessions"] == 1 for r in rows for m in r["module"].values()),
                 "; ".join("N=%d: %d sessions for %d module runs" % (r["n"], r["sessions"], r["module_runs"]) for r in rows)))
+    fleet = fleet_rows(fleet)
     if fleet:
         by_k = {f["k"]: f for f in fleet}
         name = "fleet: K=%d in at most %g × the wall time of K=1, every file verified" % (TARGET_FLEET_K, TARGET_FLEET_FACTOR)
@@ -1008,6 +1014,10 @@ def findings(rows, opts):
     return "\n".join(out)
 
 
+def fleet_rows(fleet, variant="defaults"):
+    return [f for f in fleet or [] if f.get("variant", "defaults") == variant]
+
+
 def fleet_split(f):
     """CPU seconds of a fleet run: main process, forks (workers), module processes, simulators, other work."""
     workers = f["cpu_tree"] - f["cpu_controller"] - f["cpu_modules"]
@@ -1018,6 +1028,8 @@ def fleet_split(f):
 
 def fleet_findings(fleet, facts):
     """What limits the fleet run, from the measured CPU seconds (controller, forks, modules, simulators, other work)."""
+    piped = {f["k"]: f for f in fleet_rows(fleet, "pipelining")}
+    fleet = fleet_rows(fleet)
     if not fleet:
         return "Not measured in this run (`--fleet` empty)."
     cores = facts["cores"]
@@ -1060,19 +1072,27 @@ def fleet_findings(fleet, facts):
                    % (big["k"], "; ".join("`%s` %d runs, %.1f CPU s (%.2f s each), peak RSS %.0f MiB"
                                             % (name, v[0], v[1], v[1] / v[0], v[2] / 1024.0) for name, v in top),
                       big["sessions_per_array"]))
+    if big["k"] in piped:
+        p = piped[big["k"]]
+        cp = fleet_split(p)
+        out.append("- With Ansible's pipelining on (`ANSIBLE_PIPELINING=True`: the module goes to the Python on stdin, no "
+                   "temporary files and fewer shell commands per task), K=%d took %.1f s and %.1f CPU s (forks %.1f, "
+                   "modules %.1f) instead of %.1f s and %.1f CPU s."
+                   % (p["k"], p["wall"], cp["ours"], cp["workers"], cp["modules"], big["wall"], c["ours"]))
     return "\n".join(out)
 
 
 def fmt_fleet(fleet):
     if not fleet:
         return ""
-    one = next((f for f in fleet if f["k"] == 1), None)
-    head = ["K arrays (forks)", "wall s", "× K=1", "CPU s: main process", "forks", "modules (runs)", "simulators",
+    ones = {f.get("variant", "defaults"): f for f in fleet if f["k"] == 1}
+    head = ["Ansible", "K arrays (forks)", "wall s", "× K=1", "CPU s: main process", "forks", "modules (runs)", "simulators",
             "CPU s per array", "cores busy: run / machine", "sessions", "files verified", "runs: wall s", "load before → after"]
     lines = []
     for f in fleet:
         c = fleet_split(f)
-        lines.append([f["k"], "%.1f" % f["wall"], "%.2f" % (f["wall"] / one["wall"]) if one else "-",
+        one = ones.get(f.get("variant", "defaults"))
+        lines.append([f.get("variant", "defaults"), f["k"], "%.1f" % f["wall"], "%.2f" % (f["wall"] / one["wall"]) if one else "-",
                       "%.1f" % c["main"], "%.1f" % c["workers"], "%.1f (%d)" % (c["modules"], f["module_runs"]),
                       "%.1f" % c["simulators"], "%.2f" % (c["ours"] / f["k"]),
                       "%.2f / %.2f" % (c["ours"] / f["wall"], f["machine_busy"] / f["wall"]),
@@ -1101,12 +1121,17 @@ def charts(rows, fleet, out):
                           "seconds", series, xticks=xs, xlog=len(xs) > 1, ylog=True)
     if path:
         names["restore"] = os.path.basename(path)
+    piped = fleet_rows(fleet, "pipelining")
+    fleet = fleet_rows(fleet)
     if fleet:
         ks = [f["k"] for f in fleet]
         one = next((f for f in fleet if f["k"] == 1), None)
         series = [{"name": "wall", "points": [(f["k"], f["wall"]) for f in fleet], "color": "#1f5fa8"},
                   {"name": "CPU s / cores", "points": [(f["k"], (f["cpu_tree"] + f["cpu_simulators"]) / f["cores"])
                                                        for f in fleet], "color": "#b36b00", "dash": "6 4"}]
+        if piped:
+            series.append({"name": "wall, pipelining on", "points": [(f["k"], f["wall"]) for f in piped], "color": "#7e57c2",
+                           "dash": "6 3"})
         if one:
             series.append({"name": "target: %g × wall(K=1)" % TARGET_FLEET_FACTOR,
                            "points": [(min(ks), TARGET_FLEET_FACTOR * one["wall"]), (max(ks), TARGET_FLEET_FACTOR * one["wall"])],
@@ -1130,7 +1155,8 @@ def report(rows, fleet, verdicts, opts, meta, *, pictures):
     facts = meta["machine"]
     loads = ", ".join("N=%d: %.2f → %.2f" % (r["n"], r["load_before"], r["load_after"]) for r in rows)
     if fleet:
-        loads += "; fleet " + ", ".join("K=%d: %.2f → %.2f" % (f["k"], f["load_before"], f["load_after"]) for f in fleet)
+        loads += "; fleet " + ", ".join("K=%d%s: %.2f → %.2f" % (f["k"], "" if f.get("variant", "defaults") == "defaults" else " (%s)" % f["variant"],
+                                                               f["load_before"], f["load_after"]) for f in fleet)
     mark = {True: "PASS", False: "FAIL", None: "NOT MEASURED"}
     verdict_lines = "\n".join("- **%s** %s — %s" % (mark[ok], name, detail) for name, ok, detail in verdicts)
     extrapolated = [r["n"] for r in rows if r.get("baseline", {}).get("extrapolated")]
@@ -1150,8 +1176,10 @@ def report(rows, fleet, verdicts, opts, meta, *, pictures):
         progress=fmt_progress(rows, opts), findings=findings(rows, opts), repeat=opts.repeat, kinds=fmt_kinds(rows),
         ansible_modules=fmt_ansible_modules(rows), note=note, restore_chart=restore_chart, fleet_chart=fleet_chart,
         fleet_table=fmt_fleet(fleet) or "Not measured.",
-        fleet_findings=fleet_findings(fleet, facts), fleet_sizes=", ".join(str(f["k"]) for f in fleet) or "-",
-        fleet_repeat=opts.fleet_repeat, command=meta.get("command", "make bench"))
+        fleet_findings=fleet_findings(fleet, facts), fleet_sizes=", ".join(str(f["k"]) for f in fleet_rows(fleet)) or "-",
+        fleet_repeat=opts.fleet_repeat,
+        fleet_variants=" and again with pipelining on (`ANSIBLE_PIPELINING=True`), for comparison"
+        if fleet_rows(fleet, "pipelining") else "", command=meta.get("command", "make bench"))
 
 
 TEMPLATE = """# Performance
@@ -1256,7 +1284,7 @@ logged them: runs, CPU seconds (user + system), peak RSS.
 `vsp-simulator` process each (same timing flags), each with its own serial number and storage id, one
 inventory host per array (its `vsp_connection` and `vsp_expected_storage_device_id`), all writing into
 one backup directory (created before the run, as on every night but the first). Measured at
-K = {fleet_sizes}, the best of {fleet_repeat} run(s) each.
+K = {fleet_sizes}, the best of {fleet_repeat} run(s) each, with Ansible's defaults{fleet_variants}.
 
 - **CPU s**: user + system seconds. Main process: ansible-playbook's own (`RUSAGE_SELF`, taken by the
   callback at the end of the play); modules: the module processes the forks started, each logged by
@@ -1334,6 +1362,8 @@ def main():
                         help="N to run the baseline at (default: every N below 256; every N with --full)")
     parser.add_argument("--repeat", type=int, default=2, help="runs of the start-up and of the role per N (the best counts)")
     parser.add_argument("--fleet", default="1 8 32", help="K arrays for the fleet benchmark (empty: none)")
+    parser.add_argument("--fleet-pipelining", action="store_true",
+                        help="also run each K with Ansible's pipelining on (ANSIBLE_PIPELINING=True), for comparison")
     parser.add_argument("--fleet-repeat", type=int, default=1, help="runs per K (the best counts)")
     parser.add_argument("--batch-size", type=int, default=None,
                         help="encryption_key_restore_batch_size of the role runs (default: the role's default)")

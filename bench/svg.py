@@ -54,8 +54,9 @@ def line_chart(path, title, xlabel, ylabel, series, *, xticks, xlog=False, ylog=
         return None
     ys = [y for _, y in points]
     if ylog:
-        lo = 10 ** math.floor(math.log10(max(min(ys), 1e-3)))
-        hi = 10 ** math.ceil(math.log10(max(ys)))
+        steps = [m * 10 ** e for e in range(-3, 7) for m in (1, 2, 5)]
+        lo = max([v for v in steps if v <= max(min(ys), 1e-3)] or [steps[0]])
+        hi = min([v for v in steps if v >= max(ys)] or [steps[-1]])
     else:
         lo = 0.0
         step = _nice_step(max(ys) * 1.05 or 1.0)
