@@ -138,8 +138,12 @@ def choose_file(params, storage, lost_drives, deriver):
     return path, 'named by path', verified, checked, warnings
 
 
-def make_plan(api, params, storage, deriver=None):
-    """Read the array and the backup source; return the plan (no write is sent)."""
+def make_plan(api, params, storage, deriver=None, offline=True):
+    """Read the array and the backup source; return the plan (no write is sent).
+
+    ``offline``: also read which pools and DP volumes go offline (for the operator; the restore
+    itself, after the block, does not need it).
+    """
     keys = api.list_keys_by_type()
     check_identity(storage, params.get('expected_storage_device_id'), params.get('expected_serial_number'))
     cov = parity_group_coverage(api, keys.get('DEK') or [])
@@ -178,7 +182,7 @@ def make_plan(api, params, storage, deriver=None):
     plan['volumes_to_recover'] = ([v['ldev_id'] for v in plan['volumes']] if needed
                                   else [v['ldev_id'] for v in plan['volumes'] if v['status'] != 'NML'])
     plan['pools'] = sorted(set(v['pool_id'] for v in plan['volumes'] if v['pool_id'] is not None))
-    plan['offline'] = offline_impact(api, groups, volumes) if needed and volumes else None
+    plan['offline'] = offline_impact(api, groups, volumes) if offline and needed and volumes else None
     plan['lines'] = plan_lines(plan)
     return plan
 
@@ -206,12 +210,14 @@ def plan_lines(plan):
                         len(plan['volumes_to_recover']), ids_text(plan['volumes_to_recover'])))
         offline = plan.get('offline')
         if offline:
-            lines.append('Offline from the block until the recovery: pool(s) %s with their %d pool volume(s) and %d DP volume(s) '
-                         '(LDEV %s); stop or quiesce the hosts that use them.'
-                         % (', '.join('%s%s' % (p['pool_id'], ' (%s)' % p['pool_name'] if p.get('pool_name') else '')
-                                      for p in offline['pools']),
-                            offline['pool_volume_count'], offline['dp_volume_count'], ids_text(offline['dp_volume_ids'][:50])
-                            + (' ...' if offline['dp_volume_count'] > 50 else '')))
+            pools_text = ', '.join('%s%s' % (p['pool_id'], ' (%s)' % p['pool_name'] if p.get('pool_name') else '')
+                                   for p in offline['pools'])
+            dp_text = ('%d DP volume(s) (LDEV %s%s)' % (offline['dp_volume_count'], ids_text(offline['dp_volume_ids'][:50]),
+                                                        ' ...' if offline['dp_volume_count'] > 50 else '')
+                       if offline['dp_volume_count'] else 'no DP volume')
+            lines.append('Offline from the block until the recovery: pool(s) %s, so %s carved from them; %d pool volume(s) '
+                         'of these parity groups are blocked. Stop or quiesce the hosts that use them.'
+                         % (pools_text, dp_text, offline['pool_volume_count']))
         if plan['source'] == 'file':
             checks = ['manifest verified' if plan['manifest_verified'] else 'no manifest check']
             checks.append({True: 'password matches the verifier', False: 'password does not match',

@@ -49,8 +49,9 @@ options:
   path:
     description:
       - With O(destination=file), the key file to write on the host that runs the module.
-      - If it is an existing directory, a file named C(<storageDeviceId>_<YYYYmmddTHHMMSSZ>.ekf) (UTC) is
-        created in it.
+      - If it is an existing directory, a new file named C(<storageDeviceId>_<YYYYmmddTHHMMSSZ>.ekf) (UTC) is
+        created in it; when a file of that name (or its manifest) exists, C(_002), C(_003)... up to C(_999) is
+        added, so no file is ever replaced. The storage device id must be the documented 12 digits.
       - The parent directory must exist.
       - Required when O(destination=file).
     type: path
@@ -63,7 +64,10 @@ options:
     type: str
   mode:
     description:
-      - Permissions of the key file and its manifest, as an octal number such as V('0600').
+      - Permissions of the key file, as a quoted octal text such as V('0600') (unquoted, YAML reads 644 as a decimal
+        number: refused, with a message saying to quote it).
+      - Owner-only modes only - no setuid, setgid or sticky bit, no group write and no permission for others; the owner
+        must be able to read. The manifest is always 0600.
     type: raw
     default: '0600'
   force:
@@ -324,7 +328,7 @@ def main():
             mode=dict(type='raw', default='0600'),
             force=dict(type='bool', default=False),
             manifest=dict(type='bool', default=True),
-            password_verifier=dict(type='bool', default=True),
+            password_verifier=dict(type='bool', default=True, no_log=False),
             key_ids=dict(type='list', elements='str', no_log=False),
         ),
         required_if=[('destination', 'file', ('path', 'backup_password'))],

@@ -179,7 +179,7 @@ def main():
             key_fingerprint=dict(type='str', no_log=False),
             lost_drives=dict(type='list', elements='str', default=[]),
             backup_password=dict(type='str', no_log=True),
-            password_verifier=dict(type='bool', default=True),
+            password_verifier=dict(type='bool', default=True, no_log=False),
             keep=dict(type='int', default=0),
         ),
         supports_check_mode=True,

@@ -300,7 +300,7 @@ def run(module, api):
     params = module.params
     storage = storage_view(api.storage())
     deriver = mf.Deriver(params['backup_password']) if params['source'] == 'file' and params['verify_manifest'] else None
-    plan = restore_plan.make_plan(api, params, storage, deriver)
+    plan = restore_plan.make_plan(api, params, storage, deriver, offline=module.check_mode)
     for warning in plan['warnings']:
         module.warn(warning)
     result = dict(changed=False, source=params['source'], parity_groups=plan['parity_groups'], plan=plan, storage=storage,

@@ -81,9 +81,10 @@ def expect_volumes(vsp, groups=('1-1',), volumes=None, offline=True):
         vsp.get('/v1/objects/ldevs', {'data': [ldev(50, pool_volume=False)]})
 
 
-def expect_plan(vsp, locations=None, groups=('1-1',), volumes=None, offline=None):
+def expect_plan(vsp, locations=None, groups=('1-1',), volumes=None, offline=False):
+    """``offline``: check mode with a restore planned also reads the pools and DP volumes that go offline."""
     expect_reads(vsp, locations)
-    expect_volumes(vsp, groups, volumes, offline=(locations != ALL) if offline is None else offline)
+    expect_volumes(vsp, groups, volumes, offline=offline)
 
 
 def expect_restore(vsp, after=None, status=202, body=None):
@@ -98,7 +99,7 @@ def posts(vsp):
 
 # -- check mode: the plan, no write ---------------------------------------------------------------------
 def test_check_mode_returns_the_plan_and_sends_no_write(vsp, key_file):
-    expect_plan(vsp, volumes={'1-1': [(1, 'NML'), (2, 'BLK')]})
+    expect_plan(vsp, volumes={'1-1': [(1, 'NML'), (2, 'BLK')]}, offline=True)
     vsp.logout()
     result = vsp.run(encryption_key_restore.main, args(key_file), check_mode=True)
     assert result['changed'] is True
@@ -117,7 +118,7 @@ def test_check_mode_returns_the_plan_and_sends_no_write(vsp, key_file):
 
 
 def test_check_mode_with_named_groups_as_text(vsp, key_file):
-    expect_plan(vsp, groups=('1-1', '1-2'))
+    expect_plan(vsp, groups=('1-1', '1-2'), offline=True)
     vsp.logout()
     result = vsp.run(encryption_key_restore.main, args(key_file, parity_groups='1-1, 1-2'), check_mode=True)
     assert result['parity_groups'] == ['1-1', '1-2']
@@ -356,7 +357,7 @@ def test_manifest_mismatch_fails_before_any_write(vsp, key_file):
 def test_manifest_check_can_be_skipped(vsp, key_file):
     with open(key_file, 'ab') as handle:
         handle.write(b'tampered')
-    expect_plan(vsp)
+    expect_plan(vsp, offline=True)
     vsp.logout()
     result = vsp.run(encryption_key_restore.main, args(key_file, verify_manifest=False), check_mode=True)
     assert result['manifest_verified'] is False
