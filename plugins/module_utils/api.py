@@ -232,6 +232,11 @@ class VspApi(object):
             params['parityGroupId'] = validate.parity_group_id(parity_group_id, 'parity_group_id')
         if pool_id is not None:
             params['poolId'] = validate.pool_id(pool_id, 'pool_id')
+        return self._ldev_pages(params)
+
+    def _ldev_pages(self, params):
+        """Every page of ``GET ldevs`` with ``params``: each page must start after the last (``headLdevId``),
+        the list ends at the last LDEV id, and more pages than the documented maximum are an error."""
         path = self.obj('ldevs')
         ldevs = page = self._ldev_page(path, params, 0)
         head, pages = 0, 1
@@ -283,16 +288,9 @@ class VspApi(object):
 
     def list_dp_volumes(self, pool_id):
         """The DP volumes (virtual volumes) carved from a pool: ``ldevs?ldevOption=dpVolume&poolId=N``
-        [C HCS-JA HCSR0181 filters; Hitachi's collection lists a pool's DP volumes exactly so]."""
-        path = self.obj('ldevs')
-        params = {'ldevOption': 'dpVolume', 'poolId': validate.pool_id(pool_id, 'pool_id'), 'count': LDEV_PAGE}
-        ldevs = page = [_check_ldev(ld) for ld in self._list(path, params=params)]
-        pages = 1
-        while len(page) >= LDEV_PAGE and pages < LDEV_MAX_PAGES:
-            head = max(int(ld['ldevId']) for ld in page) + 1
-            page = [_check_ldev(ld) for ld in self._list(path, params=dict(params, headLdevId=head))]
-            ldevs, pages = ldevs + page, pages + 1
-        return ldevs
+        [C HCS-JA HCSR0181 filters; Hitachi's collection lists a pool's DP volumes exactly so]; paged as
+        :meth:`list_ldevs`."""
+        return self._ldev_pages({'ldevOption': 'dpVolume', 'poolId': validate.pool_id(pool_id, 'pool_id'), 'count': LDEV_PAGE})
 
     def list_external_parity_groups(self):
         """``GET external-parity-groups`` (a list, empty without external storage) [C code: Hitachi's collection]."""

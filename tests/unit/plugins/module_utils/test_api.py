@@ -264,3 +264,11 @@ def test_each_kind_of_text_is_cleaned_or_kept(vsp, text, cleaned):
     expect(vsp, ('GET', KEYS, {'body': '{\n  "data" : [ {\n    "keyId" : "1",\n    "uuid" : "%s"\n  } ]\n}' % text,
                                'content_type': 'application/json'}))
     assert run(vsp, lambda api: api.list_keys('KEK')) == [{'keyId': '1', 'uuid': cleaned}]
+
+
+def test_dp_volume_paging_must_advance(vsp):
+    page = {'json': {'data': [dict(ldev(i, pool_volume=False)) for i in range(16384)]}}
+    expect(vsp, ('GET', '/v1/objects/ldevs', page), ('GET', '/v1/objects/ldevs', page))
+    exc = run(vsp, lambda api: api.list_dp_volumes(3))
+    assert 'the array ignored the page start (headLdevId=16384 answered ldevId 0)' in str(exc)
+    assert vsp.rsps.calls[1].request.url.endswith('/v1/objects/ldevs?ldevOption=dpVolume&poolId=3&count=16384')
