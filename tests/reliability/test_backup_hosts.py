@@ -116,8 +116,12 @@ def stores(sim, sshd, tmp_path_factory):
     inventory = write_inventory(work, sim, sshd)
     base = {"encryption_key_backup_dir": local, "encryption_key_backup_copy_hosts": "backup1",
             "encryption_key_backup_copy_dir": remote, "encryption_key_backup_keep": 1}
+    summary_file = str(work / "reports" / "array1.backup.json")
+    os.makedirs(os.path.dirname(summary_file))
     first = run_shipped(work, inventory, "vsp.encryption.backup_encryption_keys",
-                        dict(base, encryption_key_backup_password=BACKUP_PASSWORD))
+                        dict(base, encryption_key_backup_password=BACKUP_PASSWORD, encryption_key_backup_summary_file=summary_file))
+    summary = {"mode": stat.S_IMODE(os.stat(summary_file).st_mode), "data": json.load(open(summary_file)),
+               "text": open(summary_file).read()} if os.path.exists(summary_file) else None
     after_first = {"local": key_files(local), "remote": key_files(remote),
                    "dir_mode": stat.S_IMODE(os.stat(remote).st_mode) if os.path.isdir(remote) else None,
                    "modes": dict((f, stat.S_IMODE(os.stat(os.path.join(remote, f)).st_mode))
@@ -127,7 +131,7 @@ def stores(sim, sshd, tmp_path_factory):
     second = run_shipped(work, inventory, "vsp.encryption.backup_encryption_keys",
                          dict(base, encryption_key_backup_password=ROTATED_PASSWORD))
     return {"work": work, "inventory": inventory, "local": local, "remote": remote, "first": first,
-            "second": second, "after_first": after_first}
+            "second": second, "after_first": after_first, "summary": summary}
 
 
 @pytest.mark.reliability("fault")
@@ -141,6 +145,14 @@ def test_backup_is_copied_to_the_backup_host_and_checked_there(stores):
     assert stores["after_first"]["dir_mode"] == 0o700
     name = local[0]
     assert stores["after_first"]["modes"] == {name: 0o600, name + ".manifest.json": 0o600}
+    # the JSON summary for a pipeline: 0600, this array's, the file made and its verified copy, no secret
+    summary = stores["summary"]
+    assert summary is not None and summary["mode"] == 0o600
+    data = summary["data"]
+    assert data["kind"] == "vsp.encryption.backup_encryption_keys" and data["name"] == "array1"
+    assert data["file_made"] is True and os.path.basename(data["path"]) == name
+    assert data["copies"] == {"backup1": data["sha256"]}
+    assert BACKUP_PASSWORD not in summary["text"]
 
 
 @pytest.mark.reliability("rerun")
