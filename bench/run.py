@@ -1169,6 +1169,7 @@ def report(rows, fleet, verdicts, opts, meta, *, pictures):
     fleet_chart = "![Wall time against K](%s)\n" % pictures["fleet"] if "fleet" in pictures else ""
     return TEMPLATE.format(
         date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(meta["started"])), elapsed=meta["elapsed"],
+        load_start=meta.get("load_start", float("nan")), load_end=meta.get("load_end", float("nan")),
         latency=opts.latency_ms, job_ms=opts.job_ms, k=opts.parallelism, loads=loads, facts=facts,
         groups=" or ".join(str(g) for g in groups), sizes=", ".join(str(r["n"]) for r in rows),
         role_settings=role_settings(meta["defaults"]),
@@ -1197,7 +1198,8 @@ backup playbook `vsp.encryption.backup_encryption_keys` over fleets of simulated
 ## Set-up (recorded when measuring)
 
 - Machine: {facts[cores]} cores ({facts[cpu_model]}), {facts[memory_gib]} GiB memory, {facts[kernel]};
-  shared with other work. 1-minute load average before → after each part: {loads}.
+  shared with other work. 1-minute load average at the start {load_start:.2f}, at the end {load_end:.2f};
+  before → after each part: {loads}.
 - {facts[ansible]}, Python {facts[python]}, vsp-simulator {facts[simulator]}, collection
   {facts[collection]} at commit {facts[commit]}.
 - Simulator: `--latency-ms {latency} --job-ms {job_ms} --job-parallelism {k}`, HTTPS with certificate
