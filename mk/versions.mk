@@ -8,7 +8,7 @@
 
 NOX_ENVDIR    := $(CURDIR)/$(BUILD)/nox
 PYENV_PYTHONS := $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.*/bin)
-NOX_PATH      := $(CURDIR)/$(BIN):$(subst $(eval) ,:,$(strip $(PYENV_PYTHONS))):$$PATH
+NOX_PATH      := $(CURDIR)/$(BIN)$(foreach d,$(PYENV_PYTHONS),:$(d)):$$PATH
 
 versions: collection
 	@mkdir -p $(REPORTS)
