@@ -7,8 +7,10 @@
 .PHONY: versions
 
 NOX_ENVDIR    := $(CURDIR)/$(BUILD)/nox
-PYENV_PYTHONS := $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.*/bin)
-NOX_PATH      := $(CURDIR)/$(BIN)$(foreach d,$(PYENV_PYTHONS),:$(d)):$$PATH
+PYENV_ROOT_   := $(shell pyenv root 2>/dev/null)
+# the module-host Pythons sanity may use (3.9-3.14) and 3.12 for ansible-core 2.16; pyenv's shims alone fail
+PYENV_PYTHONS := $(if $(PYENV_ROOT_),$(wildcard $(PYENV_ROOT_)/versions/3.9*/bin $(PYENV_ROOT_)/versions/3.1[0-4]*/bin))
+NOX_PATH      := $(CURDIR)/$(BIN)$(if $(PYENV_PYTHONS),:$(subst $(eval) ,:,$(strip $(PYENV_PYTHONS)))):$$PATH
 
 versions: collection
 	@mkdir -p $(REPORTS)
