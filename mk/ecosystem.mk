@@ -39,7 +39,7 @@ docs: collection $(DOCS_STAMP)
 	$(WITH_VENV) $(BIN)/antsibull-docs --config-file $(DOCS_BUILD)/site/antsibull-docs.cfg collection --use-current \
 	  --fail-on-error --cleanup everything --dest-dir $(DOCS_BUILD)/rst vsp.encryption
 	@cp $(DOCS_BUILD)/site/rst/index.rst $(DOCS_BUILD)/rst/index.rst
-	@mkdir -p $(DOCS_BUILD)/rst/guide; cp docs/*.md $(DOCS_BUILD)/rst/guide/; cp docs/ansible-references.rst $(DOCS_BUILD)/rst/
+	@mkdir -p $(DOCS_BUILD)/rst/guide; cp docs/*.md $(wildcard docs/*.svg) $(DOCS_BUILD)/rst/guide/; cp docs/ansible-references.rst $(DOCS_BUILD)/rst/
 	$(BIN)/sphinx-build -q -b html -W --keep-going -c $(DOCS_BUILD)/site $(DOCS_BUILD)/rst $(DOCS_BUILD)/html
 	@echo "docs site: $(DOCS_BUILD)/html/index.html"
 
