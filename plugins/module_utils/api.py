@@ -164,9 +164,11 @@ class VspApi(object):
         refused); its ``iter_content`` stops at :data:`KEY_FILE_MAX` bytes and at the request deadline.
         """
         path = self.obj('encryption-keys', 'file', 'actions', 'backup', 'invoke')
+        # Repeating a file backup is harmless (the array only makes another copy of its keys; numOfBackups grows):
+        # it is retried after a connection that broke once the request was sent.
         response = self.client.request('POST', path, json={'parameters': {'password': password}},
                                        headers={'Accept': KEY_FILE_TYPE, 'Content-Type': 'application/json'},
-                                       stream=True, expected=(200,), limit=KEY_FILE_MAX)
+                                       stream=True, expected=(200,), limit=KEY_FILE_MAX, idempotent=True)
         if media_type(response) != KEY_FILE_TYPE:
             received = clean_text(response.headers.get('Content-Type'), 80)
             response.close()
