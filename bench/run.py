@@ -883,6 +883,10 @@ def fmt_tasks(rows):
     return table(head, lines)
 
 
+def plural(count, one, many):
+    return "%d %s" % (count, one if count == 1 else many)
+
+
 def fmt_progress(rows, opts):
     """The progress lines of the largest N: each batch's time, and the one-batch comparison."""
     r = max(rows, key=lambda x: x["n"])
@@ -897,10 +901,10 @@ def fmt_progress(rows, opts):
             lines.append([phase, "`%s`" % label, "%.1f" % at, "%.2f" % (at - previous), "%.1f" % jobs,
                           "%.2f" % (at - previous - jobs)])
             previous = at
-    out.append("At N=%d the role ran each phase in %d batch(es) of at most %d pool volumes "
+    out.append("At N=%d the role ran each phase in %s of at most %d pool volumes "
                "(`encryption_key_restore_batch_size`); Ansible printed one line per batch, the label of the loop item, "
                "as soon as the batch was done. From the best role run (callback `bench_timer`, seconds since the task "
-               "started):" % (r["n"], r["batches"], r["batch_size"]))
+               "started):" % (r["n"], plural(r["batches"], "batch", "batches"), r["batch_size"]))
     out.append("")
     out.append(table(["phase", "progress line", "printed at s", "batch s", "its jobs s (⌈size/%d⌉ × %d ms)" % (opts.parallelism, opts.job_ms),
                       "batch − jobs s"], lines))
@@ -922,11 +926,11 @@ def fmt_progress(rows, opts):
              "%.1f" % one["wall"], " / ".join("%.3f" % x for x in one["per_phase"]), ", ".join("%.1f" % x for x in one["wall_runs"])]]))
         out.append("")
         out.append("The batches cost %.2f s in the block task and %.2f s in the recover task (best run of each kind), "
-                   "%.2f s per phase on average: %.1f %% of the phase bound (%.1f s), for %d extra module run(s) per phase "
+                   "%.2f s per phase on average: %.1f %% of the phase bound (%.1f s), for %s per phase "
                    "(%.2f s each). Each extra run starts a module process, logs in, looks the parity groups and their "
                    "pool volumes up again and logs out; between two batches no job runs."
                    % (cost["block"], cost["recover"], cost["per_phase"], 100 * cost["per_phase"] / r["phase_bound"],
-                      r["phase_bound"], cost["extra_runs_per_phase"],
+                      r["phase_bound"], plural(cost["extra_runs_per_phase"], "extra module run", "extra module runs"),
                       cost["per_phase"] / max(cost["extra_runs_per_phase"], 1)))
         sizes = [min(r["batch_size"], r["n"] - i * r["batch_size"]) for i in range(r["batches"])]
         out.append("")
@@ -1178,7 +1182,7 @@ def report(rows, fleet, verdicts, opts, meta, *, pictures):
         ansible_modules=fmt_ansible_modules(rows), note=note, restore_chart=restore_chart, fleet_chart=fleet_chart,
         fleet_table=fmt_fleet(fleet) or "Not measured.",
         fleet_findings=fleet_findings(fleet, facts), fleet_sizes=", ".join(str(f["k"]) for f in fleet_rows(fleet)) or "-",
-        fleet_repeat=opts.fleet_repeat,
+        fleet_runs="one run" if opts.fleet_repeat == 1 else "the best of %d runs" % opts.fleet_repeat,
         fleet_variants=" and again with pipelining on (`ANSIBLE_PIPELINING=True`), for comparison"
         if fleet_rows(fleet, "pipelining") else "", command=meta.get("command", "make bench"))
 
@@ -1286,7 +1290,7 @@ logged them: runs, CPU seconds (user + system), peak RSS.
 `vsp-simulator` process each (same timing flags), each with its own serial number and storage id, one
 inventory host per array (its `vsp_connection` and `vsp_expected_storage_device_id`), all writing into
 one backup directory (created before the run, as on every night but the first). Measured at
-K = {fleet_sizes}, the best of {fleet_repeat} run(s) each, with Ansible's defaults{fleet_variants}.
+K = {fleet_sizes}, {fleet_runs} each, with Ansible's defaults{fleet_variants}.
 
 - **CPU s**: user + system seconds. Main process: ansible-playbook's own (`RUSAGE_SELF`, taken by the
   callback at the end of the play); modules: the module processes the forks started, each logged by
