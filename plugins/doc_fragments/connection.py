@@ -30,6 +30,7 @@ options:
   protocol:
     description:
       - Protocol used to talk to the REST API server.
+      - V(http) sends the password, the session token and the key file in clear text; the module warns.
       - If not set, the environment variable E(VSP_PROTOCOL) is used.
     type: str
     choices: [https, http]
@@ -49,7 +50,7 @@ options:
     required: true
   storage_device_id:
     description:
-      - The 12-digit storage device ID. When set, object URLs take the form
+      - The 12-digit storage device ID (anything else is refused before a request is sent). When set, object URLs take the form
         C(/ConfigurationManager/v1/objects/storages/<storage_device_id>/...), as a Configuration Manager
         REST server requires; when not set, C(/ConfigurationManager/v1/objects/...) of the embedded server.
       - If not set, the environment variable E(VSP_STORAGE_DEVICE_ID) is used.
@@ -57,7 +58,8 @@ options:
   validate_certs:
     description:
       - Whether to verify the TLS certificate of the REST API server.
-      - Set to V(false) only for test systems.
+      - Set to V(false) only for test systems - whoever sits between the module and the array can then read the
+        password and the key file; the module warns.
       - If not set, the environment variable E(VSP_VALIDATE_CERTS) is used.
     type: bool
     default: true

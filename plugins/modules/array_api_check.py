@@ -131,6 +131,13 @@ report_markdown:
   description: The same report as Markdown, for a bug report.
   returned: always
   type: str
+request_retries:
+  description:
+    - Every retry the module made (which request, why, how long it waited), so it is visible at C(-v). Never holds a secret.
+  returned: when a request was retried (also on failure)
+  type: list
+  elements: dict
+  sample: [{"method": "GET", "path": "/v1/objects/ldevs", "reason": "HTTP 503", "wait_seconds": 0.61}]
 '''
 
 import re

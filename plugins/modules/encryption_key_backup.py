@@ -205,6 +205,13 @@ job:
   returned: when O(destination=kms) and not in check mode
   type: dict
   sample: {"jobId": 12, "status": "Completed", "state": "Succeeded"}
+request_retries:
+  description:
+    - Every retry the module made (which request, why, how long it waited), so it is visible at C(-v). Never holds a secret.
+  returned: when a request was retried (also on failure)
+  type: list
+  elements: dict
+  sample: [{"method": "GET", "path": "/v1/objects/ldevs", "reason": "HTTP 503", "wait_seconds": 0.61}]
 '''
 
 import os

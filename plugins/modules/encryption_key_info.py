@@ -155,6 +155,13 @@ coverage_evidence:
   returned: when O(coverage=true)
   type: str
   sample: an encrypted parity group has lost keys when one of its drives is served by no DEK
+request_retries:
+  description:
+    - Every retry the module made (which request, why, how long it waited), so it is visible at C(-v). Never holds a secret.
+  returned: when a request was retried (also on failure)
+  type: list
+  elements: dict
+  sample: [{"method": "GET", "path": "/v1/objects/ldevs", "reason": "HTTP 503", "wait_seconds": 0.61}]
 '''
 
 from ansible.module_utils.basic import AnsibleModule

@@ -253,6 +253,13 @@ plan:
       type: list
       elements: str
   sample: {"parity_groups": ["1-1"], "lost_parity_groups": ["1-1"], "restore_needed": true, "volumes_to_block": [1, 2]}
+request_retries:
+  description:
+    - Every retry the module made (which request, why, how long it waited), so it is visible at C(-v). Never holds a secret.
+  returned: when a request was retried (also on failure)
+  type: list
+  elements: dict
+  sample: [{"method": "GET", "path": "/v1/objects/ldevs", "reason": "HTTP 503", "wait_seconds": 0.61}]
 '''
 
 import os

@@ -176,6 +176,13 @@ diff:
   returned: always
   type: dict
   sample: {"before": {"1": "NML"}, "after": {"1": "BLK"}}
+request_retries:
+  description:
+    - Every retry the module made (which request, why, how long it waited), so it is visible at C(-v). Never holds a secret.
+  returned: when a request was retried (also on failure)
+  type: list
+  elements: dict
+  sample: [{"method": "GET", "path": "/v1/objects/ldevs", "reason": "HTTP 503", "wait_seconds": 0.61}]
 '''
 
 from ansible.module_utils.basic import AnsibleModule
