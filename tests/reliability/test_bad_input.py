@@ -45,7 +45,11 @@ def backup_file(sim, dest):
         with open(dest, "wb") as handle:
             handle.write(resp.content)
         with open(dest + ".manifest.json", "w") as handle:
-            json.dump({"format_version": 1, "sha256": hashlib.sha256(resp.content).hexdigest(), "size": len(resp.content)}, handle)
+            # a format-1 manifest (still read): no key ids, no password verifier, so only the array can refuse a wrong
+            # password; it names the array (a file counts as this array's only by its manifest)
+            storage = sim.state()["storage"]
+            json.dump({"format_version": 1, "sha256": hashlib.sha256(resp.content).hexdigest(), "size": len(resp.content),
+                       "storage_device_id": storage["storageDeviceId"], "serial_number": storage["serialNumber"]}, handle)
         for ldev in (0, 1):  # parity group 1-1: blocked, so that a restore reaches the password check
             job = http.post(base + "/ldevs/%d/actions/change-status/invoke" % ldev, headers=dict(headers, **{"Response-Job-Status": "Completed"}),
                             json={"parameters": {"status": "blk"}}, timeout=30).json()
@@ -78,16 +82,24 @@ def cases(files, sim, other):
         ("restore password with a character outside the set", "local", "encryption_key_restore", dict(restore, backup_password="Bk9\tkEyF1le"),
          ["backup_password"]),
         ("restore password missing", "local", "encryption_key_restore", {"path": files["good"]}, ["backup_password"]),
-        ("restore file missing", "local", "encryption_key_restore", dict(restore, path=files["missing"]), ["path", "not a file"]),
-        ("restore file unreadable", "local", "encryption_key_restore", dict(restore, path=unreadable), ["path", "read"]),
-        ("restore file does not match its manifest", "local", "encryption_key_restore", dict(restore, path=files["tampered"]),
+        ("restore file missing", "local", "encryption_key_restore", dict(restore, path=files["missing"]), ["path", "does not exist"]),
+        # as root every file is readable to the module's own check: a file whose read fails (EIO), named with the manifest
+        # check off (it has none), is refused when it is read for the upload, before the restore request
+        ("restore file unreadable", files.get("unreadable_kind", "local"), "encryption_key_restore",
+         dict(restore, path=unreadable, **files.get("unreadable_args", {})), [unreadable, "read"]),
+        # checked against the array's identity and lost keys too (issue 11): after reads, before any write
+        ("restore file does not match its manifest", "array", "encryption_key_restore", dict(restore, path=files["tampered"]),
          ["does not match its manifest", files["tampered"]]),
         ("restore source unknown", "local", "encryption_key_restore", dict(restore, source="tape"), ["source"]),
         ("restore wrong password", "array", "encryption_key_restore", dict(restore, backup_password=WRONG_BACKUP_PASSWORD),
          ["password is incorrect", "KART40060-E"]),
-        ("restore unknown parity group", "array", "encryption_key_restore", dict(restore, parity_groups=["9-9"]), ["parity_groups", "9-9"]),
-        ("restore while pool volumes are not blocked", "array", "encryption_key_restore", dict(restore, parity_groups=["1-2"]),
+        ("restore unknown parity group", "array", "encryption_key_restore", dict(restore, parity_groups=["1-1", "9-9"]),
+         ["parity_groups", "unknown parity group", "9-9"]),
+        # the groups named must include every group with lost keys (1-1): 1-2 is named too, and is not blocked
+        ("restore while pool volumes are not blocked", "array", "encryption_key_restore", dict(restore, parity_groups=["1-1", "1-2"]),
          ["1-2", "Not blocked: 2 (NML), 3 (NML)"]),
+        ("restore names a group but not the one with lost keys", "array", "encryption_key_restore", dict(restore, parity_groups=["1-2"]),
+         ["parity_groups", "1-1", "leaves out"]),
         # -- pool_volume_state
         ("pool_volume_state unknown parity group", "array", "pool_volume_state", {"parity_groups": ["9-9"], "state": "blocked"},
          ["parity_groups", "9-9"]),
@@ -157,6 +169,8 @@ def run(sim, tmp_path_factory):
         if os.geteuid() == 0:
             # root reads files of any mode: use a regular file whose read fails (EIO)
             files["unreadable"] = "/proc/self/mem"
+            files["unreadable_kind"] = "array"
+            files["unreadable_args"] = {"verify_manifest": False}
         else:
             shutil.copy(files["good"], str(files_dir / "unreadable.ekf"))
             os.chmod(str(files_dir / "unreadable.ekf"), 0)

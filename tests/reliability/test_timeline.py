@@ -561,3 +561,13 @@ def test_4_missing_manifest_accepted_with_verify_manifest_false(situation_4):
     assert lost_groups(before) == ["1-1", "1-2"]
     assert_green(after)
     assert any("verify_manifest is false" in line for line in run.plan()), run.plan()  # the plan says what is not checked
+
+
+@pytest.mark.reliability("secrets")
+def test_1_runs_show_no_spurious_no_log_warning(situation_1):
+    """An option named like a secret but not one (password_verifier: a bool) must not make Ansible warn on every run:
+    an operator who learns to ignore a no_log warning misses the one that matters."""
+    runs = [situation_1["first"], situation_1["nightly"][0], situation_1["override"][0], situation_1["restore"][0],
+            situation_1["green_nightly"][0]]
+    warned = sorted({line.strip() for run in runs for line in (run.stdout + run.stderr).splitlines() if "did not set no_log" in line})
+    assert warned == [], warned
