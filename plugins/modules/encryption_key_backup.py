@@ -64,8 +64,8 @@ options:
     type: str
   mode:
     description:
-      - Permissions of the key file, as a quoted octal text such as V('0600') (unquoted, YAML reads 644 as a decimal
-        number: refused, with a message saying to quote it).
+      - Permissions of the key file, as a quoted octal text such as V('0600'). Unquoted, YAML reads 644 as a decimal
+        number, which is refused with a message saying to quote it.
       - Owner-only modes only - no setuid, setgid or sticky bit, no group write and no permission for others; the owner
         must be able to read. The manifest is always 0600.
     type: raw
