@@ -114,9 +114,9 @@ def fleet(tmp_path_factory):
         pdd = workdir / "job"
         (pdd / "inventory").mkdir(parents=True)
         (pdd / "inventory" / "hosts.yml").write_text(yaml.safe_dump(hosts_of(arrays)))
-        env, _ = awx_inject(AWX_DIR, "credential_type", {
+        env, dummy = awx_inject(AWX_DIR, "credential_type", {
             "username": SERVICE_USER, "password": SERVICE_PASSWORD, "ca_cert": open(fleet["ca_bundle"]).read()}, pdd)
-        _, secret_vars = awx_inject(AWX_DIR, "key_file_password_credential_type", {"key_file_password": KEY_FILE_PASSWORD}, pdd)
+        dummy, secret_vars = awx_inject(AWX_DIR, "key_file_password_credential_type", {"key_file_password": KEY_FILE_PASSWORD}, pdd)
         assert env["VSP_HOST"] == ""
         secret_file = pdd / "env" / "credential_extra_vars.yml"
         secret_file.write_text(yaml.safe_dump(secret_vars))
