@@ -20,12 +20,11 @@ import string
 import tempfile
 
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils.manifest import manifest_path as mf_manifest_path
 from ansible_collections.vsp.encryption.plugins.module_utils.limits import KEY_FILE_MAX
 from ansible_collections.vsp.encryption.plugins.module_utils.validate import from_array, shown
 from ansible_collections.vsp.encryption.plugins.module_utils.validate import storage_device_id as validate_storage_device_id
 
-MANIFEST_SUFFIX = '.manifest.json'
-MANIFEST_FORMAT_VERSION = 1
 PASSWORD_MIN = 6
 PASSWORD_MAX = 255
 PASSWORD_SYMBOLS = '!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~'  # noqa: S105 - the allowed symbols, not a password
@@ -80,7 +79,7 @@ def parse_backup_file_name(name):
 
 
 def manifest_path(path):
-    return path + MANIFEST_SUFFIX
+    return mf_manifest_path(path)
 
 
 def parse_mode(mode, name='mode'):
@@ -370,52 +369,3 @@ def download_new_backup_file(response, directory, storage_device_id, *, mode=0o6
                                      mode=mode, now=now, expected_size=_content_length(response), cap=cap)
     finally:
         response.close()
-
-
-def build_manifest(file_path, size, sha256, storage, key_counts, *, key_fingerprint=None, now=None):
-    now = now or utc_now()
-    return {
-        'format_version': MANIFEST_FORMAT_VERSION,
-        'file': os.path.basename(file_path),
-        'sha256': sha256,
-        'size': size,
-        'created_utc': now.strftime('%Y-%m-%dT%H:%M:%SZ'),
-        'storage_device_id': storage.get('storage_device_id'),
-        'serial_number': storage.get('serial_number'),
-        'model': storage.get('model'),
-        'key_counts': key_counts,
-        'key_fingerprint': key_fingerprint,
-        'created_by': 'vsp.encryption.encryption_key_backup',
-    }
-
-
-def read_manifest(path):
-    """The manifest next to ``path``, or None when there is none."""
-    mpath = manifest_path(path)
-    if not os.path.exists(mpath):
-        return None
-    try:
-        with open(mpath, 'rb') as handle:
-            data = json.loads(handle.read().decode('utf-8'))
-    except (OSError, ValueError) as exc:
-        raise VspApiError('The manifest %s cannot be read: %s' % (mpath, exc)) from None
-    if not isinstance(data, dict) or 'sha256' not in data:
-        raise VspApiError('The manifest %s has no sha256' % mpath)
-    return data
-
-
-def verify_against_manifest(path):
-    """Check ``path`` against ``<path>.manifest.json``.
-
-    Returns ``(verified, sha256, size, manifest)``; ``verified`` is False when there is no manifest.
-    Raises :class:`VspApiError` when the file does not match.
-    """
-    sha256, size = sha256_file(path)
-    manifest = read_manifest(path)
-    if manifest is None:
-        return False, sha256, size, None
-    if manifest.get('sha256') != sha256 or (manifest.get('size') is not None and manifest.get('size') != size):
-        raise VspApiError('%s does not match its manifest %s (sha256 %s, size %d; the manifest says sha256 %s, size %s). '
-                          'The file is damaged or not the one that was backed up; nothing was sent to the array.'
-                          % (path, manifest_path(path), sha256, size, manifest.get('sha256'), manifest.get('size')))
-    return True, sha256, size, manifest

@@ -18,24 +18,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import hashlib
 import os
 
 from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
+from ansible_collections.vsp.encryption.plugins.module_utils.backup_file import sha256_file
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
 
 KEY_FILE_SUFFIX = '.ekf'
-CHUNK = 64 * 1024
-
-
-def sha256_file(path):
-    digest = hashlib.sha256()
-    size = 0
-    with open(path, 'rb') as handle:
-        for chunk in iter(lambda: handle.read(CHUNK), b''):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
 
 
 def _entry(path, manifest, sha256, size):

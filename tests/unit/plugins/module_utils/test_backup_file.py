@@ -158,29 +158,6 @@ def test_empty_download_rejected(tmp_path):
     assert os.listdir(str(tmp_path)) == []
 
 
-def test_manifest_roundtrip_and_mismatch(tmp_path):
-    path = str(tmp_path / 'k.ekf')
-    size, digest = bf.write_stream_atomically([b'key-data'], path)
-    manifest = bf.build_manifest(path, size, digest, {'storage_device_id': '9', 'serial_number': 9, 'model': 'M'}, {'DEK': 1})
-    bf.write_json_atomically(bf.manifest_path(path), manifest)
-    assert stat.S_IMODE(os.stat(bf.manifest_path(path)).st_mode) == 0o600
-    assert json.loads(open(bf.manifest_path(path)).read())['format_version'] == 1
-    verified, sha, sz, dummy = bf.verify_against_manifest(path)
-    assert (verified, sha, sz) == (True, digest, size)
-    with open(path, 'ab') as handle:
-        handle.write(b'x')
-    with pytest.raises(VspApiError) as info:
-        bf.verify_against_manifest(path)
-    assert 'does not match its manifest' in str(info.value)
-
-
-def test_no_manifest_is_not_verified(tmp_path):
-    path = str(tmp_path / 'k.ekf')
-    bf.write_stream_atomically([b'key-data'], path)
-    assert bf.verify_against_manifest(path)[0] is False
-
-
-# -- size cap ---------------------------------------------------------------------------------------------------------
 def test_default_cap_is_the_clients():
     from ansible_collections.vsp.encryption.plugins.module_utils import limits
 
