@@ -8,6 +8,7 @@ import json
 from conftest import BACKUP_PASSWORD, assert_no_secret, connection_args, kart_error, ldev
 
 from ansible_collections.vsp.encryption.plugins.modules import array_api_check
+from ansible_collections.vsp.encryption.plugins.module_utils import api_check
 
 SID = '936000412345'
 KEY_TIME = '2026-01-05T09:00:00Z'
@@ -158,7 +159,7 @@ def test_array_texts_are_cleaned_and_capped(vsp):
     register(vsp, bodies)
     result = vsp.run(array_api_check.main, connection_args())
     seen = by_name(result)['storage_identity']['seen']
-    assert '\x1b' not in seen and len(seen) <= array_api_check.SEEN_MAX + 3
+    assert '\x1b' not in seen and len(seen) <= api_check.SEEN_MAX + 3
 
 
 def test_negative_job_id_refused_before_any_request(vsp):
