@@ -17,8 +17,11 @@ The role's messages are checked in addition: they name the parameter or rule, th
 
 1. backup → keys of 1-1 and 1-2 lost → the nightly backup (keep: 1) fails, writes and deletes nothing,
    names the groups, the file that holds the keys and a restore command; with
-   encryption_key_backup_allow_lost_keys a file is written and nothing deleted; the restore from the
-   directory (no groups named) picks the old file that holds the keys, ends green; a rerun converges.
+   encryption_key_backup_allow_lost_keys a file is written and nothing deleted; a restore from that
+   short file with the manifest check off stops after the restore, before recovery, naming the file that
+   holds the keys (and its resume command must not name the short file again); the restore from the
+   directory (no groups named) picks the old file that holds the keys, ends green; a rerun converges;
+   the next nightly run is green and retention keeps a full file.
 2. keys of 1-1 lost, the operator names 1-3: refused before any write; groups omitted: 1-1 restored.
 3. another array's key file; a wrong backup password (the verifier): refused before any write.
    Password rotation: a new file whose verifier takes the new password, and it restores.
@@ -280,6 +283,10 @@ def situation_1(sim, tmp_path_factory):
     steps["override"] = site.watched(site.backup, backups, encryption_key_backup_keep=1, encryption_key_backup_allow_lost_keys=True)
     steps["listing_after_override"] = listing(backups)
     remember_manifests(steps["manifests"], backups)
+    # the operator names the newest (short) file and turns the manifest check off: only the array can tell, after the block
+    made = sorted(set(key_files(backups)) - set(steps["listing_after_nightly"]))
+    steps["short"] = os.path.join(backups, made[-1]) if made else backups + "/none.ekf"
+    steps["short_restore"] = site.watched(site.restore, steps["short"], encryption_key_restore_verify_manifest=False)
     steps["restore"] = site.watched(site.restore, backups)
     steps["rerun"] = site.watched(site.restore, backups)
     steps["listing_before_green_nightly"] = listing(backups)
@@ -335,6 +342,25 @@ def test_1_backup_with_allow_lost_keys_writes_a_file_and_deletes_nothing(situati
 
 
 @pytest.mark.reliability("fault")
+def test_1_restore_from_a_file_without_the_lost_keys_stops_before_recovery(situation_1):
+    """With the manifest check off the short file is uploaded; the coverage read after the restore shows the keys still
+    lost: the run stops there (no recovery that must fail), names the file that holds them, and the resume command
+    names a path that covers them."""
+    run, log, before, after = situation_1["short_restore"]
+    assert run.rc != 0, run
+    assert lost_groups(after) == ["1-1", "1-2"]
+    assert statuses(after, ["1-1", "1-2"]) == [(ld, "BLK") for ld, _s in statuses(before, ["1-1", "1-2"])]
+    assert [e for e in write_requests(log) if "restore" in e["path"] and e["status"] < 300], write_requests(log)  # uploaded
+    recovered = [e for e in write_requests(log) if "change-status" in e["path"]]
+    assert len(recovered) == len(statuses(before, ["1-1", "1-2"])), recovered  # the block only: no recovery was tried
+    msg = run.final_failure()
+    assert "still lost" in msg and "1-1" in msg and "1-2" in msg, msg
+    assert situation_1["good"] in msg, msg  # which file holds them
+    resume = msg[msg.index("Resume with:"):] if "Resume with:" in msg else msg
+    assert situation_1["short"] not in resume, resume  # the resume command does not name the same bad file again
+
+
+@pytest.mark.reliability("fault")
 def test_1_restore_from_the_directory_picks_the_old_file_and_ends_green(situation_1):
     run, log, before, after = situation_1["restore"]
     assert run.rc == 0, run
@@ -347,7 +373,7 @@ def test_1_restore_from_the_directory_picks_the_old_file_and_ends_green(situatio
     newest = sorted(f for f in situation_1["listing_after_override"] if f.endswith(".ekf"))[-1]
     assert os.path.join(situation_1["dir"], newest) not in plan, plan
     assert "parity_groups was not given" in plan and "[1-1, 1-2]" in plan, plan
-    # blocked, restored, recovered: the request log shows the restore and the status changes of the 4 pool volumes
+    # the volumes the stopped run left blocked stay blocked, the keys are restored, then every volume is recovered
     assert [e for e in write_requests(log) if "restore" in e["path"] and e["status"] < 300], write_requests(log)
 
 
