@@ -27,6 +27,10 @@ from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspAp
 KEY_FILE_SUFFIX = '.ekf'
 
 
+class PasswordRefused(VspApiError):
+    """Every file that would hold the lost keys was made with another backup password."""
+
+
 def _entry(path, manifest, sha256, size):
     tokens, locations = mf.holds(manifest)
     return {
@@ -106,7 +110,7 @@ def choose_for_restore(files, lost_drives, deriver=None):
     With ``deriver`` (the backup password), files whose verifier rejects the password are passed
     over. Raises :class:`VspApiError` explaining why each file was refused when none fits.
     """
-    refused = []
+    refused, password_refused = [], []
     for entry in files:
         why = None
         if not entry['intact']:
@@ -129,8 +133,15 @@ def choose_for_restore(files, lost_drives, deriver=None):
                 reason = 'the newest key file of this array'
             return entry, reason
         refused.append('%s %s' % (entry['name'], why))
+        if why.startswith('was made with another backup password'):
+            password_refused.append(entry['name'])
     if not files:
         raise VspApiError('no key file of this array (by its manifest) is there')
+    if password_refused and not [r for r in refused if 'another backup password' not in r and 'holds no DEK' not in r
+                                 and 'format-1' not in r]:
+        raise PasswordRefused('the password does not match the password verifier of any key file that holds the lost keys '
+                              '(%s): it is not the password they were made with (after a rotation, older files need the '
+                              'older password); all files: %s' % (', '.join(password_refused), '; '.join(refused)))
     raise VspApiError('no key file there can restore the lost keys: %s' % '; '.join(refused))
 
 

@@ -119,7 +119,8 @@ def choose_file(params, storage, lost_drives, deriver):
         except VspApiError as exc:
             listed = '; '.join('%s: %s' % (os.path.basename(i['path']), i['reason']) for i in ignored[:10])
             others = (' Other files there: %s.' % listed) if ignored else ''
-            raise VspApiError('path: in %s, %s.%s%s' % (path, exc.msg, others, NOTHING_SENT)) from None
+            name = 'backup_password' if isinstance(exc, key_files.PasswordRefused) else 'path'
+            raise VspApiError('%s: in %s, %s.%s%s' % (name, path, exc.msg, others, NOTHING_SENT)) from None
         checked = mf.check_password(entry['_manifest'], deriver) if deriver is not None else None
         warnings = [] if checked is not None else [
             '%s has no password verifier: a wrong backup_password is found only by the array.' % entry['name']]
@@ -242,8 +243,8 @@ def read_upload(path, expected_sha256=None, cap=KEY_FILE_MAX):
     return content, sha256
 
 
-def holder_hint(plan, cov, deriver=None):
-    """Which file next to the one used would hold the keys that are still lost (or None)."""
+def holder_path(plan, cov, deriver=None):
+    """The file next to the one used that holds the keys still lost (not the one just used), or None."""
     if plan.get('source') != 'file' or not plan.get('path'):
         return None
     directory = os.path.dirname(os.path.abspath(plan['path']))
@@ -260,7 +261,18 @@ def holder_hint(plan, cov, deriver=None):
         except VspApiError:
             usable = False
         if usable:
-            return 'The key file %s holds them: rerun with it (or with the directory %s).' % (entry['path'], directory)
+            return entry['path']
+    return None
+
+
+def holder_hint(plan, cov, deriver=None):
+    """Which file next to the one used would hold the keys that are still lost (or None)."""
+    if plan.get('source') != 'file' or not plan.get('path'):
+        return None
+    directory = os.path.dirname(os.path.abspath(plan['path']))
+    path = holder_path(plan, cov, deriver)
+    if path:
+        return 'The key file %s holds them: rerun with it (or with the directory %s).' % (path, directory)
     return 'No key file in %s holds them (by the manifests); look for an older copy, or restore from the KMS.' % directory
 
 

@@ -197,6 +197,11 @@ job:
   returned: when the restore ran
   type: dict
   sample: {"jobId": 14, "status": "Completed", "state": "Succeeded"}
+resume_path:
+  description: When keys are still lost after the restore, the key file that holds them (or the directory) for a rerun.
+  returned: when the restore ran and keys are still lost
+  type: str
+  sample: /srv/vsp-key-backups/900000061726/900000061726_20261128T101500Z.ekf
 lost_parity_groups_after:
   description: Parity groups with lost keys after the restore (empty on success).
   returned: when the restore ran
@@ -337,6 +342,8 @@ def run(module, api):
     if sha256:
         result['sha256'] = sha256
     if cov['lost_parity_groups']:
+        if params['source'] == 'file':  # what a rerun should use: the file that holds the keys, else the directory
+            result['resume_path'] = restore_plan.holder_path(plan, cov, deriver) or os.path.dirname(os.path.abspath(plan['path']))
         raise VspApiError(restore_plan.still_lost_message(source_text, cov, restore_plan.holder_hint(plan, cov, deriver)),
                           details=result)
     result['msg'] = 'Restored %d key(s) from %s' % (result['keys_restored'], source_text)

@@ -271,7 +271,9 @@ def test_directory_without_a_covering_file_refused_saying_why(tmp_path, fast_kdf
     write_key_file(tmp_path, 'rotated.ekf', locations=ALL, password=OTHER_PASSWORD, day=4)
     write_key_file(tmp_path, 'theirs.ekf', locations=ALL, sid=OTHER_SID, day=3)
     msg = refused(Api(LOST_1_1), str(tmp_path))
-    assert msg.startswith('path: in %s, no key file there can restore the lost keys' % tmp_path)
+    # the only file holding the lost keys needs another password: the message names backup_password, and every file
+    assert msg.startswith('backup_password: in %s, the password does not match the password verifier of any key file '
+                          'that holds the lost keys (rotated.ekf)' % tmp_path)
     assert 'after-loss.ekf holds no DEK for drive(s) HDD01-01' in msg
     assert 'rotated.ekf was made with another backup password' in msg
     assert 'theirs.ekf: the manifest names another array (%s)' % OTHER_SID in msg

@@ -319,8 +319,16 @@ def test_refuses_a_directory_without_a_fitting_file(vsp, tmp_path):
     write_key_file(tmp_path, 'short.ekf', locations=LOST_1_1, password=BACKUP_PASSWORD, day=2)
     write_key_file(tmp_path, 'rotated.ekf', locations=ALL, password=OTHER_PASSWORD, day=1)
     msg = refusal(vsp, args(str(tmp_path)), 'coverage')
-    assert msg.startswith('path: in %s, no key file there can restore the lost keys' % tmp_path)
+    # the one file that holds the lost keys needs another password: backup_password is named, and every file's reason
+    assert msg.startswith('backup_password: in %s, the password does not match' % tmp_path)
     assert 'short.ekf holds no DEK' in msg and 'rotated.ekf was made with another backup password' in msg
+
+
+def test_refuses_a_directory_whose_files_lack_the_lost_keys_naming_path(vsp, tmp_path):
+    write_key_file(tmp_path, 'short.ekf', locations=LOST_1_1, password=BACKUP_PASSWORD, day=2)
+    msg = refusal(vsp, args(str(tmp_path)), 'coverage')
+    assert msg.startswith('path: in %s, no key file there can restore the lost keys' % tmp_path)
+    assert 'short.ekf holds no DEK' in msg
 
 
 def test_refuses_a_directory_with_verify_manifest_false(vsp, tmp_path, key_file):
