@@ -43,10 +43,21 @@ def test_alive_time_validated(fresh):
                                 json={"nope": 1}), 400)
 
 
+def _sessions(client):
+    return client.ctl("GET", "state").json()["sessions"]
+
+
 def test_alive_time_idle_expiry(fresh):
+    """A session idle longer than its aliveTime (1 s) is gone. The wait is on the simulator's
+    own count (the control API's state, which does not touch the session), with a deadline of
+    30 s: with aliveTime ignored (300 s by default) the session outlives it and the test fails."""
     fresh.login(aliveTime=1)
     assert fresh.get("ldevs/0").ok
-    time.sleep(1.3)
+    assert _sessions(fresh) == 1
+    deadline = time.monotonic() + 30
+    while _sessions(fresh) and time.monotonic() < deadline:
+        time.sleep(0.05)  # a bounded poll of the simulator (another process): its count decides
+    assert _sessions(fresh) == 0, "the session with aliveTime 1 was still alive after 30 s idle"
     assert_kart(fresh.get("ldevs/0"), 401)
 
 
