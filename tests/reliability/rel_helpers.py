@@ -335,6 +335,21 @@ def split_log_by_marker(log):
     return by_case, current
 
 
+def await_log(sim, condition, timeout=60, running=None):
+    """Poll the simulator's request log (another process) until ``condition(log)`` holds; the log, or
+    None when ``timeout`` seconds pass first or the process ``running`` ends first. The condition, not
+    the time, ends the wait: the timeout only bounds a run that went wrong."""
+    deadline = time.monotonic() + timeout
+    while True:
+        ended = time.monotonic() > deadline or (running is not None and running.poll() is not None)
+        log = sim.requests_log()
+        if condition(log):
+            return log
+        if ended:
+            return None
+        time.sleep(0.02)
+
+
 def marker_task(name, sim, label):
     """Mark the request log: `GET /ConfigurationManager/reliability-marker/<label>` (404), sent by a
     lookup on the controller (no module run: cheap)."""

@@ -3,11 +3,16 @@
 
     {{ lookup('simctl', 'POST', 'faults', {'path': 'ldevs', 'status': 503, 'times': 2}, base=url, ca_path=ca) }}
     {{ lookup('simctl', 'FILL', 64, {'user': 'admin', 'password': pw, 'alive': 2}, base=url, ca_path=ca) }}  (64 sessions)
+    {{ lookup('simctl', 'AWAIT', 'requests', {'method': 'GET', 'path': '/pools$', 'min_ms': 1440}, base=url, ca_path=ca) }}
+        (wait, at most 'timeout' s (60), until the request log holds, after the last reliability marker, an answered
+        request of that method, path (a regular expression) and duration: a slow request the module gave up on)
 
 Returns the JSON answer. Used by tests/reliability/ to set faults and read the state between the
 tasks of one playbook cheaply; not part of the collection.
 """
 import json
+import re
+import time
 
 import requests
 from ansible.errors import AnsibleError
@@ -30,6 +35,9 @@ options:
 """
 
 
+MARKER_PREFIX = "/ConfigurationManager/reliability-marker/"  # rel_helpers.marker_task
+
+
 class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
         method, what = terms[0], terms[1]
@@ -43,6 +51,8 @@ class LookupModule(LookupBase):
                 if resp.status_code != 200:
                     raise AnsibleError("simctl FILL: HTTP %s" % resp.status_code)
             return [int(what)]
+        if method == "AWAIT":
+            return [self._await(http, kwargs, body)]
         try:
             resp = http.request(method, kwargs["base"] + "/simulator/v1/" + what, json=body, verify=kwargs["ca_path"], timeout=30)
         except requests.RequestException as exc:
@@ -50,3 +60,25 @@ class LookupModule(LookupBase):
         if resp.status_code != 200:
             raise AnsibleError("simctl %s %s: HTTP %s %s" % (method, what, resp.status_code, resp.text[:300]))
         return [json.loads(resp.text)]
+
+    @staticmethod
+    def _await(http, kwargs, body):
+        """The first entry after the last marker that matches ``body``; AnsibleError after ``timeout`` s."""
+        pattern = re.compile(body["path"])
+        timeout = body.get("timeout", 60)
+        deadline = time.monotonic() + timeout
+        while True:
+            ended = time.monotonic() > deadline
+            resp = http.get(kwargs["base"] + "/simulator/v1/requests", verify=kwargs["ca_path"], timeout=30)
+            if resp.status_code != 200:
+                raise AnsibleError("simctl AWAIT: HTTP %s" % resp.status_code)
+            log = json.loads(resp.text)
+            marks = [i for i, e in enumerate(log) if e["path"].startswith(MARKER_PREFIX)]
+            for entry in log[marks[-1] + 1 if marks else 0:]:
+                if (entry["method"] == body.get("method", entry["method"]) and pattern.search(entry["path"])
+                        and entry["ms"] >= body.get("min_ms", 0)):
+                    return entry
+            if ended:
+                raise AnsibleError("simctl AWAIT: no %s %s of at least %s ms in the request log within %s s"
+                                   % (body.get("method", "request"), body["path"], body.get("min_ms", 0), timeout))
+            time.sleep(0.02)  # a bounded poll of the simulator's log: the awaited request ends it
