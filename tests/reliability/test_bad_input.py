@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import shutil
+from typing import NamedTuple
 
 import pytest
 import requests
@@ -58,88 +59,98 @@ def backup_file(sim, dest):
         http.delete(base + "/sessions/%s" % login["sessionId"], headers=headers, json={}, timeout=30)
 
 
+class Bad(NamedTuple):
+    """One bad input: ``kind`` says where it is refused (see the module's docstring), ``words`` what the
+    message must contain (the parameter and the rule)."""
+    name: str
+    kind: str
+    module: str
+    args: dict
+    words: list
+
+
 def cases(files, sim, other):
-    """(name, kind, module, args, words the message must contain)."""
+    """The refusals, in the order they run (each is a test id: docs/reliability.md names them)."""
     short, long_, space, outside = "Ab1!x", "A1" * 128, "Bk9 kEyF1le-Rq5m", "Bk9\u00e9kEyF1le-Rq5m"
     backup = {"path": files["new"], "backup_password": BACKUP_PASSWORD}
     restore = {"path": files["good"], "backup_password": BACKUP_PASSWORD, "parity_groups": ["1-1"]}
     unreadable = files["unreadable"]
     return [
         # -- encryption_key_backup
-        ("backup password too short", "local", "encryption_key_backup", dict(backup, backup_password=short), ["backup_password", "too short"]),
-        ("backup password too long", "local", "encryption_key_backup", dict(backup, backup_password=long_), ["backup_password", "too long"]),
-        ("backup password with a space", "local", "encryption_key_backup", dict(backup, backup_password=space), ["backup_password", "a space"]),
-        ("backup password with a character outside the set", "local", "encryption_key_backup", dict(backup, backup_password=outside),
-         ["backup_password", "not allowed"]),
-        ("backup password missing", "local", "encryption_key_backup", {"path": files["new"]}, ["backup_password"]),
-        ("backup path missing", "local", "encryption_key_backup", {"backup_password": BACKUP_PASSWORD}, ["path"]),
-        ("backup path in a missing directory", "local", "encryption_key_backup", dict(backup, path=files["nodir"]), ["path", "does not exist"]),
-        ("backup mode not octal", "local", "encryption_key_backup", dict(backup, mode="0abc"), ["mode", "octal"]),
-        ("backup destination unknown", "local", "encryption_key_backup", dict(backup, destination="tape"), ["destination"]),
-        ("backup path exists, force false", "left_alone", "encryption_key_backup", dict(backup, path=files["existing"]), ["force", files["existing"]]),
+        Bad("backup password too short", "local", "encryption_key_backup", dict(backup, backup_password=short), ["backup_password", "too short"]),
+        Bad("backup password too long", "local", "encryption_key_backup", dict(backup, backup_password=long_), ["backup_password", "too long"]),
+        Bad("backup password with a space", "local", "encryption_key_backup", dict(backup, backup_password=space), ["backup_password", "a space"]),
+        Bad("backup password with a character outside the set", "local", "encryption_key_backup", dict(backup, backup_password=outside),
+            ["backup_password", "not allowed"]),
+        Bad("backup password missing", "local", "encryption_key_backup", {"path": files["new"]}, ["backup_password"]),
+        Bad("backup path missing", "local", "encryption_key_backup", {"backup_password": BACKUP_PASSWORD}, ["path"]),
+        Bad("backup path in a missing directory", "local", "encryption_key_backup", dict(backup, path=files["nodir"]), ["path", "does not exist"]),
+        Bad("backup mode not octal", "local", "encryption_key_backup", dict(backup, mode="0abc"), ["mode", "octal"]),
+        Bad("backup destination unknown", "local", "encryption_key_backup", dict(backup, destination="tape"), ["destination"]),
+        Bad("backup path exists, force false", "left_alone", "encryption_key_backup", dict(backup, path=files["existing"]), ["force", files["existing"]]),
         # -- encryption_key_restore
-        ("restore password too short", "local", "encryption_key_restore", dict(restore, backup_password=short), ["backup_password", "too short"]),
-        ("restore password with a character outside the set", "local", "encryption_key_restore", dict(restore, backup_password="Bk9\tkEyF1le"),
-         ["backup_password"]),
-        ("restore password missing", "local", "encryption_key_restore", {"path": files["good"]}, ["backup_password"]),
-        ("restore file missing", "local", "encryption_key_restore", dict(restore, path=files["missing"]), ["path", "does not exist"]),
+        Bad("restore password too short", "local", "encryption_key_restore", dict(restore, backup_password=short), ["backup_password", "too short"]),
+        Bad("restore password with a character outside the set", "local", "encryption_key_restore", dict(restore, backup_password="Bk9\tkEyF1le"),
+            ["backup_password"]),
+        Bad("restore password missing", "local", "encryption_key_restore", {"path": files["good"]}, ["backup_password"]),
+        Bad("restore file missing", "local", "encryption_key_restore", dict(restore, path=files["missing"]), ["path", "does not exist"]),
         # as root every file is readable to the module's own check: a file whose read fails (EIO), named with the manifest
         # check off (it has none), is refused when it is read for the upload, before the restore request
-        ("restore file unreadable", files.get("unreadable_kind", "local"), "encryption_key_restore",
-         dict(restore, path=unreadable, **files.get("unreadable_args", {})), [unreadable, "read"]),
+        Bad("restore file unreadable", files.get("unreadable_kind", "local"), "encryption_key_restore",
+            dict(restore, path=unreadable, **files.get("unreadable_args", {})), [unreadable, "read"]),
         # checked against the array's identity and lost keys too (issue 11): after reads, before any write
-        ("restore file does not match its manifest", "array", "encryption_key_restore", dict(restore, path=files["tampered"]),
-         ["does not match its manifest", files["tampered"]]),
-        ("restore source unknown", "local", "encryption_key_restore", dict(restore, source="tape"), ["source"]),
-        ("restore wrong password", "array", "encryption_key_restore", dict(restore, backup_password=WRONG_BACKUP_PASSWORD),
-         ["password is incorrect", "KART40060-E"]),
-        ("restore unknown parity group", "array", "encryption_key_restore", dict(restore, parity_groups=["1-1", "9-9"]),
-         ["parity_groups", "unknown parity group", "9-9"]),
+        Bad("restore file does not match its manifest", "array", "encryption_key_restore", dict(restore, path=files["tampered"]),
+            ["does not match its manifest", files["tampered"]]),
+        Bad("restore source unknown", "local", "encryption_key_restore", dict(restore, source="tape"), ["source"]),
+        Bad("restore wrong password", "array", "encryption_key_restore", dict(restore, backup_password=WRONG_BACKUP_PASSWORD),
+            ["password is incorrect", "KART40060-E"]),
+        Bad("restore unknown parity group", "array", "encryption_key_restore", dict(restore, parity_groups=["1-1", "9-9"]),
+            ["parity_groups", "unknown parity group", "9-9"]),
         # the groups named must include every group with lost keys (1-1): 1-2 is named too, and is not blocked
-        ("restore while pool volumes are not blocked", "array", "encryption_key_restore", dict(restore, parity_groups=["1-1", "1-2"]),
-         ["1-2", "Not blocked: 2 (NML), 3 (NML)"]),
-        ("restore names a group but not the one with lost keys", "array", "encryption_key_restore", dict(restore, parity_groups=["1-2"]),
-         ["parity_groups", "1-1", "leaves out"]),
+        Bad("restore while pool volumes are not blocked", "array", "encryption_key_restore", dict(restore, parity_groups=["1-1", "1-2"]),
+            ["1-2", "Not blocked: 2 (NML), 3 (NML)"]),
+        Bad("restore names a group but not the one with lost keys", "array", "encryption_key_restore", dict(restore, parity_groups=["1-2"]),
+            ["parity_groups", "1-1", "leaves out"]),
         # -- pool_volume_state
-        ("pool_volume_state unknown parity group", "array", "pool_volume_state", {"parity_groups": ["9-9"], "state": "blocked"},
-         ["parity_groups", "9-9"]),
-        ("pool_volume_state unknown pool", "array", "pool_volume_state", {"pool_ids": [42], "state": "blocked"}, ["pool_ids", "42"]),
-        ("pool_volume_state unknown LDEV", "array", "pool_volume_state", {"ldev_ids": [4000], "state": "blocked"}, ["ldev_ids", "4000"]),
-        ("pool_volume_state basic LDEV (not a pool volume)", "array", "pool_volume_state", {"ldev_ids": [10], "state": "blocked"},
-         ["ldev_ids", "10", "not pool volumes"]),
-        ("pool_volume_state DP volume (not a pool volume)", "array", "pool_volume_state", {"ldev_ids": [3, 11], "state": "blocked"},
-         ["ldev_ids", "11", "not pool volumes"]),
-        ("pool_volume_state mutually exclusive selectors", "local", "pool_volume_state", {"parity_groups": ["1-2"], "pool_ids": [0], "state": "blocked"},
-         ["mutually exclusive", "parity_groups", "pool_ids"]),
-        ("pool_volume_state no selector", "local", "pool_volume_state", {"state": "blocked"}, ["parity_groups", "pool_ids", "ldev_ids"]),
-        ("pool_volume_state empty selector", "local", "pool_volume_state", {"parity_groups": [], "state": "blocked"}, ["parity_groups", "empty"]),
-        ("pool_volume_state unknown state", "local", "pool_volume_state", {"parity_groups": ["1-2"], "state": "offline"}, ["state", "offline"]),
-        ("pool_volume_state concurrency 0", "local", "pool_volume_state", {"parity_groups": ["1-2"], "state": "blocked", "concurrency": 0},
-         ["concurrency"]),
-        ("pool_volume_state as viewer", "array", "pool_volume_state",
-         {"parity_groups": ["1-2"], "state": "blocked", "username": "viewer", "password": VIEWER_PASSWORD}, ["permission", "role"]),
+        Bad("pool_volume_state unknown parity group", "array", "pool_volume_state", {"parity_groups": ["9-9"], "state": "blocked"},
+            ["parity_groups", "9-9"]),
+        Bad("pool_volume_state unknown pool", "array", "pool_volume_state", {"pool_ids": [42], "state": "blocked"}, ["pool_ids", "42"]),
+        Bad("pool_volume_state unknown LDEV", "array", "pool_volume_state", {"ldev_ids": [4000], "state": "blocked"}, ["ldev_ids", "4000"]),
+        Bad("pool_volume_state basic LDEV (not a pool volume)", "array", "pool_volume_state", {"ldev_ids": [10], "state": "blocked"},
+            ["ldev_ids", "10", "not pool volumes"]),
+        Bad("pool_volume_state DP volume (not a pool volume)", "array", "pool_volume_state", {"ldev_ids": [3, 11], "state": "blocked"},
+            ["ldev_ids", "11", "not pool volumes"]),
+        Bad("pool_volume_state mutually exclusive selectors", "local", "pool_volume_state", {"parity_groups": ["1-2"], "pool_ids": [0], "state": "blocked"},
+            ["mutually exclusive", "parity_groups", "pool_ids"]),
+        Bad("pool_volume_state no selector", "local", "pool_volume_state", {"state": "blocked"}, ["parity_groups", "pool_ids", "ldev_ids"]),
+        Bad("pool_volume_state empty selector", "local", "pool_volume_state", {"parity_groups": [], "state": "blocked"}, ["parity_groups", "empty"]),
+        Bad("pool_volume_state unknown state", "local", "pool_volume_state", {"parity_groups": ["1-2"], "state": "offline"}, ["state", "offline"]),
+        Bad("pool_volume_state concurrency 0", "local", "pool_volume_state", {"parity_groups": ["1-2"], "state": "blocked", "concurrency": 0},
+            ["concurrency"]),
+        Bad("pool_volume_state as viewer", "array", "pool_volume_state",
+            {"parity_groups": ["1-2"], "state": "blocked", "username": "viewer", "password": VIEWER_PASSWORD}, ["permission", "role"]),
         # -- info modules
-        ("encryption_key_info unknown key type", "local", "encryption_key_info", {"key_types": ["XYZ"]}, ["key_types", "XYZ"]),
-        ("pool_volume_info mutually exclusive selectors", "local", "pool_volume_info", {"parity_groups": ["1-1"], "pool_ids": [0]},
-         ["mutually exclusive", "parity_groups", "pool_ids"]),
-        ("pool_volume_info unknown pool", "array", "pool_volume_info", {"pool_ids": [42]}, ["pool_ids", "42"]),
+        Bad("encryption_key_info unknown key type", "local", "encryption_key_info", {"key_types": ["XYZ"]}, ["key_types", "XYZ"]),
+        Bad("pool_volume_info mutually exclusive selectors", "local", "pool_volume_info", {"parity_groups": ["1-1"], "pool_ids": [0]},
+            ["mutually exclusive", "parity_groups", "pool_ids"]),
+        Bad("pool_volume_info unknown pool", "array", "pool_volume_info", {"pool_ids": [42]}, ["pool_ids", "42"]),
         # -- connection
-        ("wrong password", "array", "pool_volume_state", {"parity_groups": ["1-2"], "state": "blocked", "password": "Not-the-Adm1n-pw"},
-         ["username and password", "401"]),
-        ("unknown user", "array", "encryption_key_backup", dict(backup, username="nobody"), ["username and password", "401"]),
-        ("viewer backs up keys", "array", "encryption_key_backup",
-         dict(backup, username="viewer", password=VIEWER_PASSWORD), ["403", "role"]),
-        ("timeout 0", "local", "pool_volume_info", {"timeout": 0}, ["timeout", "at least 1"]),
-        ("retries negative", "local", "pool_volume_info", {"retries": -1}, ["retries", "at least 0"]),
-        ("port out of range", "local", "pool_volume_info", {"port": 70000}, ["port", "65535"]),
-        ("protocol unknown", "local", "pool_volume_info", {"protocol": "ftp"}, ["protocol", "ftp"]),
-        ("wrong storage_device_id", "array", "encryption_key_backup", dict(backup, storage_device_id="900000000001"),
-         ["storage_device_id", "900000000001"]),
-        ("TLS: certificate of a CA that ca_path does not hold", "other", "encryption_key_backup", dict(backup, port=other.port),
-         ["TLS", "ca_path"]),
-        ("TLS: hostname mismatch (127.1 is not in the certificate)", "tls", "encryption_key_backup", dict(backup, host="127.1"),
-         ["hostname mismatch", "host"]),
-        ("TLS: validate_certs without ca_path (system CAs)", "tls", "encryption_key_info", {"ca_path": None}, ["TLS", "ca_path"]),
+        Bad("wrong password", "array", "pool_volume_state", {"parity_groups": ["1-2"], "state": "blocked", "password": "Not-the-Adm1n-pw"},
+            ["username and password", "401"]),
+        Bad("unknown user", "array", "encryption_key_backup", dict(backup, username="nobody"), ["username and password", "401"]),
+        Bad("viewer backs up keys", "array", "encryption_key_backup",
+            dict(backup, username="viewer", password=VIEWER_PASSWORD), ["403", "role"]),
+        Bad("timeout 0", "local", "pool_volume_info", {"timeout": 0}, ["timeout", "at least 1"]),
+        Bad("retries negative", "local", "pool_volume_info", {"retries": -1}, ["retries", "at least 0"]),
+        Bad("port out of range", "local", "pool_volume_info", {"port": 70000}, ["port", "65535"]),
+        Bad("protocol unknown", "local", "pool_volume_info", {"protocol": "ftp"}, ["protocol", "ftp"]),
+        Bad("wrong storage_device_id", "array", "encryption_key_backup", dict(backup, storage_device_id="900000000001"),
+            ["storage_device_id", "900000000001"]),
+        Bad("TLS: certificate of a CA that ca_path does not hold", "other", "encryption_key_backup", dict(backup, port=other.port),
+            ["TLS", "ca_path"]),
+        Bad("TLS: hostname mismatch (127.1 is not in the certificate)", "tls", "encryption_key_backup", dict(backup, host="127.1"),
+            ["hostname mismatch", "host"]),
+        Bad("TLS: validate_certs without ca_path (system CAs)", "tls", "encryption_key_info", {"ca_path": None}, ["TLS", "ca_path"]),
     ]
 
 
@@ -177,8 +188,8 @@ def run(sim, tmp_path_factory):
             files["unreadable"] = str(files_dir / "unreadable.ekf")
         the_cases = cases(files, sim, other)
         tasks = []
-        for i, (name, _kind, module, args, _words) in enumerate(the_cases):
-            tasks.append(module_task(name, module, args, register="case_%02d" % i))
+        for i, case in enumerate(the_cases):
+            tasks.append(module_task(case.name, case.module, case.args, register="case_%02d" % i))
             tasks.append(marker_task("marker %02d" % i, sim, "%02d" % i))
         before = sim.state()
         sim.clear_requests()
@@ -197,30 +208,32 @@ def case_ids():
 
     class _Sim:
         port = 0
-    return [c[0] for c in cases(dummy, _Sim, _Sim)]
+    return [case.name for case in cases(dummy, _Sim, _Sim)]
 
 
 @pytest.mark.reliability("bad_input")
 @pytest.mark.parametrize("index", range(len(case_ids())), ids=case_ids())
 def test_refused(run, index):
-    name, kind, module, args, words = run["cases"][index]
+    case = run["cases"][index]
     result = run["results"]["case_%02d" % index]
     log = run["log"].get(index)
-    assert log is not None, "no marker after case %s: the playbook stopped early\n%s" % (name, run["proc"].stdout[-3000:])
+    assert log is not None, "no marker after case %s: the playbook stopped early\n%s" % (case.name, run["proc"].stdout[-3000:])
     msg = result.get("msg", "")
-    if kind == "left_alone":
+    if case.kind == "left_alone":
         assert not result.get("failed") and result.get("changed") is False, result
     else:
         assert result.get("failed") is True, result
         assert "Traceback" not in msg and "MODULE FAILURE" not in msg, msg
-    for word in words:
-        assert word in msg, "%r not in the message of %s: %s" % (word, name, msg)
-    if kind in ("local", "left_alone", "other", "tls"):
-        assert log == [], "case %s sent requests: %s" % (name, log)
+    assert case.words, "case %s names no word its message must contain" % case.name
+    for word in case.words:
+        assert word in msg, "%r not in the message of %s: %s" % (word, case.name, msg)
+    if case.kind in ("local", "left_alone", "other", "tls"):
+        assert log == [], "case %s sent requests: %s" % (case.name, log)
     else:
+        assert case.kind == "array", case.kind
         assert accepted_writes(log) == [], log
         assert len([e for e in log if e["method"] == "DELETE"]) == len([e for e in logins(log) if e["status"] == 200]), log
-    if kind == "other":
+    if case.kind == "other":
         assert run["other_log"] == [], "the server with the untrusted certificate got requests: %s" % run["other_log"]
 
 
