@@ -10,12 +10,12 @@
 import json
 import os
 import stat
-import time
+from typing import NamedTuple
 
 import pytest
 from rel_helpers import split_log_by_marker
-from rel_helpers import (BACKUP_PASSWORD, WRONG_BACKUP_PASSWORD, accepted_writes, array_view, check_backup_dir, finish, logins, marker_task,
-                         play, run_playbook, with_results)
+from rel_helpers import (BACKUP_PASSWORD, WRONG_BACKUP_PASSWORD, accepted_writes, array_view, await_log, check_backup_dir, finish, logins,
+                         marker_task, play, run_playbook, with_results)
 
 
 def role_task(name, role, variables, register=None):
@@ -85,16 +85,12 @@ def test_restore_role_simulator_restarted_mid_run(sim, backups):
     work = backups["work"]
     proc, results_path = run_roles(work, "restore-restart", sim, [role_task("restore", "encryption_key_restore", restore_vars(backups["dir"]),
                                                                             register="restore")], popen=True)
-    deadline = time.monotonic() + 90
-    restarted = False
-    while time.monotonic() < deadline and proc.poll() is None:
-        if any("change-status" in e["path"] for e in sim.requests_log()):
-            sim.restart()
-            restarted = True
-            break
-        time.sleep(0.02)
+    # the first change-status answered: the role is blocking volumes (a bounded wait on the request log)
+    blocking = await_log(sim, lambda log: any("change-status" in e["path"] for e in log), timeout=90, running=proc)
+    if blocking is not None:
+        sim.restart()
     first = finish(proc)
-    assert restarted, "the role never blocked a volume:\n" + first.stdout[-4000:]
+    assert blocking is not None, "the role never blocked a volume (within 90 s):\n" + first.stdout[-4000:]
     results = read_results(results_path)
     if results["restore"] is None:  # stopped: it names the cause and how to resume
         msg = results["restore_failed"]["msg"]
@@ -107,6 +103,8 @@ def test_restore_role_simulator_restarted_mid_run(sim, backups):
     assert results["restore"] is not None, (results.get("restore_failed"), rerun.stdout[-4000:])
     state = sim.state()
     assert state["lost_parity_groups"] == [] and not any(k["lost"] for k in state["keys"])
+    restored = pool_volumes(state, ["1-1", "1-2"])
+    assert [ld["status"] for ld in restored] == ["NML"] * 4, restored
     assert all(ld["status"] == "NML" for ld in state["ldevs"] if "POOL" in ld.get("attributes", []))
     assert len([k for k in state["keys"] if k["keyType"] == "DEK"]) == 16
     assert state["sessions"] == 0
@@ -140,37 +138,45 @@ def test_restore_role_failed_restore_then_rerun(sim, backups):
     assert state["lost_parity_groups"] == [] and state["sessions"] == 0
 
 
+class BadRole(NamedTuple):
+    """One bad role input: the role, its variables, the words its failure message must contain."""
+    name: str
+    role: str
+    variables: dict
+    words: list
+
+
 def bad_role_cases(files):
     good = files["dir"]
     return [
-        ("restore role not confirmed", "encryption_key_restore", dict(restore_vars(good, ["1-4"]), encryption_key_restore_confirm=False),
-         ["Not confirmed", "encryption_key_restore_confirm=true"]),
-        ("restore role password breaks the rule", "encryption_key_restore",
-         dict(restore_vars(good, ["1-4"]), encryption_key_restore_backup_password="Ab1!x"), ["backup_password", "too short"]),
-        ("restore role key file does not match its manifest", "encryption_key_restore", restore_vars(files["tampered"], ["1-4"]),
-         ["does not match its manifest"]),
-        ("restore role key file missing", "encryption_key_restore", restore_vars(files["missing"], ["1-4"]), ["path", "does not exist"]),
+        BadRole("restore role not confirmed", "encryption_key_restore", dict(restore_vars(good, ["1-4"]), encryption_key_restore_confirm=False),
+                ["Not confirmed", "encryption_key_restore_confirm=true"]),
+        BadRole("restore role password breaks the rule", "encryption_key_restore",
+                dict(restore_vars(good, ["1-4"]), encryption_key_restore_backup_password="Ab1!x"), ["backup_password", "too short"]),
+        BadRole("restore role key file does not match its manifest", "encryption_key_restore", restore_vars(files["tampered"], ["1-4"]),
+                ["does not match its manifest"]),
+        BadRole("restore role key file missing", "encryption_key_restore", restore_vars(files["missing"], ["1-4"]), ["path", "does not exist"]),
         # parity groups are optional (issue 11: the array says which groups lost keys); naming some must include them all
-        ("restore role leaves out the group with lost keys", "encryption_key_restore", restore_vars(good, ["1-3"]),
-         ["parity_groups", "1-4", "leaves out"]),
-        ("restore role unknown parity group", "encryption_key_restore", restore_vars(good, ["1-4", "9-9"]),
-         ["parity_groups", "unknown parity group", "9-9"]),
-        ("restore role unknown source", "encryption_key_restore", dict(restore_vars(good, ["1-4"]), encryption_key_restore_source="tape"),
-         ["encryption_key_restore_source", "tape"]),
+        BadRole("restore role leaves out the group with lost keys", "encryption_key_restore", restore_vars(good, ["1-3"]),
+                ["parity_groups", "1-4", "leaves out"]),
+        BadRole("restore role unknown parity group", "encryption_key_restore", restore_vars(good, ["1-4", "9-9"]),
+                ["parity_groups", "unknown parity group", "9-9"]),
+        BadRole("restore role unknown source", "encryption_key_restore", dict(restore_vars(good, ["1-4"]), encryption_key_restore_source="tape"),
+                ["encryption_key_restore_source", "tape"]),
         # keys of 1-4 are lost in this run: the backup role refuses to write then, unless told to (issue 11)
-        ("backup role password with a space", "encryption_key_backup",
-         {"encryption_key_backup_dir": files["newdir"], "encryption_key_backup_password": "Bk9 kEyF1le",
-          "encryption_key_backup_allow_lost_keys": True}, ["backup_password", "space"]),
-        ("backup role unknown destination", "encryption_key_backup",
-         {"encryption_key_backup_dir": files["newdir"], "encryption_key_backup_password": BACKUP_PASSWORD,
-          "encryption_key_backup_destinations": ["tape"]}, ["encryption_key_backup_destinations", "tape"]),
-        ("backup role without a password", "encryption_key_backup", {"encryption_key_backup_dir": files["newdir"]},
-         ["backup_password"]),
+        BadRole("backup role password with a space", "encryption_key_backup",
+                {"encryption_key_backup_dir": files["newdir"], "encryption_key_backup_password": "Bk9 kEyF1le",
+                 "encryption_key_backup_allow_lost_keys": True}, ["backup_password", "space"]),
+        BadRole("backup role unknown destination", "encryption_key_backup",
+                {"encryption_key_backup_dir": files["newdir"], "encryption_key_backup_password": BACKUP_PASSWORD,
+                 "encryption_key_backup_destinations": ["tape"]}, ["encryption_key_backup_destinations", "tape"]),
+        BadRole("backup role without a password", "encryption_key_backup", {"encryption_key_backup_dir": files["newdir"]},
+                ["backup_password"]),
     ]
 
 
 def _bad_ids():
-    return [c[0] for c in bad_role_cases({"dir": "d", "tampered": "t", "missing": "m", "newdir": "n"})]
+    return [case.name for case in bad_role_cases({"dir": "d", "tampered": "t", "missing": "m", "newdir": "n"})]
 
 
 @pytest.fixture(scope="module")
@@ -189,8 +195,8 @@ def bad_roles(sim, backups):
     files = {"dir": backups["dir"], "tampered": tampered, "missing": str(work / "missing.ekf"), "newdir": str(work / "not-created")}
     cases = bad_role_cases(files)
     tasks = []
-    for i, (name, role, variables, _words) in enumerate(cases):
-        tasks.append(role_task(name, role, variables, register="case_%02d" % i))
+    for i, case in enumerate(cases):
+        tasks.append(role_task(case.name, case.role, case.variables, register="case_%02d" % i))
         tasks.append(marker_task("marker %02d" % i, sim, "%02d" % i))
     sim.reset()
     sim.lose_keys("1-4")  # the restore checks its file, password and groups only when keys are lost (issue 11)
@@ -206,12 +212,13 @@ def bad_roles(sim, backups):
 @pytest.mark.reliability("bad_input")
 @pytest.mark.parametrize("index", range(len(_bad_ids())), ids=_bad_ids())
 def test_bad_role_input_refused(bad_roles, index):
-    name, _role, _vars, words = bad_roles["cases"][index]
+    case = bad_roles["cases"][index]
     results = bad_roles["results"]
-    assert results["case_%02d" % index] is None, "%s was not refused" % name
+    assert results["case_%02d" % index] is None, "%s was not refused" % case.name
     msg = results["case_%02d_failed" % index]["msg"]
-    for word in words:
-        assert word in msg, "%r not in the message of %s: %s" % (word, name, msg)
+    assert case.words, "case %s names no word its message must contain" % case.name
+    for word in case.words:
+        assert word in msg, "%r not in the message of %s: %s" % (word, case.name, msg)
     log = bad_roles["log"].get(index)
     assert log is not None, bad_roles["proc"].stdout[-3000:]
     assert accepted_writes(log) == [], log
@@ -257,4 +264,4 @@ def test_wrong_backup_password_is_refused_before_any_write_and_a_rerun_converges
                                                                             restore_vars(backups["dir"], ["1-4"]), register="restore")])
     assert read_results(results_path)["restore"] is not None
     state = sim.state()
-    assert state["lost_parity_groups"] == [] and all(ld["status"] == "NML" for ld in pool_volumes(state, ["1-4"]))
+    assert state["lost_parity_groups"] == [] and [ld["status"] for ld in pool_volumes(state, ["1-4"])] == ["NML", "NML"]
