@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+# Copyright (c) vsp.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Summarise a finished ``mutmut run`` (run from the directory that holds ``mutants/``).
+
+Prints killed / survived / timeout / no-tests counts per module and the score (killed / checked), writes
+the survivors with their diffs to ``--out`` (Markdown), and exits 1 when the score is below ``--min``.
+Each survivor is classed by its diff: ``text`` when only the contents of string literals differ (a
+message, log or report text that no test pins), ``logic`` otherwise.
+"""
+import argparse
+import collections
+import re
+import sys
+
+from mutmut.mutation.data import SourceFileMutationData
+from mutmut.mutation.diff_apply import get_diff_for_mutant
+from mutmut.stats import status_by_exit_code
+from mutmut.utils.file_utils import walk_mutatable_files
+
+STRING = re.compile(r"""[rbuf]*('''.*?'''|\"\"\".*?\"\"\"|'(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*")""")
+
+
+def _strip_strings(line):
+    return STRING.sub("''", line)
+
+
+def classify(diff):
+    removed = [ln[1:] for ln in diff.splitlines() if ln.startswith('-') and not ln.startswith('---')]
+    added = [ln[1:] for ln in diff.splitlines() if ln.startswith('+') and not ln.startswith('+++')]
+    if removed and len(removed) == len(added) and all(_strip_strings(a) == _strip_strings(b) for a, b in zip(removed, added)):
+        return 'text'
+    return 'logic'
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--min', type=float, default=90.0)
+    parser.add_argument('--out', default='mutation-report.md')
+    args = parser.parse_args()
+    rows = []
+    survivors = []
+    totals = collections.Counter()
+    for path in walk_mutatable_files():
+        data = SourceFileMutationData(path=path)
+        data.load()
+        if not data.exit_code_by_key:
+            continue
+        counts = collections.Counter(status_by_exit_code[v] for v in data.exit_code_by_key.values())
+        totals.update(counts)
+        rows.append((str(path).rsplit('/', 1)[-1], counts))
+        for key, code in sorted(data.exit_code_by_key.items()):
+            if status_by_exit_code[code] in ('survived', 'timeout', 'no tests', 'suspicious'):
+                diff = get_diff_for_mutant(key, path=path)
+                survivors.append((key, status_by_exit_code[code], classify(diff), diff))
+    checked = sum(n for s, n in totals.items() if s != 'not checked')
+    killed = totals['killed']
+    score = 100.0 * killed / checked if checked else 0.0
+    lines = ['| module | mutants | killed | survived | timeout | no tests |', '|---|---:|---:|---:|---:|---:|']
+    for name, c in rows:
+        lines.append('| %s | %d | %d | %d | %d | %d |' % (name, sum(c.values()), c['killed'], c['survived'], c['timeout'], c['no tests']))
+    lines.append('| **all** | %d | %d | %d | %d | %d |' % (sum(totals.values()), killed, totals['survived'], totals['timeout'], totals['no tests']))
+    classes = collections.Counter(cls for _, status, cls, _ in survivors if status == 'survived')
+    summary = '\n'.join(lines) + '\n\nscore: %.1f %% killed (%d of %d checked; %d not checked)\nsurvivors by class: %s\n' % (
+        score, killed, checked, totals['not checked'], dict(classes))
+    print(summary)
+    with open(args.out, 'w') as out:
+        out.write('# mutmut survivors\n\n' + summary + '\n')
+        for key, status, cls, diff in survivors:
+            out.write('## %s (%s, %s)\n\n```diff\n%s\n```\n\n' % (key.replace('ansible_collections.vsp.encryption.plugins.module_utils.', ''), status, cls, diff.strip()))
+    print('survivors written to %s' % args.out)
+    if score < args.min:
+        print('mutation score %.1f %% is below %.1f %%' % (score, args.min))
+        return 1
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
