@@ -68,7 +68,8 @@ def main():
     with open(args.out, 'w') as out:
         out.write('# mutmut survivors\n\n' + summary + '\n')
         for key, status, cls, diff in survivors:
-            out.write('## %s (%s, %s)\n\n```diff\n%s\n```\n\n' % (key.replace('ansible_collections.vsp.encryption.plugins.module_utils.', ''), status, cls, diff.strip()))
+            name = key.replace('ansible_collections.vsp.encryption.plugins.module_utils.', '')
+            out.write('## %s (%s, %s)\n\n```diff\n%s\n```\n\n' % (name, status, cls, diff.strip()))
     print('survivors written to %s' % args.out)
     if score < args.min:
         print('mutation score %.1f %% is below %.1f %%' % (score, args.min))
