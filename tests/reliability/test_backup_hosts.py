@@ -186,7 +186,8 @@ def test_restore_takes_the_file_from_the_backup_host(stores, sim):
     state = sim.state()
     assert state["lost_parity_groups"] == []
     assert not [k for k in state["keys"] if k.get("lost")]
-    assert all(ld["status"] == "NML" for ld in state["ldevs"] if "POOL" in ld.get("attributes", []))
+    pool_volumes = [ld for ld in state["ldevs"] if "POOL" in ld.get("attributes", [])]
+    assert pool_volumes and all(ld["status"] == "NML" for ld in pool_volumes), state["ldevs"]
     assert os.listdir(str(tmpdir)) == []  # the fetched copy was deleted
     assert key_files(stores["remote"])  # the backup host keeps its file
 

@@ -185,6 +185,7 @@ def test_hostile(run, index):
     else:
         assert result.get("failed") is True, result
         assert "Traceback" not in msg and "MODULE FAILURE" not in msg, msg
+        assert c["words"] or c["any_words"], "failure case %s names no word its message must contain" % name
         for word in c["words"]:
             assert word in msg, "%r not in the message of %s: %s" % (word, name, msg)
         if c["any_words"]:

@@ -49,7 +49,7 @@ def test_restore_recovers_pools_left_blocked(blocked_pools):
     assert state["lost_parity_groups"] == []
     pool_volumes = [ld for ld in state["ldevs"] if "POOL" in ld.get("attributes", [])]
     assert pool_volumes and all(ld["status"] == "NML" for ld in pool_volumes)
-    assert all(p["poolStatus"] == "POLN" for p in state["pools"])
+    assert state["pools"] and all(p["poolStatus"] == "POLN" for p in state["pools"])
     recovers = [e for e in blocked_pools["log"] if e["method"] == "POST" and e["path"].endswith("/actions/recover/invoke")]
     assert [e["status"] for e in recovers] and all(e["status"] in (200, 202) for e in recovers)
     # the plan named the pool and its DP volumes before anything went offline
@@ -61,4 +61,5 @@ def test_restore_recovers_pools_left_blocked(blocked_pools):
 def test_rerun_after_the_restore_changes_nothing(blocked_pools):
     assert blocked_pools["rerun"]["rerun"] is not None, blocked_pools["rerun"].get("rerun_failed")
     assert not write_requests(blocked_pools["rerun_log"])
-    assert all(p["poolStatus"] == "POLN" for p in blocked_pools["rerun_state"]["pools"])
+    pools = blocked_pools["rerun_state"]["pools"]
+    assert pools and all(p["poolStatus"] == "POLN" for p in pools)

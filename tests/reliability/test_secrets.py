@@ -92,7 +92,7 @@ def test_the_run_did_everything(run):
         assert r[name].get("failed") is True, (name, r[name])
     final = r["final"]["msg"][0]
     assert final["lost_parity_groups"] == [] and final["sessions"] == 0
-    assert all(ld["status"] == "NML" for ld in final["ldevs"])
+    assert final["ldevs"] and all(ld["status"] == "NML" for ld in final["ldevs"])
     assert len(run["tokens"]) >= 15
     assert os.listdir(run["role_dir"])
 
