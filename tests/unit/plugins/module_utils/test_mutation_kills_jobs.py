@@ -91,3 +91,105 @@ def test_wait_for_job_timeout_names_what_method_and_path():
                           method='POST', path='/q', clock=_Clock())
     assert info.value.msg.startswith('Slow step: job 5 did not complete within 100 s')
     assert (info.value.method, info.value.path) == ('POST', '/q')
+
+
+class _Answer(object):
+    def __init__(self, status_code, body):
+        self.status_code = status_code
+        self.body = body
+
+    def json(self):
+        if isinstance(self.body, Exception):
+            raise self.body
+        return self.body
+
+
+class _RunClient(_Client):
+    timeout = 30
+    retries = 2
+
+    def __init__(self, posts, answers=()):
+        super(_RunClient, self).__init__(answers)
+        self.posts = list(posts)
+        self.sent = []
+        self.retried = []
+
+    def request(self, method, path, json=None, files=None, headers=None, idempotent=False):
+        self.sent.append((method, path, headers))
+        return self.posts.pop(0)
+
+    def backoff(self, attempt):
+        return 10.0 + attempt
+
+    def record_retry(self, method, path, reason, wait):
+        self.retried.append((method, path, reason, wait))
+
+
+def _run(client, **kwargs):
+    return jobs.run_job(client, lambda i: '/jobs/%s' % i, 'POST', '/act', what='Act', clock=_Clock(), **kwargs)
+
+
+@pytest.mark.parametrize('timeout, wait_timeout, expected', [(30, 900, '15'), (900, 20, '10'), (2, 900, '1'), (3, 900, '1')])
+def test_job_headers_half_the_shorter_bound_at_least_one(timeout, wait_timeout, expected):
+    client = _RunClient([])
+    client.timeout, client.wait_timeout = timeout, wait_timeout
+    assert jobs.job_headers(client) == {'Response-Job-Status': 'Completed', 'Response-Max-Wait': expected}
+
+
+@pytest.mark.parametrize('body', [ValueError('no json'), {'no': 'job'}, ['x']])
+def test_an_answer_without_a_job_is_an_error_naming_the_request(body):
+    with pytest.raises(VspApiError) as info:
+        _run(_RunClient([_Answer(202, body)]))
+    exc = info.value
+    assert exc.msg == ('Act: the array answered HTTP 202 without a job object, so whether it was carried out is unknown; '
+                       'check the state of the array before repeating')
+    assert (exc.status, exc.method, exc.path) == (202, 'POST', '/act')
+
+
+def test_synchronous_ok_needs_http_200():
+    assert _run(_RunClient([_Answer(200, {})]), synchronous_ok=True) is None
+    with pytest.raises(VspApiError):
+        _run(_RunClient([_Answer(202, {})]), synchronous_ok=True)
+
+
+def test_poll_errors_name_the_job_and_the_request():
+    client = _RunClient([_Answer(202, job(8, status='Running', state='Started'))], answers=['not a job'])
+    with pytest.raises(VspApiError) as info:
+        _run(client)
+    assert info.value.msg == 'Act: GET of job 8 answered no job object'
+    assert (info.value.method, info.value.path) == ('POST', '/act')
+    with pytest.raises(VspApiError) as info:
+        jobs.wait_for_job(_Client([]), lambda i: i, {'status': 'Running'}, 'Wait', method='PUT', path='/w', clock=_Clock())
+    assert info.value.msg == 'Wait: the array answered without a job object'
+    assert (info.value.method, info.value.path) == ('PUT', '/w')
+
+
+def test_poll_timeout_message_is_exact():
+    client = _Client([job(5, status='S' * 40, state='Started')] * 200)
+    with pytest.raises(VspApiError) as info:
+        jobs.wait_for_job(client, lambda i: i, job(5, status='Running', state='T' * 40), 'Slow', clock=_Clock())
+    assert info.value.msg == ('Slow: job 5 did not complete within 100 s (wait_timeout); last status %s..., state Started. '
+                              'The array may still complete it; check before repeating.' % ('S' * 32))
+
+
+def test_a_retry_job_failure_is_sent_again_and_recorded():
+    failed = job(9, state='Failed', error=dict(kart_error('KART40070-E'), solutionType='RETRY'))
+    failed_upper = job(10, state='Failed', error={'messageID': 'KART2-E', 'solutionType': 'RETRY'})
+    client = _RunClient([_Answer(202, failed), _Answer(202, failed_upper), _Answer(202, job(11))])
+    assert _run(client, idempotent=True)['jobId'] == 11
+    assert client.retried == [('POST', '/act', 'job 9 failed with solutionType RETRY (KART40070-E)', 10.0),
+                              ('POST', '/act', 'job 10 failed with solutionType RETRY (KART2-E)', 11.0)]
+    assert client.slept == [10.0, 11.0]
+    client = _RunClient([_Answer(202, job(12, state='Failed', error={'solutionType': 'RETRY'})), _Answer(202, job(13))])
+    _run(client, idempotent=True)
+    assert client.retried[0][2] == 'job 12 failed with solutionType RETRY (no messageId)'
+
+
+def test_a_failed_job_without_error_object_is_not_retried():
+    client = _RunClient([_Answer(202, job(14, state='Failed', error=None)), _Answer(202, job(15))])
+    client.posts[0].body['error'] = 'RETRY'
+    with pytest.raises(VspApiError) as info:
+        _run(client, idempotent=True)
+    assert info.value.msg == 'Act failed (job 14 state Failed)'
+    assert (info.value.method, info.value.path) == ('POST', '/act')
+    assert client.retried == []
