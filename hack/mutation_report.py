@@ -26,12 +26,51 @@ def _strip_strings(line):
     return STRING.sub("''", line)
 
 
-def classify(diff):
+NUMBER = re.compile(r"\b(0[oO][0-7]+|0[xX][0-9a-fA-F]+|0[bB][01]+|\d+)\b")
+# Mutants known to be equivalent: the mutated line means the same as the original (reason given).
+EQUIVALENT = (
+    (re.compile(r"int\(item, 10\)"), re.compile(r"int\(item, \)"), 'int() parses base 10 by default'),
+    (re.compile(r"\.rjust\(1, '0'\)"), re.compile(r"\.ljust\(1, '0'\)"), "padding to width 1 only touches an empty text, where rjust and ljust agree"),
+    (re.compile(r"if not keep or keep <= 0:"), re.compile(r"if not keep or keep < 0:"), '`not keep` already covers keep 0'),
+)
+
+
+def _number(match):
+    try:
+        return str(int(match.group(0), 0))
+    except ValueError:  # a literal such as 010 is not Python 3 syntax: leave it
+        return match.group(0)
+
+
+def _numbers(line):
+    return NUMBER.sub(_number, line)
+
+
+def _changed(diff):
     removed = [ln[1:] for ln in diff.splitlines() if ln.startswith('-') and not ln.startswith('---')]
     added = [ln[1:] for ln in diff.splitlines() if ln.startswith('+') and not ln.startswith('+++')]
-    if removed and len(removed) == len(added) and all(_strip_strings(a) == _strip_strings(b) for a, b in zip(removed, added)):
-        return 'text'
-    return 'logic'
+    return removed, added
+
+
+def classify(diff):
+    """``(class, reason)``: ``equivalent``, ``text`` (only string literals differ) or ``logic``."""
+    removed, added = _changed(diff)
+    if removed and len(removed) == len(added):
+        pairs = list(zip(removed, added))
+        if all(_numbers(a) == _numbers(b) for a, b in pairs):
+            return 'equivalent', 'the same number written another way (for example 0o600 and 385)'
+        for before, after, reason in EQUIVALENT:
+            if any(before.search(a) and after.search(b) for a, b in pairs):
+                return 'equivalent', reason
+        if all(_strip_strings(a) == _strip_strings(b) for a, b in pairs):
+            return 'text', 'only a string literal differs'
+    return 'logic', 'not killed: no test observes this change'
+
+
+def changed_line(diff, width=110):
+    removed, added = _changed(diff)
+    text = (added[0].strip() if added else '(line removed)')
+    return (text[:width] + '...') if len(text) > width else text
 
 
 def main():
@@ -61,15 +100,21 @@ def main():
     for name, c in rows:
         lines.append('| %s | %d | %d | %d | %d | %d |' % (name, sum(c.values()), c['killed'], c['survived'], c['timeout'], c['no tests']))
     lines.append('| **all** | %d | %d | %d | %d | %d |' % (sum(totals.values()), killed, totals['survived'], totals['timeout'], totals['no tests']))
-    classes = collections.Counter(cls for _, status, cls, _ in survivors if status == 'survived')
+    classes = collections.Counter(cls[0] for _, status, cls, _ in survivors if status == 'survived')
     summary = '\n'.join(lines) + '\n\nscore: %.1f %% killed (%d of %d checked; %d not checked)\nsurvivors by class: %s\n' % (
         score, killed, checked, totals['not checked'], dict(classes))
     print(summary)
     with open(args.out, 'w') as out:
         out.write('# mutmut survivors\n\n' + summary + '\n')
+        out.write('| mutant | status | class | mutated line | reason |\n|---|---|---|---|---|\n')
         for key, status, cls, diff in survivors:
             name = key.replace('ansible_collections.vsp.encryption.plugins.module_utils.', '')
-            out.write('## %s (%s, %s)\n\n```diff\n%s\n```\n\n' % (name, status, cls, diff.strip()))
+            line = changed_line(diff).replace('|', '\\|').replace('`', "'")
+            out.write('| `%s` | %s | %s | `%s` | %s |\n' % (name, status, cls[0], line, cls[1]))
+        out.write('\n')
+    with open(args.out + '.diffs', 'w') as out:
+        for key, status, cls, diff in survivors:
+            out.write('## %s (%s, %s)\n\n```diff\n%s\n```\n\n' % (key, status, cls[0], diff.strip()))
     print('survivors written to %s' % args.out)
     if score < args.min:
         print('mutation score %.1f %% is below %.1f %%' % (score, args.min))
