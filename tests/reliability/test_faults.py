@@ -119,8 +119,9 @@ def run(sim, tmp_path_factory):
         tasks.append(module_task("%02d %s" % (i, case.name), case.module, case.args, register="case_%02d" % i))
         # the slow request the module gave up on is answered by the simulator (after its delay) before the
         # case's marker, so that it is judged with its case: awaited in the request log, not timed
-        after = [["DELETE", "faults"]] + [["AWAIT", "requests", {"method": fault["method"], "path": fault["path"],
-                                                                  "min_ms": slow_enough(fault)}] for fault in slow_faults(case)]
+        awaits = [["AWAIT", "requests", {"method": fault["method"], "path": fault["path"], "min_ms": slow_enough(fault)}]
+                  for fault in slow_faults(case)]
+        after = [["DELETE", "faults"]] + awaits
         after.append(["GET", "state"])
         if case.checks.get("expire"):
             after.append(["POST", "expire-sessions"])
