@@ -7,9 +7,9 @@ import json
 
 import pytest
 from conftest import BACKUP_PASSWORD, ldev
-from key_file_helpers import SID, STORAGE, keys_by_type, write_key_file
+from key_file_helpers import SID, STORAGE, write_key_file
+from restore_plan_fakes import FakeArray, plan
 
-from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
 from ansible_collections.vsp.encryption.plugins.module_utils import restore_plan
 
 ALL = {'1': 'HDD01-00', '2': 'HDD01-01', '3': 'HDD01-10', '4': 'HDD01-11'}
@@ -17,14 +17,12 @@ LOST_1_1 = {'1': 'HDD01-00', '3': 'HDD01-10', '4': 'HDD01-11'}  # HDD01-01 of 1-
 LOST_BOTH = {'9': 'HDD09-00'}  # every DEK of 1-1 and 1-2 lost
 
 
-class Api(object):
+class Api(FakeArray):
     """Read calls of a two-group array (1-1: HDD01-00/01, 1-2: HDD01-10/11; 2-1 not encrypted), with pools and
     DP volumes. Records every call; has no write method, so a write raises AttributeError."""
 
     def __init__(self, locations, volumes=None, pools=None, dp_volumes=None):
-        self.keys = keys_by_type(locations)
-        self.groups = {'1-1': True, '1-2': True, '2-1': False}
-        self.drives = [('HDD01-00', '1-1'), ('HDD01-01', '1-1'), ('HDD01-10', '1-2'), ('HDD01-11', '1-2'), ('HDD02-00', '2-1')]
+        super(Api, self).__init__(locations)
         # parity group -> [(ldev id, status, pool id)]
         self.volumes = volumes if volumes is not None else {
             '1-1': [(1, 'NML', 0), (2, 'BLK', 0), (3, 'NML', 1)], '1-2': [(10, 'NML', 2)], '2-1': []}
@@ -33,24 +31,6 @@ class Api(object):
             1: {'poolId': 1, 'poolStatus': 'POLN'},  # no name
             2: {'poolId': 2, 'poolName': 'enc-pool-2', 'poolStatus': 'POLN'}}
         self.dp_volumes = dp_volumes if dp_volumes is not None else {0: [100, 101], 1: [], 2: [200]}
-        self.calls = []
-
-    def list_keys_by_type(self):
-        self.calls.append('list_keys_by_type')
-        return self.keys
-
-    def list_parity_groups(self):
-        self.calls.append('list_parity_groups')
-        return [{'parityGroupId': g, 'isEncryptionEnabled': e} for g, e in self.groups.items()]
-
-    def get_parity_group(self, group_id):
-        self.calls.append('get_parity_group %s' % group_id)
-        return {'parityGroupId': group_id, 'isEncryptionEnabled': self.groups[group_id]} if group_id in self.groups else None
-
-    def list_drives(self, parity_group_id=None):
-        self.calls.append('list_drives')
-        return [{'driveLocationId': loc, 'parityGroupId': g} for loc, g in self.drives
-                if parity_group_id is None or g == parity_group_id]
 
     def list_ldevs(self, parity_group_id=None, pool_id=None):
         self.calls.append('list_ldevs %s' % parity_group_id)
@@ -67,17 +47,6 @@ class Api(object):
 
     def pool_calls(self):
         return [c for c in self.calls if c.startswith(('get_pool', 'list_dp_volumes'))]
-
-
-def params(path=None, **extra):
-    base = {'source': 'file', 'path': path, 'backup_password': BACKUP_PASSWORD, 'verify_manifest': True,
-            'parity_groups': None, 'force': False, 'expected_storage_device_id': None, 'expected_serial_number': None}
-    base.update(extra)
-    return base
-
-
-def plan(api, path=None, password=BACKUP_PASSWORD, **extra):
-    return restore_plan.make_plan(api, params(path, **extra), dict(STORAGE), mf.Deriver(password) if password else None)
 
 
 def offline_lines(result):
