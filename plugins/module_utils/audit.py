@@ -27,6 +27,7 @@ __metaclass__ = type
 import datetime
 
 from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
+from ansible_collections.vsp.encryption.plugins.module_utils import validate
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
 
 REPORT_KIND = 'vsp.encryption.audit_key_backups'
@@ -93,8 +94,7 @@ def audit_array(name, *, storage, encryption_keys, files, max_age_hours, now, lo
     (newest first); ``now`` an aware UTC datetime; ``deriver`` a ``manifest.Deriver`` of the backup
     password or None (then verifiers are not checked). Returns a dict (see the module's RETURN).
     """
-    if max_age_hours is None or max_age_hours <= 0:
-        raise VspApiError('max_age_hours must be more than 0 (the oldest the newest verified key file may be), not %r' % (max_age_hours,))
+    validate.max_age_hours(max_age_hours)
     storage = storage or {}
     keys = [k for t in KEY_TYPES for k in (encryption_keys or {}).get(t) or []]
     problems = []

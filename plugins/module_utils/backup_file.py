@@ -3,8 +3,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The key backup file on disk: password rule, mode rule, 0600 temp file + atomic move, unique names,
-size cap, manifest written or the key file removed, one read for hash and upload, verification."""
+"""The key backup file on disk: 0600 temp file + atomic move, unique names, size cap, manifest written
+or the key file removed, one read for hash and upload, verification (the password and mode rules are in
+``validate``)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -16,41 +17,19 @@ import json
 import os
 import re
 import stat
-import string
 import tempfile
 
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
 from ansible_collections.vsp.encryption.plugins.module_utils.manifest import manifest_path as mf_manifest_path
 from ansible_collections.vsp.encryption.plugins.module_utils.limits import KEY_FILE_MAX
-from ansible_collections.vsp.encryption.plugins.module_utils.validate import from_array, shown
+from ansible_collections.vsp.encryption.plugins.module_utils.validate import from_array
 from ansible_collections.vsp.encryption.plugins.module_utils.validate import storage_device_id as validate_storage_device_id
 
-PASSWORD_MIN = 6
-PASSWORD_MAX = 255
-PASSWORD_SYMBOLS = '!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~'  # noqa: S105 - the allowed symbols, not a password
-PASSWORD_CHARS = frozenset(string.ascii_letters + string.digits + PASSWORD_SYMBOLS)
 CHUNK_SIZE = 64 * 1024
 KEY_FILE_SUFFIX = '.ekf'
 NAME_COUNTER_MAX = 999
 # <storageDeviceId>_<YYYYmmddTHHMMSSZ>[_NNN].ekf, as backup_file_name makes them
 BACKUP_NAME_RE = re.compile(r'^(?P<sdid>[0-9]{12})_(?P<stamp>[0-9]{8}T[0-9]{6}Z)(?:_(?P<n>[0-9]{3}))?\.ekf$')
-
-
-def validate_backup_password(password, name='backup_password'):
-    """Raise :class:`VspApiError` naming the parameter and the rule, never the value."""
-    rule = ('%s must be %d to %d characters long and use only letters A-Z a-z, digits 0-9 and the symbols %s '
-            '(no spaces)' % (name, PASSWORD_MIN, PASSWORD_MAX, PASSWORD_SYMBOLS))
-    if password is None or not isinstance(password, str):
-        raise VspApiError('%s is required. Rule: %s' % (name, rule))
-    if len(password) < PASSWORD_MIN:
-        raise VspApiError('%s is too short (%d characters). Rule: %s' % (name, len(password), rule))
-    if len(password) > PASSWORD_MAX:
-        raise VspApiError('%s is too long (%d characters). Rule: %s' % (name, len(password), rule))
-    bad = [i + 1 for i, c in enumerate(password) if c not in PASSWORD_CHARS]
-    if bad:
-        what = 'a space' if any(password[i - 1].isspace() for i in bad) else 'a character that is not allowed'
-        raise VspApiError('%s contains %s (at position %s). Rule: %s'
-                          % (name, what, ', '.join(str(i) for i in bad[:5]), rule))
 
 
 def utc_now():
@@ -80,41 +59,6 @@ def parse_backup_file_name(name):
 
 def manifest_path(path):
     return mf_manifest_path(path)
-
-
-def parse_mode(mode, name='mode'):
-    """The permissions of a key file from a quoted octal text (``'0600'``, ``'600'``, ``'0o600'``) → int.
-
-    Refused, naming ``name`` and the rule: anything but a text (an unquoted YAML ``644`` arrives as the
-    integer 644, which would mean mode 1204), a text that is not octal, and a mode that is not
-    owner-only: setuid / setgid / sticky, group write, any permission for others, or no owner read.
-    Group read (``'0640'``) is allowed.
-    """
-    rule = ("the rule: a quoted octal text of the owner's permissions, for example '0600' (or '0640' for "
-            "group read); no setuid/setgid/sticky bit, no group write, nothing for others")
-    if isinstance(mode, int) and not isinstance(mode, bool):
-        raise VspApiError("%s must be quoted, for example %s: '0600'. It is the integer %d, which as a mode is octal %04o "
-                          "(YAML makes an integer of an unquoted 644: mode 1204, not 0644); %s"
-                          % (name, name, mode, mode & 0o7777 if mode >= 0 else 0, rule))
-    if not isinstance(mode, str):
-        raise VspApiError('%s must be a quoted octal text, not %s; %s' % (name, shown(mode), rule))
-    text = mode.strip()
-    digits = text[2:] if text[:2].lower() == '0o' else text
-    if not digits or len(digits) > 4 or any(c not in '01234567' for c in digits):
-        raise VspApiError('%s: %s is not an octal mode; %s' % (name, shown(mode), rule))
-    value = int(digits, 8)
-    bad = []
-    if value & 0o7000:
-        bad.append('setuid/setgid/sticky')
-    if value & 0o020:
-        bad.append('group write')
-    if value & 0o007:
-        bad.append('permissions for others')
-    if not value & 0o400:
-        bad.append('no owner read')
-    if bad:
-        raise VspApiError('%s: %s (%04o) is not allowed for a key file (%s); %s' % (name, shown(mode), value, ', '.join(bad), rule))
-    return value
 
 
 def sha256_file(path):

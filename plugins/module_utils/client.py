@@ -160,23 +160,23 @@ class VspClient(object):
     """One module run's connection to the array.
 
     Use as a context manager: the session is deleted on exit, also when the body raised.
-    ``params`` is the module's ``params`` (the connection options of the doc fragment).
+    ``params`` is the module's ``params``: every connection option of the doc fragment, with the
+    defaults the argument spec applied (``runner.connection_argument_spec``) and checked by
+    ``validate.connection_params``.
     ``sleep``, ``rng`` (an object with ``uniform(a, b)``, for example ``random.Random(1)``) and
     ``clock`` (monotonic seconds) are injectable so that back-off and deadlines are testable exactly.
     """
 
     def __init__(self, params, sleep=None, pool_size=10, rng=None, clock=None):
         self.host = params['host']
-        self.port = params.get('port') or 443
-        self.protocol = params.get('protocol') or 'https'
+        self.port = params['port']
+        self.protocol = params['protocol']
         self._username = params['username']
         self._password = params['password']
-        self.storage_device_id = params.get('storage_device_id') or None
-        self.timeout = params.get('timeout') or 30
-        self.retries = params.get('retries')
-        if self.retries is None:
-            self.retries = 5
-        self.wait_timeout = params.get('wait_timeout') or 900
+        self.storage_device_id = params['storage_device_id'] or None
+        self.timeout = params['timeout']
+        self.retries = params['retries']
+        self.wait_timeout = params['wait_timeout']
         self.sleep = sleep or time.sleep
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
         self.clock = clock or time.monotonic
@@ -185,8 +185,8 @@ class VspClient(object):
         adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(10, pool_size))
         self.http.mount('https://', adapter)
         self.http.mount('http://', adapter)
-        if params.get('validate_certs', True):
-            self.verify = params.get('ca_path') or True
+        if params['validate_certs']:
+            self.verify = params['ca_path'] or True
         else:
             self.verify = False
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)

@@ -14,7 +14,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils.parity_groups import ParityGroups
 
 EVIDENCE = ('an encrypted parity group has lost keys when one of its drives (GET drives) is served by no DEK '
             'of the key list (GET encryption-keys?keyType=DEK, targetDeviceLocation)')
@@ -32,11 +32,13 @@ def _report(group_id, group, locations, covered):
     }
 
 
-def parity_group_coverage(api, deks, parity_group_ids=None):
+def parity_group_coverage(api, deks, parity_group_ids=None, parity_groups=None):
     """Coverage of the named parity groups, or of every parity group of the array (None).
 
     Returns ``{'parity_groups': [...], 'lost_parity_groups': [...], 'lost_drives': [...]}``; with
-    ``parity_group_ids`` None, ``parity_groups`` lists the encrypted groups only.
+    ``parity_group_ids`` None, ``parity_groups`` lists the encrypted groups only. Named groups are looked
+    up through ``parity_groups`` (a :class:`ParityGroups`; a new one when not given), which fails on an
+    unknown one.
     """
     covered = set(k.get('targetDeviceLocation') for k in deks)
     if parity_group_ids is None:
@@ -46,14 +48,7 @@ def parity_group_coverage(api, deks, parity_group_ids=None):
         for drive in api.list_drives():
             by_group.setdefault(str(drive.get('parityGroupId')), []).append(drive.get('driveLocationId'))
     else:
-        groups, unknown = {}, []
-        for group_id in parity_group_ids:
-            group = api.get_parity_group(group_id)
-            if group is None:
-                unknown.append(group_id)
-            groups[group_id] = group
-        if unknown:
-            raise VspApiError('parity_groups: unknown parity group(s) %s; nothing was changed' % ', '.join(unknown))
+        groups = (parity_groups or ParityGroups(api)).require(parity_group_ids)
         wanted = list(parity_group_ids)
         by_group = dict((g, [d.get('driveLocationId') for d in api.list_drives(g) if str(d.get('parityGroupId', g)) == g])
                         for g in wanted)

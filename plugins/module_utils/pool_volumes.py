@@ -12,6 +12,7 @@ __metaclass__ = type
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils.parity_groups import ParityGroups
 
 STATE_TO_STATUS = {'blocked': 'BLK', 'normal': 'NML'}
 STATE_TO_REQUEST = {'blocked': 'blk', 'normal': 'nml'}
@@ -39,25 +40,15 @@ def volume_view(ldev):
 class PoolVolumeFinder(object):
     """Looks pool volumes up, failing (before any write) on unknown parity groups, pools or LDEVs.
 
-    Parity group lookups are cached.
+    ``parity_groups``: the run's :class:`ParityGroups` (cached lookups; a new one when not given).
     """
 
-    def __init__(self, api):
+    def __init__(self, api, parity_groups=None):
         self.api = api
-        self._parity_groups = {}
-
-    def parity_group(self, parity_group_id):
-        if parity_group_id not in self._parity_groups:
-            self._parity_groups[parity_group_id] = self.api.get_parity_group(parity_group_id)
-        return self._parity_groups[parity_group_id]
-
-    def check_parity_groups(self, parity_group_ids):
-        unknown = [pg for pg in parity_group_ids if self.parity_group(pg) is None]
-        if unknown:
-            raise VspApiError('parity_groups: unknown parity group(s) %s; nothing was changed' % ', '.join(unknown))
+        self.parity_groups = parity_groups or ParityGroups(api)
 
     def by_parity_groups(self, parity_group_ids):
-        self.check_parity_groups(parity_group_ids)
+        self.parity_groups.require(parity_group_ids)
         found = {}
         for pg in parity_group_ids:
             for ldev in self.api.list_ldevs(parity_group_id=pg):
@@ -112,15 +103,6 @@ class PoolVolumeFinder(object):
         for ldev in ldevs:
             seen[int(ldev['ldevId'])] = ldev
         return [seen[k] for k in sorted(seen)]
-
-    def is_encrypted(self, parity_group_ids):
-        """True if any of the parity groups has encryption enabled (None when unknown)."""
-        values = []
-        for pg in parity_group_ids:
-            group = self.parity_group(pg)
-            if group is not None:
-                values.append(bool(group.get('isEncryptionEnabled')))
-        return any(values) if values else None
 
 
 def plan_changes(volumes, state):

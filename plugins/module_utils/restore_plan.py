@@ -109,10 +109,8 @@ def choose_file(params, storage, lost_drives, deriver):
     """``(path, reason, manifest_verified, password_checked, warnings)`` for ``source: file``."""
     path = params['path']
     verify = params.get('verify_manifest', True)
+    validate.named_file_without_manifest(path, verify)
     if os.path.isdir(path):
-        if not verify:
-            raise VspApiError('path: %s is a directory; picking a file from it reads the manifests, so verify_manifest: false '
-                              'needs the key file named.%s' % (path, NOTHING_SENT))
         files, ignored = key_files.scan(path, storage.get('storage_device_id'))
         try:
             entry, reason = key_files.choose_for_restore(files, lost_drives, deriver)

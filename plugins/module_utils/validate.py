@@ -3,7 +3,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The one home of local validation: ids given by the user and ids sent by the array.
+"""The one home of local validation: the rules for what the user gives (connection options, ids, the
+backup password, the key file mode, paths, counts) and the checks of ids sent by the array (``from_array``
+and the single-value functions).
 
 Every function raises :class:`VspApiError` naming the parameter (or the array's field) and the rule,
 with the offending value escaped, and never changes anything. They run before any request is sent
@@ -14,7 +16,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
 import re
+import string
 
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
 
@@ -26,6 +30,12 @@ KEY_ID_MAX = 4095
 LDEV_ID_MAX = 65279
 POOL_ID_MAX = 127
 SHOWN_MAX = 80
+PORT_MAX = 65535
+PASSWORD_MIN = 6
+PASSWORD_MAX = 255
+PASSWORD_SYMBOLS = '!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~'  # noqa: S105 - the allowed symbols, not a password
+PASSWORD_CHARS = frozenset(string.ascii_letters + string.digits + PASSWORD_SYMBOLS)
+NOTHING_SENT = 'nothing was sent to the array'
 
 
 def shown(value):
@@ -161,3 +171,149 @@ def parity_group_id(value, name='parityGroupId'):
         raise VspApiError('%s: %s is not a parity group id; the rule: <number>-<number>, for example 1-1 '
                           '(E<number>-<number> for an external one)' % (name, shown(value)))
     return value
+
+
+# -- the user's input (module options) -------------------------------------------------------------
+def connection_params(params):
+    """The connection options after the argument spec applied their defaults: host given and not blank,
+    timeouts and retries in range, port a TCP port, storage_device_id (when given) 12 digits."""
+    # An AWX credential without a host injects VSP_HOST as an empty string (AWX sets every env injector):
+    # empty counts as not given, so a fleet inventory that names no host for an array fails here, before any request.
+    if not (params['host'] or '').strip():
+        raise VspApiError('host is required: give the array\'s address as the option host (module_defaults, or '
+                          'vsp_connection.host / vsp_host in the shipped playbooks\' inventory) or the environment '
+                          'variable VSP_HOST (an AWX credential with an empty host injects it empty); nothing was sent')
+    for name, low in (('timeout', 1), ('wait_timeout', 1), ('retries', 0)):
+        if params[name] < low:
+            raise VspApiError('%s must be at least %d' % (name, low))
+    if not 1 <= params['port'] <= PORT_MAX:
+        raise VspApiError('port must be between 1 and %d' % PORT_MAX)
+    if params['storage_device_id']:
+        storage_device_id(params['storage_device_id'])
+
+
+def backup_password(password, name='backup_password'):
+    """Raise :class:`VspApiError` naming the parameter and the rule, never the value."""
+    rule = ('%s must be %d to %d characters long and use only letters A-Z a-z, digits 0-9 and the symbols %s '
+            '(no spaces)' % (name, PASSWORD_MIN, PASSWORD_MAX, PASSWORD_SYMBOLS))
+    if password is None or not isinstance(password, str):
+        raise VspApiError('%s is required. Rule: %s' % (name, rule))
+    if len(password) < PASSWORD_MIN:
+        raise VspApiError('%s is too short (%d characters). Rule: %s' % (name, len(password), rule))
+    if len(password) > PASSWORD_MAX:
+        raise VspApiError('%s is too long (%d characters). Rule: %s' % (name, len(password), rule))
+    bad = [i + 1 for i, c in enumerate(password) if c not in PASSWORD_CHARS]
+    if bad:
+        what = 'a space' if any(password[i - 1].isspace() for i in bad) else 'a character that is not allowed'
+        raise VspApiError('%s contains %s (at position %s). Rule: %s'
+                          % (name, what, ', '.join(str(i) for i in bad[:5]), rule))
+
+
+def key_file_mode(mode, name='mode'):
+    """The permissions of a key file from a quoted octal text (``'0600'``, ``'600'``, ``'0o600'``) → int.
+
+    Refused, naming ``name`` and the rule: anything but a text (an unquoted YAML ``644`` arrives as the
+    integer 644, which would mean mode 1204), a text that is not octal, and a mode that is not
+    owner-only: setuid / setgid / sticky, group write, any permission for others, or no owner read.
+    Group read (``'0640'``) is allowed.
+    """
+    rule = ("the rule: a quoted octal text of the owner's permissions, for example '0600' (or '0640' for "
+            "group read); no setuid/setgid/sticky bit, no group write, nothing for others")
+    if isinstance(mode, int) and not isinstance(mode, bool):
+        raise VspApiError("%s must be quoted, for example %s: '0600'. It is the integer %d, which as a mode is octal %04o "
+                          "(YAML makes an integer of an unquoted 644: mode 1204, not 0644); %s"
+                          % (name, name, mode, mode & 0o7777 if mode >= 0 else 0, rule))
+    if not isinstance(mode, str):
+        raise VspApiError('%s must be a quoted octal text, not %s; %s' % (name, shown(mode), rule))
+    text = mode.strip()
+    digits = text[2:] if text[:2].lower() == '0o' else text
+    if not digits or len(digits) > 4 or any(c not in '01234567' for c in digits):
+        raise VspApiError('%s: %s is not an octal mode; %s' % (name, shown(mode), rule))
+    value = int(digits, 8)
+    bad = []
+    if value & 0o7000:
+        bad.append('setuid/setgid/sticky')
+    if value & 0o020:
+        bad.append('group write')
+    if value & 0o007:
+        bad.append('permissions for others')
+    if not value & 0o400:
+        bad.append('no owner read')
+    if bad:
+        raise VspApiError('%s: %s (%04o) is not allowed for a key file (%s); %s' % (name, shown(mode), value, ', '.join(bad), rule))
+    return value
+
+
+def writable_parent(path, name='path'):
+    """The directory a new file ``path`` goes to exists and is writable."""
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise VspApiError('The directory %s of %s does not exist; create it first (%s)' % (parent, name, NOTHING_SENT))
+    if not os.access(parent, os.W_OK):
+        raise VspApiError('The directory %s of %s is not writable (%s)' % (parent, name, NOTHING_SENT))
+
+
+def readable_path(path, name='path'):
+    """``path`` is a readable file or directory."""
+    if not os.path.exists(path):
+        raise VspApiError('%s: %s does not exist (%s)' % (name, path, NOTHING_SENT))
+    if not os.path.isdir(path) and not os.path.isfile(path):
+        raise VspApiError('%s: %s is neither a file nor a directory (%s)' % (name, path, NOTHING_SENT))
+    if not os.access(path, os.R_OK):
+        raise VspApiError('%s: %s is not readable (%s)' % (name, path, NOTHING_SENT))
+
+
+def named_file_without_manifest(path, verify_manifest, name='path'):
+    """``verify_manifest: false`` needs the key file named: picking one from a directory reads the manifests."""
+    if not verify_manifest and os.path.isdir(path):
+        raise VspApiError('%s: %s is a directory; picking a file from it reads the manifests, so verify_manifest: false '
+                          'needs the key file named. Nothing was changed on the array.' % (name, path))
+
+
+def concurrency(value, high, name='concurrency'):
+    if not 1 <= value <= high:
+        raise VspApiError('%s must be between 1 and %d, got %d' % (name, high, value))
+    return value
+
+
+def keep(value, name='keep'):
+    """How many key files retention keeps: 0 (keep all) or more."""
+    if value < 0:
+        raise VspApiError('%s must be 0 (keep all) or more, not %d' % (name, value))
+    return value
+
+
+def max_age_hours(value, name='max_age_hours'):
+    """The oldest the newest verified key file may be, in hours: more than 0."""
+    if value is None or value <= 0:
+        raise VspApiError('%s must be more than 0 (the oldest the newest verified key file may be), not %r' % (name, value))
+    return value
+
+
+def job_id_option(value, name='job_id'):
+    """A job id the user gives (None: not given): a non-negative integer."""
+    if value is not None and value < 0:
+        raise VspApiError('%s must be a non-negative integer' % name)
+    return value
+
+
+def not_empty(value, name):
+    """A list option that is given (not None) must hold at least one item."""
+    if value is not None and not value:
+        raise VspApiError('%s must not be empty' % name)
+    return value
+
+
+def audit_inputs(storage, encryption_keys, key_types):
+    """The results of encryption_key_info an audit is given: ``storage`` with its id, every key type listed.
+
+    Returns the storage device id (12 digits)."""
+    if not (storage or {}).get('storage_device_id'):
+        raise VspApiError('storage must hold storage_device_id (pass the storage result of vsp.encryption.encryption_key_info)')
+    sid = storage_device_id(str(storage['storage_device_id']))
+    keys = encryption_keys or {}
+    missing = [t for t in key_types if not isinstance(keys.get(t), list)]
+    if missing:
+        raise VspApiError('encryption_keys must list every key type (the encryption_keys result of '
+                          'vsp.encryption.encryption_key_info with all four types); missing: %s' % ', '.join(missing))
+    return sid

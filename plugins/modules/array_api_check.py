@@ -143,8 +143,9 @@ request_retries:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.vsp.encryption.plugins.module_utils.api_check import Checker, markdown, summarize
-from ansible_collections.vsp.encryption.plugins.module_utils.backup_file import validate_backup_password
-from ansible_collections.vsp.encryption.plugins.module_utils.common import argument_spec, fail_on_error, run_module, storage_view
+from ansible_collections.vsp.encryption.plugins.module_utils.keys import storage_view
+from ansible_collections.vsp.encryption.plugins.module_utils.runner import argument_spec, fail_on_error, run_module
+from ansible_collections.vsp.encryption.plugins.module_utils.validate import backup_password, job_id_option
 
 
 def run(module, api):
@@ -167,10 +168,9 @@ def main():
         argument_spec=argument_spec(job_id=dict(type='int'), backup_password=dict(type='str', no_log=True)),
         supports_check_mode=True,
     )
-    if module.params['job_id'] is not None and module.params['job_id'] < 0:
-        module.fail_json(msg='job_id must be a non-negative integer')
+    fail_on_error(module, job_id_option, module.params['job_id'])
     if module.params['backup_password'] is not None:
-        fail_on_error(module, validate_backup_password, module.params['backup_password'])
+        fail_on_error(module, backup_password, module.params['backup_password'])
     run_module(module, run)
 
 

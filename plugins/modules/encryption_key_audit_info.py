@@ -183,23 +183,14 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.vsp.encryption.plugins.module_utils import audit
 from ansible_collections.vsp.encryption.plugins.module_utils import key_files
 from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
-from ansible_collections.vsp.encryption.plugins.module_utils.common import fail_on_error
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
-from ansible_collections.vsp.encryption.plugins.module_utils.validate import storage_device_id
+from ansible_collections.vsp.encryption.plugins.module_utils.runner import fail_on_error
+from ansible_collections.vsp.encryption.plugins.module_utils.validate import audit_inputs
 
 
 def run(params):
     storage = params['storage'] or {}
-    if not storage.get('storage_device_id'):
-        raise VspApiError('storage must hold storage_device_id (pass the storage result of vsp.encryption.encryption_key_info)')
-    sid = storage_device_id(str(storage['storage_device_id']))
     keys = params['encryption_keys'] or {}
-    missing = [t for t in audit.KEY_TYPES if not isinstance(keys.get(t), list)]
-    if missing:
-        raise VspApiError('encryption_keys must list every key type (the encryption_keys result of '
-                          'vsp.encryption.encryption_key_info with all four types); missing: %s' % ', '.join(missing))
-    if params['max_age_hours'] is None or params['max_age_hours'] <= 0:
-        raise VspApiError('max_age_hours must be more than 0 (hours), not %s' % params['max_age_hours'])
+    sid = audit_inputs(storage, keys, audit.KEY_TYPES)
     directory_missing = not os.path.isdir(params['path'])
     files, ignored = ([], []) if directory_missing else key_files.scan(params['path'], sid)
     deriver = mf.Deriver(params['backup_password']) if params['backup_password'] else None

@@ -224,13 +224,13 @@ from ansible_collections.vsp.encryption.plugins.module_utils.backup_file import 
     backup_file_name,
     download_new_backup_file,
     download_response,
-    parse_mode,
     sha256_file,
     utc_now,
-    validate_backup_password,
     write_manifest_or_remove,
 )
-from ansible_collections.vsp.encryption.plugins.module_utils.common import argument_spec, fail_on_error, key_counts, key_fingerprint, run_module, storage_view
+from ansible_collections.vsp.encryption.plugins.module_utils.keys import key_counts, key_fingerprint, storage_view
+from ansible_collections.vsp.encryption.plugins.module_utils.runner import argument_spec, fail_on_error, run_module
+from ansible_collections.vsp.encryption.plugins.module_utils.validate import backup_password, key_file_mode, writable_parent
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
 from ansible_collections.vsp.encryption.plugins.module_utils.jobs import summarize_job
 
@@ -240,16 +240,12 @@ def check_local(module):
     params = module.params
     if params['destination'] != 'file':
         return False, False
-    validate_backup_password(params['backup_password'])
-    parse_mode(params['mode'])
+    backup_password(params['backup_password'])
+    key_file_mode(params['mode'])
     path = params['path']
     if os.path.isdir(path):
         return True, False
-    parent = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(parent):
-        raise VspApiError('The directory %s of path does not exist; create it first (nothing was sent to the array)' % parent)
-    if not os.access(parent, os.W_OK):
-        raise VspApiError('The directory %s of path is not writable (nothing was sent to the array)' % parent)
+    writable_parent(path)
     return False, os.path.exists(path)
 
 
@@ -298,7 +294,7 @@ def run_file(module, api, path_is_dir, existing):
     if module.check_mode:
         result['msg'] = 'Would back up %d keys to %s' % (sum(counts.values()), path)
         return result
-    mode = parse_mode(params['mode'])
+    mode = key_file_mode(params['mode'])
     deriver = mf.Deriver(params['backup_password']) if params['manifest'] and params['password_verifier'] else None
     salt, iterations = reusable_salt(directory, storage['storage_device_id'], deriver) if deriver else (None, None)
     response = api.backup_keys_to_file(params['backup_password'])

@@ -144,15 +144,13 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.vsp.encryption.plugins.module_utils import key_files
 from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
-from ansible_collections.vsp.encryption.plugins.module_utils.common import fail_on_error
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
-from ansible_collections.vsp.encryption.plugins.module_utils.validate import storage_device_id
+from ansible_collections.vsp.encryption.plugins.module_utils.runner import fail_on_error
+from ansible_collections.vsp.encryption.plugins.module_utils.validate import keep, storage_device_id
 
 
 def run(params):
     sid = storage_device_id(params['storage_device_id'])
-    if params['keep'] < 0:
-        raise VspApiError('keep must be 0 (keep all) or more, not %d' % params['keep'])
+    keep(params['keep'])
     files, ignored = key_files.scan(params['path'], sid)
     deriver = mf.Deriver(params['backup_password']) if params['backup_password'] else None
     lost = list(params['lost_drives'] or [])

@@ -273,12 +273,12 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
 from ansible_collections.vsp.encryption.plugins.module_utils import restore_plan
-from ansible_collections.vsp.encryption.plugins.module_utils.backup_file import validate_backup_password
-from ansible_collections.vsp.encryption.plugins.module_utils.common import argument_spec, fail_on_error, key_counts, run_module, storage_view
+from ansible_collections.vsp.encryption.plugins.module_utils.keys import key_counts, storage_view
+from ansible_collections.vsp.encryption.plugins.module_utils.runner import argument_spec, fail_on_error, run_module
 from ansible_collections.vsp.encryption.plugins.module_utils.coverage import parity_group_coverage
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
 from ansible_collections.vsp.encryption.plugins.module_utils.jobs import summarize_job
-from ansible_collections.vsp.encryption.plugins.module_utils.validate import parity_group_ids
+from ansible_collections.vsp.encryption.plugins.module_utils.validate import backup_password, named_file_without_manifest, parity_group_ids, readable_path
 
 
 def check_local(params):
@@ -286,14 +286,9 @@ def check_local(params):
     parity_group_ids(params['parity_groups'])
     if params['source'] != 'file':
         return
-    validate_backup_password(params['backup_password'])
-    path = params['path']
-    if not os.path.exists(path):
-        raise VspApiError('path: %s does not exist (nothing was sent to the array)' % path)
-    if not os.path.isdir(path) and not os.path.isfile(path):
-        raise VspApiError('path: %s is neither a file nor a directory (nothing was sent to the array)' % path)
-    if not os.access(path, os.R_OK):
-        raise VspApiError('path: %s is not readable (nothing was sent to the array)' % path)
+    backup_password(params['backup_password'])
+    readable_path(params['path'])
+    named_file_without_manifest(params['path'], params['verify_manifest'])
 
 
 def restore(api, params, plan):

@@ -113,7 +113,7 @@ request_retries:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.vsp.encryption.plugins.module_utils import validate
-from ansible_collections.vsp.encryption.plugins.module_utils.common import argument_spec, fail_on_error, run_module
+from ansible_collections.vsp.encryption.plugins.module_utils.runner import argument_spec, fail_on_error, run_module
 from ansible_collections.vsp.encryption.plugins.module_utils.pool_volumes import PoolVolumeFinder, volume_view
 
 
@@ -128,7 +128,7 @@ def run(module, api):
     volumes, counts = [], {}
     for ldev in ldevs:
         view = volume_view(ldev)
-        view['encrypted'] = finder.is_encrypted(view['parity_group_ids'])
+        view['encrypted'] = finder.parity_groups.is_encrypted(view['parity_group_ids'])
         volumes.append(view)
         counts[view['status']] = counts.get(view['status'], 0) + 1
     used = set(str(v['pool_id']) for v in volumes)

@@ -188,7 +188,7 @@ request_retries:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.vsp.encryption.plugins.module_utils import validate
-from ansible_collections.vsp.encryption.plugins.module_utils.common import argument_spec, fail_on_error, run_module
+from ansible_collections.vsp.encryption.plugins.module_utils.runner import argument_spec, fail_on_error, run_module
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
 from ansible_collections.vsp.encryption.plugins.module_utils.pools import recover_pools
 from ansible_collections.vsp.encryption.plugins.module_utils.pool_volumes import (
@@ -275,13 +275,11 @@ def main():
         required_one_of=[('parity_groups', 'pool_ids', 'ldev_ids')],
         supports_check_mode=True,
     )
-    if not 1 <= module.params['concurrency'] <= MAX_CONCURRENCY:
-        module.fail_json(msg='concurrency must be between 1 and %d, got %d' % (MAX_CONCURRENCY, module.params['concurrency']))
+    fail_on_error(module, validate.concurrency, module.params['concurrency'], MAX_CONCURRENCY)
     for name, check in (('parity_groups', validate.parity_group_ids), ('pool_ids', validate.pool_ids), ('ldev_ids', validate.ldev_ids)):
         if module.params[name] is not None:
             module.params[name] = fail_on_error(module, check, module.params[name], name)
-        if module.params[name] is not None and not module.params[name]:
-            module.fail_json(msg='%s must not be empty' % name)
+        fail_on_error(module, validate.not_empty, module.params[name], name)
     run_module(module, run, pool_size=module.params['concurrency'])
 
 

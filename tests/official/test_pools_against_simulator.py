@@ -33,7 +33,7 @@ def ctl(method, name, **kw):
 def client():
     return VspClient({"host": os.environ["VSP_HOST"], "port": int(os.environ["VSP_PORT"]), "protocol": "https",
                       "username": "admin", "password": "vsp-admin", "ca_path": os.environ["VSP_CA_PATH"],
-                      "validate_certs": True, "retries": 2, "timeout": 30, "wait_timeout": 60})
+                      "validate_certs": True, "storage_device_id": None, "retries": 2, "timeout": 30, "wait_timeout": 60})
 
 
 @pytest.fixture(autouse=True)

@@ -72,8 +72,16 @@ class AnsibleFailJson(Exception):
         self.result = result
 
 
+def argspec_defaults():
+    """Every connection option with the value the argument spec gives it when it is not set (its default, or None):
+    what a module's ``params`` hold, so a ``VspClient`` built in a test gets what a module gives it."""
+    from ansible_collections.vsp.encryption.plugins.module_utils.runner import connection_argument_spec
+    return dict((name, spec.get('default')) for name, spec in connection_argument_spec().items())
+
+
 def connection_args(**extra):
-    args = {'host': HOST, 'username': 'admin', 'password': PASSWORD, 'retries': 2, 'timeout': 30}
+    args = argspec_defaults()
+    args.update({'host': HOST, 'username': 'admin', 'password': PASSWORD, 'retries': 2, 'timeout': 30})
     args.update(extra)
     return args
 
@@ -223,10 +231,10 @@ def vsp_unordered():
 
 
 class FakeModule(object):
-    """The parts of an AnsibleModule that ``common.run_module`` uses; records warnings."""
+    """The parts of an AnsibleModule that ``runner.run_module`` uses; records warnings."""
 
     def __init__(self, **params):
-        self.params = dict({'port': 443, 'protocol': 'https', 'validate_certs': True, 'wait_timeout': 900}, **connection_args(**params))
+        self.params = connection_args(**params)
         self.warnings = []
         self.check_mode = False
 

@@ -14,28 +14,6 @@ from ansible_collections.vsp.encryption.plugins.module_utils import backup_file 
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
 
 
-@pytest.mark.parametrize('password, fragment', [
-    ('abc12', 'too short'),
-    ('a' * 256, 'too long'),
-    ('abc def1', 'a space'),
-    ('abcdef\u00e9', 'not allowed'),
-    ('abc\tdef', 'a space'),
-])
-def test_password_rule(password, fragment):
-    with pytest.raises(VspApiError) as info:
-        bf.validate_backup_password(password)
-    text = str(info.value)
-    assert 'backup_password' in text
-    assert fragment in text
-    assert '6 to 255 characters' in text
-    assert password not in text
-
-
-@pytest.mark.parametrize('password', ['abcdef', 'A' * 255, 'Aa0' + bf.PASSWORD_SYMBOLS])
-def test_password_rule_accepts(password):
-    bf.validate_backup_password(password)
-
-
 SID = '900000061726'
 NOW = datetime.datetime(2026, 11, 29, 10, 15, 0, 123456, tzinfo=datetime.timezone.utc)
 
@@ -63,49 +41,6 @@ def test_backup_file_name_refuses_a_bad_storage_id(sid):
     text = str(info.value)
     assert 'storageDeviceId' in text and '12 digits' in text
     assert '\n' not in text
-
-
-@pytest.mark.parametrize('mode, value', [('0600', 0o600), ('600', 0o600), ('0o600', 0o600), ('0O640', 0o640),
-                                         ('640', 0o640), ('0400', 0o400), (' 0600 ', 0o600), ('0700', 0o700),
-                                         ('0750', 0o750)])
-def test_parse_mode(mode, value):
-    assert bf.parse_mode(mode) == value
-
-
-@pytest.mark.parametrize('mode', [420, 644, 0o600, 384, 600])
-def test_parse_mode_refuses_an_integer_and_says_to_quote_it(mode):
-    with pytest.raises(VspApiError) as info:
-        bf.parse_mode(mode)
-    text = str(info.value)
-    assert 'mode must be quoted' in text and "'0600'" in text
-    assert 'integer %d' % mode in text
-
-
-def test_parse_mode_unquoted_644_explained():
-    with pytest.raises(VspApiError) as info:
-        bf.parse_mode(644)
-    assert 'octal 1204' in str(info.value)
-
-
-@pytest.mark.parametrize('mode, why', [
-    ('7777', 'setuid/setgid/sticky'), ('1204', 'setuid/setgid/sticky'), ('4600', 'setuid/setgid/sticky'),
-    ('2600', 'setuid/setgid/sticky'), ('1600', 'setuid/setgid/sticky'),
-    ('0644', 'permissions for others'), ('0604', 'permissions for others'), ('0602', 'permissions for others'),
-    ('0601', 'permissions for others'), ('0666', 'group write'), ('0620', 'group write'),
-    ('0200', 'no owner read'), ('0000', 'no owner read'),
-])
-def test_parse_mode_owner_only(mode, why):
-    with pytest.raises(VspApiError) as info:
-        bf.parse_mode(mode)
-    text = str(info.value)
-    assert text.startswith('mode:') and why in text and 'nothing for others' in text
-
-
-@pytest.mark.parametrize('mode', ['u=rw', '', '0o', '0800', '9', '06000', '0x180', '6.0', None, True, ['0600'], 6.0])
-def test_parse_mode_refuses_non_octal(mode):
-    with pytest.raises(VspApiError) as info:
-        bf.parse_mode(mode)
-    assert 'mode' in str(info.value)
 
 
 def test_write_atomically(tmp_path):

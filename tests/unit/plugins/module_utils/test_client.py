@@ -23,7 +23,7 @@ from conftest import (
 )
 
 from ansible_collections.vsp.encryption.plugins.module_utils import client as client_mod
-from ansible_collections.vsp.encryption.plugins.module_utils import common
+from ansible_collections.vsp.encryption.plugins.module_utils import runner
 from ansible_collections.vsp.encryption.plugins.module_utils.api import VspApi
 from ansible_collections.vsp.encryption.plugins.module_utils.client import VspClient
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
@@ -573,7 +573,7 @@ def test_array_error_text_is_cleaned_and_capped(vsp):
 # -- run_module: warnings, retries in the result, connection options ---------------------------------
 def _run(module, run):
     with pytest.raises((AnsibleExitJson, AnsibleFailJson)) as info:
-        common.run_module(module, run)
+        runner.run_module(module, run)
     return info.value.result
 
 
@@ -628,7 +628,7 @@ def test_user_storage_device_id_is_checked_before_anything_is_sent(vsp, sid):
 
 
 def test_missing_requests_fails_with_missing_required_lib(monkeypatch):
-    monkeypatch.setattr(common, 'HAS_REQUESTS', False)
+    monkeypatch.setattr(runner, 'HAS_REQUESTS', False)
     result = _run(FakeModule(), lambda module, api: {})
     assert 'requests' in result['msg'] and result['failed'] is True
 

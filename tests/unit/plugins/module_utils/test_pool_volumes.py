@@ -20,7 +20,7 @@ def test_by_parity_groups_filters_pool_volumes(vsp):
         finder = PoolVolumeFinder(VspApi(client))
         found = finder.by_parity_groups(['1-1'])
         assert [v['ldevId'] for v in found] == [1, 2]
-        assert finder.is_encrypted(['1-1']) is True  # cached, no request
+        assert finder.parity_groups.is_encrypted(['1-1']) is True  # cached, no request
         assert [v['ldevId'] for v in plan_changes(found, 'blocked')] == [2]
     assert vsp.rsps.calls[2].request.url.endswith('/v1/objects/ldevs?count=16384&parityGroupId=1-1')
 

@@ -331,9 +331,10 @@ def test_refuses_a_directory_whose_files_lack_the_lost_keys_naming_path(vsp, tmp
     assert 'short.ekf holds no DEK' in msg
 
 
-def test_refuses_a_directory_with_verify_manifest_false(vsp, tmp_path, key_file):
-    msg = refusal(vsp, args(str(tmp_path), verify_manifest=False), 'coverage')
-    assert msg.startswith('path: %s is a directory' % tmp_path)
+def test_refuses_a_directory_with_verify_manifest_false_before_anything_is_sent(vsp, tmp_path, key_file):
+    result = vsp.fail(encryption_key_restore.main, args(str(tmp_path), verify_manifest=False))
+    assert result['msg'].startswith('path: %s is a directory' % tmp_path)
+    assert vsp.calls == []
 
 
 def test_refuses_named_groups_that_leave_out_a_lost_group(vsp, key_file):

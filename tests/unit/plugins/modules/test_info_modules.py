@@ -167,8 +167,8 @@ def test_pool_volume_info_unknown_pool(vsp):
 
 
 def test_missing_requests_library(vsp, monkeypatch):
-    from ansible_collections.vsp.encryption.plugins.module_utils import common
-    monkeypatch.setattr(common, 'HAS_REQUESTS', False)
+    from ansible_collections.vsp.encryption.plugins.module_utils import runner
+    monkeypatch.setattr(runner, 'HAS_REQUESTS', False)
     result = vsp.fail(encryption_key_info.main, connection_args())
     assert 'requests' in result['msg']
     assert vsp.calls == []

@@ -3,20 +3,20 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The connection argument spec (matches doc fragment ``vsp.encryption.connection``) and ``run_module``."""
+"""The module runner: the connection argument spec (matches doc fragment ``vsp.encryption.connection``),
+``run_module`` (one session, logged out in every case, one exception type turned into ``fail_json``),
+``fail_on_error`` for local checks, and the connection warnings."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
-
-import hashlib
 
 import traceback
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 
 from ansible_collections.vsp.encryption.plugins.module_utils import validate
-from ansible_collections.vsp.encryption.plugins.module_utils.api import KEY_TYPES, VspApi
+from ansible_collections.vsp.encryption.plugins.module_utils.api import VspApi
 from ansible_collections.vsp.encryption.plugins.module_utils.client import HAS_REQUESTS, REQUESTS_IMPORT_ERROR, VspClient
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
 
@@ -43,54 +43,16 @@ def argument_spec(**module_options):
     return spec
 
 
-def storage_view(storage):
-    return {
-        'storage_device_id': str(storage.get('storageDeviceId')) if storage.get('storageDeviceId') is not None else None,
-        'serial_number': storage.get('serialNumber'),
-        'model': storage.get('model'),
-    }
-
-
-def key_counts(keys_by_type):
-    return dict((key_type, len(keys_by_type.get(key_type) or [])) for key_type in KEY_TYPES)
-
-
-def key_fingerprint(keys_by_type):
-    """sha256 (hex) of the sorted lines ``<keyType>:<keyId>`` of every listed key, joined by newlines.
-
-    It changes when a key is created, deleted or lost, so a backup whose manifest holds the same
-    fingerprint holds the same set of keys.
-    """
-    lines = sorted('%s:%s' % (key_type, key.get('keyId')) for key_type in KEY_TYPES for key in (keys_by_type.get(key_type) or []))
-    return hashlib.sha256('\n'.join(lines).encode('utf-8')).hexdigest()
-
-
 RETRIES_RESULT_KEY = 'request_retries'  # not "retries": Ansible sets an int of that name in the result of an until loop
 WARN_NO_CERT_CHECK = ('validate_certs is false: the certificate of the array is not checked, so a man in the middle '
                       'can read the password and the key file')
 WARN_HTTP = 'protocol is http: the password, the session token and the key file are sent in clear text'
 
 
-def _check_connection_params(params):
-    # An AWX credential without a host injects VSP_HOST as an empty string (AWX sets every env injector):
-    # empty counts as not given, so a fleet inventory that names no host for an array fails here, before any request.
-    if not (params.get('host') or '').strip():
-        raise VspApiError('host is required: give the array\'s address as the option host (module_defaults, or '
-                          'vsp_connection.host / vsp_host in the shipped playbooks\' inventory) or the environment '
-                          'variable VSP_HOST (an AWX credential with an empty host injects it empty); nothing was sent')
-    for name, low in (('timeout', 1), ('wait_timeout', 1), ('retries', 0)):
-        if params.get(name) is not None and params[name] < low:
-            raise VspApiError('%s must be at least %d' % (name, low))
-    if not 1 <= (params.get('port') or 443) <= 65535:
-        raise VspApiError('port must be between 1 and 65535')
-    if params.get('storage_device_id'):
-        validate.storage_device_id(params['storage_device_id'])
-
-
 def _connection_warnings(module):
-    if (module.params.get('protocol') or 'https') == 'http':
+    if module.params['protocol'] == 'http':
         module.warn(WARN_HTTP)
-    elif module.params.get('validate_certs') is False:
+    elif not module.params['validate_certs']:
         module.warn(WARN_NO_CERT_CHECK)
 
 
@@ -110,7 +72,7 @@ def run_module(module, run, pool_size=10, sleep=None):
     failure = None
     client = None
     try:
-        _check_connection_params(module.params)
+        validate.connection_params(module.params)
         client = VspClient(module.params, pool_size=pool_size, sleep=sleep)
         with client:
             result = run(module, VspApi(client))

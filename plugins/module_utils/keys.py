@@ -1,0 +1,36 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) vsp.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The array's identity and key list as the modules return them: storage view, key counts, key fingerprint."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+
+from ansible_collections.vsp.encryption.plugins.module_utils.api import KEY_TYPES
+
+
+def storage_view(storage):
+    return {
+        'storage_device_id': str(storage.get('storageDeviceId')) if storage.get('storageDeviceId') is not None else None,
+        'serial_number': storage.get('serialNumber'),
+        'model': storage.get('model'),
+    }
+
+
+def key_counts(keys_by_type):
+    return dict((key_type, len(keys_by_type.get(key_type) or [])) for key_type in KEY_TYPES)
+
+
+def key_fingerprint(keys_by_type):
+    """sha256 (hex) of the sorted lines ``<keyType>:<keyId>`` of every listed key, joined by newlines.
+
+    It changes when a key is created, deleted or lost, so a backup whose manifest holds the same
+    fingerprint holds the same set of keys.
+    """
+    lines = sorted('%s:%s' % (key_type, key.get('keyId')) for key_type in KEY_TYPES for key in (keys_by_type.get(key_type) or []))
+    return hashlib.sha256('\n'.join(lines).encode('utf-8')).hexdigest()

@@ -1,0 +1,214 @@
+# Copyright (c) vsp.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The rules for the user's input in validate.py: connection options, backup password, key file mode, paths, counts."""
+
+import os
+
+import pytest
+
+from conftest import connection_args
+
+from ansible_collections.vsp.encryption.plugins.module_utils import validate
+from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+
+
+@pytest.mark.parametrize('password, fragment', [
+    ('abc12', 'too short'),
+    ('a' * 256, 'too long'),
+    ('abc def1', 'a space'),
+    ('abcdef\u00e9', 'not allowed'),
+    ('abc\tdef', 'a space'),
+])
+def test_password_rule(password, fragment):
+    with pytest.raises(VspApiError) as info:
+        validate.backup_password(password)
+    text = str(info.value)
+    assert 'backup_password' in text
+    assert fragment in text
+    assert '6 to 255 characters' in text
+    assert password not in text
+
+
+@pytest.mark.parametrize('password', ['abcdef', 'A' * 255, 'Aa0' + validate.PASSWORD_SYMBOLS])
+def test_password_rule_accepts(password):
+    validate.backup_password(password)
+
+
+@pytest.mark.parametrize('mode, value', [('0600', 0o600), ('600', 0o600), ('0o600', 0o600), ('0O640', 0o640),
+                                         ('640', 0o640), ('0400', 0o400), (' 0600 ', 0o600), ('0700', 0o700),
+                                         ('0750', 0o750)])
+def test_key_file_mode(mode, value):
+    assert validate.key_file_mode(mode) == value
+
+
+@pytest.mark.parametrize('mode', [420, 644, 0o600, 384, 600])
+def test_key_file_mode_refuses_an_integer_and_says_to_quote_it(mode):
+    with pytest.raises(VspApiError) as info:
+        validate.key_file_mode(mode)
+    text = str(info.value)
+    assert 'mode must be quoted' in text and "'0600'" in text
+    assert 'integer %d' % mode in text
+
+
+def test_key_file_mode_unquoted_644_explained():
+    with pytest.raises(VspApiError) as info:
+        validate.key_file_mode(644)
+    assert 'octal 1204' in str(info.value)
+
+
+@pytest.mark.parametrize('mode, why', [
+    ('7777', 'setuid/setgid/sticky'), ('1204', 'setuid/setgid/sticky'), ('4600', 'setuid/setgid/sticky'),
+    ('2600', 'setuid/setgid/sticky'), ('1600', 'setuid/setgid/sticky'),
+    ('0644', 'permissions for others'), ('0604', 'permissions for others'), ('0602', 'permissions for others'),
+    ('0601', 'permissions for others'), ('0666', 'group write'), ('0620', 'group write'),
+    ('0200', 'no owner read'), ('0000', 'no owner read'),
+])
+def test_key_file_mode_owner_only(mode, why):
+    with pytest.raises(VspApiError) as info:
+        validate.key_file_mode(mode)
+    text = str(info.value)
+    assert text.startswith('mode:') and why in text and 'nothing for others' in text
+
+
+@pytest.mark.parametrize('mode', ['u=rw', '', '0o', '0800', '9', '06000', '0x180', '6.0', None, True, ['0600'], 6.0])
+def test_key_file_mode_refuses_non_octal(mode):
+    with pytest.raises(VspApiError) as info:
+        validate.key_file_mode(mode)
+    assert 'mode' in str(info.value)
+
+
+# An AWX credential with no host injects VSP_HOST="": the modules take that as no host (issue 14, fleets).
+@pytest.mark.parametrize('host', ['', '   ', None])
+def test_an_empty_host_is_refused_before_anything_is_sent(host):
+    with pytest.raises(VspApiError) as info:
+        validate.connection_params(connection_args(host=host))
+    assert info.value.msg.startswith('host is required:') and 'VSP_HOST' in info.value.msg
+    assert 'nothing was sent' in info.value.msg
+
+
+def test_a_host_passes():
+    validate.connection_params(connection_args(host='vsp01.example.com'))
+
+
+@pytest.mark.parametrize('option, value, msg', [
+    ('timeout', 0, 'timeout must be at least 1'),
+    ('wait_timeout', 0, 'wait_timeout must be at least 1'),
+    ('retries', -1, 'retries must be at least 0'),
+    ('port', 0, 'port must be between 1 and 65535'),
+    ('port', 65536, 'port must be between 1 and 65535'),
+])
+def test_connection_option_out_of_range(option, value, msg):
+    with pytest.raises(VspApiError) as info:
+        validate.connection_params(connection_args(**{option: value}))
+    assert info.value.msg == msg
+
+
+@pytest.mark.parametrize('option, value', [('timeout', 1), ('wait_timeout', 1), ('retries', 0), ('port', 1), ('port', 65535)])
+def test_connection_option_at_its_bound_passes(option, value):
+    validate.connection_params(connection_args(**{option: value}))
+
+
+def test_connection_storage_device_id_is_checked():
+    with pytest.raises(VspApiError, match='storage_device_id'):
+        validate.connection_params(connection_args(storage_device_id='../x'))
+    validate.connection_params(connection_args(storage_device_id='936000412345'))
+
+
+def test_writable_parent(tmp_path):
+    validate.writable_parent(str(tmp_path / 'k.ekf'))
+    with pytest.raises(VspApiError) as info:
+        validate.writable_parent(str(tmp_path / 'missing' / 'k.ekf'))
+    assert info.value.msg == ('The directory %s of path does not exist; create it first (nothing was sent to the array)'
+                              % (tmp_path / 'missing'))
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason='root writes everywhere')
+def test_writable_parent_refuses_a_read_only_directory(tmp_path):
+    tmp_path.chmod(0o500)
+    try:
+        with pytest.raises(VspApiError, match='is not writable'):
+            validate.writable_parent(str(tmp_path / 'k.ekf'))
+    finally:
+        tmp_path.chmod(0o700)
+
+
+def test_readable_path(tmp_path):
+    validate.readable_path(str(tmp_path))
+    (tmp_path / 'k.ekf').write_bytes(b'x')
+    validate.readable_path(str(tmp_path / 'k.ekf'))
+    with pytest.raises(VspApiError) as info:
+        validate.readable_path(str(tmp_path / 'nope'))
+    assert info.value.msg == 'path: %s does not exist (nothing was sent to the array)' % (tmp_path / 'nope')
+
+
+def test_readable_path_refuses_what_is_neither_file_nor_directory(tmp_path):
+    fifo = tmp_path / 'fifo'
+    os.mkfifo(str(fifo))
+    with pytest.raises(VspApiError, match='is neither a file nor a directory'):
+        validate.readable_path(str(fifo))
+
+
+def test_a_directory_needs_the_manifest_check(tmp_path):
+    validate.named_file_without_manifest(str(tmp_path), True)
+    (tmp_path / 'k.ekf').write_bytes(b'x')
+    validate.named_file_without_manifest(str(tmp_path / 'k.ekf'), False)
+    with pytest.raises(VspApiError) as info:
+        validate.named_file_without_manifest(str(tmp_path), False)
+    assert info.value.msg.startswith('path: %s is a directory' % tmp_path) and 'verify_manifest: false' in info.value.msg
+
+
+@pytest.mark.parametrize('value, ok', [(0, False), (1, True), (64, True), (65, False)])
+def test_concurrency(value, ok):
+    if ok:
+        assert validate.concurrency(value, 64) == value
+    else:
+        with pytest.raises(VspApiError) as info:
+            validate.concurrency(value, 64)
+        assert info.value.msg == 'concurrency must be between 1 and 64, got %d' % value
+
+
+def test_keep():
+    assert validate.keep(0) == 0
+    with pytest.raises(VspApiError) as info:
+        validate.keep(-1)
+    assert info.value.msg == 'keep must be 0 (keep all) or more, not -1'
+
+
+@pytest.mark.parametrize('value', [0, -1, None])
+def test_max_age_hours_refused(value):
+    with pytest.raises(VspApiError, match='^max_age_hours must be more than 0'):
+        validate.max_age_hours(value)
+
+
+def test_max_age_hours_passes():
+    assert validate.max_age_hours(0.5) == 0.5
+
+
+def test_job_id_option():
+    assert validate.job_id_option(None) is None
+    assert validate.job_id_option(0) == 0
+    with pytest.raises(VspApiError) as info:
+        validate.job_id_option(-1)
+    assert info.value.msg == 'job_id must be a non-negative integer'
+
+
+def test_not_empty():
+    assert validate.not_empty(None, 'ldev_ids') is None
+    assert validate.not_empty([1], 'ldev_ids') == [1]
+    with pytest.raises(VspApiError) as info:
+        validate.not_empty([], 'ldev_ids')
+    assert info.value.msg == 'ldev_ids must not be empty'
+
+
+KEY_TYPES = ('DEK', 'CEK', 'KEK', 'FREE')
+
+
+def test_audit_inputs():
+    keys = dict((t, []) for t in KEY_TYPES)
+    assert validate.audit_inputs({'storage_device_id': 936000412345}, keys, KEY_TYPES) == '936000412345'
+    with pytest.raises(VspApiError, match='^storage must hold storage_device_id'):
+        validate.audit_inputs({}, keys, KEY_TYPES)
+    with pytest.raises(VspApiError) as info:
+        validate.audit_inputs({'storage_device_id': '936000412345'}, dict(keys, KEK=None), KEY_TYPES)
+    assert info.value.msg.endswith('missing: KEK')
