@@ -13,8 +13,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import re
-
+from ansible_collections.vsp.encryption.plugins.module_utils import validate
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError, clean_text
 
 CONFIRMED = 'confirmed'
@@ -28,7 +27,6 @@ POOL_STATUSES = ('POLN', 'POLF', 'POLS', 'POLE')
 LDEV_STATUSES = ('NML', 'BLK', 'BSY')
 SEEN_MAX = 400
 LIST_MAX = 12
-PG_ID = re.compile(r'^E?\d{1,3}-\d{1,3}$')
 
 
 def _short(values):
@@ -155,7 +153,7 @@ class Checker(object):
         self.storage = body
         did, serial, model = body.get('storageDeviceId'), body.get('serialNumber'), body.get('model')
         problems = []
-        if not (isinstance(did, str) and re.match(r'^\d{12}$', did)):
+        if not (isinstance(did, str) and validate.STORAGE_DEVICE_ID_RE.match(did)):
             problems.append('storageDeviceId is not a text of 12 digits')
         if not _is_int(serial):
             problems.append('serialNumber is not an integer')
@@ -211,9 +209,9 @@ class Checker(object):
         ids = [k.get('keyId') for keys in self.keys.values() for k in keys if isinstance(k, dict)]
         if not ids:
             return NOT_CHECKED, 'no key listed'
-        bad = [i for i in ids if not (isinstance(i, str) and i.isdigit() and 0 <= int(i) <= 4095)]
+        bad = [i for i in ids if not (isinstance(i, str) and i.isdigit() and 0 <= int(i) <= validate.KEY_ID_MAX)]
         if bad:
-            return DIFFERS, 'keyId values that are not a text of digits 0-4095: %s' % _short(repr(b) for b in bad)
+            return DIFFERS, 'keyId values that are not a text of digits 0-%d: %s' % (validate.KEY_ID_MAX, _short(repr(b) for b in bad))
         return CONFIRMED, '%d key ids, all texts of digits' % len(ids)
 
     def check_paging(self):
@@ -262,7 +260,8 @@ class Checker(object):
         groups = self._groups()
         if not groups:
             return NOT_CHECKED, 'no parity group listed'
-        bad_id = [g.get('parityGroupId') for g in groups if not (isinstance(g.get('parityGroupId'), str) and PG_ID.match(g['parityGroupId']))]
+        bad_id = [g.get('parityGroupId') for g in groups
+                  if not (isinstance(g.get('parityGroupId'), str) and validate.ARRAY_PARITY_GROUP_ID_RE.match(g['parityGroupId']))]
         bad_enc = [g.get('parityGroupId') for g in groups if not isinstance(g.get('isEncryptionEnabled'), bool)]
         problems = []
         if bad_id:
