@@ -12,7 +12,8 @@ from conftest import OBJ, SDID, assert_kart
 from werkzeug.serving import make_server
 
 from vsp_simulator import faults
-from vsp_simulator.app import Simulator, create_app
+from vsp_simulator.app import create_app
+from vsp_simulator.simulator import Simulator
 
 BACKUP = "encryption-keys/file/actions/backup/invoke"
 PASSWORD = {"parameters": {"password": "Secret-42"}}

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-from flask import request
+from flask import Blueprint, request
 
 from . import errors, scenario
-from .app import CONTROL, sim
+from .web import CONTROL, sim
 
 
 def _body():
@@ -116,17 +116,17 @@ def hold_jobs():
     return errors.json_response({"hold": body["hold"]})
 
 
-def register(app):
-    app.add_url_rule(CONTROL + "/reset", "ctl_reset", reset, methods=["POST"])
-    app.add_url_rule(CONTROL + "/state", "ctl_state", state, methods=["GET"])
-    app.add_url_rule(CONTROL + "/lose-keys", "ctl_lose_keys", lose_keys, methods=["POST"])
-    app.add_url_rule(CONTROL + "/faults", "ctl_add_fault", add_fault, methods=["POST"])
-    app.add_url_rule(CONTROL + "/faults", "ctl_clear_faults", clear_faults, methods=["DELETE"])
-    app.add_url_rule(CONTROL + "/requests", "ctl_requests", requests_log, methods=["GET"])
-    app.add_url_rule(CONTROL + "/requests", "ctl_clear_requests", clear_requests,
-                     methods=["DELETE"])
-    app.add_url_rule(CONTROL + "/expire-sessions", "ctl_expire", expire_sessions,
-                     methods=["POST"])
-    app.add_url_rule(CONTROL + "/issued-tokens", "ctl_issued_tokens", issued_tokens,
-                     methods=["GET"])
-    app.add_url_rule(CONTROL + "/jobs", "ctl_hold_jobs", hold_jobs, methods=["POST"])
+bp = Blueprint("control", __name__)
+bp.add_url_rule(CONTROL + "/reset", "ctl_reset", reset, methods=["POST"])
+bp.add_url_rule(CONTROL + "/state", "ctl_state", state, methods=["GET"])
+bp.add_url_rule(CONTROL + "/lose-keys", "ctl_lose_keys", lose_keys, methods=["POST"])
+bp.add_url_rule(CONTROL + "/faults", "ctl_add_fault", add_fault, methods=["POST"])
+bp.add_url_rule(CONTROL + "/faults", "ctl_clear_faults", clear_faults, methods=["DELETE"])
+bp.add_url_rule(CONTROL + "/requests", "ctl_requests", requests_log, methods=["GET"])
+bp.add_url_rule(CONTROL + "/requests", "ctl_clear_requests", clear_requests,
+                methods=["DELETE"])
+bp.add_url_rule(CONTROL + "/expire-sessions", "ctl_expire", expire_sessions,
+                methods=["POST"])
+bp.add_url_rule(CONTROL + "/issued-tokens", "ctl_issued_tokens", issued_tokens,
+                methods=["GET"])
+bp.add_url_rule(CONTROL + "/jobs", "ctl_hold_jobs", hold_jobs, methods=["POST"])

@@ -7,10 +7,10 @@ import secrets
 import time
 from datetime import datetime, timezone
 
-from flask import Response, request
+from flask import Blueprint, Response, request
 
 from . import errors, keyfile
-from .app import OBJ, auth, json_body, obj_route, parameters, sim, submit
+from .web import OBJ, auth, json_body, obj_route, parameters, sim, submit
 from .scenario import MAX_KEYS
 from .query import int_arg
 from .sessions import SEC_MODIFY, SEC_VIEW
@@ -333,19 +333,19 @@ def restore_kms(storage_device_id=None):
     return submit(session, effect)
 
 
-def register(app):
-    obj_route(app, "/encryption-keys", ["GET"], list_keys, "list_keys")
-    obj_route(app, "/encryption-keys", ["POST"], create_keys, "create_keys")
-    obj_route(app, "/encryption-keys/<key_id>", ["GET"], get_key, "get_key")
-    obj_route(app, "/encryption-keys/<key_id>", ["DELETE"], delete_key, "delete_key")
-    obj_route(app, "/encryption-keys/file/actions/backup/invoke", ["POST", "PUT"], backup_file,
-              "backup_file")
-    obj_route(app, "/encryption-keys/kms/actions/backup/invoke", ["POST", "PUT"], backup_kms,
-              "backup_kms")
-    obj_route(app, "/encryption-keys/file/actions/restore/invoke", ["POST", "PUT"],
-              restore_file, "restore_file")
-    obj_route(app, "/encryption-keys/all/actions/kms-restore/invoke", ["POST", "PUT"],
-              restore_kms, "restore_kms")
+bp = Blueprint("keys", __name__)
+obj_route(bp, "/encryption-keys", ["GET"], list_keys, "list_keys")
+obj_route(bp, "/encryption-keys", ["POST"], create_keys, "create_keys")
+obj_route(bp, "/encryption-keys/<key_id>", ["GET"], get_key, "get_key")
+obj_route(bp, "/encryption-keys/<key_id>", ["DELETE"], delete_key, "delete_key")
+obj_route(bp, "/encryption-keys/file/actions/backup/invoke", ["POST", "PUT"], backup_file,
+          "backup_file")
+obj_route(bp, "/encryption-keys/kms/actions/backup/invoke", ["POST", "PUT"], backup_kms,
+          "backup_kms")
+obj_route(bp, "/encryption-keys/file/actions/restore/invoke", ["POST", "PUT"],
+          restore_file, "restore_file")
+obj_route(bp, "/encryption-keys/all/actions/kms-restore/invoke", ["POST", "PUT"],
+          restore_kms, "restore_kms")
 
 
-__all__ = ["register", "OBJ"]
+__all__ = ["bp", "OBJ"]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from flask import Blueprint
+
 from . import errors
-from .app import auth, json_body, parameters, service_route, sim, submit
+from .web import auth, json_body, parameters, service_route, sim, submit
 from .sessions import SEC_MODIFY, STO_PROV
 
 WRITERS = (STO_PROV, SEC_MODIFY)
@@ -47,8 +49,8 @@ def unlock(storage_device_id=None):
     return submit(session, effect)
 
 
-def register(app):
-    service_route(app, "/resource-group-service/actions/lock/invoke", ["POST", "PUT"], lock,
-                  "lock")
-    service_route(app, "/resource-group-service/actions/unlock/invoke", ["POST", "PUT"], unlock,
-                  "unlock")
+bp = Blueprint("locks", __name__)
+service_route(bp, "/resource-group-service/actions/lock/invoke", ["POST", "PUT"], lock,
+              "lock")
+service_route(bp, "/resource-group-service/actions/unlock/invoke", ["POST", "PUT"], unlock,
+              "unlock")

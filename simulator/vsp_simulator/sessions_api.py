@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import request
+from flask import Blueprint, request
 
 from . import errors
-from .app import BASE, OBJ, auth, json_body, obj_route, sim
+from .web import BASE, OBJ, auth, json_body, obj_route, sim
 from .query import int_arg
 from .sessions import STO_VIEW
 
@@ -105,16 +105,16 @@ def list_jobs(storage_device_id=None):
     return errors.json_response({"data": data})
 
 
-def register(app):
-    app.add_url_rule(BASE + "/configuration/version", "version", version, methods=["GET"])
-    app.add_url_rule(OBJ + "/storages", "storages", storages, methods=["GET"])
-    app.add_url_rule(OBJ + "/storages/instance", "storage_instance", storage_instance,
-                     methods=["GET"])
-    app.add_url_rule(OBJ + "/storages/<storage_device_id>", "storage_by_id", storage_by_id,
-                     methods=["GET"])
-    obj_route(app, "/sessions", ["POST"], create_session, "create_session")
-    obj_route(app, "/sessions", ["GET"], list_sessions, "list_sessions")
-    obj_route(app, "/sessions/<session_id>", ["GET"], get_session, "get_session")
-    obj_route(app, "/sessions/<session_id>", ["DELETE"], delete_session, "delete_session")
-    obj_route(app, "/jobs", ["GET"], list_jobs, "list_jobs")
-    obj_route(app, "/jobs/<job_id>", ["GET"], get_job, "get_job")
+bp = Blueprint("sessions", __name__)
+bp.add_url_rule(BASE + "/configuration/version", "version", version, methods=["GET"])
+bp.add_url_rule(OBJ + "/storages", "storages", storages, methods=["GET"])
+bp.add_url_rule(OBJ + "/storages/instance", "storage_instance", storage_instance,
+                methods=["GET"])
+bp.add_url_rule(OBJ + "/storages/<storage_device_id>", "storage_by_id", storage_by_id,
+                methods=["GET"])
+obj_route(bp, "/sessions", ["POST"], create_session, "create_session")
+obj_route(bp, "/sessions", ["GET"], list_sessions, "list_sessions")
+obj_route(bp, "/sessions/<session_id>", ["GET"], get_session, "get_session")
+obj_route(bp, "/sessions/<session_id>", ["DELETE"], delete_session, "delete_session")
+obj_route(bp, "/jobs", ["GET"], list_jobs, "list_jobs")
+obj_route(bp, "/jobs/<job_id>", ["GET"], get_job, "get_job")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import request
+from flask import Blueprint, request
 
 from . import errors
-from .app import OBJ, auth, json_body, obj_route, parameters, sim, submit
+from .web import OBJ, auth, json_body, obj_route, parameters, sim, submit
 from .query import int_arg
 from .sessions import STO_PROV, STO_VIEW
 
@@ -220,21 +220,22 @@ def get_drive(location, storage_device_id=None):
         return errors.json_response(s.state.drive_view(d))
 
 
-def register(app):
-    obj_route(app, "/ldevs", ["GET"], list_ldevs, "list_ldevs")
-    obj_route(app, "/ldevs/<ldev_id>", ["GET"], get_ldev, "get_ldev")
-    obj_route(app, "/ldevs/<ldev_id>/actions/change-status/invoke", ["POST", "PUT"],
-              change_status, "change_status")
-    obj_route(app, "/pools", ["GET"], list_pools, "list_pools")
-    obj_route(app, "/pools/<pool_id>", ["GET"], get_pool, "get_pool")
-    obj_route(app, "/pools/<pool_id>/actions/recover/invoke", ["POST", "PUT"], recover_pool,
-              "recover_pool")
-    obj_route(app, "/parity-groups", ["GET"], list_pgs, "list_pgs")
-    obj_route(app, "/parity-groups/<pg_id>", ["GET"], get_pg, "get_pg")
-    obj_route(app, "/external-parity-groups", ["GET"], list_external_pgs, "list_external_pgs")
-    obj_route(app, "/external-parity-groups/<pg_id>", ["GET"], get_external_pg, "get_external_pg")
-    obj_route(app, "/drives", ["GET"], list_drives, "list_drives")
-    obj_route(app, "/drives/<location>", ["GET"], get_drive, "get_drive")
+bp = Blueprint("storage", __name__)
+obj_route(bp, "/ldevs", ["GET"], list_ldevs, "list_ldevs")
+obj_route(bp, "/ldevs/<ldev_id>", ["GET"], get_ldev, "get_ldev")
+obj_route(bp, "/ldevs/<ldev_id>/actions/change-status/invoke", ["POST", "PUT"],
+          change_status, "change_status")
+obj_route(bp, "/pools", ["GET"], list_pools, "list_pools")
+obj_route(bp, "/pools/<pool_id>", ["GET"], get_pool, "get_pool")
+obj_route(bp, "/pools/<pool_id>/actions/recover/invoke", ["POST", "PUT"], recover_pool,
+          "recover_pool")
+obj_route(bp, "/parity-groups", ["GET"], list_pgs, "list_pgs")
+obj_route(bp, "/parity-groups/<pg_id>", ["GET"], get_pg, "get_pg")
+obj_route(bp, "/external-parity-groups", ["GET"], list_external_pgs, "list_external_pgs")
+obj_route(bp, "/external-parity-groups/<pg_id>", ["GET"], get_external_pg, "get_external_pg")
+obj_route(bp, "/drives", ["GET"], list_drives, "list_drives")
+obj_route(bp, "/drives/<location>", ["GET"], get_drive, "get_drive")
 
 
-__all__ = ["register", "OBJ"]
+
+__all__ = ["bp", "OBJ"]
