@@ -42,6 +42,10 @@ CONTROL_PATH = "/simulator/v1/"
 ARRAY_PATH = "/ConfigurationManager/v1/objects/"
 POLL_S = 0.02  # the interval of the bounded polls (port file, request log)
 ENV_PREFIXES = ("VSP_", "ANSIBLE_")
+ANSIBLE_QUIET = {  # for the clean environment of an Ansible child: no colours, no noise
+    "ANSIBLE_NOCOLOR": "1", "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "false",
+    "ANSIBLE_LOCALHOST_WARNING": "false", "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
+}
 
 
 class ControlError(RuntimeError):
@@ -215,6 +219,26 @@ class RunningSimulator:
             conn.update(validate_certs=True, ca_path=self.ca_path)
         conn.update(extra)
         return conn
+
+    def array_job(self, path, body=None, method="POST", user=None):
+        """Log in to the array API as ``user``, send one request that starts a job (``path``
+        relative to /ConfigurationManager/v1/objects/), wait for the job with
+        ``Response-Job-Status: Completed``, log out; the finished job (a dict)."""
+        http = _session(self.verify)
+        url = self.url + ARRAY_PATH
+        login = http.post(url + "sessions", auth=(user or self.user).auth, json={}, timeout=30)
+        login.raise_for_status()
+        session = login.json()
+        headers = {"Authorization": "Session " + session["token"],
+                   "Response-Job-Status": "Completed"}
+        try:
+            resp = http.request(method, url + path, json=body or {}, headers=headers, timeout=60)
+            if resp.status_code != 202:
+                raise ControlError(f"{method} {path}: HTTP {resp.status_code} {resp.text[:300]}")
+            return resp.json()
+        finally:
+            http.delete(url + f"sessions/{session['sessionId']}", headers=headers, json={},
+                        timeout=30)
 
     def environment(self, workdir=None):
         """The ``VSP_*`` variables ``hack/with-simulator`` exports (no credentials)."""
