@@ -25,7 +25,7 @@ from typing import NamedTuple
 import pytest
 import requests
 from rel_helpers import split_log_by_marker
-from rel_helpers import (ADMIN_PASSWORD, BACKUP_PASSWORD, VIEWER_PASSWORD, WRONG_BACKUP_PASSWORD, Simulator, accepted_writes,
+from rel_helpers import (ADMIN, BACKUP_PASSWORD, VIEWER_PASSWORD, WRONG_BACKUP_PASSWORD, Simulator, accepted_writes,
                          array_view, logins, marker_task, module_task, run_cases)
 
 OBJ = "/ConfigurationManager/v1/objects"
@@ -37,7 +37,7 @@ def backup_file(sim, dest):
     http.verify = sim.ca_path
     http.trust_env = False
     base = sim.url + OBJ
-    login = http.post(base + "/sessions", auth=("admin", ADMIN_PASSWORD), json={}, timeout=30).json()
+    login = http.post(base + "/sessions", auth=ADMIN.auth, json={}, timeout=30).json()
     headers = {"Authorization": "Session " + login["token"]}
     try:
         resp = http.post(base + "/encryption-keys/file/actions/backup/invoke", headers=dict(headers, Accept="application/octet-stream"),

@@ -18,10 +18,10 @@ from typing import NamedTuple
 
 import pytest
 from rel_helpers import split_log_by_marker
-from rel_helpers import (ADMIN_PASSWORD, BACKUP_PASSWORD, SESSIONS_RE, accepted_writes, check_backup_dir, ctl_task, logins,
+from rel_helpers import (ADMIN, BACKUP_PASSWORD, SESSIONS_RE, accepted_writes, check_backup_dir, ctl_task, logins,
                          marker_task, module_task, run_cases)
 
-FILL = {"user": "admin", "password": ADMIN_PASSWORD}
+FILL = {"user": ADMIN.name, "password": ADMIN.password}
 
 
 class Case(NamedTuple):

@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 import yaml
-from rel_helpers import ADMIN_PASSWORD, BIN, ROOT, ansible_env, leaks
+from rel_helpers import ADMIN, ADMIN_PASSWORD, BIN, ROOT, ansible_env, leaks
 from vsp_simulator import keyfile
 
 EXAMPLE = os.path.join(ROOT, "playbooks", "inventory", "example")
@@ -39,7 +39,7 @@ def vault_text(unsafe=True):
     """vault.yml.example with this test's values, written as the example shows (`!unsafe '...'`)."""
     with open(os.path.join(EXAMPLE, "group_vars", "vsp_arrays", "vault.yml.example")) as handle:
         text = handle.read()
-    values = {"vault_vsp_username": "admin", "vault_vsp_password": ADMIN_PASSWORD, "vault_vsp_backup_password": PASSWORD}
+    values = {"vault_vsp_username": ADMIN.name, "vault_vsp_password": ADMIN.password, "vault_vsp_backup_password": PASSWORD}
     for name, value in values.items():
         pattern = re.compile(r"^%s: !unsafe '[^'\n]*'$" % name, re.M)
         assert pattern.search(text), "vault.yml.example must mark %s !unsafe" % name
