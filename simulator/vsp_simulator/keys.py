@@ -22,6 +22,9 @@ TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 KEYS_URL = "/ConfigurationManager/v1/objects/encryption-keys"
 
 
+bp = Blueprint("keys", __name__)
+
+
 def _now():
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
@@ -39,6 +42,7 @@ def _parse_time(name):
     return raw
 
 
+@obj_route(bp, "/encryption-keys", ["GET"])
 def list_keys(storage_device_id=None):
     auth(SEC_VIEW)
     for k in request.args:
@@ -81,6 +85,7 @@ def _key(key_id):
     return key
 
 
+@obj_route(bp, "/encryption-keys/<key_id>", ["GET"])
 def get_key(key_id, storage_device_id=None):
     auth(SEC_VIEW)
     s = sim()
@@ -99,6 +104,7 @@ def _no_lock(session):
             raise errors.locked_by_session()
 
 
+@obj_route(bp, "/encryption-keys", ["POST"])
 def create_keys(storage_device_id=None):
     session = auth(SEC_MODIFY)
     body = json_body(allowed={"count"})
@@ -133,6 +139,7 @@ def create_keys(storage_device_id=None):
     return submit(session, effect)
 
 
+@obj_route(bp, "/encryption-keys/<key_id>", ["DELETE"])
 def delete_key(key_id, storage_device_id=None):
     session = auth(SEC_MODIFY)
     s = sim()
@@ -159,6 +166,7 @@ def delete_key(key_id, storage_device_id=None):
     return submit(session, effect)
 
 
+@obj_route(bp, "/encryption-keys/file/actions/backup/invoke", ["POST", "PUT"])
 def backup_file(storage_device_id=None):
     session = auth(SEC_MODIFY)
     accept = request.headers.get("Accept")
@@ -236,6 +244,7 @@ def _restore(state, key_ids, materials=None):
     return n
 
 
+@obj_route(bp, "/encryption-keys/kms/actions/backup/invoke", ["POST", "PUT"])
 def backup_kms(storage_device_id=None):
     session = auth(SEC_MODIFY)
     body = json_body(allowed={"parameters"})
@@ -266,6 +275,7 @@ def backup_kms(storage_device_id=None):
     return submit(session, effect)
 
 
+@obj_route(bp, "/encryption-keys/file/actions/restore/invoke", ["POST", "PUT"])
 def restore_file(storage_device_id=None):
     session = auth(SEC_MODIFY)
     if request.mimetype != "multipart/form-data":
@@ -315,6 +325,7 @@ def restore_file(storage_device_id=None):
     return submit(session, effect)
 
 
+@obj_route(bp, "/encryption-keys/all/actions/kms-restore/invoke", ["POST", "PUT"])
 def restore_kms(storage_device_id=None):
     session = auth(SEC_MODIFY)
     json_body()  # [I] body {} — lenient: anything JSON is accepted
@@ -331,21 +342,6 @@ def restore_kms(storage_device_id=None):
         return []
 
     return submit(session, effect)
-
-
-bp = Blueprint("keys", __name__)
-obj_route(bp, "/encryption-keys", ["GET"], list_keys, "list_keys")
-obj_route(bp, "/encryption-keys", ["POST"], create_keys, "create_keys")
-obj_route(bp, "/encryption-keys/<key_id>", ["GET"], get_key, "get_key")
-obj_route(bp, "/encryption-keys/<key_id>", ["DELETE"], delete_key, "delete_key")
-obj_route(bp, "/encryption-keys/file/actions/backup/invoke", ["POST", "PUT"], backup_file,
-          "backup_file")
-obj_route(bp, "/encryption-keys/kms/actions/backup/invoke", ["POST", "PUT"], backup_kms,
-          "backup_kms")
-obj_route(bp, "/encryption-keys/file/actions/restore/invoke", ["POST", "PUT"],
-          restore_file, "restore_file")
-obj_route(bp, "/encryption-keys/all/actions/kms-restore/invoke", ["POST", "PUT"],
-          restore_kms, "restore_kms")
 
 
 __all__ = ["bp", "OBJ"]

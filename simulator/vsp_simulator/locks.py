@@ -11,6 +11,10 @@ from .sessions import SEC_MODIFY, STO_PROV
 WRITERS = (STO_PROV, SEC_MODIFY)
 
 
+bp = Blueprint("locks", __name__)
+
+
+@service_route(bp, "/resource-group-service/actions/lock/invoke", ["POST", "PUT"])
 def lock(storage_device_id=None):
     session = auth(WRITERS)
     body = json_body(allowed={"parameters"})
@@ -36,6 +40,7 @@ def lock(storage_device_id=None):
     return submit(session, effect)
 
 
+@service_route(bp, "/resource-group-service/actions/unlock/invoke", ["POST", "PUT"])
 def unlock(storage_device_id=None):
     session = auth(WRITERS)
     json_body(allowed={"parameters"})
@@ -47,10 +52,3 @@ def unlock(storage_device_id=None):
         return []
 
     return submit(session, effect)
-
-
-bp = Blueprint("locks", __name__)
-service_route(bp, "/resource-group-service/actions/lock/invoke", ["POST", "PUT"], lock,
-              "lock")
-service_route(bp, "/resource-group-service/actions/unlock/invoke", ["POST", "PUT"], unlock,
-              "unlock")

@@ -25,19 +25,27 @@ def auth(role=None):
     return sim().sessions.authenticate(request.headers.get("Authorization"), role)
 
 
-def json_body(allowed=None):
-    """The JSON request body (a dict; ``{}`` when empty); 400 when not JSON."""
+def json_object(not_json, not_object):
+    """The JSON request body, a dict (``{}`` when empty); raises ``not_json()`` when it is not JSON
+    and ``not_object()`` when it is JSON but not an object."""
     raw = request.get_data(cache=True)
     if not raw.strip():
         return {}
     try:
         body = json.loads(raw)
     except ValueError:
-        raise errors.ApiError(400, "KART40006-E", "The request body is not valid JSON.",
-                              "The request body cannot be parsed.",
-                              "Check the request body.") from None
+        raise not_json() from None
     if not isinstance(body, dict):
-        raise errors.invalid("request body", "Specify a JSON object.")
+        raise not_object()
+    return body
+
+
+def json_body(allowed=None):
+    """The JSON request body (a dict; ``{}`` when empty); 400 when not JSON."""
+    body = json_object(
+        lambda: errors.ApiError(400, "KART40006-E", "The request body is not valid JSON.",
+                                "The request body cannot be parsed.", "Check the request body."),
+        lambda: errors.invalid("request body", "Specify a JSON object."))
     if allowed is not None:
         for k in body:
             if k not in allowed:
@@ -99,15 +107,23 @@ def submit(session, effect, affected=None):
     return s.jobs.respond(job, request.headers)
 
 
-def obj_route(bp, rule, methods, view, endpoint):
-    """Register ``rule`` under both URL forms of the objects domain."""
-    bp.add_url_rule(OBJ + rule, endpoint, view, methods=methods)
-    bp.add_url_rule(OBJ + "/storages/<storage_device_id>" + rule, endpoint + "__sd", view,
-                    methods=methods)
+def _two_forms(bp, short, long, methods, endpoint):
+    def register(view):
+        name = endpoint or view.__name__
+        bp.add_url_rule(short, name, view, methods=methods)
+        bp.add_url_rule(long, name + "__sd", view, methods=methods)
+        return view
+
+    return register
 
 
-def service_route(bp, rule, methods, view, endpoint):
-    """Register ``rule`` under both URL forms of the services domain."""
-    bp.add_url_rule(BASE + "/v1/services" + rule, endpoint, view, methods=methods)
-    bp.add_url_rule(BASE + "/v1/<storage_device_id>/services" + rule, endpoint + "__sd", view,
-                    methods=methods)
+def obj_route(bp, rule, methods, endpoint=None):
+    """Decorator: register the view on ``bp`` under both URL forms of the objects domain."""
+    return _two_forms(bp, OBJ + rule, OBJ + "/storages/<storage_device_id>" + rule, methods,
+                      endpoint)
+
+
+def service_route(bp, rule, methods, endpoint=None):
+    """Decorator: register the view on ``bp`` under both URL forms of the services domain."""
+    return _two_forms(bp, BASE + "/v1/services" + rule,
+                      BASE + "/v1/<storage_device_id>/services" + rule, methods, endpoint)
