@@ -242,13 +242,10 @@ class RunningSimulator:
 
     def environment(self, workdir=None):
         """The ``VSP_*`` variables ``hack/with-simulator`` exports (no credentials)."""
-        env = {"VSP_HOST": self.host, "VSP_PORT": str(self.port), "VSP_PROTOCOL": self.protocol,
-               "VSP_SIMULATOR_URL": self.url}
-        if self.tls:
-            env["VSP_CA_PATH"] = self.ca_path
-        if workdir is not None:
-            env["VSP_SIMULATOR_DIR"] = str(workdir)
-        return env
+        env = {"VSP_HOST": self.host, "VSP_PORT": self.port, "VSP_PROTOCOL": self.protocol,
+               "VSP_SIMULATOR_URL": self.url, "VSP_CA_PATH": self.ca_path,
+               "VSP_SIMULATOR_DIR": workdir}
+        return {k: str(v) for k, v in env.items() if v is not None}
 
 
 class SimulatorProcess(RunningSimulator):
