@@ -6,12 +6,11 @@ import sys
 
 import pytest
 from vsp_simulator import harness
-from vsp_simulator.users import ADMIN, VIEWER  # noqa: F401 - the suite's users: the simulator's defaults
+from vsp_simulator.users import ADMIN, VIEWER  # noqa: F401 pylint: disable=unused-import (the suite's users, for its tests)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(os.path.abspath(sys.executable))
 PYTHON = sys.executable
-
 
 
 def run(cmd, env=None, cwd=None, timeout=300, check=True):

@@ -270,7 +270,7 @@ def test_stuck_ldev_pages(sim, tmp_path):
     """The array ignores headLdevId (16,400 pool volumes: the first page of 16,384 is full): the module
     fails naming the page start, after a bounded number of requests."""
     sim.control.reset({"parity_groups": [{"id": "1-1", "encrypted": True, "drives": 4, "pool_volumes": {"pool": 0, "count": 16400}}],
-               "dp_volumes": []})
+                       "dp_volumes": []})
     sim.control.clear_requests()
     sim.control.add_fault(method="GET", path="/ldevs$", pages="stuck")
     try:
