@@ -6,11 +6,12 @@ import sys
 
 import pytest
 from vsp_simulator import harness
-from vsp_simulator.users import ADMIN, VIEWER  # noqa: F401 pylint: disable=unused-import (the suite's users, for its tests)
+from vsp_simulator.users import ADMIN, VIEWER
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(os.path.abspath(sys.executable))
 PYTHON = sys.executable
+USERS = (ADMIN, VIEWER)  # the suite's users (its tests import them from here): the simulator's default users
 
 
 def run(cmd, env=None, cwd=None, timeout=300, check=True):
