@@ -42,15 +42,14 @@ import platform
 import re
 import resource
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 from importlib.metadata import version as dist_version
 
-import requests
 import yaml
+from vsp_simulator.harness import ADMIN, SimulatorProcess
 from vsp_simulator import keyfile  # the simulator's own reader of its key files (to verify the fleet's files)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -60,7 +59,7 @@ sys.path.insert(0, HERE)
 import scenario as scenarios  # noqa: E402
 import svg  # noqa: E402
 
-USER, PASSWORD = "admin", "vsp-admin"
+USER, PASSWORD = ADMIN.name, ADMIN.password
 BACKUP_PASSWORD = "Bench-Backup-2026!"  # noqa: S105 - a throw-away password for the simulator
 PLAYBOOK = "vsp.encryption.restore_encryption_keys"
 BACKUP_PLAYBOOK = "vsp.encryption.backup_encryption_keys"
@@ -92,66 +91,29 @@ def load1():
 
 
 # -- the simulator ------------------------------------------------------------------------------------
-class Simulator:
-    """``vsp-simulator`` as a child process on a free loopback port, HTTPS with its own CA.
+class Simulator(SimulatorProcess):
+    """``vsp-simulator`` (vsp_simulator.harness) on a free loopback port, HTTPS with its own CA.
 
-    The constructor starts it; ``wait_ready()`` waits for its port file (so several start at once).
+    The constructor starts it; with ``wait=False`` the caller waits (``wait_ready()``), so several
+    start at once.
     """
 
     def __init__(self, workdir, scenario_file, latency_ms, job_ms, parallelism, *, wait=True):
-        self.workdir = workdir
-        self.port_file = os.path.join(workdir, "port")
-        exe = os.path.join(os.path.dirname(sys.executable), "vsp-simulator")
-        cmd = [exe if os.path.exists(exe) else "vsp-simulator", "--port", "0", "--port-file", self.port_file,
-               "--cert-dir", workdir, "--scenario", scenario_file, "--latency-ms", str(latency_ms),
-               "--job-ms", str(job_ms), "--job-parallelism", str(parallelism)]
-        self.log = open(os.path.join(workdir, "simulator.log"), "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-        self.port = None
-        if wait:
-            self.wait_ready()
-
-    def wait_ready(self):
-        deadline = time.monotonic() + 120
-        while not os.path.exists(self.port_file):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                with open(os.path.join(self.workdir, "simulator.log"), errors="replace") as handle:
-                    sys.stderr.write(handle.read()[-3000:])
-                raise SystemExit("bench: the simulator did not start")
-            time.sleep(0.05)
-        with open(self.port_file) as handle:
-            self.port = int(handle.read().strip())
-        self.ca = os.path.join(self.workdir, "ca.pem")
-        self.http = requests.Session()
-        self.http.trust_env = False
-        self.http.verify = self.ca
-        self.url = "https://127.0.0.1:%d/simulator/v1/" % self.port
-        return self
+        super().__init__(workdir, scenario=scenario_file, latency_ms=latency_ms, job_ms=job_ms,
+                         job_parallelism=parallelism, start_timeout=120)
+        self.start(wait=wait)
 
     def ctl(self, method, path, body=None):
-        response = self.http.request(method, self.url + path, json=body, timeout=60)
-        response.raise_for_status()
-        return response.json() if response.content else None
+        return self.control.call(method, path, body)
 
     def requests_log(self):
-        return self.ctl("GET", "requests")
+        return self.control.requests_log()
 
     def cpu_seconds(self):
         """User + system CPU seconds of the simulator process so far (all its threads)."""
-        with open("/proc/%d/stat" % self.proc.pid) as handle:
+        with open("/proc/%d/stat" % self.pid) as handle:
             fields = handle.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / float(CLK_TCK)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        self.log.close()
 
 
 def check_state(sim, n, what):
@@ -385,8 +347,7 @@ class Runner:
 
 
 def connection_args(sim):
-    return {"host": "127.0.0.1", "port": sim.port, "protocol": "https", "username": USER, "password": PASSWORD,
-            "validate_certs": True, "ca_path": sim.ca}
+    return sim.connection()
 
 
 def write_inventory(path, sim, parity_groups, key_file):
@@ -400,7 +361,7 @@ def write_inventory(path, sim, parity_groups, key_file):
         "encryption_key_restore_backup_password": BACKUP_PASSWORD,
         # the baseline
         "vsp_host": "127.0.0.1", "vsp_port": sim.port, "vsp_protocol": "https", "vsp_username": USER,
-        "vsp_password": PASSWORD, "vsp_ca_path": sim.ca, "vsp_parity_groups": parity_groups,
+        "vsp_password": PASSWORD, "vsp_ca_path": sim.ca_path, "vsp_parity_groups": parity_groups,
         "vsp_key_file": key_file, "vsp_backup_password": BACKUP_PASSWORD,
     }}}}
     with open(path, "w") as handle:

@@ -1,56 +1,18 @@
-"""Start vsp-simulator as a subprocess (real HTTPS) and give tests a small client."""
+"""Start vsp-simulator as a subprocess (real HTTPS, through vsp_simulator.harness) and give tests a
+small client of the array API."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 import requests
+from vsp_simulator.harness import ControlClient, SimulatorProcess
+from vsp_simulator.users import ADMIN, VIEWER
 
 SDID = "936000412345"
 OBJ = "/ConfigurationManager/v1/objects"
 JOB_MS = 20
-
-
-def _command():
-    exe = shutil.which("vsp-simulator", path=os.path.dirname(sys.executable))
-    return [exe] if exe else [sys.executable, "-m", "vsp_simulator"]
-
-
-def start_server(tmp: Path, *extra, tls=True):
-    port_file = tmp / "port"
-    cert_dir = tmp / "certs"
-    port_file.unlink(missing_ok=True)
-    log = open(tmp / "server.log", "wb")  # noqa: SIM115 - closed by stop_server
-    args = [*_command(), "--port", "0", "--port-file", str(port_file), "--cert-dir",
-            str(cert_dir), *extra]
-    if not tls:
-        args.append("--no-tls")
-    proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 20
-    while not port_file.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError((tmp / "server.log").read_text())
-        time.sleep(0.05)
-    port = int(port_file.read_text())
-    scheme = "https" if tls else "http"
-    return proc, log, f"{scheme}://localhost:{port}", (str(cert_dir / "ca.pem") if tls else True)
-
-
-def stop_server(proc, log):
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    log.close()
 
 
 class Client:
@@ -64,13 +26,14 @@ class Client:
         self.http.trust_env = False  # no proxies, no REQUESTS_CA_BUNDLE overriding verify
         self.token = None
         self.session_id = None
+        self.control = ControlClient(base, verify)
 
     def url(self, path):
         if path.startswith("/"):
             return self.base + path
         return self.base + OBJ + "/" + path
 
-    def login(self, user="admin", password="vsp-admin", **body):
+    def login(self, user=ADMIN.name, password=ADMIN.password, **body):
         r = self.http.post(self.url("sessions"), auth=(user, password), json=body or None)
         assert r.status_code == 200, r.text
         self.token = r.json()["token"]
@@ -121,7 +84,8 @@ class Client:
         return r.json()["data"]
 
     def ctl(self, method, name, **kw):
-        return self.http.request(method, f"{self.base}/simulator/v1/{name}", timeout=30, **kw)
+        """A control request; the response whatever its status (tests check it)."""
+        return self.control.send(method, name, **kw)
 
     def logout(self):
         if self.token:
@@ -131,21 +95,20 @@ class Client:
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("sim")
-    proc, log, base, verify = start_server(tmp, "--job-ms", str(JOB_MS), "--job-parallelism", "4")
-    yield {"base": base, "verify": verify, "log": tmp / "server.log", "tmp": tmp}
-    stop_server(proc, log)
+    """The session's simulator (a SimulatorProcess)."""
+    with SimulatorProcess(tmp_path_factory.mktemp("sim"), job_ms=JOB_MS, job_parallelism=4) as sim:
+        yield sim
 
 
 @pytest.fixture
 def fresh(server):
     """A reset simulator (no faults, empty request log) and an anonymous client."""
-    c = Client(server["base"], server["verify"])
-    assert c.ctl("POST", "reset").status_code == 200
-    c.ctl("DELETE", "faults")
-    c.ctl("DELETE", "requests")
+    c = Client(server.url, server.verify)
+    c.control.reset()
+    c.control.clear_faults()
+    c.control.clear_requests()
     yield c
-    c.ctl("DELETE", "faults")
+    c.control.clear_faults()
 
 
 @pytest.fixture
@@ -156,7 +119,7 @@ def admin(fresh):
 
 @pytest.fixture
 def viewer(server, fresh):
-    return Client(server["base"], server["verify"]).login("viewer", "vsp-viewer")
+    return Client(server.url, server.verify).login(*VIEWER.auth)
 
 
 def assert_kart(resp, status):

@@ -9,10 +9,12 @@ import pytest
 import requests
 import urllib3
 from conftest import OBJ, SDID, assert_kart
+from vsp_simulator.users import ADMIN
 from werkzeug.serving import make_server
 
 from vsp_simulator import faults
-from vsp_simulator.app import Simulator, create_app
+from vsp_simulator.app import create_app
+from vsp_simulator.simulator import Simulator
 
 BACKUP = "encryption-keys/file/actions/backup/invoke"
 PASSWORD = {"parameters": {"password": "Secret-42"}}
@@ -245,7 +247,7 @@ def inproc():
     base = f"http://127.0.0.1:{server.socket.getsockname()[1]}"
     http = requests.Session()
     http.trust_env = False
-    token = http.post(base + OBJ + "/sessions", auth=("admin", "vsp-admin")).json()["token"]
+    token = http.post(base + OBJ + "/sessions", auth=ADMIN.auth).json()["token"]
     http.headers["Authorization"] = f"Session {token}"
     yield simulator, base, http
     server.shutdown()

@@ -5,7 +5,8 @@ import time
 
 import pytest
 import yaml
-from conftest import Client, start_server, stop_server
+from conftest import Client
+from vsp_simulator.harness import SimulatorProcess, SimulatorStartError
 
 SCENARIO = {
     "storage": {"model": "VSP E1090", "serialNumber": 7},
@@ -23,17 +24,12 @@ def files(tmp_path_factory):
     return tmp
 
 
-def _start(tmp):
-    return start_server(tmp, "--scenario", str(tmp / "scn.yaml"), "--state-file",
-                        str(tmp / "state.json"), "--job-ms", "300", "--job-parallelism", "1",
-                        "--latency-ms", "60", tls=False)
-
-
 def test_state_survives_restart_and_jobs_queue(files):
-    proc, log, base, verify = _start(files)
+    sim = SimulatorProcess(files, scenario=str(files / "scn.yaml"), state_file=True, job_ms=300,
+                           job_parallelism=1, latency_ms=60, tls=False).start()
     try:
-        assert base.startswith("http://")
-        c = Client(base, verify).login()
+        assert sim.url.startswith("http://")
+        c = Client(sim.url, sim.verify).login()
         t0 = time.monotonic()
         st = c.get("storages/instance").json()
         assert time.monotonic() - t0 >= 0.06  # --latency-ms
@@ -55,13 +51,13 @@ def test_state_survives_restart_and_jobs_queue(files):
         c.post("encryption-keys/file/actions/backup/invoke",
                json={"parameters": {"password": "abcdef"}})
     finally:
-        stop_server(proc, log)
+        sim.stop()
     saved = json.loads((files / "state.json").read_text())
     assert saved["data"]["ldevs"]["0"]["status"] == "BLK"
 
-    proc, log, base, verify = _start(files)
+    sim.start()
     try:
-        c = Client(base, verify).login()
+        c = Client(sim.url, sim.verify).login()
         state = c.ctl("GET", "state").json()
         assert [v["status"] for v in state["ldevs"]] == ["BLK", "BLK", "NML"]
         assert state["lost_parity_groups"] == ["3-1"]
@@ -69,10 +65,11 @@ def test_state_survives_restart_and_jobs_queue(files):
         assert all(k["numOfBackups"] == 1 for k in state["keys"] if k["keyType"] == "FREE")
         assert state["sessions"] == 1
     finally:
-        stop_server(proc, log)
+        sim.stop()
 
 
 def test_bad_scenario_file_exits_2(tmp_path):
     (tmp_path / "bad.yaml").write_text("parity_groups: [{drives: 2}]\n")
-    with pytest.raises(RuntimeError):
-        start_server(tmp_path, "--scenario", str(tmp_path / "bad.yaml"))
+    sim = SimulatorProcess(tmp_path, scenario=str(tmp_path / "bad.yaml"))
+    with pytest.raises(SimulatorStartError, match=r"exited \(2\)"):
+        sim.start()

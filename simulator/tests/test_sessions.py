@@ -3,10 +3,11 @@
 import time
 
 from conftest import Client, assert_kart
+from vsp_simulator.users import ADMIN
 
 
 def test_login_returns_token_and_session_id(fresh):
-    r = fresh.http.post(fresh.url("sessions"), auth=("admin", "vsp-admin"))
+    r = fresh.http.post(fresh.url("sessions"), auth=ADMIN.auth)
     assert r.status_code == 200
     body = r.json()
     assert isinstance(body["sessionId"], int)
@@ -22,7 +23,7 @@ def test_bad_password_is_401_basic(fresh):
 
 
 def test_basic_auth_only_on_sessions(fresh):
-    r = fresh.http.get(fresh.url("ldevs"), auth=("admin", "vsp-admin"))
+    r = fresh.http.get(fresh.url("ldevs"), auth=ADMIN.auth)
     assert_kart(r, 401)
     assert r.headers["WWW-Authenticate"].startswith("Session")
 
@@ -36,10 +37,10 @@ def test_bad_token_is_401(fresh):
 
 def test_alive_time_validated(fresh):
     for bad in (0, 301, "5", True):
-        r = fresh.http.post(fresh.url("sessions"), auth=("admin", "vsp-admin"),
+        r = fresh.http.post(fresh.url("sessions"), auth=ADMIN.auth,
                             json={"aliveTime": bad})
         assert_kart(r, 400)
-    assert_kart(fresh.http.post(fresh.url("sessions"), auth=("admin", "vsp-admin"),
+    assert_kart(fresh.http.post(fresh.url("sessions"), auth=ADMIN.auth,
                                 json={"nope": 1}), 400)
 
 
@@ -86,12 +87,12 @@ def test_delete_unknown_or_foreign_session(admin, viewer):
 
 def test_session_cap_is_64(fresh):
     clients = [Client(fresh.base, fresh.verify).login() for _ in range(64)]
-    r = fresh.http.post(fresh.url("sessions"), auth=("admin", "vsp-admin"))
+    r = fresh.http.post(fresh.url("sessions"), auth=ADMIN.auth)
     body = assert_kart(r, 503)
     assert r.headers["Retry-After"] == "1"
     assert body["solutionType"] == "RETRY"
     clients[0].logout()
-    assert fresh.http.post(fresh.url("sessions"), auth=("admin", "vsp-admin")).status_code == 200
+    assert fresh.http.post(fresh.url("sessions"), auth=ADMIN.auth).status_code == 200
 
 
 def test_viewer_may_create_and_delete_session(viewer):

@@ -12,7 +12,8 @@ import tempfile
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from . import scenario as scenario_mod
-from .app import Simulator, create_app
+from .app import create_app
+from .simulator import Simulator
 from .tls import make_ssl_context
 
 

@@ -2,31 +2,26 @@
 
 from __future__ import annotations
 
-import json
 
-from flask import request
+from flask import Blueprint
 
 from . import errors, scenario
-from .app import CONTROL, sim
+from .web import CONTROL, json_object, sim
+
+
+bp = Blueprint("control", __name__)
 
 
 def _body():
-    raw = request.get_data(cache=True)
-    if not raw.strip():
-        return {}
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        raise _bad("the body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise _bad("the body must be a JSON object")
-    return body
+    return json_object(lambda: _bad("the body is not valid JSON"),
+                       lambda: _bad("the body must be a JSON object"))
 
 
 def _bad(msg):
     return errors.ApiError(400, "SIM00400-E", msg, "Bad control request.", "Fix the request.")
 
 
+@bp.route(CONTROL + "/reset", methods=["POST"], endpoint="ctl_reset")
 def reset():
     body = _body()
     scn_override = body.get("scenario")
@@ -39,6 +34,7 @@ def reset():
     return errors.json_response({"reset": True})
 
 
+@bp.route(CONTROL + "/state", methods=["GET"], endpoint="ctl_state")
 def state():
     s = sim()
     n = s.sessions.count()
@@ -46,6 +42,7 @@ def state():
         return errors.json_response(s.state.snapshot(n))
 
 
+@bp.route(CONTROL + "/lose-keys", methods=["POST"], endpoint="ctl_lose_keys")
 def lose_keys():
     body = _body()
     pgs = body.get("parity_groups")
@@ -71,6 +68,7 @@ def lose_keys():
     return errors.json_response({"lost_key_ids": sorted(lost, key=int)})
 
 
+@bp.route(CONTROL + "/faults", methods=["POST"], endpoint="ctl_add_fault")
 def add_fault():
     try:
         sim().faults.add(_body())
@@ -79,30 +77,36 @@ def add_fault():
     return errors.json_response({"added": True})
 
 
+@bp.route(CONTROL + "/faults", methods=["DELETE"], endpoint="ctl_clear_faults")
 def clear_faults():
     sim().faults.clear()
     return errors.json_response({"cleared": True})
 
 
+@bp.route(CONTROL + "/requests", methods=["GET"], endpoint="ctl_requests")
 def requests_log():
     return errors.json_response(sim().log.list())
 
 
+@bp.route(CONTROL + "/requests", methods=["DELETE"], endpoint="ctl_clear_requests")
 def clear_requests():
     sim().log.clear()
     return errors.json_response({"cleared": True})
 
 
+@bp.route(CONTROL + "/expire-sessions", methods=["POST"], endpoint="ctl_expire")
 def expire_sessions():
     n = sim().sessions.expire_all()
     return errors.json_response({"expired": n})
 
 
+@bp.route(CONTROL + "/issued-tokens", methods=["GET"], endpoint="ctl_issued_tokens")
 def issued_tokens():
     """Test-only: every session token issued since the simulator started (for leak tests)."""
     return errors.json_response({"tokens": sim().sessions.issued_tokens()})
 
 
+@bp.route(CONTROL + "/jobs", methods=["POST"], endpoint="ctl_hold_jobs")
 def hold_jobs():
     """Test-only: {"hold": true} keeps jobs from completing until {"hold": false}."""
     body = _body()
@@ -114,19 +118,3 @@ def hold_jobs():
     else:
         jobs.release()
     return errors.json_response({"hold": body["hold"]})
-
-
-def register(app):
-    app.add_url_rule(CONTROL + "/reset", "ctl_reset", reset, methods=["POST"])
-    app.add_url_rule(CONTROL + "/state", "ctl_state", state, methods=["GET"])
-    app.add_url_rule(CONTROL + "/lose-keys", "ctl_lose_keys", lose_keys, methods=["POST"])
-    app.add_url_rule(CONTROL + "/faults", "ctl_add_fault", add_fault, methods=["POST"])
-    app.add_url_rule(CONTROL + "/faults", "ctl_clear_faults", clear_faults, methods=["DELETE"])
-    app.add_url_rule(CONTROL + "/requests", "ctl_requests", requests_log, methods=["GET"])
-    app.add_url_rule(CONTROL + "/requests", "ctl_clear_requests", clear_requests,
-                     methods=["DELETE"])
-    app.add_url_rule(CONTROL + "/expire-sessions", "ctl_expire", expire_sessions,
-                     methods=["POST"])
-    app.add_url_rule(CONTROL + "/issued-tokens", "ctl_issued_tokens", issued_tokens,
-                     methods=["GET"])
-    app.add_url_rule(CONTROL + "/jobs", "ctl_hold_jobs", hold_jobs, methods=["POST"])

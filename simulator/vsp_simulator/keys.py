@@ -7,10 +7,10 @@ import secrets
 import time
 from datetime import datetime, timezone
 
-from flask import Response, request
+from flask import Blueprint, Response, request
 
 from . import errors, keyfile
-from .app import OBJ, auth, json_body, obj_route, parameters, sim, submit
+from .web import OBJ, auth, json_body, obj_route, parameters, sim, submit
 from .scenario import MAX_KEYS
 from .query import int_arg
 from .sessions import SEC_MODIFY, SEC_VIEW
@@ -20,6 +20,9 @@ PAGED_TYPES = ("DEK", "FREE", "DEKANDFREE")
 LIST_QUERY = {"keyType", "startKeyId", "count", "startCreatedTime", "endCreatedTime"}
 TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 KEYS_URL = "/ConfigurationManager/v1/objects/encryption-keys"
+
+
+bp = Blueprint("keys", __name__)
 
 
 def _now():
@@ -39,6 +42,7 @@ def _parse_time(name):
     return raw
 
 
+@obj_route(bp, "/encryption-keys", ["GET"])
 def list_keys(storage_device_id=None):
     auth(SEC_VIEW)
     for k in request.args:
@@ -81,6 +85,7 @@ def _key(key_id):
     return key
 
 
+@obj_route(bp, "/encryption-keys/<key_id>", ["GET"])
 def get_key(key_id, storage_device_id=None):
     auth(SEC_VIEW)
     s = sim()
@@ -99,6 +104,7 @@ def _no_lock(session):
             raise errors.locked_by_session()
 
 
+@obj_route(bp, "/encryption-keys", ["POST"])
 def create_keys(storage_device_id=None):
     session = auth(SEC_MODIFY)
     body = json_body(allowed={"count"})
@@ -133,6 +139,7 @@ def create_keys(storage_device_id=None):
     return submit(session, effect)
 
 
+@obj_route(bp, "/encryption-keys/<key_id>", ["DELETE"])
 def delete_key(key_id, storage_device_id=None):
     session = auth(SEC_MODIFY)
     s = sim()
@@ -159,6 +166,7 @@ def delete_key(key_id, storage_device_id=None):
     return submit(session, effect)
 
 
+@obj_route(bp, "/encryption-keys/file/actions/backup/invoke", ["POST", "PUT"])
 def backup_file(storage_device_id=None):
     session = auth(SEC_MODIFY)
     accept = request.headers.get("Accept")
@@ -236,6 +244,7 @@ def _restore(state, key_ids, materials=None):
     return n
 
 
+@obj_route(bp, "/encryption-keys/kms/actions/backup/invoke", ["POST", "PUT"])
 def backup_kms(storage_device_id=None):
     session = auth(SEC_MODIFY)
     body = json_body(allowed={"parameters"})
@@ -266,6 +275,7 @@ def backup_kms(storage_device_id=None):
     return submit(session, effect)
 
 
+@obj_route(bp, "/encryption-keys/file/actions/restore/invoke", ["POST", "PUT"])
 def restore_file(storage_device_id=None):
     session = auth(SEC_MODIFY)
     if request.mimetype != "multipart/form-data":
@@ -315,6 +325,7 @@ def restore_file(storage_device_id=None):
     return submit(session, effect)
 
 
+@obj_route(bp, "/encryption-keys/all/actions/kms-restore/invoke", ["POST", "PUT"])
 def restore_kms(storage_device_id=None):
     session = auth(SEC_MODIFY)
     json_body()  # [I] body {} — lenient: anything JSON is accepted
@@ -333,19 +344,4 @@ def restore_kms(storage_device_id=None):
     return submit(session, effect)
 
 
-def register(app):
-    obj_route(app, "/encryption-keys", ["GET"], list_keys, "list_keys")
-    obj_route(app, "/encryption-keys", ["POST"], create_keys, "create_keys")
-    obj_route(app, "/encryption-keys/<key_id>", ["GET"], get_key, "get_key")
-    obj_route(app, "/encryption-keys/<key_id>", ["DELETE"], delete_key, "delete_key")
-    obj_route(app, "/encryption-keys/file/actions/backup/invoke", ["POST", "PUT"], backup_file,
-              "backup_file")
-    obj_route(app, "/encryption-keys/kms/actions/backup/invoke", ["POST", "PUT"], backup_kms,
-              "backup_kms")
-    obj_route(app, "/encryption-keys/file/actions/restore/invoke", ["POST", "PUT"],
-              restore_file, "restore_file")
-    obj_route(app, "/encryption-keys/all/actions/kms-restore/invoke", ["POST", "PUT"],
-              restore_kms, "restore_kms")
-
-
-__all__ = ["register", "OBJ"]
+__all__ = ["bp", "OBJ"]

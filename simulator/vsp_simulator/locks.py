@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from flask import Blueprint
+
 from . import errors
-from .app import auth, json_body, parameters, service_route, sim, submit
+from .web import auth, json_body, parameters, service_route, sim, submit
 from .sessions import SEC_MODIFY, STO_PROV
 
 WRITERS = (STO_PROV, SEC_MODIFY)
 
 
+bp = Blueprint("locks", __name__)
+
+
+@service_route(bp, "/resource-group-service/actions/lock/invoke", ["POST", "PUT"])
 def lock(storage_device_id=None):
     session = auth(WRITERS)
     body = json_body(allowed={"parameters"})
@@ -34,6 +40,7 @@ def lock(storage_device_id=None):
     return submit(session, effect)
 
 
+@service_route(bp, "/resource-group-service/actions/unlock/invoke", ["POST", "PUT"])
 def unlock(storage_device_id=None):
     session = auth(WRITERS)
     json_body(allowed={"parameters"})
@@ -45,10 +52,3 @@ def unlock(storage_device_id=None):
         return []
 
     return submit(session, effect)
-
-
-def register(app):
-    service_route(app, "/resource-group-service/actions/lock/invoke", ["POST", "PUT"], lock,
-                  "lock")
-    service_route(app, "/resource-group-service/actions/unlock/invoke", ["POST", "PUT"], unlock,
-                  "unlock")

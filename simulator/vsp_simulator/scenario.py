@@ -8,6 +8,8 @@ from importlib import resources
 
 import yaml
 
+from .users import scenario_users
+
 FIXED_VALUES = {
     "VSP E990": "936000", "VSP E1090": "938000", "VSP E590": "934000", "VSP E790": "934000",
     "VSP G900": "886000", "VSP F900": "886000", "VSP G700": "886000", "VSP G370": "886000",
@@ -26,8 +28,11 @@ class ScenarioError(ValueError):
 
 
 def default_scenario():
+    """The built-in scenario; its users are the default users of users.py."""
     text = resources.files("vsp_simulator").joinpath("data/default_scenario.yaml").read_text()
-    return yaml.safe_load(text)
+    scn = yaml.safe_load(text)
+    scn["users"] = scenario_users()
+    return scn
 
 
 def load_file(path):

@@ -9,15 +9,12 @@ import secrets
 import time
 
 from . import errors
+from .users import SEC_MODIFY, SEC_VIEW, STO_PROV, STO_VIEW  # noqa: F401 (the routes import them from here)
 
 MAX_SESSIONS = 64
 MAX_ISSUED = 100_000
 ALIVE_MIN, ALIVE_MAX, ALIVE_DEFAULT = 1, 300, 300
 
-SEC_VIEW = "Security Administrator (View Only)"
-SEC_MODIFY = "Security Administrator (View & Modify)"
-STO_VIEW = "Storage Administrator (View Only)"
-STO_PROV = "Storage Administrator (Provisioning)"
 
 # a role grants itself and the roles listed here
 IMPLIES = {SEC_MODIFY: {SEC_VIEW}, STO_PROV: {STO_VIEW}}

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from flask import request
+from flask import Blueprint, request
 
 from . import errors
-from .app import BASE, OBJ, auth, json_body, obj_route, sim
+from .web import BASE, OBJ, auth, json_body, obj_route, sim
 from .query import int_arg
 from .sessions import STO_VIEW
 
 API_VERSION = {"productName": "Configuration Manager REST API", "apiVersion": "1.31.0"}
 
 
+bp = Blueprint("sessions", __name__)
+
+
+@bp.route(BASE + "/configuration/version", methods=["GET"])
 def version():
     return errors.json_response(API_VERSION)
 
@@ -30,15 +34,18 @@ def _storage_obj():
     }
 
 
+@bp.route(OBJ + "/storages", methods=["GET"])
 def storages():
     return errors.json_response({"data": [_storage_obj()]})
 
 
+@bp.route(OBJ + "/storages/instance", methods=["GET"])
 def storage_instance():
     auth(STO_VIEW)
     return errors.json_response(_storage_obj())
 
 
+@bp.route(OBJ + "/storages/<storage_device_id>", methods=["GET"])
 def storage_by_id(storage_device_id):
     auth(STO_VIEW)
     if storage_device_id != sim().state.sdid:
@@ -46,12 +53,14 @@ def storage_by_id(storage_device_id):
     return errors.json_response(_storage_obj())
 
 
+@obj_route(bp, "/sessions", ["POST"])
 def create_session(storage_device_id=None):
     body = json_body()
     sess = sim().sessions.login(request.headers.get("Authorization"), body, request.remote_addr)
     return errors.json_response({"token": sess.token, "sessionId": sess.session_id})
 
 
+@obj_route(bp, "/sessions", ["GET"])
 def list_sessions(storage_device_id=None):
     caller = auth()
     s = sim()
@@ -67,6 +76,7 @@ def _session_id(raw):
         raise errors.not_found(f"sessionId = {raw}") from None
 
 
+@obj_route(bp, "/sessions/<session_id>", ["GET"])
 def get_session(session_id, storage_device_id=None):
     caller = auth()
     target = sim().sessions.get(_session_id(session_id))
@@ -75,6 +85,7 @@ def get_session(session_id, storage_device_id=None):
     return errors.json_response(target.view())
 
 
+@obj_route(bp, "/sessions/<session_id>", ["DELETE"])
 def delete_session(session_id, storage_device_id=None):
     caller = auth()
     json_body(allowed={"force"})
@@ -82,6 +93,7 @@ def delete_session(session_id, storage_device_id=None):
     return errors.json_response({})
 
 
+@obj_route(bp, "/jobs/<job_id>", ["GET"])
 def get_job(job_id, storage_device_id=None):
     auth()
     s = sim()
@@ -94,6 +106,7 @@ def get_job(job_id, storage_device_id=None):
     return errors.json_response(s.jobs.view(job))
 
 
+@obj_route(bp, "/jobs", ["GET"])
 def list_jobs(storage_device_id=None):
     """[I] ``GET jobs``: the caller's jobs, newest first, at most ``count`` (1-100, default 100)."""
     caller = auth()
@@ -103,18 +116,3 @@ def list_jobs(storage_device_id=None):
         mine = [j for j in reversed(list(s.jobs.jobs.values())) if j.user == caller.user]
         data = [j.view() for j in mine[:count]]
     return errors.json_response({"data": data})
-
-
-def register(app):
-    app.add_url_rule(BASE + "/configuration/version", "version", version, methods=["GET"])
-    app.add_url_rule(OBJ + "/storages", "storages", storages, methods=["GET"])
-    app.add_url_rule(OBJ + "/storages/instance", "storage_instance", storage_instance,
-                     methods=["GET"])
-    app.add_url_rule(OBJ + "/storages/<storage_device_id>", "storage_by_id", storage_by_id,
-                     methods=["GET"])
-    obj_route(app, "/sessions", ["POST"], create_session, "create_session")
-    obj_route(app, "/sessions", ["GET"], list_sessions, "list_sessions")
-    obj_route(app, "/sessions/<session_id>", ["GET"], get_session, "get_session")
-    obj_route(app, "/sessions/<session_id>", ["DELETE"], delete_session, "delete_session")
-    obj_route(app, "/jobs", ["GET"], list_jobs, "list_jobs")
-    obj_route(app, "/jobs/<job_id>", ["GET"], get_job, "get_job")

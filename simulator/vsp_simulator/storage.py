@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import request
+from flask import Blueprint, request
 
 from . import errors
-from .app import OBJ, auth, json_body, obj_route, parameters, sim, submit
+from .web import OBJ, auth, json_body, obj_route, parameters, sim, submit
 from .query import int_arg
 from .sessions import STO_PROV, STO_VIEW
 
@@ -14,6 +14,10 @@ LDEV_QUERY = {"poolId", "parityGroupId", "ldevOption", "count", "headLdevId", "r
               "journalId", "detailInfoType"}
 
 
+bp = Blueprint("storage", __name__)
+
+
+@obj_route(bp, "/ldevs", ["GET"])
 def list_ldevs(storage_device_id=None):
     auth(STO_VIEW)
     for k in request.args:
@@ -64,6 +68,7 @@ def _ldev(ldev_id):
     return ldev
 
 
+@obj_route(bp, "/ldevs/<ldev_id>", ["GET"])
 def get_ldev(ldev_id, storage_device_id=None):
     auth(STO_VIEW)
     s = sim()
@@ -71,6 +76,7 @@ def get_ldev(ldev_id, storage_device_id=None):
         return errors.json_response(s.state.ldev_view(_ldev(ldev_id)))
 
 
+@obj_route(bp, "/ldevs/<ldev_id>/actions/change-status/invoke", ["POST", "PUT"])
 def change_status(ldev_id, storage_device_id=None):
     session = auth(STO_PROV)
     body = json_body(allowed={"parameters"})
@@ -122,6 +128,7 @@ def _pool(pool_id):
     return pool
 
 
+@obj_route(bp, "/pools", ["GET"])
 def list_pools(storage_device_id=None):
     auth(STO_VIEW)
     s = sim()
@@ -131,6 +138,7 @@ def list_pools(storage_device_id=None):
     return errors.json_response({"data": data})
 
 
+@obj_route(bp, "/pools/<pool_id>", ["GET"])
 def get_pool(pool_id, storage_device_id=None):
     auth(STO_VIEW)
     s = sim()
@@ -138,6 +146,7 @@ def get_pool(pool_id, storage_device_id=None):
         return errors.json_response(s.state.pool_view(_pool(pool_id)))
 
 
+@obj_route(bp, "/pools/<pool_id>/actions/recover/invoke", ["POST", "PUT"])
 def recover_pool(pool_id, storage_device_id=None):
     session = auth(STO_PROV)
     json_body(allowed=set())
@@ -170,6 +179,7 @@ def recover_pool(pool_id, storage_device_id=None):
     return submit(session, effect)
 
 
+@obj_route(bp, "/parity-groups", ["GET"])
 def list_pgs(storage_device_id=None):
     auth(STO_VIEW)
     s = sim()
@@ -178,6 +188,7 @@ def list_pgs(storage_device_id=None):
     return errors.json_response({"data": data})
 
 
+@obj_route(bp, "/parity-groups/<pg_id>", ["GET"])
 def get_pg(pg_id, storage_device_id=None):
     auth(STO_VIEW)
     s = sim()
@@ -188,6 +199,7 @@ def get_pg(pg_id, storage_device_id=None):
         return errors.json_response(s.state.pg_view(pg))
 
 
+@obj_route(bp, "/external-parity-groups", ["GET"])
 def list_external_pgs(storage_device_id=None):
     """External parity groups: the simulator has none, so an empty list (as an array without
     external storage answers; Hitachi's collection reads this whenever it lists parity groups)."""
@@ -195,11 +207,13 @@ def list_external_pgs(storage_device_id=None):
     return errors.json_response({"data": []})
 
 
+@obj_route(bp, "/external-parity-groups/<pg_id>", ["GET"])
 def get_external_pg(pg_id, storage_device_id=None):
     auth(STO_VIEW)
     raise errors.not_found(f"externalParityGroupId = {pg_id}")
 
 
+@obj_route(bp, "/drives", ["GET"])
 def list_drives(storage_device_id=None):
     auth(STO_VIEW)
     pg_id = request.args.get("parityGroupId")
@@ -210,6 +224,7 @@ def list_drives(storage_device_id=None):
     return errors.json_response({"data": data})
 
 
+@obj_route(bp, "/drives/<location>", ["GET"])
 def get_drive(location, storage_device_id=None):
     auth(STO_VIEW)
     s = sim()
@@ -220,21 +235,4 @@ def get_drive(location, storage_device_id=None):
         return errors.json_response(s.state.drive_view(d))
 
 
-def register(app):
-    obj_route(app, "/ldevs", ["GET"], list_ldevs, "list_ldevs")
-    obj_route(app, "/ldevs/<ldev_id>", ["GET"], get_ldev, "get_ldev")
-    obj_route(app, "/ldevs/<ldev_id>/actions/change-status/invoke", ["POST", "PUT"],
-              change_status, "change_status")
-    obj_route(app, "/pools", ["GET"], list_pools, "list_pools")
-    obj_route(app, "/pools/<pool_id>", ["GET"], get_pool, "get_pool")
-    obj_route(app, "/pools/<pool_id>/actions/recover/invoke", ["POST", "PUT"], recover_pool,
-              "recover_pool")
-    obj_route(app, "/parity-groups", ["GET"], list_pgs, "list_pgs")
-    obj_route(app, "/parity-groups/<pg_id>", ["GET"], get_pg, "get_pg")
-    obj_route(app, "/external-parity-groups", ["GET"], list_external_pgs, "list_external_pgs")
-    obj_route(app, "/external-parity-groups/<pg_id>", ["GET"], get_external_pg, "get_external_pg")
-    obj_route(app, "/drives", ["GET"], list_drives, "list_drives")
-    obj_route(app, "/drives/<location>", ["GET"], get_drive, "get_drive")
-
-
-__all__ = ["register", "OBJ"]
+__all__ = ["bp", "OBJ"]

@@ -8,16 +8,17 @@ import os
 import tarfile
 
 import pytest
+from vsp_simulator.harness import RunningSimulator
 from ecosystem_helpers import BIN, ROOT, clean_env, run
 
 
 @pytest.fixture(scope="session")
 def simulator():
     """Where the simulator started by hack/with-simulator answers (no credentials)."""
-    if not os.environ.get("VSP_SIMULATOR_URL"):
+    sim = RunningSimulator.from_environment()
+    if sim is None:
         pytest.fail("no simulator: run these checks with `make ecosystem` (hack/with-simulator -- pytest tests/ecosystem)")
-    return {k: os.environ[k] for k in ("VSP_HOST", "VSP_PORT", "VSP_PROTOCOL", "VSP_CA_PATH", "VSP_SIMULATOR_URL")
-            if k in os.environ}
+    return sim.environment()
 
 
 @pytest.fixture(scope="session")

@@ -5,13 +5,13 @@ import subprocess
 import sys
 
 import pytest
+from vsp_simulator import harness
+from vsp_simulator.users import ADMIN, VIEWER
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(os.path.abspath(sys.executable))
 PYTHON = sys.executable
-
-ADMIN = ("admin", "vsp-admin")
-VIEWER = ("viewer", "vsp-viewer")
+USERS = (ADMIN, VIEWER)  # the suite's users (its tests import them from here): the simulator's default users
 
 
 def run(cmd, env=None, cwd=None, timeout=300, check=True):
@@ -25,14 +25,7 @@ def run(cmd, env=None, cwd=None, timeout=300, check=True):
 
 def clean_env(**extra):
     """The environment of the test run less every VSP_* variable and every ANSIBLE_* setting, plus `extra`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VSP_", "ANSIBLE_"))}
-    env["PATH"] = BIN + os.pathsep + env.get("PATH", "")
-    env["ANSIBLE_NOCOLOR"] = "1"
-    env["ANSIBLE_COLLECTIONS_SCAN_SYS_PATH"] = "false"
-    env["ANSIBLE_LOCALHOST_WARNING"] = "false"
-    env["ANSIBLE_INVENTORY_UNPARSED_WARNING"] = "false"
-    env.update(extra)
-    return env
+    return harness.clean_env(**dict(harness.ANSIBLE_QUIET, **extra))
 
 
 def parse_adhoc(stdout):

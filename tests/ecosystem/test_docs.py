@@ -95,10 +95,11 @@ def test_guide_names_what_exists(page):
     assert not problems, "docs/%s:\n  " % page + "\n  ".join(problems)
 
 
-# read by a module (env_fallback), or set by one of the project's tools (make targets, hack/with-simulator)
+# read by a module (env_fallback), or set by one of the project's tools (make targets, hack/with-simulator through
+# vsp_simulator.harness: `"VSP_...": ` in RunningSimulator.environment)
 ENV_KNOWN = set(re.findall(r"env_fallback, \['(VSP_[A-Z_]+)'\]", read(os.path.join(ROOT, "plugins", "module_utils", "runner.py")))) | set(
-    re.findall(r"\b(VSP_[A-Z_]+)=", "".join(read(p) for p in [os.path.join(ROOT, "Makefile"), os.path.join(ROOT, "hack", "with-simulator")]
-                                            + glob.glob(os.path.join(ROOT, "mk", "*.mk")))))
+    re.findall(r"\b(VSP_[A-Z_]+)(?:=|\"(?=: ))", "".join(read(p) for p in glob.glob(os.path.join(ROOT, "mk", "*.mk")) + [
+        os.path.join(ROOT, "Makefile"), os.path.join(ROOT, "simulator", "vsp_simulator", "harness.py")])))
 
 
 def make_targets():

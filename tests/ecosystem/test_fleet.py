@@ -10,97 +10,50 @@ the read-only audit playbook runs as a CI pipeline would: ansible-playbook with 
 import hashlib
 import json
 import os
-import signal
 import stat
 import subprocess
-import time
 import uuid
 
 import pytest
-import requests
 import yaml
+from vsp_simulator.harness import ADMIN, SimulatorProcess, User
 from ecosystem_helpers import BIN, DEV_COLLECTIONS, PYTHON, ROOT, awx_inject, clean_env, parse_adhoc, run
 
 AWX_DIR = os.path.join(ROOT, "extensions", "awx")
 SERVICE_USER = "svc-keys"
 SERVICE_PASSWORD = "Svc#%s-Fl33t" % uuid.uuid4().hex[:12]
+SERVICE = User(SERVICE_USER, SERVICE_PASSWORD, ADMIN.roles)  # a service account with the admin's roles
 KEY_FILE_PASSWORD = "Kf#%s-Fl33t" % uuid.uuid4().hex[:12]
 VAULT_PASSWORD = "vault-%s" % uuid.uuid4().hex
 SERIALS = (410001, 410002, 410003, 410004)
 SESSIONS_PATH = "/ConfigurationManager/v1/objects/sessions"
 
 
-class Array:
+class Array(SimulatorProcess):
     """One simulated array: a vsp-simulator subprocess with a scenario of its own serial number."""
 
     def __init__(self, workdir, index, serial):
         self.name = "array%d" % index
-        self.dir = workdir / self.name
-        self.dir.mkdir()
         self.serial = serial
-        scenario = {"storage": {"serialNumber": serial},
-                    "users": [{"name": SERVICE_USER, "password": SERVICE_PASSWORD,
-                               "roles": ["Security Administrator (View & Modify)", "Storage Administrator (Provisioning)"]}]}
-        (self.dir / "scenario.yml").write_text(yaml.safe_dump(scenario))
-        self.port_file = self.dir / "port"
-        self.ca_path = str(self.dir / "ca.pem")
-        self.log = open(str(self.dir / "simulator.log"), "ab")
-        exe = os.path.join(BIN, "vsp-simulator")
-        cmd = [exe] if os.path.exists(exe) else [PYTHON, "-m", "vsp_simulator"]
-        self.proc = subprocess.Popen(cmd + ["--port", "0", "--port-file", str(self.port_file), "--cert-dir", str(self.dir),
-                                            "--scenario", str(self.dir / "scenario.yml"), "--job-ms", "50"],
-                                     stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-        self.port = None
-        self.http = requests.Session()
-        self.http.trust_env = False
+        scenario = {"storage": {"serialNumber": serial}, "users": [SERVICE.scenario_entry()]}
+        super().__init__(workdir / self.name, scenario=scenario, job_ms=50, user=SERVICE)
+        self.storage_device_id = None
 
-    def wait_ready(self):
-        deadline = time.monotonic() + 30
-        while not self.port_file.exists():  # the simulator writes it (atomically) once it listens
-            assert self.proc.poll() is None and time.monotonic() < deadline, "vsp-simulator %s did not start" % self.name
-            time.sleep(0.05)
-        self.port = int(self.port_file.read_text().strip())
-        self.http.verify = self.ca_path
-        self.storage_device_id = self.ctl("GET", "state")["storage"]["storageDeviceId"]
-
-    @property
-    def url(self):
-        return "https://127.0.0.1:%d" % self.port
-
-    def ctl(self, method, what, body=None):
-        resp = self.http.request(method, self.url + "/simulator/v1/" + what, json=body, timeout=30)
-        resp.raise_for_status()
-        return resp.json()
+    def wait_ready(self, timeout=None):
+        super().wait_ready(timeout)
+        self.storage_device_id = self.control.state()["storage"]["storageDeviceId"]
+        return self
 
     def create_key(self):
         """A new (FREE) key, made through the array's API as an administrator would: POST encryption-keys."""
-        base = self.url + "/ConfigurationManager/v1/objects"
-        resp = self.http.post(base + "/sessions", auth=(SERVICE_USER, SERVICE_PASSWORD), json={}, timeout=30)
-        resp.raise_for_status()
-        session = resp.json()
-        headers = {"Authorization": "Session %s" % session["token"], "Response-Job-Status": "Completed"}
-        try:
-            job = self.http.post(base + "/encryption-keys", json={"count": 1}, headers=headers, timeout=60)
-            assert job.status_code == 202, job.text
-            assert job.json()["status"] == "Completed" and job.json()["state"] == "Succeeded", job.text
-        finally:
-            self.http.delete(base + "/sessions/%s" % session["sessionId"], headers=headers, json={}, timeout=30)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        self.log.close()
+        job = self.array_job("encryption-keys", {"count": 1})
+        assert job["status"] == "Completed" and job["state"] == "Succeeded", job
 
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("fleet")
-    arrays = [Array(workdir, i + 1, serial) for i, serial in enumerate(SERIALS)]
+    arrays = [Array(workdir, i + 1, serial).start(wait=False) for i, serial in enumerate(SERIALS)]
     try:
         for array in arrays:
             array.wait_ready()
@@ -110,7 +63,7 @@ def fleet(tmp_path_factory):
         backups = workdir / "backups"
         fleet = {"arrays": arrays, "dir": workdir, "ca_bundle": str(bundle), "backups": backups}
         for array in arrays:
-            array.ctl("DELETE", "requests")
+            array.control.clear_requests()
         pdd = workdir / "job"
         (pdd / "inventory").mkdir(parents=True)
         (pdd / "inventory" / "hosts.yml").write_text(yaml.safe_dump(hosts_of(arrays)))
@@ -132,7 +85,7 @@ def fleet(tmp_path_factory):
         stdout_path = pdd / "artifacts" / "job" / "stdout"
         stdout = stdout_path.read_text() if stdout_path.exists() else ""
         fleet["job"] = {"proc": proc, "stdout": stdout, "logs": dict((a.name, request_log(a)) for a in arrays),
-                        "states": dict((a.name, a.ctl("GET", "state")) for a in arrays)}
+                        "states": dict((a.name, a.control.state()) for a in arrays)}
         yield fleet
     finally:
         for array in arrays:
@@ -152,7 +105,7 @@ def hosts_of(arrays, **group_vars):
 
 
 def request_log(array):
-    return array.ctl("GET", "requests")
+    return array.control.requests_log()
 
 
 def sessions_of(log):
@@ -290,7 +243,7 @@ def test_audit_pipeline_over_the_fleet(fleet, tmp_path):
             vault_encrypt(SERVICE_PASSWORD, tmp_path).replace("\n", "\n  "),
             vault_encrypt(KEY_FILE_PASSWORD, tmp_path).replace("\n", "\n  ")))
     for array in arrays:
-        array.ctl("DELETE", "requests")
+        array.control.clear_requests()
 
     proc = run_audit(fleet, tmp_path)
     assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-3000:]
@@ -312,10 +265,10 @@ def test_audit_pipeline_over_the_fleet(fleet, tmp_path):
         created, deleted = sessions_of(log)
         assert len(created) == len(deleted) == 1
 
-    before = dict((a.name, a.ctl("GET", "state")["keys"]) for a in arrays)
+    before = dict((a.name, a.control.state()["keys"]) for a in arrays)
     arrays[1].create_key()
-    arrays[2].ctl("POST", "lose-keys", {"parity_groups": ["1-1"]})
-    new_keys = [k for k in arrays[1].ctl("GET", "state")["keys"] if k["keyId"] not in {x["keyId"] for x in before[arrays[1].name]}]
+    arrays[2].control.lose_keys("1-1")
+    new_keys = [k for k in arrays[1].control.state()["keys"] if k["keyId"] not in {x["keyId"] for x in before[arrays[1].name]}]
     assert len(new_keys) == 1
 
     proc = run_audit(fleet, tmp_path)

@@ -17,7 +17,7 @@ import subprocess
 import sys
 
 import pytest
-import requests
+from vsp_simulator.harness import ADMIN, VIEWER, RunningSimulator
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 COLLECTION_DIR = os.environ.get("VSP_COLLECTION_DIR", os.path.dirname(os.path.dirname(HERE)))
@@ -30,28 +30,28 @@ TARGETS = sorted(
 
 @pytest.fixture(scope="session")
 def simulator():
-    if "VSP_SIMULATOR_URL" not in os.environ:
+    sim = RunningSimulator.from_environment()
+    if sim is None:
         pytest.fail("run through `make integration` (hack/with-simulator starts the simulator)")
     config = {
-        "vsp_host": os.environ["VSP_HOST"],
-        "vsp_port": int(os.environ["VSP_PORT"]),
-        "vsp_ca_path": os.environ["VSP_CA_PATH"],
-        "vsp_simulator_url": os.environ["VSP_SIMULATOR_URL"],
-        "vsp_username": "admin",
-        "vsp_password": "vsp-admin",
-        "vsp_viewer_username": "viewer",
-        "vsp_viewer_password": "vsp-viewer",
+        "vsp_host": sim.host,
+        "vsp_port": sim.port,
+        "vsp_ca_path": sim.ca_path,
+        "vsp_simulator_url": sim.url,
+        "vsp_username": ADMIN.name,
+        "vsp_password": ADMIN.password,
+        "vsp_viewer_username": VIEWER.name,
+        "vsp_viewer_password": VIEWER.password,
         "vsp_python": sys.executable,
     }
     with open(os.path.join(COLLECTION_DIR, "tests", "integration", "integration_config.yml"), "w") as handle:
         json.dump(config, handle)
-    return config
+    return sim
 
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_target(simulator, target):
-    reset = requests.post(simulator["vsp_simulator_url"] + "/simulator/v1/reset", json={}, verify=simulator["vsp_ca_path"], timeout=30)
-    reset.raise_for_status()
+    simulator.control.reset()
     ansible_test = os.path.join(os.path.dirname(sys.executable), "ansible-test")
     proc = subprocess.run(
         [ansible_test, "integration", "--color", "no", "--python", "%d.%d" % sys.version_info[:2], target],

@@ -3,12 +3,12 @@
 Needs the simulator's environment (VSP_SIMULATOR_URL, ...): run through `make molecule`, which starts
 it with hack/with-simulator. The scenarios run one after another (they share the simulator).
 """
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from vsp_simulator.harness import RunningSimulator
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = sorted(p.parent.name for p in (ROOT / "extensions" / "molecule").glob("*/molecule.yml"))
@@ -16,7 +16,7 @@ SCENARIOS = sorted(p.parent.name for p in (ROOT / "extensions" / "molecule").glo
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_scenario(scenario):
-    if not os.environ.get("VSP_SIMULATOR_URL"):
+    if RunningSimulator.from_environment() is None:
         pytest.skip("no simulator: run through `make molecule`")
     molecule = Path(sys.executable).with_name("molecule")
     proc = subprocess.run(

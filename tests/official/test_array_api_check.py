@@ -9,11 +9,11 @@ import subprocess
 import sys
 
 import pytest
-import requests
+from vsp_simulator.harness import ADMIN, RunningSimulator
 
-SIM = os.environ.get("VSP_SIMULATOR_URL")
+SIM = RunningSimulator.from_environment()
 COLLECTION = os.environ.get("VSP_COLLECTION_DIR")
-pytestmark = pytest.mark.skipif(not SIM or not COLLECTION,
+pytestmark = pytest.mark.skipif(SIM is None or not COLLECTION,
                                 reason="run by make official (needs the simulator and the built collection)")
 
 OBJ = "/ConfigurationManager/v1/objects/"
@@ -21,30 +21,18 @@ SDID = "936000412345"
 BACKUP_PASSWORD = "Check-Backup-2026!"
 
 
-def ctl(method, name, **kw):
-    resp = requests.request(method, "%s/simulator/v1/%s" % (SIM, name),
-                            verify=os.environ["VSP_CA_PATH"], timeout=30, **kw)
-    resp.raise_for_status()
-    return resp.json()
-
-
 def make_a_job():
     """One finished job of the admin user, so that GET jobs has something to show."""
-    verify = os.environ["VSP_CA_PATH"]
-    login = requests.post(SIM + OBJ + "sessions", auth=("admin", "vsp-admin"), verify=verify, timeout=30).json()
-    head = {"Authorization": "Session " + login["token"], "Response-Job-Status": "Completed"}
-    job = requests.post(SIM + OBJ + "ldevs/9/actions/change-status/invoke", headers=head, verify=verify,
-                        json={"parameters": {"status": "nml"}}, timeout=30).json()
+    job = SIM.array_job("ldevs/9/actions/change-status/invoke", {"parameters": {"status": "nml"}})
     assert job["state"] == "Succeeded", job
-    requests.delete(SIM + OBJ + "sessions/%d" % login["sessionId"], headers=head, verify=verify, timeout=30)
 
 
 @pytest.fixture
 def fresh():
-    ctl("POST", "reset")
-    ctl("DELETE", "faults")
+    SIM.control.reset()
+    SIM.control.clear_faults()
     make_a_job()
-    ctl("DELETE", "requests")
+    SIM.control.clear_requests()
 
 
 def playbook(tmp_path, *extra):
@@ -72,16 +60,16 @@ def test_default_run_confirms_everything_and_sends_no_write(fresh, tmp_path):
     markdown = (tmp_path / (base.name + ".md")).read_text()
     assert "| error_object_404 | confirmed |" in markdown
     assert "%d confirmed, 0 differs, 0 not checked" % len(checks) in proc.stdout
-    log = ctl("GET", "requests")
+    log = SIM.control.requests_log()
     assert log, "the simulator saw no request"
     not_get = [(r["method"], r["path"]) for r in log if r["method"] != "GET"]
     assert not_get == [("POST", OBJ + "sessions"), ("DELETE", OBJ + "sessions/2")], not_get
-    assert ctl("GET", "state")["sessions"] == 0
+    assert SIM.control.state()["sessions"] == 0
     # no key material and no secret in the reports: the simulator's key material never leaves it,
     # so check the connection password and the session tokens the simulator issued
-    tokens = ctl("GET", "issued-tokens")["tokens"]
+    tokens = SIM.control.issued_tokens()
     for text in (markdown, json.dumps(report)):
-        assert "vsp-admin" not in text and not any(t in text for t in tokens)
+        assert ADMIN.password not in text and not any(t in text for t in tokens)
 
 
 def test_opt_in_backup_sends_one_backup_and_checks_its_headers(fresh, tmp_path):
@@ -95,7 +83,7 @@ def test_opt_in_backup_sends_one_backup_and_checks_its_headers(fresh, tmp_path):
     assert headers["status"] == 200 and headers["content_type"] == "application/octet-stream"
     assert headers["content_disposition"].startswith("attachment") and headers["bytes_received"] > 0
     assert headers["content_length"] == str(headers["bytes_received"])
-    writes = [(r["method"], r["path"]) for r in ctl("GET", "requests")
+    writes = [(r["method"], r["path"]) for r in SIM.control.requests_log()
               if r["method"] != "GET" and "/sessions" not in r["path"]]
     assert writes == [("POST", OBJ + "encryption-keys/file/actions/backup/invoke")], writes
     # the key file was never written: only the two reports are in the directory, the temp dir is empty
@@ -113,4 +101,4 @@ def test_opt_in_backup_without_password_is_refused_before_the_backup(fresh, tmp_
            "-e", '{"check_array_api_backup": true}']
     proc = subprocess.run(cmd, env=env, cwd=str(tmp_path), capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode != 0 and "check_array_api_backup_password" in proc.stdout
-    assert not [r for r in ctl("GET", "requests") if "backup" in r["path"]]
+    assert not [r for r in SIM.control.requests_log() if "backup" in r["path"]]

@@ -6,11 +6,11 @@ import os
 import sys
 
 import pytest
-import requests
+from vsp_simulator.harness import RunningSimulator
 
-SIM = os.environ.get("VSP_SIMULATOR_URL")
+SIM = RunningSimulator.from_environment()
 COLLECTION = os.environ.get("VSP_COLLECTION_DIR")
-pytestmark = pytest.mark.skipif(not SIM or not COLLECTION,
+pytestmark = pytest.mark.skipif(SIM is None or not COLLECTION,
                                 reason="run by make official (needs the simulator and the built collection)")
 
 if COLLECTION:
@@ -23,40 +23,31 @@ if COLLECTION:
 OBJ = "/ConfigurationManager/v1/objects/"
 
 
-def ctl(method, name, **kw):
-    resp = requests.request(method, "%s/simulator/v1/%s" % (SIM, name),
-                            verify=os.environ["VSP_CA_PATH"], timeout=30, **kw)
-    resp.raise_for_status()
-    return resp.json()
-
-
 def client():
-    return VspClient({"host": os.environ["VSP_HOST"], "port": int(os.environ["VSP_PORT"]), "protocol": "https",
-                      "username": "admin", "password": "vsp-admin", "ca_path": os.environ["VSP_CA_PATH"],
-                      "validate_certs": True, "storage_device_id": None, "retries": 2, "timeout": 30, "wait_timeout": 60})
+    return VspClient(SIM.connection(retries=2, timeout=30, wait_timeout=60, storage_device_id=None))
 
 
 @pytest.fixture(autouse=True)
 def stay_blocked():
-    ctl("POST", "reset", json={"scenario": {"options": {"pools_stay_blocked": True}}})
-    ctl("DELETE", "requests")
+    SIM.control.reset({"options": {"pools_stay_blocked": True}})
+    SIM.control.clear_requests()
     yield
-    ctl("POST", "reset")
+    SIM.control.reset()
 
 
 def pool_status():
-    return dict((p["poolId"], p["poolStatus"]) for p in ctl("GET", "state")["pools"])
+    return dict((p["poolId"], p["poolStatus"]) for p in SIM.control.state()["pools"])
 
 
 def test_offline_impact_of_two_groups():
     with client() as c:
         impact = offline_impact(VspApi(c), ["1-1", "1-3"])
-    state = ctl("GET", "state")
+    state = SIM.control.state()
     dp = sorted(v["ldevId"] for v in state["ldevs"] if "HDP" in v["attributes"] and v["poolId"] in (0, 1))
     assert impact["pool_ids"] == [0, 1]
     assert [p["pool_volume_ids"] for p in impact["pools"]] == [[0, 1], [4, 5]]
     assert impact["dp_volume_ids"] == dp and impact["dp_volume_count"] == len(dp) == 4
-    assert all(r["method"] == "GET" or "/sessions" in r["path"] for r in ctl("GET", "requests"))
+    assert all(r["method"] == "GET" or "/sessions" in r["path"] for r in SIM.control.requests_log())
 
 
 def test_blocked_pool_recovered_healthy_pool_left_alone():
@@ -68,15 +59,15 @@ def test_blocked_pool_recovered_healthy_pool_left_alone():
             assert failures == [] and changed == [0, 1]
             volumes = [api.get_ldev(0), api.get_ldev(1)]
         assert pool_status() == {0: "POLE", 1: "POLN", 2: "POLN"}
-        ctl("DELETE", "requests")
+        SIM.control.clear_requests()
         result = recover_pools(api, [0, 1])
         assert result["recovered"] == [0] and result["not_normal"] == [] and result["failures"] == []
         assert pool_status() == {0: "POLN", 1: "POLN", 2: "POLN"}
-        writes = [(r["method"], r["path"], r["status"]) for r in ctl("GET", "requests")
+        writes = [(r["method"], r["path"], r["status"]) for r in SIM.control.requests_log()
                   if r["method"] != "GET" and "/sessions" not in r["path"]]
         assert writes == [("POST", OBJ + "pools/0/actions/recover/invoke", 202)]
         # a rerun changes nothing: every pool is normal, nothing is sent
-        ctl("DELETE", "requests")
+        SIM.control.clear_requests()
         again = recover_pools(api, [0, 1])
         assert again["recovered"] == [] and [p["action"] for p in again["pools"]] == ["none", "none"]
-        assert all(r["method"] == "GET" for r in ctl("GET", "requests"))
+        assert all(r["method"] == "GET" for r in SIM.control.requests_log())

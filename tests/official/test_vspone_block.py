@@ -15,28 +15,21 @@ import subprocess
 import sys
 
 import pytest
-import requests
+from vsp_simulator.harness import ADMIN, RunningSimulator
 
-SIM = os.environ.get("VSP_SIMULATOR_URL")
-pytestmark = pytest.mark.skipif(not SIM or not os.environ.get("VSP_OFFICIAL_COLLECTIONS"),
+SIM = RunningSimulator.from_environment()
+pytestmark = pytest.mark.skipif(SIM is None or not os.environ.get("VSP_OFFICIAL_COLLECTIONS"),
                                 reason="run by make official (needs the simulator and the collection)")
 
 FQ = "hitachivantara.vspone_block.vsp."
 OBJ = "/ConfigurationManager/v1/objects/"
 
 
-def ctl(method, name, **kw):
-    resp = requests.request(method, "%s/simulator/v1/%s" % (SIM, name),
-                            verify=os.environ["VSP_CA_PATH"], timeout=30, **kw)
-    resp.raise_for_status()
-    return resp.json()
-
-
 @pytest.fixture(autouse=True)
 def fresh():
-    ctl("POST", "reset")
-    ctl("DELETE", "faults")
-    ctl("DELETE", "requests")
+    SIM.control.reset()
+    SIM.control.clear_faults()
+    SIM.control.clear_requests()
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +40,8 @@ def workdir(tmp_path_factory):
 def run(workdir, module, **args):
     """Run one module of Hitachi's collection ad hoc; its result dict."""
     args.setdefault("connection_info", {
-        "address": "%s:%s" % (os.environ["VSP_HOST"], os.environ["VSP_PORT"]),
-        "username": "admin", "password": "vsp-admin"})
+        "address": "%s:%s" % (SIM.host, SIM.port),
+        "username": ADMIN.name, "password": ADMIN.password})
     env = dict(os.environ)
     env.update(
         ANSIBLE_COLLECTIONS_PATH=os.environ["VSP_OFFICIAL_COLLECTIONS"],
@@ -77,7 +70,7 @@ def run(workdir, module, **args):
 
 
 def log():
-    return [(r["method"], r["path"].replace(OBJ, ""), r["status"]) for r in ctl("GET", "requests")]
+    return [(r["method"], r["path"].replace(OBJ, ""), r["status"]) for r in SIM.control.requests_log()]
 
 
 def writes():
@@ -90,11 +83,11 @@ def test_session_create_and_delete(workdir):
     assert made.get("failed") is not True, made
     session = made["session"]
     assert isinstance(session["session_id"], int) and len(session["token"]) == 32
-    assert ctl("GET", "state")["sessions"] == 1
+    assert SIM.control.state()["sessions"] == 1
     gone = run(workdir, "hv_session", state="absent",
                spec={"id": session["session_id"], "token": session["token"]})
     assert gone.get("failed") is not True and gone["changed"] is True, gone
-    assert ctl("GET", "state")["sessions"] == 0
+    assert SIM.control.state()["sessions"] == 0
     assert ("DELETE", "sessions/%d" % session["session_id"], 200) in log()
 
 
@@ -105,7 +98,7 @@ def test_ldev_facts_pool_volume(workdir):
     assert vol["ldev_id"] == 0 and vol["status"] == "NML" and vol["parity_group_id"] == "1-1"
     assert vol["provision_type"] == "CVS,POOL" and vol["emulation_type"] == "OPEN-V-CVS"
     assert ("GET", "ldevs/0", 200) in log() and writes() == []
-    assert ctl("GET", "state")["sessions"] == 0
+    assert SIM.control.state()["sessions"] == 0
 
 
 def test_storagepool_facts_all_and_one(workdir):
@@ -163,26 +156,19 @@ def test_storagepool_restore_on_a_healthy_pool(workdir):
     # [I] the array refuses to recover a pool that is not blocked (RG17 restoring-a-pool: 412)
     assert res.get("failed") is True and "not in the blocked status" in res["msg"], res
     assert ("POST", "pools/0/actions/recover/invoke", 412) in log()
-    state = ctl("GET", "state")
+    state = SIM.control.state()
     assert [p["poolStatus"] for p in state["pools"]] == ["POLN", "POLN", "POLN"]
     assert all(v["status"] == "NML" for v in state["ldevs"])
 
 
 def test_storagepool_restore_of_a_pool_that_stays_blocked(workdir):
-    ctl("POST", "reset", json={"scenario": {"options": {"pools_stay_blocked": True}}})
-    token = requests.post("%s%ssessions" % (SIM, OBJ), auth=("admin", "vsp-admin"),
-                          verify=os.environ["VSP_CA_PATH"], timeout=30).json()
-    head = {"Authorization": "Session %s" % token["token"], "Response-Job-Status": "Completed"}
+    SIM.control.reset({"options": {"pools_stay_blocked": True}})
     for status in ("blk", "nml"):
-        job = requests.post("%s%sldevs/0/actions/change-status/invoke" % (SIM, OBJ), headers=head,
-                            json={"parameters": {"status": status}},
-                            verify=os.environ["VSP_CA_PATH"], timeout=30).json()
+        job = SIM.array_job("ldevs/0/actions/change-status/invoke", {"parameters": {"status": status}})
         assert job["state"] == "Succeeded", job
-    requests.delete("%s%ssessions/%s" % (SIM, OBJ, token["sessionId"]), headers=head,
-                    verify=os.environ["VSP_CA_PATH"], timeout=30)
-    assert ctl("GET", "state")["pools"][0]["poolStatus"] == "POLE"
-    ctl("DELETE", "requests")
+    assert SIM.control.state()["pools"][0]["poolStatus"] == "POLE"
+    SIM.control.clear_requests()
     res = run(workdir, "hv_storagepool", state="restore", spec={"id": 0})
     assert res.get("failed") is not True and res["changed"] is True, res
     assert ("POST", "pools/0/actions/recover/invoke", 202) in log()
-    assert ctl("GET", "state")["pools"][0]["poolStatus"] == "POLN"
+    assert SIM.control.state()["pools"][0]["poolStatus"] == "POLN"

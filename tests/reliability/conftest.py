@@ -40,7 +40,7 @@ def sim(tmp_path_factory):
     """A simulator of this test module, reset to the suite's scenario (distinctive passwords)."""
     simulator = Simulator(tmp_path_factory.mktemp("sim"), "main").start()
     try:
-        simulator.reset()
+        simulator.control.reset()
         yield simulator
     finally:
         simulator.stop()

@@ -9,15 +9,13 @@ import hashlib
 import json
 import os
 import re
-import shutil
-import signal
 import socket
 import subprocess
 import sys
 import threading
-import time
 
-import requests
+from vsp_simulator import harness, users
+from vsp_simulator.harness import ANSIBLE_QUIET, SimulatorProcess, User
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(os.path.abspath(sys.executable))
@@ -31,143 +29,24 @@ BACKUP_PASSWORD = "Bk9#kEyF1le-Rq5mZ"
 WRONG_BACKUP_PASSWORD = "Wr0ng#Pw-Ut6yJc"
 SECRET_VALUES = (ADMIN_PASSWORD, VIEWER_PASSWORD, BACKUP_PASSWORD, WRONG_BACKUP_PASSWORD)
 
-SCENARIO = {
-    "users": [
-        {"name": "admin", "password": ADMIN_PASSWORD,
-         "roles": ["Security Administrator (View & Modify)", "Storage Administrator (Provisioning)"]},
-        {"name": "viewer", "password": VIEWER_PASSWORD,
-         "roles": ["Security Administrator (View Only)", "Storage Administrator (View Only)"]},
-    ],
-}
+# the simulator's default users with the distinctive passwords
+ADMIN = User(users.ADMIN.name, ADMIN_PASSWORD, users.ADMIN.roles)
+VIEWER = User(users.VIEWER.name, VIEWER_PASSWORD, users.VIEWER.roles)
+SCENARIO = {"users": users.scenario_users((ADMIN, VIEWER))}
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 SESSIONS_RE = re.compile(r"/v1/objects/(storages/[^/]+/)?sessions(/\d+)?$")
 
 
-def _command():
-    exe = shutil.which("vsp-simulator", path=BIN)
-    return [exe] if exe else [PYTHON, "-m", "vsp_simulator"]
+class Simulator(SimulatorProcess):
+    """A simulator of the suite (vsp_simulator.harness): its own directory, CA, log and state file,
+    the suite's scenario (distinctive passwords), 50 ms jobs; the module options of the suite's admin."""
 
+    def __init__(self, workdir, name="sim", job_ms=50, tls=True):
+        super().__init__(os.path.join(str(workdir), name), scenario=SCENARIO, state_file=True, job_ms=job_ms, tls=tls, user=ADMIN)
 
-class Simulator:
-    """One `vsp-simulator` subprocess with its own directory, CA, log and state file."""
-
-    def __init__(self, workdir, name="sim", host="127.0.0.1", job_ms=50, extra=()):
-        self.dir = os.path.join(str(workdir), name)
-        os.makedirs(self.dir, exist_ok=True)
-        self.host = host
-        self.job_ms = job_ms
-        self.extra = list(extra)
-        self.cert_dir = os.path.join(self.dir, "certs")
-        self.ca_path = os.path.join(self.cert_dir, "ca.pem")
-        self.state_file = os.path.join(self.dir, "state.json")
-        self.log_path = os.path.join(self.dir, "simulator.log")
-        self.port = 0
-        self.proc = None
-        self.http = requests.Session()
-        self.http.trust_env = False
-
-    # -- process ------------------------------------------------------------------------------------
-    def start(self):
-        port_file = os.path.join(self.dir, "port")
-        if os.path.exists(port_file):
-            os.unlink(port_file)
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                _command() + ["--host", self.host, "--port", str(self.port), "--port-file", port_file,
-                              "--cert-dir", self.cert_dir, "--state-file", self.state_file,
-                              "--job-ms", str(self.job_ms)] + self.extra,
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 30
-        while not os.path.exists(port_file):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                with open(self.log_path, errors="replace") as log:
-                    raise RuntimeError("vsp-simulator did not start:\n" + log.read()[-3000:])
-            time.sleep(0.02)
-        with open(port_file) as handle:
-            self.port = int(handle.read().strip())
-        self.http.verify = self.ca_path
-        return self
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        self.proc = None
-
-    def kill(self):
-        """Stop at once (SIGKILL), as a crashed or power-cycled REST server would."""
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-        self.proc = None
-
-    def restart(self, kill=True):
-        """Stop and start again on the same port with the same state file (a new CA: same cert dir)."""
-        (self.kill if kill else self.stop)()
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                return self.start()
-            except RuntimeError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-
-    # -- control API --------------------------------------------------------------------------------
-    @property
-    def url(self):
-        return "https://%s:%d" % (self.host, self.port)
-
-    def ctl(self, method, what, body=None):
-        resp = self.http.request(method, self.url + "/simulator/v1/" + what, json=body, timeout=30)
-        resp.raise_for_status()
-        return resp.json()
-
-    def reset(self, scenario=None):
-        scn = dict(SCENARIO)
-        scn.update(scenario or {})
-        return self.ctl("POST", "reset", {"scenario": scn})
-
-    def state(self):
-        return self.ctl("GET", "state")
-
-    def requests_log(self):
-        return self.ctl("GET", "requests")
-
-    def clear_requests(self):
-        return self.ctl("DELETE", "requests")
-
-    def fault(self, **rule):
-        return self.ctl("POST", "faults", rule)
-
-    def clear_faults(self):
-        return self.ctl("DELETE", "faults")
-
-    def lose_keys(self, *parity_groups):
-        return self.ctl("POST", "lose-keys", {"parity_groups": list(parity_groups)})
-
-    def expire_sessions(self):
-        return self.ctl("POST", "expire-sessions")
-
-    def issued_tokens(self):
-        return self.ctl("GET", "issued-tokens")["tokens"]
-
-    def own_log(self):
-        with open(self.log_path, errors="replace") as handle:
-            return handle.read()
-
-    def connection(self, **extra):
-        """Connection options of the modules for this simulator (admin, HTTPS, validate_certs, ca_path)."""
-        conn = {"host": self.host, "port": self.port, "username": "admin", "password": ADMIN_PASSWORD,
-                "validate_certs": True, "ca_path": self.ca_path, "timeout": 10, "retries": 3}
-        conn.update(extra)
-        return conn
+    def connection(self, user=None, **extra):
+        return super().connection(user, **dict({"timeout": 10, "retries": 3}, **extra))
 
 
 # -- reading the simulator's answers ----------------------------------------------------------------
@@ -207,14 +86,9 @@ def collections_path():
 
 def ansible_env(workdir, **extra):
     """A clean environment: no VSP_* / ANSIBLE_* settings from outside but the collection path."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VSP_", "ANSIBLE_"))}
+    env = harness.clean_env(**ANSIBLE_QUIET)
     env.update(
-        PATH=BIN + os.pathsep + env.get("PATH", ""),
         ANSIBLE_COLLECTIONS_PATH=collections_path(),
-        ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_LOCALHOST_WARNING="false",
-        ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
         ANSIBLE_RETRY_FILES_ENABLED="0",
         ANSIBLE_DEPRECATION_WARNINGS="0",
         ANSIBLE_HOME=os.path.join(str(workdir), "ansible-home"),
@@ -333,21 +207,6 @@ def split_log_by_marker(log):
         else:
             current.append(entry)
     return by_case, current
-
-
-def await_log(sim, condition, timeout=60, running=None):
-    """Poll the simulator's request log (another process) until ``condition(log)`` holds; the log, or
-    None when ``timeout`` seconds pass first or the process ``running`` ends first. The condition, not
-    the time, ends the wait: the timeout only bounds a run that went wrong."""
-    deadline = time.monotonic() + timeout
-    while True:
-        ended = time.monotonic() > deadline or (running is not None and running.poll() is not None)
-        log = sim.requests_log()
-        if condition(log):
-            return log
-        if ended:
-            return None
-        time.sleep(0.02)
 
 
 def marker_task(name, sim, label):

@@ -110,7 +110,7 @@ def key_files(directory):
 @pytest.fixture(scope="module")
 def stores(sim, sshd, tmp_path_factory):
     work = tmp_path_factory.mktemp("backup-hosts")
-    sim.reset()
+    sim.control.reset()
     local, remote = str(work / "local-backups"), str(work / "remote" / "vsp-key-backups")
     os.makedirs(os.path.dirname(remote), mode=0o755)
     inventory = write_inventory(work, sim, sshd)
@@ -174,8 +174,8 @@ def test_rotation_makes_a_new_file_and_retention_applies_on_both_stores(stores):
 def test_restore_takes_the_file_from_the_backup_host(stores, sim):
     work = stores["work"]
     shutil.rmtree(stores["local"])  # the control node lost its copy too
-    sim.lose_keys("1-1")
-    assert sim.state()["lost_parity_groups"] == ["1-1"]
+    sim.control.lose_keys("1-1")
+    assert sim.control.state()["lost_parity_groups"] == ["1-1"]
     tmpdir = work / "runner-tmp"
     tmpdir.mkdir()
     proc = run_shipped(work, stores["inventory"], "vsp.encryption.restore_encryption_keys", {
@@ -183,7 +183,7 @@ def test_restore_takes_the_file_from_the_backup_host(stores, sim):
         "encryption_key_restore_backup_password": ROTATED_PASSWORD, "encryption_key_restore_confirm": True},
         env={"TMPDIR": str(tmpdir)})
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
-    state = sim.state()
+    state = sim.control.state()
     assert state["lost_parity_groups"] == []
     assert not [k for k in state["keys"] if k.get("lost")]
     pool_volumes = [ld for ld in state["ldevs"] if "POOL" in ld.get("attributes", [])]
@@ -196,19 +196,19 @@ def test_restore_takes_the_file_from_the_backup_host(stores, sim):
 def test_backup_dir_inside_the_jobs_private_data_dir_is_refused(sim, sshd, tmp_path_factory):
     """ansible-runner / AWX delete the job's private data directory: a backup there would be gone after the job."""
     work = tmp_path_factory.mktemp("job-dir")
-    sim.reset()
+    sim.control.reset()
     private = work / "private_data_dir"
     (private / "artifacts" / "42").mkdir(parents=True)
     backups = str(private / "key-backups")
     inventory = write_inventory(work, sim, sshd)
     env = {"AWX_ISOLATED_DATA_DIR": str(private / "artifacts" / "42")}  # as ansible-runner sets it
     extra = {"encryption_key_backup_dir": backups, "encryption_key_backup_password": BACKUP_PASSWORD}
-    before = len(sim.requests_log())
+    before = len(sim.control.requests_log())
     refused = run_shipped(work, inventory, "vsp.encryption.backup_encryption_keys", extra, env=env)
     assert refused.returncode != 0
     assert "private data directory" in refused.stdout and "encryption_key_backup_allow_job_dir" in refused.stdout
     assert key_files(backups) == []
-    assert not [e for e in sim.requests_log()[before:] if "file/actions/backup" in e["path"]]
+    assert not [e for e in sim.control.requests_log()[before:] if "file/actions/backup" in e["path"]]
     allowed = run_shipped(work, inventory, "vsp.encryption.backup_encryption_keys",
                           dict(extra, encryption_key_backup_allow_job_dir=True), env=env)
     assert allowed.returncode == 0, allowed.stdout[-3000:]

@@ -25,7 +25,7 @@ from typing import NamedTuple
 import pytest
 import requests
 from rel_helpers import split_log_by_marker
-from rel_helpers import (ADMIN_PASSWORD, BACKUP_PASSWORD, VIEWER_PASSWORD, WRONG_BACKUP_PASSWORD, Simulator, accepted_writes,
+from rel_helpers import (ADMIN, BACKUP_PASSWORD, VIEWER_PASSWORD, WRONG_BACKUP_PASSWORD, Simulator, accepted_writes,
                          array_view, logins, marker_task, module_task, run_cases)
 
 OBJ = "/ConfigurationManager/v1/objects"
@@ -37,7 +37,7 @@ def backup_file(sim, dest):
     http.verify = sim.ca_path
     http.trust_env = False
     base = sim.url + OBJ
-    login = http.post(base + "/sessions", auth=("admin", ADMIN_PASSWORD), json={}, timeout=30).json()
+    login = http.post(base + "/sessions", auth=ADMIN.auth, json={}, timeout=30).json()
     headers = {"Authorization": "Session " + login["token"]}
     try:
         resp = http.post(base + "/encryption-keys/file/actions/backup/invoke", headers=dict(headers, Accept="application/octet-stream"),
@@ -48,7 +48,7 @@ def backup_file(sim, dest):
         with open(dest + ".manifest.json", "w") as handle:
             # a format-1 manifest (still read): no key ids, no password verifier, so only the array can refuse a wrong
             # password; it names the array (a file counts as this array's only by its manifest)
-            storage = sim.state()["storage"]
+            storage = sim.control.state()["storage"]
             json.dump({"format_version": 1, "sha256": hashlib.sha256(resp.content).hexdigest(), "size": len(resp.content),
                        "storage_device_id": storage["storageDeviceId"], "serial_number": storage["serialNumber"]}, handle)
         for ldev in (0, 1):  # parity group 1-1: blocked, so that a restore reaches the password check
@@ -159,15 +159,15 @@ def run(sim, tmp_path_factory):
     work = tmp_path_factory.mktemp("bad-input")
     other = Simulator(work, "other").start()  # its own CA (another --cert-dir)
     try:
-        sim.reset()
-        other.reset()
+        sim.control.reset()
+        other.control.reset()
         files_dir = work / "files"
         files_dir.mkdir()
         names = (("good", "good.ekf"), ("tampered", "tampered.ekf"), ("existing", "existing.ekf"), ("new", "new.ekf"),
                  ("missing", "missing.ekf"), ("nodir", "no/such/dir/k.ekf"))
         files = {k: str(files_dir / v) for k, v in names}
         backup_file(sim, files["good"])
-        sim.lose_keys("1-1")
+        sim.control.lose_keys("1-1")
         shutil.copy(files["good"], files["tampered"])
         shutil.copy(files["good"] + ".manifest.json", files["tampered"] + ".manifest.json")
         with open(files["tampered"], "r+b") as handle:
@@ -191,14 +191,14 @@ def run(sim, tmp_path_factory):
         for i, case in enumerate(the_cases):
             tasks.append(module_task(case.name, case.module, case.args, register="case_%02d" % i))
             tasks.append(marker_task("marker %02d" % i, sim, "%02d" % i))
-        before = sim.state()
-        sim.clear_requests()
-        other.clear_requests()
+        before = sim.control.state()
+        sim.control.clear_requests()
+        other.control.clear_requests()
         results, proc = run_cases(work, "bad-input", tasks, sim)
-        log = sim.requests_log()
+        log = sim.control.requests_log()
         by_case = split_log_by_marker(log)[0]
-        yield {"cases": the_cases, "results": results, "log": by_case, "before": before, "after": sim.state(), "files": files,
-               "other_log": other.requests_log(), "proc": proc}
+        yield {"cases": the_cases, "results": results, "log": by_case, "before": before, "after": sim.control.state(), "files": files,
+               "other_log": other.control.requests_log(), "proc": proc}
     finally:
         other.stop()
 

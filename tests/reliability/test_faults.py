@@ -18,10 +18,10 @@ from typing import NamedTuple
 
 import pytest
 from rel_helpers import split_log_by_marker
-from rel_helpers import (ADMIN_PASSWORD, BACKUP_PASSWORD, SESSIONS_RE, accepted_writes, await_log, check_backup_dir, ctl_task, logins,
+from rel_helpers import (ADMIN, BACKUP_PASSWORD, SESSIONS_RE, accepted_writes, check_backup_dir, ctl_task, logins,
                          marker_task, module_task, run_cases)
 
-FILL = {"user": "admin", "password": ADMIN_PASSWORD}
+FILL = {"user": ADMIN.name, "password": ADMIN.password}
 
 
 class Case(NamedTuple):
@@ -106,8 +106,8 @@ def run(sim, tmp_path_factory):
     work = tmp_path_factory.mktemp("faults")
     backups = str(work / "backups")
     os.mkdir(backups, 0o700)
-    sim.reset()
-    sim.clear_requests()
+    sim.control.reset()
+    sim.control.clear_requests()
     the_cases = cases(backups)
     tasks = []
     for i, case in enumerate(the_cases):
@@ -128,9 +128,9 @@ def run(sim, tmp_path_factory):
         tasks.append(ctl_task("%02d clean up" % i, sim, after, register="after_%02d" % i))
         tasks.append(marker_task("%02d marker" % i, sim, "%02d" % i))
     results, proc = run_cases(work, "faults", tasks, sim)
-    log = sim.requests_log()
+    log = sim.control.requests_log()
     by_case, current = split_log_by_marker(log)
-    return {"cases": the_cases, "results": results, "log": by_case, "late": current, "backups": backups, "final": sim.state(),
+    return {"cases": the_cases, "results": results, "log": by_case, "late": current, "backups": backups, "final": sim.control.state(),
             "proc": proc}
 
 
@@ -253,9 +253,9 @@ def test_session_expires_mid_run(sim, tmp_path):
     The simulator holds the jobs (control ``POST jobs {"hold": true}``): the change-status request is
     answered (202, job started) and the module polls its job; the sessions are expired then, and only
     then are the jobs released. No timing: the order is made by the test."""
-    sim.reset()
-    sim.clear_requests()
-    sim.ctl("POST", "jobs", {"hold": True})
+    sim.control.reset()
+    sim.control.clear_requests()
+    sim.control.hold_jobs()
     expired = {}
 
     def change_status_answered(log):
@@ -263,10 +263,10 @@ def test_session_expires_mid_run(sim, tmp_path):
 
     def expire_when_working():
         try:
-            if await_log(sim, change_status_answered, timeout=120) is not None:
-                expired["n"] = sim.expire_sessions()["expired"]
+            if sim.control.await_log(change_status_answered, timeout=120) is not None:
+                expired["n"] = sim.control.expire_sessions()
         finally:
-            sim.ctl("POST", "jobs", {"hold": False})
+            sim.control.release_jobs()
 
     thread = threading.Thread(target=expire_when_working)
     thread.start()
@@ -280,10 +280,10 @@ def test_session_expires_mid_run(sim, tmp_path):
     assert expired.get("n") == 1, "the module's change-status request was never answered while the jobs were held"
     assert not result.get("failed"), result
     assert result["changed_ldev_ids"] == [8, 9]
-    log = sim.requests_log()
+    log = sim.control.requests_log()
     assert [e["status"] for e in logins(log)] == [200, 200], log  # logged in again once
     first_change = next(i for i, e in enumerate(log) if "change-status" in e["path"])
     assert any(e["status"] == 401 for e in log[first_change:]), log  # refused after the session expired mid-run
-    state = sim.state()
+    state = sim.control.state()
     assert state["sessions"] == 0
     assert _ldevs(state, [8, 9]) == {8: "BLK", 9: "BLK"}

@@ -124,8 +124,8 @@ def run(sim, listeners, tmp_path_factory):
     work = tmp_path_factory.mktemp("hostile")
     backups = str(work / "one" / "two" / "backups")
     os.makedirs(backups, 0o700)
-    sim.reset()
-    sim.clear_requests()
+    sim.control.reset()
+    sim.control.clear_requests()
     the_cases = cases(backups, listeners)
     tasks = []
     for i, c in enumerate(the_cases):
@@ -139,7 +139,7 @@ def run(sim, listeners, tmp_path_factory):
         tasks.append(ctl_task("%02d clean up" % i, sim, [["DELETE", "faults"], ["GET", "state"]], register="after_%02d" % i))
         tasks.append(marker_task("%02d marker" % i, sim, "%02d" % i))
     results, proc = run_cases(work, "hostile", tasks, sim, timeout=900)
-    by_case, _late = split_log_by_marker(sim.requests_log())
+    by_case, _late = split_log_by_marker(sim.control.requests_log())
     return {"cases": the_cases, "results": results, "log": by_case, "backups": backups, "work": str(work), "proc": proc,
             "seen": dict((name, listener.seen()) for name, listener in listeners.items())}
 
@@ -248,16 +248,16 @@ def test_hostile(run, index):
 def test_stuck_key_pages(sim, tmp_path):
     """The array ignores startKeyId and answers the first full page again: the module fails naming the
     page start, after a bounded number of requests."""
-    sim.reset({"keys": {"free": 1100}})
-    sim.clear_requests()
-    sim.fault(method="GET", path=KEYS_GET, pages="stuck")
+    sim.control.reset({"keys": {"free": 1100}})
+    sim.control.clear_requests()
+    sim.control.add_fault(method="GET", path=KEYS_GET, pages="stuck")
     try:
         results, _proc = run_cases(tmp_path, "stuck", [module_task("info", "encryption_key_info", {}, register="info",
                                                                            timeout=TASK_TIMEOUT)], sim, timeout=300)
     finally:
-        sim.clear_faults()
-        log = sim.requests_log()
-        sim.reset()
+        sim.control.clear_faults()
+        log = sim.control.requests_log()
+        sim.control.reset()
     result = results["info"]
     assert result.get("failed") is True, result
     assert "startKeyId" in result["msg"] and "Traceback" not in result["msg"], result["msg"]
@@ -269,17 +269,17 @@ def test_stuck_key_pages(sim, tmp_path):
 def test_stuck_ldev_pages(sim, tmp_path):
     """The array ignores headLdevId (16,400 pool volumes: the first page of 16,384 is full): the module
     fails naming the page start, after a bounded number of requests."""
-    sim.reset({"parity_groups": [{"id": "1-1", "encrypted": True, "drives": 4, "pool_volumes": {"pool": 0, "count": 16400}}],
-               "dp_volumes": []})
-    sim.clear_requests()
-    sim.fault(method="GET", path="/ldevs$", pages="stuck")
+    sim.control.reset({"parity_groups": [{"id": "1-1", "encrypted": True, "drives": 4, "pool_volumes": {"pool": 0, "count": 16400}}],
+                       "dp_volumes": []})
+    sim.control.clear_requests()
+    sim.control.add_fault(method="GET", path="/ldevs$", pages="stuck")
     try:
         results, _proc = run_cases(tmp_path, "stuck-ldevs", [module_task("info", "pool_volume_info", {"parity_groups": ["1-1"]},
                                                                          register="info", timeout=TASK_TIMEOUT)], sim, timeout=300)
     finally:
-        sim.clear_faults()
-        log = sim.requests_log()
-        sim.reset()
+        sim.control.clear_faults()
+        log = sim.control.requests_log()
+        sim.control.reset()
     result = results["info"]
     assert result.get("failed") is True, result
     assert "headLdevId" in result["msg"] and "Traceback" not in result["msg"], result["msg"]
@@ -293,7 +293,7 @@ def test_drip_ends_at_timeout(sim, tmp_path):
     read (retried once, within `retries`) and for the key file download (no file left)."""
     backups = tmp_path / "backups"
     backups.mkdir(mode=0o700)
-    sim.reset()
+    sim.control.reset()
     tasks = [
         ctl_task("drip the identity", sim, [["POST", "faults", {"method": "GET", "path": "storages/instance$", "body": "drip",
                                                                 "drip_ms": 400}]]),
@@ -306,23 +306,22 @@ def test_drip_ends_at_timeout(sim, tmp_path):
     try:
         results, _proc = run_cases(tmp_path, "drip", tasks, sim, timeout=2 * TASK_TIMEOUT + 60)
     finally:
-        sim.clear_faults()
+        sim.control.clear_faults()
     for name in ("info", "backup"):
         result = results[name]
         assert result.get("failed") is True, result
         assert "timed out" in result["msg"] or "timeout" in result["msg"], result["msg"]
         assert "Traceback" not in result["msg"]
     assert os.listdir(str(backups)) == []
-    assert sim.state()["sessions"] == 0
+    assert sim.control.state()["sessions"] == 0
 
 
 @pytest.mark.reliability("secrets")
 def test_plain_http_warns(tmp_path):
     """`protocol: http` works (a lab array) but warns that the password and the key file travel in clear text."""
-    plain = Simulator(tmp_path, "plain", extra=["--no-tls"]).start()
+    plain = Simulator(tmp_path, "plain", tls=False).start()
     try:
-        conn = {"host": "127.0.0.1", "port": plain.port, "protocol": "http", "username": "admin", "password": "vsp-admin",
-                "timeout": 10, "retries": 1}
+        conn = plain.connection(retries=1)  # protocol http, no CA
         results, _proc = run_cases(tmp_path, "http", [module_task("info", "encryption_key_info", {}, register="info")], conn=conn)
     finally:
         plain.stop()

@@ -21,23 +21,23 @@ def run_role(work, name, sim, role, variables):
 @pytest.fixture(scope="module")
 def blocked_pools(sim, tmp_path_factory):
     work = tmp_path_factory.mktemp("pools")
-    sim.reset({"options": {"pools_stay_blocked": True}})
+    sim.control.reset({"options": {"pools_stay_blocked": True}})
     backups = str(work / "backups")
     backup, backup_results = run_role(work, "backup", sim, "encryption_key_backup", {
         "encryption_key_backup_dir": backups, "encryption_key_backup_password": BACKUP_PASSWORD})
-    sim.lose_keys("1-1")
-    sim.clear_requests()
+    sim.control.lose_keys("1-1")
+    sim.control.clear_requests()
     restore, results = run_role(work, "restore", sim, "encryption_key_restore", {
         "encryption_key_restore_path": backups, "encryption_key_restore_backup_password": BACKUP_PASSWORD,
         "encryption_key_restore_confirm": True})
-    state = sim.state()
-    log = sim.requests_log()
-    sim.clear_requests()
+    state = sim.control.state()
+    log = sim.control.requests_log()
+    sim.control.clear_requests()
     rerun, rerun_results = run_role(work, "rerun", sim, "encryption_key_restore", {
         "encryption_key_restore_path": backups, "encryption_key_restore_backup_password": BACKUP_PASSWORD,
         "encryption_key_restore_confirm": True, "encryption_key_restore_parity_groups": "1-1"})
     return {"backup": backup_results, "restore": restore, "results": results, "state": state, "log": log,
-            "rerun": rerun_results, "rerun_state": sim.state(), "rerun_log": sim.requests_log()}
+            "rerun": rerun_results, "rerun_state": sim.control.state(), "rerun_log": sim.control.requests_log()}
 
 
 @pytest.mark.reliability("rerun")

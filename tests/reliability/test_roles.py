@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import pytest
 from rel_helpers import split_log_by_marker
-from rel_helpers import (BACKUP_PASSWORD, WRONG_BACKUP_PASSWORD, accepted_writes, array_view, await_log, check_backup_dir, finish, logins,
+from rel_helpers import (BACKUP_PASSWORD, WRONG_BACKUP_PASSWORD, accepted_writes, array_view, check_backup_dir, finish, logins,
                          marker_task, play, run_playbook, with_results)
 
 
@@ -53,15 +53,15 @@ def backups(sim, tmp_path_factory):
     """Key files made by the backup role while the array answers 503 and drops a connection."""
     work = tmp_path_factory.mktemp("roles")
     directory = str(work / "backups")
-    sim.reset()
-    sim.clear_requests()
-    sim.fault(method="POST", path="file/actions/backup", status=503, times=2)
-    sim.fault(method="GET", path="encryption-keys$", action="drop", times=1)
+    sim.control.reset()
+    sim.control.clear_requests()
+    sim.control.add_fault(method="POST", path="file/actions/backup", status=503, times=2)
+    sim.control.add_fault(method="GET", path="encryption-keys$", action="drop", times=1)
     proc, results_path = run_roles(work, "backup", sim, [role_task("backup", "encryption_key_backup", {
         "encryption_key_backup_dir": directory, "encryption_key_backup_password": BACKUP_PASSWORD}, register="backup")])
-    sim.clear_faults()
-    return {"work": work, "dir": directory, "proc": proc, "results": read_results(results_path), "state": sim.state(),
-            "log": sim.requests_log()}
+    sim.control.clear_faults()
+    return {"work": work, "dir": directory, "proc": proc, "results": read_results(results_path), "state": sim.control.state(),
+            "log": sim.control.requests_log()}
 
 
 @pytest.mark.reliability("fault")
@@ -80,15 +80,15 @@ def test_backup_role_survives_503_and_a_dropped_connection(backups):
 @pytest.mark.reliability("fault")
 def test_restore_role_simulator_restarted_mid_run(sim, backups):
     """Kill -9 and restart the simulator when the role has begun to block volumes; rerun; converged."""
-    sim.lose_keys("1-1", "1-2")
-    sim.clear_requests()
+    sim.control.lose_keys("1-1", "1-2")
+    sim.control.clear_requests()
     work = backups["work"]
     proc, results_path = run_roles(work, "restore-restart", sim, [role_task("restore", "encryption_key_restore", restore_vars(backups["dir"]),
                                                                             register="restore")], popen=True)
     # the first change-status answered: the role is blocking volumes (a bounded wait on the request log)
-    blocking = await_log(sim, lambda log: any("change-status" in e["path"] for e in log), timeout=90, running=proc)
+    blocking = sim.control.await_log(lambda log: any("change-status" in e["path"] for e in log), timeout=90, running=proc)
     if blocking is not None:
-        sim.restart()
+        sim.restart(kill=True)
     first = finish(proc)
     assert blocking is not None, "the role never blocked a volume (within 90 s):\n" + first.stdout[-4000:]
     results = read_results(results_path)
@@ -101,7 +101,7 @@ def test_restore_role_simulator_restarted_mid_run(sim, backups):
                                                                            register="restore")])
     results = read_results(results_path)
     assert results["restore"] is not None, (results.get("restore_failed"), rerun.stdout[-4000:])
-    state = sim.state()
+    state = sim.control.state()
     assert state["lost_parity_groups"] == [] and not any(k["lost"] for k in state["keys"])
     restored = pool_volumes(state, ["1-1", "1-2"])
     assert [ld["status"] for ld in restored] == ["NML"] * 4, restored
@@ -115,9 +115,9 @@ def test_restore_role_simulator_restarted_mid_run(sim, backups):
 def test_restore_role_failed_restore_then_rerun(sim, backups):
     """The restore request fails (HTTP 500): the role stops naming it with the volumes blocked;
     the rerun restores and recovers."""
-    sim.lose_keys("1-3")
-    sim.clear_requests()
-    sim.fault(method="POST", path="restore/invoke", status=500, times=1)
+    sim.control.lose_keys("1-3")
+    sim.control.clear_requests()
+    sim.control.add_fault(method="POST", path="restore/invoke", status=500, times=1)
     work = backups["work"]
     first, results_path = run_roles(work, "restore-500", sim, [role_task("restore", "encryption_key_restore",
                                                                          restore_vars(backups["dir"], ["1-3"]), register="restore")])
@@ -126,14 +126,14 @@ def test_restore_role_failed_restore_then_rerun(sim, backups):
     msg = results["restore_failed"]["msg"]
     assert "HTTP 500" in msg and "restore" in msg.lower(), msg
     assert "Resume with:" in first.stdout
-    state = sim.state()
+    state = sim.control.state()
     assert [ld["status"] for ld in pool_volumes(state, ["1-3"])] == ["BLK", "BLK"]
     assert state["lost_parity_groups"] == ["1-3"] and state["sessions"] == 0
     second, results_path = run_roles(work, "restore-500-rerun", sim, [role_task("restore", "encryption_key_restore",
                                                                                 restore_vars(backups["dir"], ["1-3"]), register="restore")])
     results = read_results(results_path)
     assert results["restore"] is not None, (results.get("restore_failed"), second.stdout[-3000:])
-    state = sim.state()
+    state = sim.control.state()
     assert [ld["status"] for ld in pool_volumes(state, ["1-3"])] == ["NML", "NML"]
     assert state["lost_parity_groups"] == [] and state["sessions"] == 0
 
@@ -198,14 +198,14 @@ def bad_roles(sim, backups):
     for i, case in enumerate(cases):
         tasks.append(role_task(case.name, case.role, case.variables, register="case_%02d" % i))
         tasks.append(marker_task("marker %02d" % i, sim, "%02d" % i))
-    sim.reset()
-    sim.lose_keys("1-4")  # the restore checks its file, password and groups only when keys are lost (issue 11)
-    sim.clear_requests()
-    before = sim.state()
+    sim.control.reset()
+    sim.control.lose_keys("1-4")  # the restore checks its file, password and groups only when keys are lost (issue 11)
+    sim.control.clear_requests()
+    before = sim.control.state()
     proc, results_path = run_roles(work, "bad-roles", sim, tasks)
-    log = sim.requests_log()
+    log = sim.control.requests_log()
     by_case = split_log_by_marker(log)[0]
-    return {"cases": cases, "results": read_results(results_path), "log": by_case, "before": before, "after": sim.state(), "proc": proc,
+    return {"cases": cases, "results": read_results(results_path), "log": by_case, "before": before, "after": sim.control.state(), "proc": proc,
             "files": files}
 
 
@@ -238,30 +238,30 @@ def test_wrong_backup_password_is_refused_before_any_write_and_a_rerun_converges
     manifest check turned off (verify_manifest: false) only the array can tell, after the role blocked the volumes
     (which cannot serve I/O anyway while their keys are lost): the role stops naming the cause; the rerun with the
     right password converges."""
-    sim.reset()
-    sim.lose_keys("1-4")
+    sim.control.reset()
+    sim.control.lose_keys("1-4")
     work = backups["work"]
     key_file = os.path.join(backups["dir"], sorted(f for f in os.listdir(backups["dir"]) if f.endswith(".ekf"))[-1])
-    before = sim.state()
-    sim.clear_requests()
+    before = sim.control.state()
+    sim.control.clear_requests()
     _proc, results_path = run_roles(work, "wrong-pw", sim, [role_task("restore", "encryption_key_restore", dict(
         restore_vars(backups["dir"], ["1-4"]), encryption_key_restore_backup_password=WRONG_BACKUP_PASSWORD), register="restore")])
     results = read_results(results_path)
     assert results["restore"] is None
     msg = results["restore_failed"]["msg"]
     assert "password verifier" in msg and "Nothing was changed" in msg, msg
-    assert accepted_writes(sim.requests_log()) == []
-    assert array_view(sim.state()) == array_view(before)
+    assert accepted_writes(sim.control.requests_log()) == []
+    assert array_view(sim.control.state()) == array_view(before)
     # without the manifest check the array refuses the password, after the volumes were blocked
     _proc, results_path = run_roles(work, "wrong-pw-array", sim, [role_task("restore", "encryption_key_restore", dict(
         restore_vars(key_file, ["1-4"]), encryption_key_restore_backup_password=WRONG_BACKUP_PASSWORD,
         encryption_key_restore_verify_manifest=False), register="restore")])
     results = read_results(results_path)
     assert results["restore"] is None and "password is incorrect" in results["restore_failed"]["msg"], results
-    state = sim.state()
+    state = sim.control.state()
     assert state["lost_parity_groups"] == ["1-4"] and [ld["status"] for ld in pool_volumes(state, ["1-4"])] == ["BLK", "BLK"]
     _proc, results_path = run_roles(work, "wrong-pw-rerun", sim, [role_task("restore", "encryption_key_restore",
                                                                             restore_vars(backups["dir"], ["1-4"]), register="restore")])
     assert read_results(results_path)["restore"] is not None
-    state = sim.state()
+    state = sim.control.state()
     assert state["lost_parity_groups"] == [] and [ld["status"] for ld in pool_volumes(state, ["1-4"])] == ["NML", "NML"]

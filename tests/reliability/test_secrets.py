@@ -34,8 +34,8 @@ def run(sim, tmp_path_factory):
     backups.mkdir(mode=0o700)
     role_dir = str(out / "role-backups")  # created by the role
     key_file = str(backups / "keys.ekf")
-    sim.reset()
-    sim.clear_requests()
+    sim.control.reset()
+    sim.control.clear_requests()
     tasks = [
         module_task("info", "encryption_key_info", {"parity_groups": ["1-1"]}, register="info"),
         module_task("pool volume info", "pool_volume_info", {}, register="pv_info"),
@@ -74,7 +74,7 @@ def run(sim, tmp_path_factory):
     with open(results_path) as handle:
         results_text = handle.read()
     results = json.loads(results_text)
-    tokens = sim.issued_tokens()
+    tokens = sim.control.issued_tokens()
     secrets = list(SECRET_VALUES) + tokens + [base64.b64encode(("admin:%s" % ADMIN_PASSWORD).encode()).decode(),
                                               base64.b64encode(("viewer:%s" % VIEWER_PASSWORD).encode()).decode()]
     written = [f for f in files_under(str(out)) if not f.endswith(".ekf")]
@@ -109,9 +109,9 @@ def test_no_secret_in(run, place, leak_counter):
     elif place == PLACES[1]:
         texts = {"results.json": run["results_text"]}
     elif place == PLACES[2]:
-        texts = {"requests": json.dumps(run["sim"].requests_log())}
+        texts = {"requests": json.dumps(run["sim"].control.requests_log())}
     elif place == PLACES[3]:
-        texts = {"simulator.log": run["sim"].own_log()}
+        texts = {"simulator.log": run["sim"].log()}
     else:
         texts = {}
         for path in run["written"]:

@@ -148,10 +148,10 @@ class Site:
 
     def watched(self, step, *args, **kwargs):
         """Run `step` (self.backup / self.restore) with the request log cleared first; returns (run, log, state before, state after)."""
-        before = self.sim.state()
-        self.sim.clear_requests()
+        before = self.sim.control.state()
+        self.sim.control.clear_requests()
         run = step(*args, **kwargs)
-        return run, self.sim.requests_log(), before, self.sim.state()
+        return run, self.sim.control.requests_log(), before, self.sim.control.state()
 
 
 def role_task(name, role, variables, register):
@@ -171,14 +171,14 @@ def refusal_batch(work, sim, name, cases):
         tasks.append(role_task(case, role, variables, "case_%02d" % i))
         tasks.append(marker_task("marker %02d" % i, sim, "%02d" % i))
     results_path = os.path.join(str(work), name + ".results.json")
-    before = sim.state()
-    sim.clear_requests()
+    before = sim.control.state()
+    sim.control.clear_requests()
     proc = run_playbook(work, name + ".yml", [play(with_results(tasks, results_path), sim)])
-    after = sim.state()
+    after = sim.control.state()
     assert os.path.exists(results_path), proc.stdout[-5000:]
     with open(results_path) as handle:
         results = json.load(handle)
-    by_case = split_log_by_marker(sim.requests_log())[0]
+    by_case = split_log_by_marker(sim.control.requests_log())[0]
     outcome = []
     for i in range(len(cases)):
         failed = results.get("case_%02d_failed" % i)
@@ -269,14 +269,14 @@ def situation_1(sim, tmp_path_factory):
     work = tmp_path_factory.mktemp("timeline-1")
     site = Site(work / "control-node", sim)
     backups = str(work / "key-backups")
-    sim.reset()
+    sim.control.reset()
     steps = {"site": site, "dir": backups}
     steps["first"] = site.backup(backups, encryption_key_backup_keep=1)
     steps["good"] = os.path.join(backups, key_files(backups)[0]) if os.path.isdir(backups) and key_files(backups) else None
     steps["manifests"] = {}  # every manifest seen, by key file (retention deletes files later in the sequence)
     remember_manifests(steps["manifests"], backups)
-    steps["before_loss"] = sim.state()
-    sim.lose_keys("1-1", "1-2")
+    steps["before_loss"] = sim.control.state()
+    sim.control.lose_keys("1-1", "1-2")
     steps["listing_before_nightly"] = listing(backups)
     steps["nightly"] = site.watched(site.backup, backups, encryption_key_backup_keep=1)
     steps["listing_after_nightly"] = listing(backups)
@@ -411,15 +411,15 @@ def situations_2_3(sim, tmp_path_factory):
     site = Site(work / "control-node", sim)
     other_dir, mine = str(work / "other-array"), str(work / "key-backups")
     steps = {"site": site, "dir": mine}
-    sim.reset(OTHER_ARRAY)
+    sim.control.reset(OTHER_ARRAY)
     steps["other_backup"] = site.backup(other_dir)
     steps["other_files"] = key_files(other_dir) if os.path.isdir(other_dir) else []
-    sim.reset()
+    sim.control.reset()
     steps["backup_a"] = site.backup(mine)
     steps["files_a"] = key_files(mine)
     steps["backup_b"] = site.watched(site.backup, mine, password=ROTATED_PASSWORD)
     steps["files_b"] = key_files(mine)
-    sim.lose_keys("1-1")
+    sim.control.lose_keys("1-1")
     other = os.path.join(other_dir, steps["other_files"][0]) if steps["other_files"] else other_dir + "/missing.ekf"
     newest = os.path.join(mine, steps["files_b"][-1])
     cases = [
@@ -517,7 +517,7 @@ def situation_4(sim, tmp_path_factory):
     site = Site(work / "control-node", sim)
     backups = str(work / "Site-A" / "Key-Backups")
     steps = {"site": site, "dir": backups}
-    sim.reset()
+    sim.control.reset()
     steps["backup"] = site.backup(backups)
     good = os.path.join(backups, key_files(backups)[0])
     no_manifest_dir = str(work / "Site-A" / "Copied-Without-Manifest")
@@ -525,9 +525,9 @@ def situation_4(sim, tmp_path_factory):
     bare = os.path.join(no_manifest_dir, "Keys-" + os.path.basename(good).upper())
     shutil.copy2(good, bare)
     steps["bare"] = bare
-    sim.lose_keys("1-1", "1-2")
+    sim.control.lose_keys("1-1", "1-2")
     steps["1-1, 1-2"] = site.watched(site.restore, backups, encryption_key_restore_parity_groups="1-1, 1-2")
-    sim.lose_keys("1-1", "1-2")
+    sim.control.lose_keys("1-1", "1-2")
     steps["no_manifest"] = site.watched(site.restore, bare)
     steps["no_manifest_awx"] = site.watched(site.restore, bare, awx_job_template_name="Restore")
     # the AWX survey's text without blanks, with the file whose manifest is lost, on purpose

@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 import yaml
-from rel_helpers import ADMIN_PASSWORD, BIN, ROOT, ansible_env, leaks
+from rel_helpers import ADMIN, ADMIN_PASSWORD, BIN, ROOT, ansible_env, leaks
 from vsp_simulator import keyfile
 
 EXAMPLE = os.path.join(ROOT, "playbooks", "inventory", "example")
@@ -39,7 +39,7 @@ def vault_text(unsafe=True):
     """vault.yml.example with this test's values, written as the example shows (`!unsafe '...'`)."""
     with open(os.path.join(EXAMPLE, "group_vars", "vsp_arrays", "vault.yml.example")) as handle:
         text = handle.read()
-    values = {"vault_vsp_username": "admin", "vault_vsp_password": ADMIN_PASSWORD, "vault_vsp_backup_password": PASSWORD}
+    values = {"vault_vsp_username": ADMIN.name, "vault_vsp_password": ADMIN.password, "vault_vsp_backup_password": PASSWORD}
     for name, value in values.items():
         pattern = re.compile(r"^%s: !unsafe '[^'\n]*'$" % name, re.M)
         assert pattern.search(text), "vault.yml.example must mark %s !unsafe" % name
@@ -104,8 +104,8 @@ def vaulted(sim, tmp_path_factory):
 @pytest.mark.reliability("secrets")
 def test_backup_and_restore_with_every_allowed_symbol(sim, vaulted, leak_counter):
     work, inv, vault_pass, backups = vaulted["work"], vaulted["inv"], vaulted["vault_pass"], vaulted["backups"]
-    sim.reset()
-    sim.clear_requests()
+    sim.control.reset()
+    sim.control.clear_requests()
     backup = playbook(work, sim, inv, vault_pass, "backup_encryption_keys")
     assert backup.returncode == 0, backup.stdout[-6000:] + backup.stderr[-3000:]
     files = sorted(f for f in os.listdir(backups) if f.endswith(".ekf"))
@@ -118,19 +118,19 @@ def test_backup_and_restore_with_every_allowed_symbol(sim, vaulted, leak_counter
         with pytest.raises(keyfile.WrongPassword):
             keyfile.open_file(blob, mangled)
 
-    sim.lose_keys("1-1", "1-2")
-    assert [k for k in sim.state()["keys"] if k["lost"]]
+    sim.control.lose_keys("1-1", "1-2")
+    assert [k for k in sim.control.state()["keys"] if k["lost"]]
     restore = playbook(work, sim, inv, vault_pass, "restore_encryption_keys",
                        "-e", "encryption_key_restore_path=%s" % backups, "-e", "encryption_key_restore_confirm=true")
     assert restore.returncode == 0, restore.stdout[-6000:] + restore.stderr[-3000:]
-    state = sim.state()
+    state = sim.control.state()
     assert not [k["keyId"] for k in state["keys"] if k["lost"]], "keys still lost after the restore"
     volumes = [ld for ld in state["ldevs"] if "POOL" in ld.get("attributes", [])
                and set(ld.get("parityGroupIds", [])) & {"1-1", "1-2"}]
     assert volumes and {ld["status"] for ld in volumes} == {"NML"}, volumes
-    assert any("file/actions/restore" in e["path"] and 200 <= e["status"] < 300 for e in sim.requests_log()), sim.requests_log()
+    assert any("file/actions/restore" in e["path"] and 200 <= e["status"] < 300 for e in sim.control.requests_log()), sim.control.requests_log()
 
-    found = leaks(backup.stdout + backup.stderr + restore.stdout + restore.stderr + repr(sim.requests_log()) + sim.own_log(),
+    found = leaks(backup.stdout + backup.stderr + restore.stdout + restore.stderr + repr(sim.control.requests_log()) + sim.log(),
                   (PASSWORD, ADMIN_PASSWORD, VAULT_PASS))
     leak_counter(len(found))
     assert not found, found
@@ -140,10 +140,10 @@ def test_backup_and_restore_with_every_allowed_symbol(sim, vaulted, leak_counter
 def test_without_unsafe_the_password_is_refused_before_any_write(sim, tmp_path):
     """Why the example marks secrets !unsafe: the same vaulted file without it breaks the template."""
     inv, vault_pass, backups = make_inventory(tmp_path, sim.ca_path, unsafe=False)
-    sim.reset()
-    sim.clear_requests()
+    sim.control.reset()
+    sim.control.clear_requests()
     proc = playbook(tmp_path, sim, inv, vault_pass, "backup_encryption_keys")
     assert proc.returncode != 0
     assert "template" in (proc.stdout + proc.stderr).lower(), proc.stdout[-4000:] + proc.stderr[-2000:]
     assert not os.path.isdir(backups) or not [f for f in os.listdir(backups) if f.endswith(".ekf")]
-    assert not [e for e in sim.requests_log() if e["method"] in ("POST", "PUT", "PATCH") and "sessions" not in e["path"]]
+    assert not [e for e in sim.control.requests_log() if e["method"] in ("POST", "PUT", "PATCH") and "sessions" not in e["path"]]

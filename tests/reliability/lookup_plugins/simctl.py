@@ -10,13 +10,12 @@
 Returns the JSON answer. Used by tests/reliability/ to set faults and read the state between the
 tasks of one playbook cheaply; not part of the collection.
 """
-import json
 import re
-import time
 
 import requests
 from ansible.errors import AnsibleError
 from ansible.plugins.lookup import LookupBase
+from vsp_simulator.harness import ARRAY_PATH, ControlClient, ControlError
 
 DOCUMENTATION = r"""
 name: simctl
@@ -42,43 +41,37 @@ class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
         method, what = terms[0], terms[1]
         body = terms[2] if len(terms) > 2 else None
-        http = requests.Session()
-        http.trust_env = False
+        ctl = ControlClient(kwargs["base"], kwargs["ca_path"])
         if method == "FILL":  # log in `what` times (array API), sessions idle-expiring after body['alive'] s
-            url = kwargs["base"] + "/ConfigurationManager/v1/objects/sessions"
+            url = kwargs["base"] + ARRAY_PATH + "sessions"
             for _attempt in range(int(what)):
-                resp = http.post(url, auth=(body["user"], body["password"]), json={"aliveTime": body["alive"]}, verify=kwargs["ca_path"], timeout=30)
+                resp = ctl.http.post(url, auth=(body["user"], body["password"]), json={"aliveTime": body["alive"]}, timeout=30)
                 if resp.status_code != 200:
                     raise AnsibleError("simctl FILL: HTTP %s" % resp.status_code)
             return [int(what)]
-        if method == "AWAIT":
-            return [self._await(http, kwargs, body)]
         try:
-            resp = http.request(method, kwargs["base"] + "/simulator/v1/" + what, json=body, verify=kwargs["ca_path"], timeout=30)
+            if method == "AWAIT":
+                return [self._await(ctl, body)]
+            return [ctl.call(method, what, body)]
         except requests.RequestException as exc:
             raise AnsibleError("simctl %s %s: %s" % (method, what, type(exc).__name__)) from None
-        if resp.status_code != 200:
-            raise AnsibleError("simctl %s %s: HTTP %s %s" % (method, what, resp.status_code, resp.text[:300]))
-        return [json.loads(resp.text)]
+        except ControlError as exc:
+            raise AnsibleError("simctl %s" % exc) from None
 
     @staticmethod
-    def _await(http, kwargs, body):
+    def _await(ctl, body):
         """The first entry after the last marker that matches ``body``; AnsibleError after ``timeout`` s."""
         pattern = re.compile(body["path"])
         timeout = body.get("timeout", 60)
-        deadline = time.monotonic() + timeout
-        while True:
-            ended = time.monotonic() > deadline
-            resp = http.get(kwargs["base"] + "/simulator/v1/requests", verify=kwargs["ca_path"], timeout=30)
-            if resp.status_code != 200:
-                raise AnsibleError("simctl AWAIT: HTTP %s" % resp.status_code)
-            log = json.loads(resp.text)
+        found = []
+
+        def matched(log):
             marks = [i for i, e in enumerate(log) if e["path"].startswith(MARKER_PREFIX)]
-            for entry in log[marks[-1] + 1 if marks else 0:]:
-                if (entry["method"] == body.get("method", entry["method"]) and pattern.search(entry["path"])
-                        and entry["ms"] >= body.get("min_ms", 0)):
-                    return entry
-            if ended:
-                raise AnsibleError("simctl AWAIT: no %s %s of at least %s ms in the request log within %s s"
-                                   % (body.get("method", "request"), body["path"], body.get("min_ms", 0), timeout))
-            time.sleep(0.02)  # a bounded poll of the simulator's log: the awaited request ends it
+            found[:] = [e for e in log[marks[-1] + 1 if marks else 0:]
+                        if e["method"] == body.get("method", e["method"]) and pattern.search(e["path"]) and e["ms"] >= body.get("min_ms", 0)]
+            return bool(found)
+
+        if ctl.await_log(matched, timeout=timeout) is None:
+            raise AnsibleError("simctl AWAIT: no %s %s of at least %s ms in the request log within %s s"
+                               % (body.get("method", "request"), body["path"], body.get("min_ms", 0), timeout))
+        return found[0]
