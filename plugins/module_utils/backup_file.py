@@ -117,6 +117,28 @@ def parse_mode(mode, name='mode'):
     return value
 
 
+def parse_directory_mode(mode, name='directory_mode'):
+    """The permissions of a backup directory from a quoted octal text (``'0700'``, ``'750'``, ``'0o700'``) → int.
+
+    Refused, naming ``name``: anything but a text (an unquoted YAML ``755`` arrives as the integer 755) and a text
+    that is not an octal mode of at most four digits. The owner needs write and search permission to put key files
+    into it (``'0700'`` keeps it private).
+    """
+    rule = "the rule: a quoted octal text, for example '0700'"
+    if isinstance(mode, bool) or not isinstance(mode, str):
+        raise VspApiError('%s must be a quoted octal text, not %s (YAML makes an integer of an unquoted 700); %s'
+                          % (name, shown(mode), rule))
+    text = mode.strip()
+    digits = text[2:] if text[:2].lower() == '0o' else text
+    if not digits or len(digits) > 4 or any(c not in '01234567' for c in digits):
+        raise VspApiError('%s: %s is not an octal mode; %s' % (name, shown(mode), rule))
+    value = int(digits, 8)
+    if value & 0o300 != 0o300:
+        raise VspApiError('%s: %s (%04o) gives the owner no write or search permission, so no key file can be put into '
+                          'the directory; %s' % (name, shown(mode), value, rule))
+    return value
+
+
 def sha256_file(path):
     digest = hashlib.sha256()
     size = 0
@@ -125,6 +147,53 @@ def sha256_file(path):
             digest.update(chunk)
             size += len(chunk)
     return digest.hexdigest(), size
+
+
+def verify_written(path, size, sha256, mode):
+    """Read the key file just written back from disk: it must have the ``size`` and ``sha256`` of the download and
+    exactly the permissions ``mode``. Raises :class:`VspApiError` (naming both sides) when it does not."""
+    try:
+        disk_mode = stat.S_IMODE(os.stat(path).st_mode)
+        disk_sha256, disk_size = sha256_file(path)
+    except (IOError, OSError) as exc:
+        disk_mode = disk_sha256 = disk_size = None
+        reason = ' (%s)' % (exc.strerror or type(exc).__name__)
+    else:
+        reason = ''
+        if disk_size == size and disk_sha256 == sha256 and disk_mode == mode:
+            return True
+    raise VspApiError('The key file %s does not match what was downloaded (on disk%s: size %s, sha256 %s, mode %s; download: '
+                      'size %s, sha256 %s, mode %04o). Do not rely on it; check the disk and run the backup again.'
+                      % (path, reason, '-' if disk_size is None else disk_size, disk_sha256 or '-',
+                         '-' if disk_mode is None else '%04o' % disk_mode, size, sha256, mode))
+
+
+def ensure_directory(path, mode, check_mode=False):
+    """Create the directory ``path`` (and missing parents) with the permissions ``mode``, or give an existing one
+    exactly ``mode``. Returns ``{'path', 'created', 'mode_changed'}`` (in check mode: what would be done)."""
+    report = {'path': path, 'created': False, 'mode_changed': False}
+    path = os.path.normpath(path)  # 'dir/' of a file that is in the way is that file
+    if not os.path.isdir(path):
+        if os.path.lexists(path):
+            raise VspApiError('%s exists and is not a directory (nothing was sent to the array)' % path)
+        report['created'] = True
+        if not check_mode:
+            try:
+                os.makedirs(path, mode)
+                os.chmod(path, mode)  # makedirs applies the umask
+            except (IOError, OSError) as exc:
+                raise VspApiError('The directory %s could not be created: %s (nothing was sent to the array)'
+                                  % (path, exc.strerror or type(exc).__name__))
+        return report
+    if stat.S_IMODE(os.stat(path).st_mode) != mode:
+        report['mode_changed'] = True
+        if not check_mode:
+            try:
+                os.chmod(path, mode)
+            except (IOError, OSError) as exc:
+                raise VspApiError('The mode of the directory %s could not be set to %04o: %s (nothing was sent to the array)'
+                                  % (path, mode, exc.strerror or type(exc).__name__))
+    return report
 
 
 def read_key_file_once(path, cap=KEY_FILE_MAX):
