@@ -155,7 +155,7 @@ def verify_written(path, size, sha256, mode):
     try:
         disk_mode = stat.S_IMODE(os.stat(path).st_mode)
         disk_sha256, disk_size = sha256_file(path)
-    except (IOError, OSError) as exc:
+    except OSError as exc:
         disk_mode = disk_sha256 = disk_size = None
         reason = ' (%s)' % (exc.strerror or type(exc).__name__)
     else:
@@ -181,18 +181,18 @@ def ensure_directory(path, mode, check_mode=False):
             try:
                 os.makedirs(path, mode)
                 os.chmod(path, mode)  # makedirs applies the umask
-            except (IOError, OSError) as exc:
+            except OSError as exc:
                 raise VspApiError('The directory %s could not be created: %s (nothing was sent to the array)'
-                                  % (path, exc.strerror or type(exc).__name__))
+                                  % (path, exc.strerror or type(exc).__name__)) from None
         return report
     if stat.S_IMODE(os.stat(path).st_mode) != mode:
         report['mode_changed'] = True
         if not check_mode:
             try:
                 os.chmod(path, mode)
-            except (IOError, OSError) as exc:
+            except OSError as exc:
                 raise VspApiError('The mode of the directory %s could not be set to %04o: %s (nothing was sent to the array)'
-                                  % (path, mode, exc.strerror or type(exc).__name__))
+                                  % (path, mode, exc.strerror or type(exc).__name__)) from None
     return report
 
 

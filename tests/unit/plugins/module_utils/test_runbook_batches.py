@@ -93,9 +93,9 @@ def test_progress_batches_no_pool_recovery_in_a_batch_that_misses_a_pool_or_when
 
 
 def test_merge_batches_names_the_pools_a_batch_checked():
-    results = [{'changed_ldev_ids': [1]},
-               {'changed_ldev_ids': [2], 'pools': [{'pool_id': 3, 'status_before': 'POLE', 'status_after': 'POLN', 'action': 'recovered'},
-                                                    {'pool_id': 0, 'status_before': 'POLN', 'status_after': 'POLN', 'action': 'none'}]}]
+    pools = [{'pool_id': 3, 'status_before': 'POLE', 'status_after': 'POLN', 'action': 'recovered'},
+             {'pool_id': 0, 'status_before': 'POLN', 'status_after': 'POLN', 'action': 'none'}]
+    results = [{'changed_ldev_ids': [1]}, {'changed_ldev_ids': [2], 'pools': pools}]
     assert rt.merge_batches(results)['pools_checked'] == [0, 3]
 
 
