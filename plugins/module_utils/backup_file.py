@@ -71,6 +71,53 @@ def sha256_file(path):
     return digest.hexdigest(), size
 
 
+def verify_written(path, size, sha256, mode):
+    """Read the key file just written back from disk: it must have the ``size`` and ``sha256`` of the download and
+    exactly the permissions ``mode``. Raises :class:`VspApiError` (naming both sides) when it does not."""
+    try:
+        disk_mode = stat.S_IMODE(os.stat(path).st_mode)
+        disk_sha256, disk_size = sha256_file(path)
+    except OSError as exc:
+        disk_mode = disk_sha256 = disk_size = None
+        reason = ' (%s)' % (exc.strerror or type(exc).__name__)
+    else:
+        reason = ''
+        if disk_size == size and disk_sha256 == sha256 and disk_mode == mode:
+            return True
+    raise VspApiError('The key file %s does not match what was downloaded (on disk%s: size %s, sha256 %s, mode %s; download: '
+                      'size %s, sha256 %s, mode %04o). Do not rely on it; check the disk and run the backup again.'
+                      % (path, reason, '-' if disk_size is None else disk_size, disk_sha256 or '-',
+                         '-' if disk_mode is None else '%04o' % disk_mode, size, sha256, mode))
+
+
+def ensure_directory(path, mode, check_mode=False):
+    """Create the directory ``path`` (and missing parents) with the permissions ``mode``, or give an existing one
+    exactly ``mode``. Returns ``{'path', 'created', 'mode_changed'}`` (in check mode: what would be done)."""
+    report = {'path': path, 'created': False, 'mode_changed': False}
+    path = os.path.normpath(path)  # 'dir/' of a file that is in the way is that file
+    if not os.path.isdir(path):
+        if os.path.lexists(path):
+            raise VspApiError('%s exists and is not a directory (nothing was sent to the array)' % path)
+        report['created'] = True
+        if not check_mode:
+            try:
+                os.makedirs(path, mode)
+                os.chmod(path, mode)  # makedirs applies the umask
+            except OSError as exc:
+                raise VspApiError('The directory %s could not be created: %s (nothing was sent to the array)'
+                                  % (path, exc.strerror or type(exc).__name__)) from None
+        return report
+    if stat.S_IMODE(os.stat(path).st_mode) != mode:
+        report['mode_changed'] = True
+        if not check_mode:
+            try:
+                os.chmod(path, mode)
+            except OSError as exc:
+                raise VspApiError('The mode of the directory %s could not be set to %04o: %s (nothing was sent to the array)'
+                                  % (path, mode, exc.strerror or type(exc).__name__)) from None
+    return report
+
+
 def read_key_file_once(path, cap=KEY_FILE_MAX):
     """``(data, sha256, size)`` of the key file, read once: the bytes hashed are the bytes to upload.
 

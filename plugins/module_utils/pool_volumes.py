@@ -105,6 +105,33 @@ class PoolVolumeFinder(object):
         return [seen[k] for k in sorted(seen)]
 
 
+def pool_volume_report(api, parity_group_ids=None, pool_ids=None):
+    """The pool volumes of parity groups (or of pools; with neither, of every pool), as the info modules return them.
+
+    Returns ``(volumes, counts, pools)``: each volume as :func:`volume_view` with ``encrypted``, the number of
+    volumes by status, and the pools of the volumes (and of ``pool_ids``) with their name and status.
+    """
+    finder = PoolVolumeFinder(api)
+    all_pools = api.list_pools()
+    if parity_group_ids:
+        ldevs = finder.by_parity_groups(parity_group_ids)
+    else:
+        pool_ids_read = pool_ids or [int(p['poolId']) for p in all_pools]
+        ldevs = finder.by_pools(pool_ids_read, known_pool_ids=[p.get('poolId') for p in all_pools]) if pool_ids_read else []
+    volumes, counts = [], {}
+    for ldev in ldevs:
+        view = volume_view(ldev)
+        view['encrypted'] = finder.parity_groups.is_encrypted(view['parity_group_ids'])
+        volumes.append(view)
+        counts[view['status']] = counts.get(view['status'], 0) + 1
+    used = set(str(v['pool_id']) for v in volumes)
+    if pool_ids and not parity_group_ids:
+        used.update(str(p) for p in pool_ids)
+    pools = [{'pool_id': p.get('poolId'), 'pool_name': p.get('poolName'), 'pool_status': p.get('poolStatus')}
+             for p in all_pools if str(p.get('poolId')) in used]
+    return volumes, counts, pools
+
+
 def plan_changes(volumes, state):
     """Split ``volumes`` (LDEV objects) into those to change and the rest."""
     target = STATE_TO_STATUS[state]

@@ -25,7 +25,7 @@ from ansible_collections.vsp.encryption.plugins.module_utils.backup_file import 
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
 from ansible_collections.vsp.encryption.plugins.module_utils.limits import KEY_FILE_MAX
 from ansible_collections.vsp.encryption.plugins.module_utils.pool_volumes import PoolVolumeFinder
-from ansible_collections.vsp.encryption.plugins.module_utils.pools import offline_impact
+from ansible_collections.vsp.encryption.plugins.module_utils.pools import NORMAL, offline_impact
 
 NOTHING_SENT = ' Nothing was changed on the array.'
 
@@ -181,9 +181,22 @@ def make_plan(api, params, storage, deriver=None, offline=True):
     plan['volumes_to_recover'] = ([v['ldev_id'] for v in plan['volumes']] if needed
                                   else [v['ldev_id'] for v in plan['volumes'] if v['status'] != 'NML'])
     plan['pools'] = sorted(set(v['pool_id'] for v in plan['volumes'] if v['pool_id'] is not None))
+    plan['pools_to_recover'] = pools_to_recover(api, plan['pools'], needed)
     plan['offline'] = offline_impact(api, groups, volumes) if offline and needed and volumes else None
     plan['lines'] = plan_lines(plan)
     return plan
+
+
+def pools_to_recover(api, pool_ids, needed):
+    """The pools of the groups' pool volumes that the recovery must bring back to normal (``POLN``).
+
+    With a restore, every one of them (the block takes each pool offline). Without one, those an earlier run left
+    not normal (one read per pool), so that a rerun converges, and a run that finds every pool normal needs no
+    module run for the pools.
+    """
+    if needed:
+        return list(pool_ids)
+    return [p for p in pool_ids if (api.get_pool(p) or {}).get('poolStatus') != NORMAL]
 
 
 def plan_lines(plan):

@@ -176,26 +176,38 @@ def retention_deletions(results):
     return pairs
 
 
-def progress_batches(ldev_ids, size=256, verb='changed'):
+def progress_batches(ldev_ids, size=256, verb='changed', volumes=None, pools=None):
     """The LDEV ids in batches of ``size``, each with the progress line shown when the batch is done.
 
-    ``[{'ldev_ids': [...], 'label': 'blocked 256 / 1024 pool volumes (LDEV 0-255)'}, ...]``.
+    ``[{'ldev_ids': [...], 'label': 'blocked 256 / 1024 pool volumes (LDEV 0-255)'}, ...]``. With ``volumes`` (the
+    plan's pool volumes, ``{ldev_id, pool_id}``) or ``pools`` (the pools to recover after the phase), each batch also
+    has ``pool_ids`` (the pools of its volumes) and ``recover_pools``: true for the last batch when its volumes
+    belong to every pool of ``pools``, so the pools are recovered in the same module run as the last volumes.
     """
     ids = sorted(int(i) for i in ldev_ids or [])
     size = max(1, int(size))
+    pool_of = dict((int(v['ldev_id']), v.get('pool_id')) for v in volumes or [])
+    wanted = set(int(p) for p in pools or [])
     batches = []
     for start in range(0, len(ids), size):
         part = ids[start:start + size]
         done = start + len(part)
         span = ('LDEV %d' % part[0]) if len(part) == 1 else ('LDEV %d-%d' % (part[0], part[-1]))
-        batches.append({'ldev_ids': part, 'label': '%s %d / %d pool volumes (%s)' % (verb, done, len(ids), span)})
+        batch = {'ldev_ids': part, 'label': '%s %d / %d pool volumes (%s)' % (verb, done, len(ids), span)}
+        if volumes is not None or pools is not None:
+            pool_ids = sorted(set(int(pool_of[i]) for i in part if pool_of.get(i) is not None))
+            batch.update(pool_ids=pool_ids, recover_pools=bool(wanted) and done == len(ids) and wanted <= set(pool_ids))
+        batches.append(batch)
     return batches
 
 
 def merge_batches(results):
-    """One result from the looped batch results of pool_volume_state: changed and failed LDEV ids."""
-    changed, failed = [], []
+    """One result from the looped batch results of pool_volume_state: changed and failed LDEV ids, and the pools
+    a batch checked (and recovered when needed) with ``recover_pools``."""
+    changed, failed, pools = [], [], set()
     for result in results or []:
         changed.extend(result.get('changed_ldev_ids') or [])
         failed.extend(f.get('ldev_id') for f in result.get('failed_volumes') or [])
-    return {'changed_ldev_ids': sorted(changed), 'failed_ldev_ids': sorted(failed), 'changed': bool(changed)}
+        pools.update(int(p['pool_id']) for p in result.get('pools') or [] if p.get('pool_id') is not None)
+    return {'changed_ldev_ids': sorted(changed), 'failed_ldev_ids': sorted(failed), 'changed': bool(changed),
+            'pools_checked': sorted(pools)}

@@ -209,6 +209,15 @@ def backup_password(password, name='backup_password'):
                           % (name, what, ', '.join(str(i) for i in bad[:5]), rule))
 
 
+def _octal_mode(mode, name, rule):
+    """The int of an octal mode text (``'0600'``, ``'600'``, ``'0o600'``; at most four digits), or refused naming ``name``."""
+    text = mode.strip()
+    digits = text[2:] if text[:2].lower() == '0o' else text
+    if not digits or len(digits) > 4 or any(c not in '01234567' for c in digits):
+        raise VspApiError('%s: %s is not an octal mode; %s' % (name, shown(mode), rule))
+    return int(digits, 8)
+
+
 def key_file_mode(mode, name='mode'):
     """The permissions of a key file from a quoted octal text (``'0600'``, ``'600'``, ``'0o600'``) → int.
 
@@ -225,11 +234,7 @@ def key_file_mode(mode, name='mode'):
                           % (name, name, mode, mode & 0o7777 if mode >= 0 else 0, rule))
     if not isinstance(mode, str):
         raise VspApiError('%s must be a quoted octal text, not %s; %s' % (name, shown(mode), rule))
-    text = mode.strip()
-    digits = text[2:] if text[:2].lower() == '0o' else text
-    if not digits or len(digits) > 4 or any(c not in '01234567' for c in digits):
-        raise VspApiError('%s: %s is not an octal mode; %s' % (name, shown(mode), rule))
-    value = int(digits, 8)
+    value = _octal_mode(mode, name, rule)
     bad = []
     if value & 0o7000:
         bad.append('setuid/setgid/sticky')
@@ -241,6 +246,24 @@ def key_file_mode(mode, name='mode'):
         bad.append('no owner read')
     if bad:
         raise VspApiError('%s: %s (%04o) is not allowed for a key file (%s); %s' % (name, shown(mode), value, ', '.join(bad), rule))
+    return value
+
+
+def directory_mode(mode, name='directory_mode'):
+    """The permissions of a backup directory from a quoted octal text (``'0700'``, ``'750'``, ``'0o700'``) → int.
+
+    Refused, naming ``name``: anything but a text (an unquoted YAML ``755`` arrives as the integer 755) and a text
+    that is not an octal mode of at most four digits. The owner needs write and search permission to put key files
+    into it (``'0700'`` keeps it private).
+    """
+    rule = "the rule: a quoted octal text, for example '0700'"
+    if isinstance(mode, bool) or not isinstance(mode, str):
+        raise VspApiError('%s must be a quoted octal text, not %s (YAML makes an integer of an unquoted 700); %s'
+                          % (name, shown(mode), rule))
+    value = _octal_mode(mode, name, rule)
+    if value & 0o300 != 0o300:
+        raise VspApiError('%s: %s (%04o) gives the owner no write or search permission, so no key file can be put into '
+                          'the directory; %s' % (name, shown(mode), value, rule))
     return value
 
 

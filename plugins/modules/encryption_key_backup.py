@@ -18,6 +18,8 @@ description:
   - With O(destination=file), downloads the key file (protected by O(backup_password)) to O(path) on the
     host that runs the module, private (O(mode), default V(0600)) from creation, moved into place only
     when complete, and writes a manifest next to it with its sha256, size, time, storage identity and key counts.
+  - The key file written is read back from disk; the task fails when its size, sha256 or permissions differ from the
+    download and O(mode) (RV(verified)).
   - With O(destination=kms), asks the storage system to back up the keys (all, or O(key_ids)) to the
     key management server.
   - The file content is never returned.
@@ -52,7 +54,7 @@ options:
       - If it is an existing directory, a new file named C(<storageDeviceId>_<YYYYmmddTHHMMSSZ>.ekf) (UTC) is
         created in it; when a file of that name (or its manifest) exists, C(_002), C(_003)... up to C(_999) is
         added, so no file is ever replaced. The storage device id must be the documented 12 digits.
-      - The parent directory must exist.
+      - The parent directory must exist, unless O(directory_mode) is given.
       - Required when O(destination=file).
     type: path
   backup_password:
@@ -101,6 +103,20 @@ options:
       - With O(destination=kms), the IDs of the keys to back up. All keys when not given.
     type: list
     elements: str
+  directory_mode:
+    description:
+      - With O(destination=file), create the directory of the key file (O(path) when it ends with C(/) or is a
+        directory, else its parent) with missing parents when it does not exist, and give it exactly these permissions,
+        as a quoted octal text such as V('0700') (the owner needs write and search permission). Done before anything is
+        sent to the array.
+      - Not given, the directory must exist and is left as it is.
+    type: raw
+  read_keys_after:
+    description:
+      - After the backup, read the key list again and return it as RV(encryption_keys_after), with the C(numOfBackups)
+        that the backup counted up (four more requests; saves a run of M(vsp.encryption.encryption_key_info)).
+    type: bool
+    default: false
 notes:
   - The file is written on the host that runs the module; use C(delegate_to) to write it on the controller.
   - Keep the file and its password in different places; both are needed to restore the keys.
@@ -200,6 +216,27 @@ storage:
       description: Model.
       type: str
   sample: {"storage_device_id": "900000061726", "serial_number": 61726, "model": "VSP 5600"}
+verified:
+  description:
+    - The key file written was read back from disk and has the size and sha256 of the download and exactly the
+      permissions O(mode) (the task fails otherwise).
+  returned: when O(destination=file) and a file was written
+  type: bool
+  sample: true
+directory:
+  description:
+    - With O(directory_mode), the directory of the key file and whether it was created or its permissions changed
+      (in check mode, would be).
+  returned: when O(directory_mode) is given
+  type: dict
+  sample: {"path": "/srv/vsp-key-backups/", "created": false, "mode_changed": false}
+encryption_keys_after:
+  description:
+    - With O(read_keys_after=true), the keys by type as the storage system lists them after the backup (as
+      RV(vsp.encryption.encryption_key_info#module:encryption_keys)), with C(numOfBackups) counted up.
+  returned: when O(read_keys_after=true) and a backup was made (not in check mode)
+  type: dict
+  sample: {"DEK": [{"keyId": "7", "keyType": "DEK", "targetDeviceLocation": "HDD00-09", "numOfBackups": 5}], "CEK": [], "KEK": [], "FREE": []}
 job:
   description: The finished job of the KMS backup (id, status, state, times).
   returned: when O(destination=kms) and not in check mode
@@ -224,13 +261,15 @@ from ansible_collections.vsp.encryption.plugins.module_utils.backup_file import 
     backup_file_name,
     download_new_backup_file,
     download_response,
+    ensure_directory,
     sha256_file,
     utc_now,
+    verify_written,
     write_manifest_or_remove,
 )
 from ansible_collections.vsp.encryption.plugins.module_utils.keys import key_counts, key_fingerprint, storage_view
 from ansible_collections.vsp.encryption.plugins.module_utils.runner import argument_spec, fail_on_error, run_module
-from ansible_collections.vsp.encryption.plugins.module_utils.validate import backup_password, key_file_mode, writable_parent
+from ansible_collections.vsp.encryption.plugins.module_utils.validate import backup_password, directory_mode, key_file_mode, writable_parent
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
 from ansible_collections.vsp.encryption.plugins.module_utils.jobs import summarize_job
 
@@ -243,6 +282,13 @@ def check_local(module):
     backup_password(params['backup_password'])
     key_file_mode(params['mode'])
     path = params['path']
+    if params['directory_mode'] is not None:
+        as_dir = path.endswith(('/', os.sep)) or os.path.isdir(path)
+        directory = path if as_dir else os.path.dirname(os.path.abspath(path))
+        module.directory_report = ensure_directory(directory, directory_mode(params['directory_mode']),
+                                                   check_mode=module.check_mode)
+        if module.directory_report['created'] and module.check_mode:
+            return as_dir, False
     if os.path.isdir(path):
         return True, False
     writable_parent(path)
@@ -309,6 +355,9 @@ def run_file(module, api, path_is_dir, existing):
                                  deriver=deriver, salt=salt, iterations=iterations or mf.KDF_ITERATIONS)
         write_manifest_or_remove(path, mf.dumps(manifest_data))
         result['password_verifier'] = deriver is not None
+    result['verified'] = verify_written(path, size, sha256, mode)
+    if params['read_keys_after']:
+        result['encryption_keys_after'] = api.list_keys_by_type()
     return result
 
 
@@ -319,6 +368,8 @@ def run_kms(module, api):
         return result
     job = api.backup_keys_to_kms(module.params['key_ids'])
     result['job'] = summarize_job(job)
+    if module.params['read_keys_after']:
+        result['encryption_keys_after'] = api.list_keys_by_type()
     return result
 
 
@@ -333,16 +384,23 @@ def main():
             manifest=dict(type='bool', default=True),
             password_verifier=dict(type='bool', default=True, no_log=False),
             key_ids=dict(type='list', elements='str', no_log=False),
+            directory_mode=dict(type='raw'),
+            read_keys_after=dict(type='bool', default=False),
         ),
         required_if=[('destination', 'file', ('path', 'backup_password'))],
         supports_check_mode=True,
     )
+    module.directory_report = None
     path_is_dir, existing = fail_on_error(module, check_local, module)
 
     def run(module, api):
         if module.params['destination'] == 'kms':
             return run_kms(module, api)
-        return run_file(module, api, path_is_dir, existing)
+        result = run_file(module, api, path_is_dir, existing)
+        if module.directory_report is not None:
+            result['directory'] = module.directory_report
+            result['changed'] = result['changed'] or module.directory_report['created'] or module.directory_report['mode_changed']
+        return result
 
     run_module(module, run)
 

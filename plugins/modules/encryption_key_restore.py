@@ -253,6 +253,12 @@ plan:
       description: Pool ids of those pool volumes.
       type: list
       elements: int
+    pools_to_recover:
+      description:
+        - Pool ids the recovery brings back to normal (C(POLN)) afterwards. With a restore, every pool of RV(plan.pools);
+          without one, those of them that are not normal now (left so by an earlier run), read once per pool.
+      type: list
+      elements: int
     lines:
       description: The plan in words, for the operator.
       type: list

@@ -114,28 +114,11 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.vsp.encryption.plugins.module_utils import validate
 from ansible_collections.vsp.encryption.plugins.module_utils.runner import argument_spec, fail_on_error, run_module
-from ansible_collections.vsp.encryption.plugins.module_utils.pool_volumes import PoolVolumeFinder, volume_view
+from ansible_collections.vsp.encryption.plugins.module_utils.pool_volumes import pool_volume_report
 
 
 def run(module, api):
-    finder = PoolVolumeFinder(api)
-    all_pools = api.list_pools()
-    if module.params['parity_groups']:
-        ldevs = finder.by_parity_groups(module.params['parity_groups'])
-    else:
-        pool_ids = module.params['pool_ids'] or [int(p['poolId']) for p in all_pools]
-        ldevs = finder.by_pools(pool_ids, known_pool_ids=[p.get('poolId') for p in all_pools]) if pool_ids else []
-    volumes, counts = [], {}
-    for ldev in ldevs:
-        view = volume_view(ldev)
-        view['encrypted'] = finder.parity_groups.is_encrypted(view['parity_group_ids'])
-        volumes.append(view)
-        counts[view['status']] = counts.get(view['status'], 0) + 1
-    used = set(str(v['pool_id']) for v in volumes)
-    if module.params['pool_ids']:
-        used.update(str(p) for p in module.params['pool_ids'])
-    pools = [{'pool_id': p.get('poolId'), 'pool_name': p.get('poolName'), 'pool_status': p.get('poolStatus')}
-             for p in all_pools if str(p.get('poolId')) in used]
+    volumes, counts, pools = pool_volume_report(api, module.params['parity_groups'], module.params['pool_ids'])
     return dict(changed=False, pool_volumes=volumes, counts=counts, pools=pools)
 
 

@@ -138,7 +138,26 @@ def test_no_offline_when_nothing_is_to_restore(tmp_path):
     assert result['restore_needed'] is False
     assert result['offline'] is None
     assert offline_lines(result) == []
-    assert api.pool_calls() == []  # nothing is blocked, so nothing is asked about the pools
+    # nothing is blocked, so nothing is asked about the pools but their status (for the pools to recover)
+    assert api.pool_calls() == ['get_pool 0']
+    assert result['pools'] == [0] and result['pools_to_recover'] == []
+
+
+def test_pools_to_recover_without_a_restore_are_those_not_normal(tmp_path):
+    api = Api(ALL, volumes={'1-1': [(1, 'NML', 0), (2, 'NML', 1)], '1-2': [(10, 'NML', 2)], '2-1': []},
+              pools={0: {'poolId': 0, 'poolStatus': 'POLE'}, 1: {'poolId': 1, 'poolStatus': 'POLN'}, 2: None})
+    result = plan(api, str(tmp_path / 'not-there.ekf'), parity_groups=['1-1', '1-2'])
+    assert result['restore_needed'] is False and result['volumes_to_recover'] == []
+    # a pool left blocked by an earlier run (0), and one the array no longer shows (2): the rerun recovers them
+    assert result['pools_to_recover'] == [0, 2]
+    assert [c for c in api.calls if c.startswith('list_dp_volumes')] == []
+
+
+def test_pools_to_recover_with_a_restore_are_every_pool_of_the_groups(key_file):
+    api = Api(LOST_1_1)
+    result = plan(api, key_file)
+    assert result['restore_needed'] is True
+    assert result['pools_to_recover'] == result['pools'] == [0, 1]
 
 
 def test_no_offline_when_the_groups_have_no_pool_volume(key_file):

@@ -42,7 +42,7 @@ def test_progress_batches_default_size_and_the_documented_label():
     batches = rt.progress_batches(range(1024), verb='blocked')
     assert [len(b['ldev_ids']) for b in batches] == [256, 256, 256, 256]
     assert batches[0]['label'] == 'blocked 256 / 1024 pool volumes (LDEV 0-255)'
-    assert batches[1]['label'] == 'blocked 512 / 1024 pool volumes (LDEV 256-511)'  # the example of argument_specs.yml
+    assert batches[1]['label'] == 'blocked 512 / 1024 pool volumes (LDEV 256-511)'  # the label the docs show
     assert batches[3]['label'] == 'blocked 1024 / 1024 pool volumes (LDEV 768-1023)'
     assert [i for b in batches for i in b['ldev_ids']] == list(range(1024))
 
@@ -74,6 +74,31 @@ def test_progress_batches_as_the_restore_role_loops_over_them(env):
     assert out == 'blocked 2 / 3 pool volumes (LDEV 1-3)=1,3;blocked 3 / 3 pool volumes (LDEV 5)=5;'
 
 
+def test_progress_batches_recover_the_pools_in_the_last_batch_when_it_holds_every_pool():
+    volumes = [{'ldev_id': i, 'pool_id': 0 if i < 4 else 1} for i in range(6)]
+    batches = rt.progress_batches(range(6), size=4, verb='recovered', volumes=volumes, pools=[1])
+    assert [(b['pool_ids'], b['recover_pools']) for b in batches] == [([0], False), ([1], True)]
+    assert batches[1]['label'] == 'recovered 6 / 6 pool volumes (LDEV 4-5)'
+
+
+def test_progress_batches_no_pool_recovery_in_a_batch_that_misses_a_pool_or_when_none_is_to_recover():
+    volumes = [{'ldev_id': i, 'pool_id': 0 if i < 4 else 1} for i in range(6)]
+    # pool 0 lies in the first batch only: the last batch cannot recover it (the role then runs its own task)
+    assert [b['recover_pools'] for b in rt.progress_batches(range(6), 4, 'recovered', volumes, [0, 1])] == [False, False]
+    assert [b['recover_pools'] for b in rt.progress_batches(range(6), 4, 'recovered', volumes, [])] == [False, False]
+    assert [b['recover_pools'] for b in rt.progress_batches(range(6), 8, 'recovered', volumes, [0, 1])] == [True]
+    # a volume the plan does not know has no pool
+    assert rt.progress_batches([7], 8, 'recovered', volumes, [0]) == [
+        {'ldev_ids': [7], 'label': 'recovered 1 / 1 pool volumes (LDEV 7)', 'pool_ids': [], 'recover_pools': False}]
+
+
+def test_merge_batches_names_the_pools_a_batch_checked():
+    pools = [{'pool_id': 3, 'status_before': 'POLE', 'status_after': 'POLN', 'action': 'recovered'},
+             {'pool_id': 0, 'status_before': 'POLN', 'status_after': 'POLN', 'action': 'none'}]
+    results = [{'changed_ldev_ids': [1]}, {'changed_ldev_ids': [2], 'pools': pools}]
+    assert rt.merge_batches(results)['pools_checked'] == [0, 3]
+
+
 # -- merge_batches ------------------------------------------------------------------------------------
 def test_merge_batches_joins_changed_and_failed_ids():
     results = [
@@ -82,12 +107,13 @@ def test_merge_batches_joins_changed_and_failed_ids():
         {'failed': True, 'changed': True, 'changed_ldev_ids': [5],
          'failed_volumes': [{'ldev_id': 7, 'msg': 'x'}, {'ldev_id': 6, 'msg': 'y'}], 'item': {'ldev_ids': [5, 6, 7]}},
     ]
-    assert rt.merge_batches(results) == {'changed_ldev_ids': [1, 3, 5], 'failed_ldev_ids': [6, 7], 'changed': True}
+    assert rt.merge_batches(results) == {'changed_ldev_ids': [1, 3, 5], 'failed_ldev_ids': [6, 7], 'changed': True,
+                                         'pools_checked': []}
 
 
 def test_merge_batches_skipped_and_empty_loops_change_nothing():
     skipped = [{'changed': False, 'skipped': True, 'skip_reason': 'Conditional result was False', 'item': {'ldev_ids': [1]}}]
-    nothing = {'changed_ldev_ids': [], 'failed_ldev_ids': [], 'changed': False}
+    nothing = {'changed_ldev_ids': [], 'failed_ldev_ids': [], 'changed': False, 'pools_checked': []}
     assert rt.merge_batches(skipped) == nothing
     assert rt.merge_batches([]) == nothing
     assert rt.merge_batches(None) == nothing

@@ -310,3 +310,103 @@ def test_kms_not_configured(vsp):
     vsp.logout()
     result = vsp.fail(encryption_key_backup.main, connection_args(destination='kms'))
     assert 'No key management server is configured.' in result['msg']
+
+
+# -- directory_mode, the check on disk, read_keys_after (issue 16: fewer module runs in the backup role) ---------
+def test_directory_mode_creates_the_missing_directory_private_before_any_request(vsp, tmp_path):
+    expect_backup(vsp)
+    backups = tmp_path / 'new' / 'backups'
+    result = vsp.run(encryption_key_backup.main, args(path=str(backups) + '/', directory_mode='0700'))
+    assert stat.S_IMODE(os.stat(str(backups)).st_mode) == 0o700
+    assert result['directory'] == {'path': str(backups) + '/', 'created': True, 'mode_changed': False}
+    assert os.path.dirname(result['path']) == str(backups)
+    assert result['verified'] is True
+
+
+def test_directory_mode_gives_an_existing_directory_exactly_that_mode(vsp, tmp_path):
+    backups = tmp_path / 'backups'
+    backups.mkdir(mode=0o755)
+    os.chmod(str(backups), 0o755)
+    expect_backup(vsp)
+    result = vsp.run(encryption_key_backup.main, args(path=str(backups), directory_mode='0700'))
+    assert stat.S_IMODE(os.stat(str(backups)).st_mode) == 0o700
+    assert result['directory']['created'] is False and result['directory']['mode_changed'] is True
+
+
+def test_directory_mode_unchanged_directory_and_an_existing_file_left_alone_is_no_change(vsp, tmp_path):
+    os.chmod(str(tmp_path), 0o700)
+    path = tmp_path / 'k.ekf'
+    path.write_bytes(b'old-backup')
+    result = vsp.run(encryption_key_backup.main, args(path=str(path), directory_mode='0700'))
+    assert result['changed'] is False
+    assert result['directory'] == {'path': str(tmp_path), 'created': False, 'mode_changed': False}
+    assert vsp.calls == []
+
+
+def test_directory_mode_in_check_mode_creates_nothing(vsp, tmp_path):
+    vsp.login()
+    vsp.storage()
+    vsp.keys()
+    vsp.logout()
+    backups = tmp_path / 'backups'
+    result = vsp.run(encryption_key_backup.main, args(path=str(backups) + '/', directory_mode='0700'), check_mode=True)
+    assert result['changed'] is True and result['directory']['created'] is True
+    assert not backups.exists()
+    assert vsp.write_calls() == []
+
+
+@pytest.mark.parametrize('mode, words', [(700, 'must be a quoted octal text'), ('0x700', 'is not an octal mode'),
+                                         ('0500', 'no write or search permission'), ('0600', 'no write or search permission')])
+def test_directory_mode_refused_before_any_request(vsp, tmp_path, mode, words):
+    result = vsp.fail(encryption_key_backup.main, args(path=str(tmp_path / 'new') + '/', directory_mode=mode))
+    assert words in result['msg'] and result['msg'].startswith('directory_mode')
+    assert not (tmp_path / 'new').exists()
+    assert vsp.calls == []
+
+
+def test_directory_mode_a_file_in_the_way_is_refused(vsp, tmp_path):
+    (tmp_path / 'backups').write_bytes(b'')
+    result = vsp.fail(encryption_key_backup.main, args(path=str(tmp_path / 'backups') + '/', directory_mode='0700'))
+    assert 'exists and is not a directory' in result['msg']
+    assert vsp.calls == []
+
+
+def test_the_key_file_on_disk_differs_from_the_download_fails(vsp, tmp_path, monkeypatch):
+    expect_backup(vsp)
+    monkeypatch.setattr(backup_file, 'sha256_file', lambda path: ('0' * 64, len(KEY_FILE)))
+    result = vsp.fail(encryption_key_backup.main, args(path=str(tmp_path / 'k.ekf')))
+    assert result['msg'].startswith('The key file %s does not match what was downloaded (on disk: size %d, sha256 %s, mode 0600'
+                                    % (tmp_path / 'k.ekf', len(KEY_FILE), '0' * 64))
+    assert 'download: size %d, sha256 %s, mode 0600' % (len(KEY_FILE), hashlib.sha256(KEY_FILE).hexdigest()) in result['msg']
+    assert result['msg'].endswith('Do not rely on it; check the disk and run the backup again.')
+
+
+def test_verify_written_names_a_file_that_is_gone(tmp_path):
+    with pytest.raises(VspApiError) as info:
+        backup_file.verify_written(str(tmp_path / 'gone.ekf'), 10, 'a' * 64, 0o600)
+    assert 'on disk (No such file or directory): size -, sha256 -, mode -' in info.value.msg
+    path = tmp_path / 'k.ekf'
+    path.write_bytes(b'x')
+    os.chmod(str(path), 0o640)
+    with pytest.raises(VspApiError, match='mode 0640; download: size 1'):
+        backup_file.verify_written(str(path), 1, hashlib.sha256(b'x').hexdigest(), 0o600)
+    assert backup_file.verify_written(str(path), 1, hashlib.sha256(b'x').hexdigest(), 0o640) is True
+
+
+def test_read_keys_after_returns_the_keys_the_array_lists_after_the_backup(vsp, tmp_path):
+    vsp.login()
+    vsp.storage()
+    vsp.keys()
+    vsp.add('POST', BACKUP, body=KEY_FILE, headers={'Content-Disposition': 'attachment; filename="keys.ekf"'},
+            content_type='application/octet-stream')
+    vsp.get('/v1/objects/encryption-keys', {'data': [{'keyId': '0', 'keyType': 'DEK', 'targetDeviceLocation': 'HDD00-00',
+                                                      'numOfBackups': 2}]})
+    vsp.get('/v1/objects/encryption-keys', {'data': []})
+    vsp.get('/v1/objects/encryption-keys', {'data': []})
+    vsp.get('/v1/objects/encryption-keys', {'data': []})
+    vsp.logout()
+    result = vsp.run(encryption_key_backup.main, args(path=str(tmp_path / 'k.ekf'), read_keys_after=True))
+    assert result['encryption_keys_after']['DEK'] == [{'keyId': '0', 'keyType': 'DEK', 'targetDeviceLocation': 'HDD00-00',
+                                                      'numOfBackups': 2}]
+    assert sorted(result['encryption_keys_after']) == ['CEK', 'DEK', 'FREE', 'KEK']
+    assert 'encryption_keys_after' not in vsp.run(encryption_key_backup.main, args(path=str(tmp_path / 'k.ekf')))
