@@ -97,3 +97,231 @@ def test_not_sent_only_when_the_request_cannot_have_reached_the_array():
     assert not client._not_sent(requests.exceptions.ConnectionError('x'), 'connection closed by the server')
     assert not client._not_sent(requests.exceptions.ConnectionError(), 'connection reset by peer')
     assert client._not_sent(requests.exceptions.ConnectionError(), 'connection refused')
+
+
+# --- reading answers: the exact limits, the deadline, read1 versus read, and the errors' fields -------
+from conftest import TOKEN, SeqClock, connection_args  # noqa: E402
+
+from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError  # noqa: E402
+
+
+class Raw(object):
+    """A urllib3 response stand-in: ``read1`` (or only ``read``) hands out the parts, records the calls."""
+
+    def __init__(self, parts, read1=True, fail_after=None):
+        self.parts = list(parts)
+        self.calls = []
+        self.closed = False
+        self.fail_after = fail_after
+        if read1:
+            self.read1 = self._read1
+
+    def _next(self, amt, decode_content):
+        self.calls.append((amt, decode_content))
+        if self.fail_after is not None and len(self.calls) > self.fail_after:
+            raise ConnectionResetError('reset')
+        return self.parts.pop(0) if self.parts else b''
+
+    def _read1(self, amt, decode_content=None):
+        return self._next(amt, decode_content)
+
+    def read(self, amt, decode_content=None):
+        return self._next(amt, decode_content)
+
+    def close(self):
+        self.closed = True
+
+
+def new_client(clock=None, **extra):
+    return VspClient(connection_args(**extra), clock=clock)
+
+
+def test_chunks_use_read1_with_decoding_else_read():
+    raw = Raw([b'ab', b'c'])
+    assert list(new_client()._chunks(raw, float('inf'))) == [b'ab', b'c']
+    assert raw.calls == [(client.READ_CHUNK, True)] * 3
+    raw = Raw([b'ab'], read1=False)
+    assert list(new_client()._chunks(raw, float('inf'))) == [b'ab']
+    assert raw.calls == [(client.READ_CHUNK, True)] * 2
+
+
+def test_chunks_deadline_is_inclusive():
+    clock = SeqClock(step=1.0)
+    start = clock()
+    raw = Raw([b'a', b'b', b'c', b'd'])
+    got = []
+    with pytest.raises(client._BodyError) as info:
+        for chunk in new_client(clock=clock, timeout=7)._chunks(raw, start + 3):
+            got.append(chunk)
+    # the clock reads start+1, +2, +3 (not past the deadline: read), then +4 (past it)
+    assert got == [b'a', b'b', b'c']
+    assert info.value.reason == 'the answer did not arrive within 7 s (timeout)'
+    assert info.value.retryable is False
+    assert info.value.args == ('the answer did not arrive within 7 s (timeout)',)
+
+
+def test_chunks_broken_connection_is_retryable_and_named():
+    raw = Raw([b'a'], fail_after=1)
+    with pytest.raises(client._BodyError) as info:
+        list(new_client()._chunks(raw, float('inf')))
+    assert info.value.reason == 'the answer is incomplete: the connection broke while it was read (ConnectionResetError)'
+    assert info.value.retryable is True
+
+
+def test_bounded_stream_exact_limit_and_error_fields():
+    raw = Raw([b'ab', b'cd'])
+    bounded = client._BoundedRaw(new_client(), raw, method='POST', path='/v1/k', limit=4, deadline=float('inf'), status=200)
+    assert bounded.read() == b'abcd'
+    raw = Raw([b'ab', b'cd', b'e'])
+    bounded = client._BoundedRaw(new_client(), raw, method='POST', path='/v1/k', limit=4, deadline=float('inf'), status=200)
+    with pytest.raises(VspApiError) as info:
+        bounded.read()
+    assert info.value.msg == 'POST /v1/k: the answer is larger than the limit of 4 bytes'
+    assert (info.value.status, info.value.method, info.value.path) == (200, 'POST', '/v1/k')
+    assert raw.closed
+    assert bounded.closed is True  # other attributes come from the raw answer
+
+
+def test_check_length_exact_limit():
+    VspClient._check_length(response(200, headers={'Content-Length': '10'}), 10)
+    VspClient._check_length(response(200, headers={'Content-Length': 'x'}), 10)
+    with pytest.raises(client._BodyError) as info:
+        VspClient._check_length(response(200, headers={'Content-Length': ' 11'}), 10)
+    assert info.value.reason == 'the answer of 11 bytes is larger than the limit of 10 bytes'
+    assert info.value.retryable is False
+
+
+def test_read_body_exact_limit():
+    answer = response(200)
+    answer.raw = Raw([b'{"a"', b':1}'])
+    new_client()._read_body(answer, 'GET', '/v1/x', 8, float('inf'))
+    assert answer.content == b'{"a":1}' and answer.json() == {'a': 1}
+    assert answer._content_consumed is True
+    answer = response(200)
+    answer.raw = Raw([b'{"a"', b':12}', b'x'])
+    with pytest.raises(client._BodyError) as info:
+        new_client()._read_body(answer, 'GET', '/v1/x', 8, float('inf'))
+    assert info.value.reason == 'the answer is larger than the limit of 8 bytes' and info.value.retryable is False
+
+
+def test_media_type():
+    assert client.media_type(response(200, content_type='Application/JSON; charset=utf-8; x=y')) == 'application/json'
+    assert client.media_type(response(200, content_type='text/plain;a;b')) == 'text/plain'
+    assert client.media_type(response(200)) == ''
+
+
+@pytest.mark.parametrize('status, expected', [
+    (399, None),
+    (400, 'HTTP 400 KART00003-E (the REST server is busy)'),
+    (401, None),
+    (402, 'HTTP 402 KART00003-E (the REST server is busy)'),
+])
+def test_retry_reason_busy_from_400_but_not_401(status, expected):
+    body = json.dumps({'messageID': 'KART00003-E'}).encode()
+    assert VspClient._retry_reason(response(status, body, 'application/json'), 'POST', False) == expected
+
+
+def test_retry_reason_solution_type_retry_caps_the_message_id():
+    body = json.dumps({'messageId': 'M' * 70, 'solutionType': 'RETRY'}).encode()
+    assert VspClient._retry_reason(response(409, body, 'application/json'), 'GET', True) == (
+        'HTTP 409 %s... with solutionType RETRY' % ('M' * 64))
+    body = json.dumps({'messageId': 'M' * 64, 'solutionType': 'RETRY'}).encode()
+    assert VspClient._retry_reason(response(409, body, 'application/json'), 'GET', True) == 'HTTP 409 %s with solutionType RETRY' % ('M' * 64)
+    body = json.dumps({'solutionType': 'RETRY'}).encode()
+    assert VspClient._retry_reason(response(409, body, 'application/json'), 'GET', True) == 'HTTP 409 no messageId with solutionType RETRY'
+    body = json.dumps(['RETRY']).encode()
+    assert VspClient._retry_reason(response(409, body, 'application/json'), 'GET', True) is None
+    assert VspClient._retry_reason(response(409, json.dumps({'solutionType': 'RETRY'}).encode()), 'POST', False) is None
+
+
+# --- log in, get_json and request over the HTTP mock ---------------------------------------------------
+def test_login_sends_an_empty_json_body_with_basic_auth(vsp):
+    vsp.login()
+    vsp.get('/v1/objects/pools', {'data': []})
+    vsp.logout()
+    with new_client() as c:
+        c.get_json('/v1/objects/pools')
+    login = vsp.rsps.calls[0].request
+    assert login.method == 'POST' and login.body == b'{}'
+    assert login.headers['Authorization'].startswith('Basic ')
+
+
+@pytest.mark.parametrize('body', [{'token': TOKEN}, {'sessionId': 3}, {'token': '', 'sessionId': 3}, ['x']])
+def test_login_answer_without_token_and_session_id(vsp, body):
+    vsp.add('POST', '/v1/objects/sessions', json=body)
+    with pytest.raises(VspApiError) as info:
+        with new_client() as c:
+            c.get_json('/v1/objects/pools')
+    assert info.value.msg == 'Log in failed: the answer has no token and sessionId'
+    assert (info.value.status, info.value.method, info.value.path) == (200, 'POST', '/v1/objects/sessions')
+
+
+def test_login_refused_names_the_request(vsp):
+    vsp.add('POST', '/v1/objects/sessions', status=403, json={'messageId': 'KART1-E'})
+    with pytest.raises(VspApiError) as info:
+        with new_client() as c:
+            c.get_json('/v1/objects/pools')
+    assert (info.value.status, info.value.method, info.value.path) == (403, 'POST', '/v1/objects/sessions')
+
+
+def test_login_is_retried_when_busy(vsp, no_sleep):
+    vsp.add('POST', '/v1/objects/sessions', status=503)
+    vsp.login()
+    vsp.get('/v1/objects/pools', {'data': []})
+    vsp.logout()
+    with new_client() as c:
+        assert c.get_json('/v1/objects/pools') == {'data': []}
+    assert c.retries_made[0]['method'] == 'POST'
+
+
+def test_get_json_not_json(vsp):
+    vsp.login()
+    vsp.add('GET', '/v1/objects/pools', body=b'<html>', content_type='text/html')
+    vsp.logout()
+    with pytest.raises(VspApiError) as info:
+        with new_client() as c:
+            c.get_json('/v1/objects/pools')
+    assert info.value.msg == 'GET /v1/objects/pools answered something that is not JSON'
+    assert (info.value.status, info.value.method, info.value.path) == (200, 'GET', '/v1/objects/pools')
+
+
+def test_get_json_cleans_escaped_control_characters(vsp):
+    vsp.login()
+    vsp.add('GET', '/v1/objects/pools', body=b'{"name": "a\\u001bb"}', content_type='application/json')
+    vsp.logout()
+    with new_client() as c:
+        assert c.get_json('/v1/objects/pools') == {'name': 'a b'}
+
+
+def test_request_passes_params_json_headers_and_stream(vsp):
+    vsp.login()
+    vsp.add('POST', '/v1/objects/x', json={'ok': 1})
+    vsp.logout()
+    with new_client() as c:
+        answer = c.request('POST', '/v1/objects/x', params={'q': '1'}, json={'a': 2}, headers={'X-Test': 'y'}, stream=True)
+        assert answer.raw.__class__ is client._BoundedRaw
+        assert b''.join(answer.iter_content(chunk_size=10)) == b'{"ok": 1}'
+    sent = vsp.rsps.calls[1].request
+    assert sent.url.endswith('/v1/objects/x?q=1')
+    assert json.loads(sent.body) == {'a': 2}
+    assert sent.headers['X-Test'] == 'y' and sent.headers['Authorization'] == 'Session %s' % TOKEN
+
+
+def test_request_sends_files(vsp):
+    vsp.login()
+    vsp.add('POST', '/v1/objects/x', json={})
+    vsp.logout()
+    with new_client() as c:
+        c.request('POST', '/v1/objects/x', files={'file': ('k.ekf', b'KEYDATA')})
+    assert b'KEYDATA' in vsp.rsps.calls[1].request.body
+
+
+def test_relogin_after_401_uses_the_new_token_and_session(vsp):
+    vsp.login()
+    vsp.add('GET', '/v1/objects/pools', status=401, json={})
+    vsp.login(token='second-token', session_id=4)
+    vsp.get('/v1/objects/pools', {'data': []})
+    vsp.logout(session_id=4)
+    with new_client() as c:
+        c.get_json('/v1/objects/pools')
+    assert vsp.rsps.calls[3].request.headers['Authorization'] == 'Session second-token'
