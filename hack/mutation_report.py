@@ -32,7 +32,48 @@ EQUIVALENT = (
     (re.compile(r"int\(item, 10\)"), re.compile(r"int\(item, \)"), 'int() parses base 10 by default'),
     (re.compile(r"\.rjust\(1, '0'\)"), re.compile(r"\.ljust\(1, '0'\)"), "padding to width 1 only touches an empty text, where rjust and ljust agree"),
     (re.compile(r"if not keep or keep <= 0:"), re.compile(r"if not keep or keep < 0:"), '`not keep` already covers keep 0'),
+    # errors._clean: a fast path and a bound on the work, neither changes the result
+    (re.compile(r"if len\(text\) <= limit and text\.isprintable\(\):"), re.compile(r"if len\(text\) < limit and text\.isprintable\(\):"),
+     'a printable text of exactly `limit` characters comes out of the slow path the same (nothing replaced, nothing cut)'),
+    (re.compile(r"if len\(text\) > limit \* 4:"), re.compile(r"if len\(text\) (>= limit \* 4|> limit / 4):"),
+     'cutting to `limit * 4` characters changes only a longer text, so cutting at exactly that length or sooner is a no-op'),
+    # validate: the checks just before leave nothing for the change to act on
+    (re.compile(r"number = int\(value, 10\)"), re.compile(r"number = int\(value, \)"),
+     'the text is ASCII digits only (checked just before): int() parses base 10 by default'),
+    (re.compile(r"item\.lstrip\('0'\)"), re.compile(r"item\.lstrip\('XX0XX'\)"),
+     'an item that int() accepted holds no X, so also stripping X changes nothing'),
+    # coverage._group_order: the rank of an external parity group (E1-1) after the numbered ones
+    (re.compile(r"return \(10 \*\* 6, group_id\)"), re.compile(r"return \((11 \*\* 6|10 \*\* 7), group_id\)"),
+     'any rank above every parity group number (far below 10 ** 6) sorts the external groups last alike'),
+    # jobs.run_job: an answer that is not JSON
+    (re.compile(r"^\s*job = None$"), re.compile(r'^\s*job = ""$'), 'None and an empty text are refused the same way (not a job object)'),
+    # pools.is_not_blocked_answer: exc is a VspApiError there (checked just before)
+    (re.compile(r"getattr\(exc, key, ''\) or ''"), re.compile(r"getattr\(exc, key, (None|'XXXX')?\) or ''"),
+     'a VspApiError always has message and cause, so the getattr default is never used'),
+    (re.compile(r"getattr\(exc, key, ''\) or ''"), re.compile(r"getattr\(exc, key, ''\) or 'XXXX'"),
+     "the stand-in of an empty field ('xxxx' once lowered) can never form 'not blocked' / 'not in the blocked status'"),
+    # restore_plan.make_plan: offline_impact reads the parity groups only when it is given no volumes
+    (re.compile(r"offline_impact\(api, groups, volumes\) if offline and needed and volumes"),
+     re.compile(r"offline_impact\(api, None, volumes\) if offline and needed and volumes"),
+     'offline_impact uses the parity group ids only to look the volumes up when none are given; here volumes are given'),
+    # client.media_type: only the part before the first ';' is used
+    (re.compile(r"value\.split\(';', 1\)\[0\]"), re.compile(r"value\.split\(';', (2)?\)\[0\]"),
+     "only the part before the first ';' is used, however many splits are made"),
 )
+# A response header read by name: requests' Response.headers is a case-insensitive dict, so a mutant that
+# only changes the case of the name (not one that adds XX) reads the same header.
+HEADER_READ = re.compile(r"""\.headers(?:\.get\(|\[)(['"])([A-Za-z0-9-]+)\1""")
+HEADER_REASON = "an HTTP header name differs only in case: requests' response.headers is case-insensitive"
+
+
+def _header_case_only(before, after):
+    names_before = [m.group(2) for m in HEADER_READ.finditer(before)]
+    names_after = [m.group(2) for m in HEADER_READ.finditer(after)]
+    if not names_before or len(names_before) != len(names_after) or names_before == names_after:
+        return False
+    if [n.lower() for n in names_before] != [n.lower() for n in names_after]:
+        return False
+    return HEADER_READ.sub(lambda m: m.group(0).lower(), before) == HEADER_READ.sub(lambda m: m.group(0).lower(), after)
 
 
 def _number(match):
@@ -62,6 +103,8 @@ def classify(diff):
         for before, after, reason in EQUIVALENT:
             if any(before.search(a) and after.search(b) for a, b in pairs):
                 return 'equivalent', reason
+        if all(_header_case_only(a, b) for a, b in pairs):
+            return 'equivalent', HEADER_REASON
         if all(_strip_strings(a) == _strip_strings(b) for a, b in pairs):
             return 'text', 'only a string literal differs'
     return 'logic', 'not killed: no test observes this change'

@@ -73,3 +73,16 @@ def test_from_error_object_caps():
     assert exc.message == 'm' * 500 + '...'
     exc = VspApiError.from_error_object('s', {'messageId': 'M' * 64, 'solutionType': 'RETRY'})
     assert exc.message_id == 'M' * 64 and exc.solution_type == 'RETRY'
+
+
+def test_clean_text_strips_a_short_printable_text_too():
+    # the fast path (short and printable) strips as the slow path does: clean_text promises no leading or trailing spaces
+    assert clean_text(' a ') == 'a'
+    assert clean_text(' a\x1b') == 'a'
+    assert clean_json(' a ') == ' a '
+
+
+def test_leading_controls_past_four_times_the_limit_are_cut_before_stripping():
+    # the bound cuts at 4 * limit first: 40 controls leave nothing once stripped; the b's past the bound never count
+    assert clean_text('\x1b' * 40 + 'b' * 5, 10) == ''
+    assert clean_text('\x1b' * 39 + 'b' * 5, 10) == 'b'
