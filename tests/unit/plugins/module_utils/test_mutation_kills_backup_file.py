@@ -12,7 +12,6 @@ import os
 import stat
 
 import pytest
-
 from ansible_collections.vsp.encryption.plugins.module_utils import backup_file as bf
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
 

@@ -9,9 +9,10 @@ import json
 import pytest
 import requests
 import urllib3
-
 from ansible_collections.vsp.encryption.plugins.module_utils import client
 from ansible_collections.vsp.encryption.plugins.module_utils.client import VspClient
+from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+from conftest import TOKEN, SeqClock, connection_args
 
 
 def response(status, body=b'', content_type=None, headers=None):
@@ -100,9 +101,7 @@ def test_not_sent_only_when_the_request_cannot_have_reached_the_array():
 
 
 # --- reading answers: the exact limits, the deadline, read1 versus read, and the errors' fields -------
-from conftest import TOKEN, SeqClock, connection_args  # noqa: E402
 
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError  # noqa: E402
 
 
 class Raw(object):

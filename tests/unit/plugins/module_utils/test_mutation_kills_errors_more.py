@@ -5,7 +5,6 @@
 bounds (exactly at the limit, four times it, the cut), the separators, and describe() word for word."""
 
 import pytest
-
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError, clean_json, clean_text
 
 

@@ -4,12 +4,11 @@
 """Tests added for mutants of jobs.py that survived `make mutation` (docs/mutation.md)."""
 
 import pytest
-from conftest import connection_args, job, kart_error
-
 from ansible_collections.vsp.encryption.plugins.module_utils import jobs
 from ansible_collections.vsp.encryption.plugins.module_utils.api import VspApi
 from ansible_collections.vsp.encryption.plugins.module_utils.client import VspClient
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+from conftest import connection_args, job, kart_error
 
 
 def test_summary_caps_texts_at_64_and_resources_at_200_characters():

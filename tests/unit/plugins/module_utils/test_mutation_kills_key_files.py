@@ -3,7 +3,16 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Tests added for mutants of key_files.py that survived `make mutation` (docs/mutation.md)."""
 
+import json
+import os
+
+import pytest
+from ansible_collections.vsp.encryption.plugins.module_utils import key_files
+from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
+from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
 from ansible_collections.vsp.encryption.plugins.module_utils.key_files import retention
+from conftest import BACKUP_PASSWORD
+from key_file_helpers import OTHER_SID, SERIAL, SID, read_manifest, rewrite_manifest, write_key_file
 
 
 def entry(path, keys, locations=()):
@@ -29,16 +38,8 @@ def test_reason_lists_at_most_eight_keys_or_drives():
 
 
 # --- scan entries, choice and backup decision: fields read from the manifest and texts word for word ----
-import json  # noqa: E402
-import os  # noqa: E402
 
-import pytest  # noqa: E402
-from conftest import BACKUP_PASSWORD  # noqa: E402
-from key_file_helpers import OTHER_SID, SERIAL, SID, read_manifest, rewrite_manifest, write_key_file  # noqa: E402
 
-from ansible_collections.vsp.encryption.plugins.module_utils import key_files  # noqa: E402
-from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf  # noqa: E402
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError  # noqa: E402
 
 ALL = {'1': 'HDD01-00', '2': 'HDD01-01'}
 

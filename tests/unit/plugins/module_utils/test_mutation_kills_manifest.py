@@ -12,7 +12,6 @@ import hmac
 import json
 
 import pytest
-
 from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
 
@@ -28,7 +27,7 @@ def made(password='Backup#Pa55', iterations=1000):
 
 
 def test_derive_is_one_pbkdf2_split_in_halves():
-    material = hashlib.pbkdf2_hmac('sha256', 'pässword'.encode('utf-8'), b'salt', 1000, dklen=64)
+    material = hashlib.pbkdf2_hmac('sha256', 'pässword'.encode(), b'salt', 1000, dklen=64)
     assert mf.derive('pässword', b'salt', 1000) == (material[:32], material[32:])
 
 
@@ -73,7 +72,7 @@ def test_read_messages_word_for_word(tmp_path):
         mf.read(path)
     assert info.value.msg == 'The manifest %s is not a manifest of vsp.encryption (no sha256)' % mf.manifest_path(path)
     with open(mf.manifest_path(path), 'wb') as handle:
-        handle.write('{"sha256": "ü"}'.encode('utf-8'))
+        handle.write('{"sha256": "ü"}'.encode())
     assert mf.read(path) == {'sha256': 'ü'}
 
 

@@ -3,8 +3,15 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Tests added for mutants of restore_plan.py that survived `make mutation` (docs/mutation.md)."""
 
+import os
+
+import pytest
+from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
+from ansible_collections.vsp.encryption.plugins.module_utils import restore_plan
+from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
 from conftest import BACKUP_PASSWORD
-from key_file_helpers import write_key_file
+from key_file_helpers import OTHER_SID, SERIAL, SID, STORAGE, read_manifest, rewrite_manifest, write_key_file
+from restore_plan_fakes import plan
 from test_restore_plan import ALL, LOST_1_1, Api, refused
 
 
@@ -18,15 +25,8 @@ def test_a_key_file_changed_in_place_with_its_size_kept_is_refused(tmp_path, fas
 
 
 # --- operator texts word for word, and the parameters each decision reads --------------------------------
-import os  # noqa: E402
 
-import pytest  # noqa: E402
-from key_file_helpers import OTHER_SID, SERIAL, SID, STORAGE, read_manifest, rewrite_manifest  # noqa: E402
-from restore_plan_fakes import plan  # noqa: E402
 
-from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf  # noqa: E402
-from ansible_collections.vsp.encryption.plugins.module_utils import restore_plan  # noqa: E402
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError  # noqa: E402
 
 NOTHING = ' Nothing was changed on the array.'
 

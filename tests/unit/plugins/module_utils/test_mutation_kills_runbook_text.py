@@ -7,7 +7,6 @@ These are the lines the operator reads at the end of a run (and pastes into a ti
 for word, with the defaults they fall back to."""
 
 import pytest
-
 from ansible_collections.vsp.encryption.plugins.module_utils import runbook_text as rt
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
 

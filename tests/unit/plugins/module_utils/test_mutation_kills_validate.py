@@ -4,8 +4,8 @@
 """Tests added for mutants of validate.py that survived `make mutation` (docs/mutation.md)."""
 
 import pytest
-
 from ansible_collections.vsp.encryption.plugins.module_utils import validate
+from ansible_collections.vsp.encryption.plugins.module_utils import validate as v
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
 
 
@@ -33,10 +33,7 @@ def test_key_ids_name_the_parameter_and_the_rule():
 
 
 # --- the names the single-value checks use by default (the array's field names) and their rules -----
-import pytest  # noqa: E402
 
-from ansible_collections.vsp.encryption.plugins.module_utils import validate as v  # noqa: E402
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError  # noqa: E402
 
 
 def refusal(check, *args):
