@@ -324,3 +324,54 @@ def test_relogin_after_401_uses_the_new_token_and_session(vsp):
     with new_client() as c:
         c.get_json('/v1/objects/pools')
     assert vsp.rsps.calls[3].request.headers['Authorization'] == 'Session second-token'
+
+
+def test_tls_messages_word_for_word():
+    mismatch = requests.exceptions.SSLError("certificate verify failed: Hostname mismatch, certificate is not valid for 'x'")
+    assert client._describe_connection_error(mismatch) == (
+        'TLS error (hostname mismatch: the certificate of the array does not name the host connected to; set host to a '
+        'name or IP address the certificate lists)')
+    other = requests.exceptions.SSLError("hostname 'a' doesn't match 'b'")
+    assert client._describe_connection_error(other).startswith('TLS error (hostname mismatch')
+    untrusted = requests.exceptions.SSLError('certificate verify failed: unable to get local issuer certificate')
+    assert client._describe_connection_error(untrusted) == (
+        'TLS error (certificate not trusted? set ca_path to the CA of the array, or validate_certs: false for a test system)')
+
+
+@pytest.mark.parametrize('description', ['connection refused', 'host name could not be resolved', 'connection timed out'])
+def test_not_sent_descriptions(description):
+    assert client._not_sent(requests.exceptions.ConnectionError(), description)
+
+
+def test_login_is_repeated_after_a_connection_broken_after_sending(vsp, no_sleep):
+    vsp.add('POST', '/v1/objects/sessions', body=requests.ConnectionError('Connection reset by peer'))
+    vsp.login()
+    vsp.get('/v1/objects/pools', {'data': []})
+    vsp.logout()
+    with new_client() as c:
+        assert c.get_json('/v1/objects/pools') == {'data': []}
+    assert [(r['method'], r['reason']) for r in c.retries_made] == [('POST', 'connection reset by peer')]
+
+
+def test_stream_over_its_limit_names_the_request_and_status(vsp):
+    path = '/v1/objects/encryption-keys/file/actions/backup/invoke'
+    vsp.login()
+    vsp.add('POST', path, status=200, body=b'k' * 50, content_type='application/octet-stream')
+    vsp.logout()
+    with pytest.raises(VspApiError) as info:
+        with new_client() as c:
+            answer = c.request('POST', path, stream=True, limit=10)
+            b''.join(answer.iter_content(chunk_size=5))
+    assert info.value.msg == 'POST %s: the answer is larger than the limit of 10 bytes' % path
+    assert (info.value.status, info.value.method, info.value.path) == (200, 'POST', path)
+
+
+def test_stream_default_limit_is_key_file_max(vsp, monkeypatch):
+    monkeypatch.setattr(client, 'KEY_FILE_MAX', 10)
+    path = '/v1/objects/encryption-keys/file/actions/backup/invoke'
+    vsp.login()
+    vsp.add('POST', path, status=200, body=b'k' * 50, content_type='application/octet-stream')
+    vsp.logout()
+    with pytest.raises(VspApiError, match='larger than the limit of 10 bytes'):
+        with new_client() as c:
+            b''.join(c.request('POST', path, stream=True).iter_content(chunk_size=5))
