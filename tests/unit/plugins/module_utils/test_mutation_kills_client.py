@@ -115,17 +115,17 @@ class Raw(object):
         if read1:
             self.read1 = self._read1
 
-    def _next(self, amt, decode_content):
-        self.calls.append((amt, decode_content))
+    def _next(self, how, amt, decode_content):
+        self.calls.append((how, amt, decode_content))
         if self.fail_after is not None and len(self.calls) > self.fail_after:
             raise ConnectionResetError('reset')
         return self.parts.pop(0) if self.parts else b''
 
     def _read1(self, amt, decode_content=None):
-        return self._next(amt, decode_content)
+        return self._next('read1', amt, decode_content)
 
     def read(self, amt, decode_content=None):
-        return self._next(amt, decode_content)
+        return self._next('read', amt, decode_content)
 
     def close(self):
         self.closed = True
@@ -138,10 +138,10 @@ def new_client(clock=None, **extra):
 def test_chunks_use_read1_with_decoding_else_read():
     raw = Raw([b'ab', b'c'])
     assert list(new_client()._chunks(raw, float('inf'))) == [b'ab', b'c']
-    assert raw.calls == [(client.READ_CHUNK, True)] * 3
+    assert raw.calls == [('read1', client.READ_CHUNK, True)] * 3
     raw = Raw([b'ab'], read1=False)
     assert list(new_client()._chunks(raw, float('inf'))) == [b'ab']
-    assert raw.calls == [(client.READ_CHUNK, True)] * 2
+    assert raw.calls == [('read', client.READ_CHUNK, True)] * 2
 
 
 def test_chunks_deadline_is_inclusive():
@@ -375,3 +375,13 @@ def test_stream_default_limit_is_key_file_max(vsp, monkeypatch):
     with pytest.raises(VspApiError, match='larger than the limit of 10 bytes'):
         with new_client() as c:
             b''.join(c.request('POST', path, stream=True).iter_content(chunk_size=5))
+
+
+def test_a_failed_log_in_again_after_401_sends_no_log_out(vsp, no_sleep):
+    vsp.login()
+    vsp.add('GET', '/v1/objects/pools', status=401, json={})
+    vsp.add('POST', '/v1/objects/sessions', status=401, json={})
+    with pytest.raises(VspApiError, match='check username and password'):
+        with new_client() as c:
+            c.get_json('/v1/objects/pools')
+    assert [call.request.method for call in vsp.rsps.calls] == ['POST', 'GET', 'POST']
