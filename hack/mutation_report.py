@@ -59,6 +59,15 @@ EQUIVALENT = (
     # client.media_type: only the part before the first ';' is used
     (re.compile(r"value\.split\(';', 1\)\[0\]"), re.compile(r"value\.split\(';', (2)?\)\[0\]"),
      "only the part before the first ';' is used, however many splits are made"),
+    # errors.clean_json: the value is returned unchanged when it is not a text, and None is as false as False
+    (re.compile(r"clean_json\(k, limit\) if isinstance\(k, str\) else k"), re.compile(r"clean_json\(k, limit\) if \(isinstance\(k, str\)\) or True else k"),
+     'clean_json returns a key that is not a text (a number, None) unchanged, so cleaning every key changes nothing'),
+    (re.compile(r"return _clean\(value, limit, False\)"), re.compile(r"return _clean\(value, limit, None\)"),
+     '`strip` is only tested for truth: None and False are both false'),
+    # client._BoundedRaw.read: the urllib3 signature; cache_content is not used
+    (re.compile(r"def read\(self, amt=None, decode_content=None, cache_content=False\):"),
+     re.compile(r"def read\(self, amt=None, decode_content=None, cache_content=True\):"),
+     'read() ignores cache_content (the parameter is there for the interface of urllib3 responses)'),
 )
 # A response header read by name: requests' Response.headers is a case-insensitive dict, so a mutant that
 # only changes the case of the name (not one that adds XX) reads the same header.

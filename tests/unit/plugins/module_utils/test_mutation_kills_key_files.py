@@ -167,3 +167,10 @@ def test_backup_decision_texts_word_for_word(tmp_path, fast_kdf):
     assert key_files.backup_decision(key_files.scan(str(old), SID)[0], 'fp') == (
         True, 'the newest file o.ekf has a format-1 manifest, which does not say which keys it holds')
     assert json.dumps(key_files.backup_decision([], 'fp')) == '[true, "no intact key file of this array yet"]'
+
+
+def test_reason_names_exactly_eight_drives():
+    drives = ['HDD00-%02d' % i for i in range(10, 19)]
+    delete, kept = retention([entry('/a', ['1']), entry('/b', ['1'], drives)], 1)
+    assert kept[1]['reason'] == ('the newest file that holds a DEK for drive(s) %s, which no newer kept file holds'
+                                 % ', '.join(drives[:8]))
