@@ -85,6 +85,21 @@ def _header_case_only(before, after):
     return HEADER_READ.sub(lambda m: m.group(0).lower(), before) == HEADER_READ.sub(lambda m: m.group(0).lower(), after)
 
 
+# A codec or hash name whose mutant only changes its case ('utf-8' → 'UTF-8', 'sha256' → 'SHA256'):
+# Python looks codec names up case-insensitively, and hashlib (OpenSSL) hash names too.
+NAME_ARG = re.compile(r"""(\.encode\(|\.decode\(|hashlib\.pbkdf2_hmac\(|hashlib\.new\()(['"])([A-Za-z0-9_-]+)\2""")
+NAME_REASON = 'a codec or hash name differs only in case: Python and hashlib look these names up case-insensitively'
+
+
+def _name_case_only(before, after):
+    names_before = [m.group(3) for m in NAME_ARG.finditer(before)]
+    names_after = [m.group(3) for m in NAME_ARG.finditer(after)]
+    if not names_before or len(names_before) != len(names_after) or names_before == names_after:
+        return False
+    if [n.lower() for n in names_before] != [n.lower() for n in names_after]:
+        return False
+    return NAME_ARG.sub(lambda m: m.group(0).lower(), before) == NAME_ARG.sub(lambda m: m.group(0).lower(), after)
+
 def _number(match):
     try:
         return str(int(match.group(0), 0))
@@ -114,6 +129,8 @@ def classify(diff):
                 return 'equivalent', reason
         if all(_header_case_only(a, b) for a, b in pairs):
             return 'equivalent', HEADER_REASON
+        if all(_name_case_only(a, b) for a, b in pairs):
+            return 'equivalent', NAME_REASON
         if all(_strip_strings(a) == _strip_strings(b) for a, b in pairs):
             return 'text', 'only a string literal differs'
     return 'logic', 'not killed: no test observes this change'
