@@ -68,6 +68,11 @@ EQUIVALENT = (
     (re.compile(r"def read\(self, amt=None, decode_content=None, cache_content=False\):"),
      re.compile(r"def read\(self, amt=None, decode_content=None, cache_content=True\):"),
      'read() ignores cache_content (the parameter is there for the interface of urllib3 responses)'),
+    # backup_file._size_text: only called for a whole number of MiB, where / and // print alike with %d
+    (re.compile(r"% \(cap // \(1024 \* 1024\), cap\)"), re.compile(r"% \(cap / \(1024 \* 1024\), cap\)"),
+     'this branch runs only when cap is a whole number of MiB, so the quotient is exact and %d prints it the same'),
+    # restore_plan.holder_path: a manifest that cannot be trusted makes the file unusable; None is as false as False
+    (re.compile(r"^\s*usable = False$"), re.compile(r"^\s*usable = None$"), '`usable` is only tested for truth: None and False are both false'),
 )
 # A response header read by name: requests' Response.headers is a case-insensitive dict, so a mutant that
 # only changes the case of the name (not one that adds XX) reads the same header.

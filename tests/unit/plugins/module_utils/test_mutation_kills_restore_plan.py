@@ -294,3 +294,17 @@ def test_holder_hint_and_path_need_a_file_source_and_a_path(tmp_path, fast_kdf):
     assert restore_plan.holder_hint(plan_file, cov) == (
         'The key file %s holds them: rerun with it (or with the directory %s).' % (holder, os.path.dirname(holder)))
     assert restore_plan.holder_path(plan_file, cov, mf.Deriver(BACKUP_PASSWORD)) == holder
+
+
+def test_holder_path_passes_over_a_file_whose_manifest_was_edited(tmp_path, fast_kdf):
+    edited = write_key_file(tmp_path, 'edited.ekf', locations=ALL, password=BACKUP_PASSWORD, day=3)
+    data = read_manifest(edited)
+    data['model'] = 'edited'
+    rewrite_manifest(edited, data)
+    older = write_key_file(tmp_path, 'older.ekf', locations=ALL, password=BACKUP_PASSWORD, day=2)
+    used = write_key_file(tmp_path, 'used.ekf', locations=LOST_1_1, password=BACKUP_PASSWORD, day=4)
+    cov = {'lost_drives': ['HDD01-01']}
+    plan_file = {'source': 'file', 'path': used, 'storage': dict(STORAGE)}
+    assert restore_plan.holder_path(plan_file, cov, mf.Deriver(BACKUP_PASSWORD)) == older
+    os.unlink(older)
+    assert restore_plan.holder_path(plan_file, cov, mf.Deriver(BACKUP_PASSWORD)) is None
