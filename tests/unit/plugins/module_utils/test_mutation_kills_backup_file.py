@@ -326,10 +326,13 @@ def test_read_key_file_once_grew_while_read(tmp_path, monkeypatch):
     path.write_bytes(b'0123456789')
     monkeypatch.setattr(bf, 'CHUNK_SIZE', 4)
     real_read = os.read
+    grew = []
 
     def grown(fd, n):
-        with open(str(path), 'ab') as handle:
-            handle.write(b'more')
+        if len(grew) < 3:  # the file grows by 4 bytes at each of the first three reads: 22 bytes in all
+            grew.append(n)
+            with open(str(path), 'ab') as handle:
+                handle.write(b'more')
         return real_read(fd, n)
     monkeypatch.setattr(os, 'read', grown)
     assert msg(bf.read_key_file_once, str(path), cap=10) == (
@@ -436,3 +439,16 @@ def test_manifest_failure_key_file_not_removable(tmp_path, monkeypatch):
         raise OSError()
     monkeypatch.setattr(os, 'unlink', no_unlink_bare)
     assert 'could not be removed (OSError)' in msg(bf.write_manifest_or_remove, str(key), {'a': 1})
+
+
+def test_write_all_writes_the_rest_after_a_short_write(monkeypatch):
+    calls = []
+
+    def short_write(fd, data):
+        calls.append(bytes(data))
+        if len(calls) > 10:
+            raise AssertionError('os.write called again and again')
+        return min(3, len(data))
+    monkeypatch.setattr(os, 'write', short_write)
+    bf._write_all(7, b'abcdefgh')
+    assert calls == [b'abcdefgh', b'defgh', b'gh']
