@@ -452,3 +452,33 @@ def test_write_all_writes_the_rest_after_a_short_write(monkeypatch):
     monkeypatch.setattr(os, 'write', short_write)
     bf._write_all(7, b'abcdefgh')
     assert calls == [b'abcdefgh', b'defgh', b'gh']
+
+
+class _Handle(object):
+    """A file handle that fails a test reading on and on past the end (instead of hanging it)."""
+
+    def __init__(self, data):
+        self.data = data
+        self.reads_at_end = 0
+
+    def read(self, size):
+        part, self.data = self.data[:size], self.data[size:]
+        if not part:
+            self.reads_at_end += 1
+            if self.reads_at_end > 3:
+                raise AssertionError('read on past the end of the file')
+        return part
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_sha256_file_stops_at_the_end(monkeypatch):
+    monkeypatch.setattr(bf, 'CHUNK_SIZE', 4)
+    handle = _Handle(b'0123456789')
+    monkeypatch.setattr(bf, 'open', lambda path, mode: handle, raising=False)
+    assert bf.sha256_file('/k.ekf') == (bf.hashlib.sha256(b'0123456789').hexdigest(), 10)
+    assert handle.reads_at_end == 1
