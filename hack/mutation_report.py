@@ -73,6 +73,18 @@ EQUIVALENT = (
      'this branch runs only when cap is a whole number of MiB, so the quotient is exact and %d prints it the same'),
     # restore_plan.holder_path: a manifest that cannot be trusted makes the file unusable; None is as false as False
     (re.compile(r"^\s*usable = False$"), re.compile(r"^\s*usable = None$"), '`usable` is only tested for truth: None and False are both false'),
+    # errors.clean_text: str() of a text is the text
+    (re.compile(r"value if isinstance\(value, str\) else str\(value\)"), re.compile(r"value if \(isinstance\(value, str\)\) and False else str\(value\)"),
+     'str() of a text is the same text'),
+    # restore_plan: an empty list gives the same result by either branch
+    (re.compile(r"if values else '\[\]'"), re.compile(r"if \(values\) or True else '\[\]'"), "for no values the join gives '[]' too"),
+    (re.compile(r"by_parity_groups\(groups\) if groups else \[\]"), re.compile(r"by_parity_groups\(groups\) if \(groups\) or True else \[\]"),
+     'by_parity_groups([]) reads nothing and returns [] too'),
+    (re.compile(r"validate\.parity_group_ids\(params\.get\('parity_groups'\), 'parity_groups'\)"),
+     re.compile(r"validate\.parity_group_ids\(params\.get\('parity_groups'\), \)"), "the default name of parity_group_ids is 'parity_groups'"),
+    # manifest.read: the read is bounded to keep memory low; the length check after it refuses the same files
+    (re.compile(r"raw = handle\.read\(MAX_MANIFEST_BYTES \+ 1\)"), re.compile(r"raw = handle\.read\((None|MAX_MANIFEST_BYTES \+ 2)\)"),
+     'reading more only costs memory: the length check that follows refuses exactly the same files'),
 )
 # Known equivalents that depend on the function a line is in: (part of the mutant's name, before, after, reason).
 EQUIVALENT_IN = (
