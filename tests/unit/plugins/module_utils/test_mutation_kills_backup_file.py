@@ -482,3 +482,30 @@ def test_sha256_file_stops_at_the_end(monkeypatch):
     monkeypatch.setattr(bf, 'open', lambda path, mode: handle, raising=False)
     assert bf.sha256_file('/k.ekf') == (bf.hashlib.sha256(b'0123456789').hexdigest(), 10)
     assert handle.reads_at_end == 1
+
+
+@pytest.mark.parametrize('mode, why', [('0201', 'permissions for others, no owner read'), ('0001', 'permissions for others, no owner read')])
+def test_no_owner_read_is_named_whatever_others_have(mode, why):
+    assert msg(bf.parse_mode, mode) == "mode: '%s' (%s) is not allowed for a key file (%s); %s" % (mode, mode, why, MODE_RULE)
+
+
+def test_mode_with_a_letter_is_not_octal():
+    assert msg(bf.parse_mode, '06X0') == "mode: '06X0' is not an octal mode; %s" % MODE_RULE
+
+
+def test_new_backup_file_errors_name_the_file_it_would_write(tmp_path):
+    dest = str(tmp_path / ('%s_20261129T101500Z.ekf' % SID))
+    assert msg(bf.write_new_backup_file, [b''], str(tmp_path), SID, now=NOW) == (
+        'The array sent an empty key file; no file was written to %s' % dest)
+
+
+def test_stream_temp_file_named_after_the_destination(tmp_path, monkeypatch):
+    made = []
+    real = bf.tempfile.mkstemp
+
+    def spy(**kwargs):
+        made.append(kwargs['prefix'])
+        return real(**kwargs)
+    monkeypatch.setattr(bf.tempfile, 'mkstemp', spy)
+    bf.write_stream_atomically([b'abc'], str(tmp_path / 'k.ekf'))
+    assert made == ['.k.ekf.']

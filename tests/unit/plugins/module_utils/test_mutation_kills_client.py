@@ -385,3 +385,9 @@ def test_a_failed_log_in_again_after_401_sends_no_log_out(vsp, no_sleep):
         with new_client() as c:
             c.get_json('/v1/objects/pools')
     assert [call.request.method for call in vsp.rsps.calls] == ['POST', 'GET', 'POST']
+
+
+def test_retry_wait_recorded_to_the_millisecond():
+    c = new_client()
+    c.record_retry('GET', '/v1/x', 'HTTP 503', 1.23456)
+    assert c.retries_made == [{'method': 'GET', 'path': '/v1/x', 'reason': 'HTTP 503', 'wait_seconds': 1.235}]

@@ -85,3 +85,9 @@ def test_leading_controls_past_four_times_the_limit_are_cut_before_stripping():
     # the bound cuts at 4 * limit first: 40 controls leave nothing once stripped; the b's past the bound never count
     assert clean_text('\x1b' * 40 + 'b' * 5, 10) == ''
     assert clean_text('\x1b' * 39 + 'b' * 5, 10) == 'b'
+
+
+def test_ssb2_capped_at_16_and_details_kept():
+    exc = VspApiError.from_error_object('x', {'errorCode': {'SSB1': '2E31', 'SSB2': 'B' * 17}}, details={'changed': True})
+    assert exc.message_id == 'SSB1=2E31 SSB2=%s...' % ('B' * 16)
+    assert exc.details == {'changed': True}

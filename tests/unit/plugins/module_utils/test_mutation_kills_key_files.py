@@ -174,3 +174,14 @@ def test_reason_names_exactly_eight_drives():
     delete, kept = retention([entry('/a', ['1']), entry('/b', ['1'], drives)], 1)
     assert kept[1]['reason'] == ('the newest file that holds a DEK for drive(s) %s, which no newer kept file holds'
                                  % ', '.join(drives[:8]))
+
+
+def test_scan_goes_on_after_an_unreadable_manifest_and_a_file_without_one(tmp_path):
+    (tmp_path / 'a.ekf').write_bytes(b'key')
+    (tmp_path / 'a.ekf.manifest.json').write_text('not json')
+    (tmp_path / 'b.ekf').write_bytes(b'key')
+    write_key_file(tmp_path, 'c.ekf', locations=ALL)
+    files, ignored = key_files.scan(str(tmp_path), SID)
+    assert [f['name'] for f in files] == ['c.ekf']
+    assert [os.path.basename(i['path']) for i in ignored] == ['a.ekf', 'b.ekf']
+    assert ignored[1]['reason'] == 'no manifest'

@@ -308,3 +308,9 @@ def test_holder_path_passes_over_a_file_whose_manifest_was_edited(tmp_path, fast
     assert restore_plan.holder_path(plan_file, cov, mf.Deriver(BACKUP_PASSWORD)) == older
     os.unlink(older)
     assert restore_plan.holder_path(plan_file, cov, mf.Deriver(BACKUP_PASSWORD)) is None
+
+
+def test_directory_pick_without_a_password_does_not_check_the_verifier(tmp_path, fast_kdf):
+    good = write_key_file(tmp_path, 'good.ekf', locations=ALL, password=BACKUP_PASSWORD, day=3)
+    result = plan(Api(LOST_1_1), str(tmp_path), password=None)
+    assert result['path'] == good and result['password_checked'] is None
