@@ -391,3 +391,57 @@ def test_retry_wait_recorded_to_the_millisecond():
     c = new_client()
     c.record_retry('GET', '/v1/x', 'HTTP 503', 1.23456)
     assert c.retries_made == [{'method': 'GET', 'path': '/v1/x', 'reason': 'HTTP 503', 'wait_seconds': 1.235}]
+
+
+# --- added after the full run: the request sent again after a 401, the fields of every _send error ------
+def test_the_request_sent_again_after_401_is_the_same_request(vsp):
+    vsp.login()
+    vsp.add('POST', '/v1/objects/x', status=401, json={})
+    vsp.login(token='second-token', session_id=4)
+    vsp.add('POST', '/v1/objects/x', body=b'k' * 20, content_type='application/octet-stream')
+    vsp.logout(session_id=4)
+    with pytest.raises(VspApiError, match='larger than the limit of 10 bytes'):
+        with new_client() as c:
+            answer = c.request('POST', '/v1/objects/x', params={'q': '1'}, json={'a': 2}, headers={'X-Test': 'y'},
+                               stream=True, limit=10)
+            b''.join(answer.iter_content(chunk_size=5))
+    first, again = vsp.rsps.calls[1].request, vsp.rsps.calls[3].request
+    assert again.url == first.url and again.url.endswith('/v1/objects/x?q=1')
+    assert again.body == first.body and json.loads(again.body) == {'a': 2}
+    assert again.headers['X-Test'] == 'y' and again.headers['Authorization'] == 'Session second-token'
+
+
+@pytest.mark.parametrize('status, redirect', [(299, False), (300, True), (399, True), (400, False)])
+def test_redirect_range_is_300_to_399(vsp, status, redirect):
+    vsp.login()
+    vsp.add('GET', '/v1/objects/pools', status=status, json={'data': []})
+    vsp.logout()
+    with pytest.raises(VspApiError) as info:
+        with new_client(retries=0) as c:
+            c.request('GET', '/v1/objects/pools', expected=(200,))
+    assert ('a redirect to no location' in info.value.msg) is redirect
+    assert (info.value.status, info.value.method, info.value.path) == (status, 'GET', '/v1/objects/pools')
+
+
+def test_error_fields_of_a_request_that_failed_to_send(vsp):
+    vsp.login()
+    vsp.add('POST', '/v1/objects/x', body=requests.exceptions.ReadTimeout('read timed out'))
+    vsp.add('POST', '/v1/objects/y', body=requests.exceptions.SSLError('certificate verify failed'))
+    vsp.add('POST', '/v1/objects/z', body=requests.ConnectionError('Connection reset by peer'))
+    vsp.add('POST', '/v1/objects/w', body=requests.exceptions.InvalidHeader('bad'))
+    vsp.logout()
+    texts = []
+    with new_client() as c:
+        for path in ('/v1/objects/x', '/v1/objects/y', '/v1/objects/z', '/v1/objects/w'):
+            with pytest.raises(VspApiError) as info:
+                c.request('POST', path)
+            assert (info.value.method, info.value.path) == ('POST', path)
+            texts.append(info.value.msg)
+    maybe = '; the array may have carried out the request, check its state before repeating it'
+    assert texts == [
+        'POST /v1/objects/x timed out after 30 s (timeout)' + maybe,
+        'POST /v1/objects/y failed: TLS error (certificate not trusted? set ca_path to the CA of the array, or '
+        'validate_certs: false for a test system)',
+        'POST /v1/objects/z failed: connection reset by peer after the request was sent' + maybe,
+        'POST /v1/objects/w failed: InvalidHeader',
+    ]
