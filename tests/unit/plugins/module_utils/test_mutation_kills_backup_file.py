@@ -126,7 +126,7 @@ def test_no_free_name_message_word_for_word(tmp_path, monkeypatch):
 
 
 def test_new_backup_file_named_by_the_time_given_and_mode(tmp_path):
-    path, size, _ = bf.write_new_backup_file([b'key'], str(tmp_path), SID, now=NOW, mode=0o640)
+    path, size, dummy_sha = bf.write_new_backup_file([b'key'], str(tmp_path), SID, now=NOW, mode=0o640)
     assert path == str(tmp_path / ('%s_20261129T101500Z.ekf' % SID))
     assert size == 3
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
@@ -134,7 +134,7 @@ def test_new_backup_file_named_by_the_time_given_and_mode(tmp_path):
 
 
 def test_new_backup_file_default_mode_is_0600(tmp_path):
-    path, _, _ = bf.write_new_backup_file([b'key'], str(tmp_path), SID, now=NOW)
+    path, dummy_size, dummy_sha = bf.write_new_backup_file([b'key'], str(tmp_path), SID, now=NOW)
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
 
 
@@ -149,7 +149,7 @@ def test_new_backup_file_without_hard_links_keeps_the_mode(tmp_path, monkeypatch
         seen.append(args)
         return real_open(path, flags, *args)
     monkeypatch.setattr(os, 'open', spy_open)
-    path, _, _ = bf.write_new_backup_file([b'key'], str(tmp_path), SID, now=NOW)
+    path, dummy_size, dummy_sha = bf.write_new_backup_file([b'key'], str(tmp_path), SID, now=NOW)
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert (0o600,) in seen
 
@@ -280,13 +280,13 @@ def test_download_response_exclusive_flag_is_passed(tmp_path):
 
 def test_download_new_backup_file_passes_everything(tmp_path):
     response = FakeResponse([b'abc'], length=3)
-    path, size, _ = bf.download_new_backup_file(response, str(tmp_path), SID, mode=0o640, now=NOW)
+    path, size, dummy_sha = bf.download_new_backup_file(response, str(tmp_path), SID, mode=0o640, now=NOW)
     assert os.path.basename(path) == '%s_20261129T101500Z.ekf' % SID
     assert size == 3 and response.chunk_size == bf.CHUNK_SIZE and response.closed
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
     assert 'incomplete (3 of 4 bytes' in msg(bf.download_new_backup_file, FakeResponse([b'abc'], length=4), str(tmp_path), SID, now=NOW)
     assert 'the cap of 2 bytes' in msg(bf.download_new_backup_file, FakeResponse([b'abc']), str(tmp_path), SID, now=NOW, cap=2)
-    path, _, _ = bf.download_new_backup_file(FakeResponse([b'abc']), str(tmp_path), SID, now=NOW)
+    path, dummy_size, dummy_sha = bf.download_new_backup_file(FakeResponse([b'abc']), str(tmp_path), SID, now=NOW)
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
 
 

@@ -33,7 +33,7 @@ def test_derive_is_one_pbkdf2_split_in_halves():
 
 def test_mac_is_over_the_compact_sorted_json_without_the_mac(fast_kdf):
     manifest = made()
-    _, mac_key = mf.derive('Backup#Pa55', b's' * 16, 1000)
+    dummy_verifier, mac_key = mf.derive('Backup#Pa55', b's' * 16, 1000)
     body = dict((k, v) for k, v in manifest.items() if k != 'mac')
     canonical = json.dumps(body, sort_keys=True, separators=(',', ':')).encode('utf-8')
     assert manifest['mac'] == {'algorithm': 'hmac-sha256', 'value': hmac.new(mac_key, canonical, hashlib.sha256).hexdigest()}
