@@ -103,7 +103,6 @@ def test_not_sent_only_when_the_request_cannot_have_reached_the_array():
 # --- reading answers: the exact limits, the deadline, read1 versus read, and the errors' fields -------
 
 
-
 class Raw(object):
     """A urllib3 response stand-in: ``read1`` (or only ``read``) hands out the parts, records the calls."""
 

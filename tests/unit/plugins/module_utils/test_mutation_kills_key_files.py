@@ -40,7 +40,6 @@ def test_reason_lists_at_most_eight_keys_or_drives():
 # --- scan entries, choice and backup decision: fields read from the manifest and texts word for word ----
 
 
-
 ALL = {'1': 'HDD01-00', '2': 'HDD01-01'}
 
 

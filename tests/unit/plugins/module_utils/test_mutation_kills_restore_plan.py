@@ -27,7 +27,6 @@ def test_a_key_file_changed_in_place_with_its_size_kept_is_refused(tmp_path, fas
 # --- operator texts word for word, and the parameters each decision reads --------------------------------
 
 
-
 NOTHING = ' Nothing was changed on the array.'
 
 

@@ -35,7 +35,6 @@ def test_key_ids_name_the_parameter_and_the_rule():
 # --- the names the single-value checks use by default (the array's field names) and their rules -----
 
 
-
 def refusal(check, *args):
     with pytest.raises(VspApiError) as info:
         check(*args)
