@@ -97,6 +97,23 @@ EQUIVALENT_IN = (
     ('x_write_new_backup_file__', re.compile(r"backup_file_name\(storage_device_id, now\)  # refuses"),
      re.compile(r"backup_file_name\(storage_device_id, (None)?\)  # refuses"),
      'this call only checks the storage device id (the name it makes is not used): the time does not change the check'),
+    ('\u01c1VspClient\u01c1_send__', re.compile(r"self\._read_body\(response, method, path, JSON_MAX, deadline\)"),
+     re.compile(r"self\._read_body\(response, (None, path|method, None), JSON_MAX, deadline\)"),
+     '_read_body does not use the method and path it is given'),
+    ('\u01c1VspClient\u01c1_send__', re.compile(r"^\s*auth = None$"), re.compile(r'^\s*auth = ""$'),
+     'requests sends no credentials for an empty auth as for None'),
+    ('\u01c1VspClient\u01c1_send__', re.compile(r"allow_redirects=False\)"), re.compile(r"allow_redirects=None\)"),
+     'requests follows redirects only when allow_redirects is true: None is as false as False'),
+    ('\u01c1VspClient\u01c1_send__', re.compile(r"json=json if files is None else None"), re.compile(r"json=json if \(files is None\) or True else None"),
+     'requests builds the body from files when files are given and ignores json then'),
+    ('\u01c1VspClient\u01c1request__', re.compile(r"auth_mode='session', token=token, idempotent=idempotent, limit=limit\)"),
+     re.compile(r"^\s*token=token, idempotent=idempotent, limit=limit\)"), "auth_mode='session' is the default of _send"),
+    ('\u01c1VspClient\u01c1logout__', re.compile(r"session_id\), auth_mode='session', json=\{\}, idempotent=True\)"),
+     re.compile(r"session_id\), json=\{\}, idempotent=True\)"), "auth_mode='session' is the default of _send"),
+    ('\u01c1VspClient\u01c1logout__', re.compile(r"^\s*self\._token = None$"), re.compile(r'^\s*self\._token = ""$'),
+     'logout runs when the client closes: the token is not used again'),
+    ('x__id_order__', re.compile(r"else \(1, str\(key_id\)\)"), re.compile(r"else \(2, str\(key_id\)\)"),
+     'only the order matters: numbered ids rank 0, so any higher rank sorts the other ids after them alike'),
 )
 # A response header read by name: requests' Response.headers is a case-insensitive dict, so a mutant that
 # only changes the case of the name (not one that adds XX) reads the same header.
