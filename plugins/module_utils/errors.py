@@ -20,7 +20,7 @@ TEXT_MAX = 500  # characters of array text (message, cause, solution, messageId.
 
 def _clean(text, limit, strip):
     if len(text) <= limit and text.isprintable():  # the common case, decided in C
-        return text
+        return text.strip() if strip else text
     if len(text) > limit * 4:  # bound the work on a huge value before looking at each character
         text = text[:limit * 4]
     text = ''.join(' ' if unicodedata.category(ch) in ('Cc', 'Cf', 'Zl', 'Zp') else ch for ch in text)

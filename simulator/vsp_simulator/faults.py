@@ -229,6 +229,7 @@ class FaultStore:
         """Iterate ``chunks`` while counted as an active stream (ends when the client goes away)."""
         with self._streams_cond:
             self._streams += 1
+            self._streams_cond.notify_all()
         try:
             yield from chunks
         finally:
@@ -239,6 +240,11 @@ class FaultStore:
     def active_streams(self):
         with self._streams_cond:
             return self._streams
+
+    def wait_streams_active(self, count, timeout):
+        """True once at least ``count`` generated streams are running (within ``timeout`` seconds)."""
+        with self._streams_cond:
+            return self._streams_cond.wait_for(lambda: self._streams >= count, timeout)
 
     def wait_streams_idle(self, timeout):
         """True once no generated stream is running (within ``timeout`` seconds)."""

@@ -4,12 +4,11 @@
 """Tests added for mutants of jobs.py that survived `make mutation` (docs/mutation.md)."""
 
 import pytest
-from conftest import connection_args, job, kart_error
-
 from ansible_collections.vsp.encryption.plugins.module_utils import jobs
 from ansible_collections.vsp.encryption.plugins.module_utils.api import VspApi
 from ansible_collections.vsp.encryption.plugins.module_utils.client import VspClient
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+from conftest import connection_args, job, kart_error
 
 
 def test_summary_caps_texts_at_64_and_resources_at_200_characters():
@@ -192,4 +191,34 @@ def test_a_failed_job_without_error_object_is_not_retried():
         _run(client, idempotent=True)
     assert info.value.msg == 'Act failed (job 14 state Failed)'
     assert (info.value.method, info.value.path) == ('POST', '/act')
+    assert client.retried == []
+
+
+def test_poll_timeout_caps_the_state_at_32_characters():
+    client = _Client([job(5, status='Running', state='T' * 40)] * 200)
+    with pytest.raises(VspApiError) as info:
+        jobs.wait_for_job(client, lambda i: i, job(5, status='Running', state='Started'), 'Slow', clock=_Clock())
+    assert 'last status Running, state %s.... ' % ('T' * 32) in info.value.msg
+    client = _Client([job(5, status='Running', state='T' * 32)] * 200)
+    with pytest.raises(VspApiError) as info:
+        jobs.wait_for_job(client, lambda i: i, job(5, status='Running', state='Started'), 'Slow', clock=_Clock())
+    assert 'state %s. The array' % ('T' * 32) in info.value.msg
+
+
+def test_a_retry_record_caps_the_message_id_at_64_characters():
+    failed = job(9, state='Failed', error={'messageId': 'M' * 70, 'solutionType': 'RETRY'})
+    client = _RunClient([_Answer(202, failed), _Answer(202, job(11))])
+    _run(client, idempotent=True)
+    assert client.retried[0][2] == 'job 9 failed with solutionType RETRY (%s...)' % ('M' * 64)
+    failed = job(9, state='Failed', error={'messageId': 'M' * 64, 'solutionType': 'RETRY'})
+    client = _RunClient([_Answer(202, failed), _Answer(202, job(11))])
+    _run(client, idempotent=True)
+    assert client.retried[0][2] == 'job 9 failed with solutionType RETRY (%s)' % ('M' * 64)
+
+
+def test_a_request_is_not_idempotent_unless_said():
+    failed = job(9, state='Failed', error={'messageId': 'KART1-E', 'solutionType': 'RETRY'})
+    client = _RunClient([_Answer(202, failed), _Answer(202, job(11))])
+    with pytest.raises(VspApiError):
+        _run(client)
     assert client.retried == []

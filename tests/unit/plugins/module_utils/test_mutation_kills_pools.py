@@ -80,3 +80,34 @@ def test_offline_impact_uses_pool_id_skips_volumes_without_pool_and_filters_dp_v
         ([11], [20, 22], 'p1'), ([10], [23], None)]
     assert impact['dp_volume_ids'] == [20, 22, 23]
     assert impact['pool_volume_count'] == 2
+
+
+def test_an_unknown_pool_does_not_stop_the_others_and_is_named():
+    api = FakeApi({1: [None], 2: [{'poolStatus': 'POLE'}, {'poolStatus': 'POLN'}]})
+    result = pools.recover_pools(api, [1, 2])
+    assert result['failures'] == [{'pool_id': 1, 'msg': 'pool 1: the array does not know this pool'}]
+    assert result['recovered'] == [2]
+
+
+def test_failure_records_the_solution_and_status():
+    exc = VspApiError('failed', status=500, message_id='KART1-E', message='m', cause='c', solution='s')
+    api = FakeApi({1: [exc]})
+    failure = pools.recover_pools(api, [1])['failures'][0]
+    assert failure == {'pool_id': 1, 'msg': exc.describe(), 'message_id': 'KART1-E', 'message': 'm', 'cause': 'c',
+                       'solution': 's', 'status': 500}
+
+
+def test_not_blocked_words_in_the_cause_or_the_message():
+    assert pools.is_not_blocked_answer(_error(412, 'KART1-E', message=None, cause='The pool is not blocked.'))
+    assert pools.is_not_blocked_answer(_error(412, 'KART1-E', message='Pool is not in the blocked status', cause=None))
+    assert not pools.is_not_blocked_answer(_error(412, 'KART1-E', message='The pool is blocked', cause=None))
+
+
+class Plain(Exception):
+    """An exception without the fields of VspApiError."""
+
+    status = 412
+
+
+def test_not_blocked_needs_a_vsp_api_error():
+    assert not pools.is_not_blocked_answer(Plain('not blocked'))

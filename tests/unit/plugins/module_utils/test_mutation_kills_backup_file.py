@@ -1,0 +1,511 @@
+# Copyright (c) vsp.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Tests added for mutants of backup_file.py that survived `make mutation` (docs/mutation.md).
+
+The error texts are checked word for word: they are what the operator reads (they name the parameter,
+the file and the rule), so a changed word is a changed contract."""
+
+import datetime
+import json
+import os
+import stat
+
+import pytest
+from ansible_collections.vsp.encryption.plugins.module_utils import backup_file as bf
+from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+
+SID = '800000012345'
+NOW = datetime.datetime(2026, 11, 29, 10, 15, 0, tzinfo=datetime.timezone.utc)
+PW_RULE = ('backup_password must be 6 to 255 characters long and use only letters A-Z a-z, digits 0-9 and the '
+           'symbols %s (no spaces)' % bf.PASSWORD_SYMBOLS)
+MODE_RULE = ("the rule: a quoted octal text of the owner's permissions, for example '0600' (or '0640' for "
+             "group read); no setuid/setgid/sticky bit, no group write, nothing for others")
+
+
+def msg(call, *args, **kwargs):
+    with pytest.raises(VspApiError) as info:
+        call(*args, **kwargs)
+    return info.value.msg
+
+
+class FakeResponse:
+    def __init__(self, chunks, length=None):
+        self.chunks = chunks
+        self.headers = {} if length is None else {'Content-Length': str(length)}
+        self.chunk_size = 'unset'
+        self.closed = False
+
+    def iter_content(self, chunk_size):
+        self.chunk_size = chunk_size
+        return iter(self.chunks)
+
+    def close(self):
+        self.closed = True
+
+
+# --- password rule -------------------------------------------------------------------------------------
+
+def test_password_messages_word_for_word():
+    assert msg(bf.validate_backup_password, None) == 'backup_password is required. Rule: %s' % PW_RULE
+    assert msg(bf.validate_backup_password, 12345678) == 'backup_password is required. Rule: %s' % PW_RULE
+    assert msg(bf.validate_backup_password, 'abc') == 'backup_password is too short (3 characters). Rule: %s' % PW_RULE
+    assert msg(bf.validate_backup_password, 'a' * 256) == 'backup_password is too long (256 characters). Rule: %s' % PW_RULE
+    assert (msg(bf.validate_backup_password, 'abc def')
+            == 'backup_password contains a space (at position 4). Rule: %s' % PW_RULE)
+    assert (msg(bf.validate_backup_password, 'abcdéfgh')
+            == 'backup_password contains a character that is not allowed (at position 5). Rule: %s' % PW_RULE)
+
+
+def test_password_positions_listed_are_the_first_five():
+    text = msg(bf.validate_backup_password, 'a\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9b')
+    assert '(at position 2, 3, 4, 5, 6)' in text
+
+
+def test_password_rule_names_the_parameter_given():
+    assert msg(bf.validate_backup_password, None, name='new_password').startswith('new_password is required. Rule: new_password must be')
+
+
+# --- mode rule -----------------------------------------------------------------------------------------
+
+def test_mode_messages_word_for_word():
+    assert msg(bf.parse_mode, 644) == ("mode must be quoted, for example mode: '0600'. It is the integer 644, which as a mode is "
+                                       "octal 1204 (YAML makes an integer of an unquoted 644: mode 1204, not 0644); %s" % MODE_RULE)
+    assert msg(bf.parse_mode, -1).startswith("mode must be quoted, for example mode: '0600'. It is the integer -1, which as a mode is octal 0000 ")
+    assert msg(bf.parse_mode, 0).startswith("mode must be quoted, for example mode: '0600'. It is the integer 0, which as a mode is octal 0000 ")
+    assert msg(bf.parse_mode, 1).startswith("mode must be quoted, for example mode: '0600'. It is the integer 1, which as a mode is octal 0001 ")
+    assert msg(bf.parse_mode, [1]) == 'mode must be a quoted octal text, not [1]; %s' % MODE_RULE
+    assert msg(bf.parse_mode, '0x600') == "mode: '0x600' is not an octal mode; %s" % MODE_RULE
+    assert msg(bf.parse_mode, '0606') == ("mode: '0606' (0606) is not allowed for a key file (permissions for others); %s"
+                                          % MODE_RULE)
+
+
+def test_mode_at_most_four_digits():
+    assert bf.parse_mode('0600') == 0o600
+    assert msg(bf.parse_mode, '00600').startswith("mode: '00600' is not an octal mode;")
+
+
+@pytest.mark.parametrize('mode, why', [
+    ('1600', 'setuid/setgid/sticky'),
+    ('2600', 'setuid/setgid/sticky'),
+    ('4600', 'setuid/setgid/sticky'),
+    ('0620', 'group write'),
+    ('0601', 'permissions for others'),
+    ('0602', 'permissions for others'),
+    ('0604', 'permissions for others'),
+    ('0200', 'no owner read'),
+    ('7777', 'setuid/setgid/sticky, group write, permissions for others'),
+    ('0022', 'group write, permissions for others, no owner read'),
+])
+def test_each_mode_bit_is_named(mode, why):
+    assert msg(bf.parse_mode, mode) == "mode: '%s' (%s) is not allowed for a key file (%s); %s" % (mode, mode, why, MODE_RULE)
+
+
+@pytest.mark.parametrize('mode', ['0400', '0440', '0640', '0700', '0500', '0o600'])
+def test_owner_and_group_read_modes_are_allowed(mode):
+    assert bf.parse_mode(mode) == int(mode[-4:].replace('o', '0'), 8)
+
+
+# --- names ---------------------------------------------------------------------------------------------
+
+def test_bad_storage_id_message_names_storage_device_id():
+    assert 'storageDeviceId' in msg(bf.backup_file_name, '12x')
+
+
+def test_utc_now_is_aware_utc():
+    assert bf.utc_now().utcoffset() == datetime.timedelta(0)
+
+
+def test_no_free_name_message_word_for_word(tmp_path, monkeypatch):
+    monkeypatch.setattr(bf, 'NAME_COUNTER_MAX', 2)
+    for counter in (1, 2):
+        (tmp_path / bf.backup_file_name(SID, NOW, counter)).write_bytes(b'x')
+    text = msg(bf.write_new_backup_file, [b'key'], str(tmp_path), SID, now=NOW)
+    assert text == 'No free file name for a new key file in %s: 2 files of %s_20261129T101500Z.ekf already exist' % (tmp_path, SID)
+    assert sorted(os.listdir(tmp_path)) == sorted(bf.backup_file_name(SID, NOW, c) for c in (1, 2))
+
+
+def test_new_backup_file_named_by_the_time_given_and_mode(tmp_path):
+    path, size, dummy_sha = bf.write_new_backup_file([b'key'], str(tmp_path), SID, now=NOW, mode=0o640)
+    assert path == str(tmp_path / ('%s_20261129T101500Z.ekf' % SID))
+    assert size == 3
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
+    assert os.listdir(tmp_path) == [os.path.basename(path)]
+
+
+def test_new_backup_file_default_mode_is_0600(tmp_path):
+    path, dummy_size, dummy_sha = bf.write_new_backup_file([b'key'], str(tmp_path), SID, now=NOW)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_new_backup_file_without_hard_links_keeps_the_mode(tmp_path, monkeypatch):
+    def no_link(src, dst):
+        raise OSError(1, 'Operation not permitted')
+    monkeypatch.setattr(os, 'link', no_link)
+    seen = []
+    real_open = os.open
+
+    def spy_open(path, flags, *args):
+        seen.append(args)
+        return real_open(path, flags, *args)
+    monkeypatch.setattr(os, 'open', spy_open)
+    path, dummy_size, dummy_sha = bf.write_new_backup_file([b'key'], str(tmp_path), SID, now=NOW)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert (0o600,) in seen
+
+
+def test_new_backup_file_temp_name_in_the_target_directory(tmp_path, monkeypatch):
+    made = []
+    real = bf.tempfile.mkstemp
+
+    def spy(**kwargs):
+        made.append(kwargs)
+        return real(**kwargs)
+    monkeypatch.setattr(bf.tempfile, 'mkstemp', spy)
+    bf.write_new_backup_file([b'key'], str(tmp_path), SID, now=NOW)
+    assert made == [{'prefix': '.%s_20261129T101500Z.ekf.' % SID, 'suffix': '.part', 'dir': str(tmp_path)}]
+
+
+def test_new_backup_file_os_error_message(tmp_path, monkeypatch):
+    def fail(*args):
+        raise OSError(28, 'No space left on device')
+    monkeypatch.setattr(bf, '_place_new', fail)
+    text = msg(bf.write_new_backup_file, [b'key'], str(tmp_path), SID, now=NOW)
+    assert text == 'Writing the key file in %s failed, no file was written: No space left on device' % tmp_path
+    assert os.listdir(tmp_path) == []
+
+    def fail_bare(*args):
+        raise OSError()
+    monkeypatch.setattr(bf, '_place_new', fail_bare)
+    assert msg(bf.write_new_backup_file, [b'key'], str(tmp_path), SID, now=NOW).endswith('no file was written: OSError')
+
+
+# --- caps and sizes ------------------------------------------------------------------------------------
+
+def test_size_text():
+    assert bf._size_text(3 * 1024 * 1024) == '3 MiB (3145728 bytes, KEY_FILE_MAX)'
+    assert bf._size_text(1000) == '1000 bytes'
+
+
+def test_announced_size_messages(tmp_path):
+    dest = str(tmp_path / 'k.ekf')
+    assert bf.write_stream_atomically([b'x' * 10], dest, expected_size=10, cap=10) == (10, bf.hashlib.sha256(b'x' * 10).hexdigest())
+    text = msg(bf.write_stream_atomically, [b'x' * 11], dest, expected_size=11, cap=10)
+    assert text == ('The array announced a key file of 11 bytes, more than the cap of 10 bytes (a real one is a few KiB); '
+                    'nothing was written to %s' % dest)
+
+
+def test_stream_cap_message(tmp_path):
+    dest = str(tmp_path / 'k.ekf')
+    text = msg(bf.write_stream_atomically, [b'x' * 6, b'', b'x' * 5], dest, cap=10)
+    assert text == ('The array sent more than the cap of 10 bytes for the key file (a real one is a few KiB): '
+                    'the download was stopped and nothing was written to %s' % dest)
+    assert os.listdir(tmp_path) == []
+
+
+def test_empty_chunks_are_skipped_and_sizes_add_up(tmp_path):
+    dest = str(tmp_path / 'k.ekf')
+    assert bf.write_stream_atomically([b'ab', b'', b'cd', b'e'], dest, expected_size=5, cap=5)[0] == 5
+    assert open(dest, 'rb').read() == b'abcde'
+
+
+def test_incomplete_and_empty_messages(tmp_path):
+    dest = str(tmp_path / 'k.ekf')
+    assert msg(bf.write_stream_atomically, [b'abc'], dest, expected_size=5) == (
+        'The download of %s was incomplete (3 of 5 bytes, Content-Length); no file was written' % dest)
+    assert msg(bf.write_stream_atomically, [b''], dest) == 'The array sent an empty key file; no file was written to %s' % dest
+    assert os.listdir(tmp_path) == []
+
+
+def test_broken_stream_message(tmp_path):
+    dest = str(tmp_path / 'k.ekf')
+
+    def chunks():
+        yield b'abc'
+        raise ConnectionError('reset by peer')
+    assert msg(bf.write_stream_atomically, chunks(), dest) == (
+        'Writing %s failed, no file was written: ConnectionError: reset by peer' % dest)
+
+
+def test_replace_failure_message(tmp_path, monkeypatch):
+    dest = str(tmp_path / 'k.ekf')
+
+    def fail(src, dst):
+        raise OSError(13, 'Permission denied')
+    monkeypatch.setattr(os, 'replace', fail)
+    assert msg(bf.write_stream_atomically, [b'abc'], dest) == 'Writing %s failed, no file was written: Permission denied' % dest
+
+    def fail_bare(src, dst):
+        raise OSError()
+    monkeypatch.setattr(os, 'replace', fail_bare)
+    assert msg(bf.write_stream_atomically, [b'abc'], dest) == 'Writing %s failed, no file was written: OSError' % dest
+    assert os.listdir(tmp_path) == []
+
+
+def test_exclusive_message(tmp_path):
+    dest = tmp_path / 'k.ekf'
+    dest.write_bytes(b'old')
+    assert msg(bf.write_stream_atomically, [b'abc'], str(dest), exclusive=True) == (
+        '%s appeared while the key file was downloaded; it was left alone and no file was written' % dest)
+
+
+def test_stream_default_mode_is_0600(tmp_path):
+    dest = str(tmp_path / 'k.ekf')
+    bf.write_stream_atomically([b'abc'], dest)
+    assert stat.S_IMODE(os.stat(dest).st_mode) == 0o600
+
+
+# --- downloads -----------------------------------------------------------------------------------------
+
+def test_download_response_passes_chunk_size_length_cap_and_mode(tmp_path):
+    dest = str(tmp_path / 'k.ekf')
+    response = FakeResponse([b'abc'], length=3)
+    assert bf.download_response(response, dest, mode=0o640)[0] == 3
+    assert response.chunk_size == bf.CHUNK_SIZE and response.closed
+    assert stat.S_IMODE(os.stat(dest).st_mode) == 0o640
+    response = FakeResponse([b'abc'], length=5)
+    assert 'was incomplete (3 of 5 bytes' in msg(bf.download_response, response, dest)
+    response = FakeResponse([b'abcdef'])
+    assert 'the cap of 4 bytes' in msg(bf.download_response, response, str(tmp_path / 'j.ekf'), cap=4)
+    bf.download_response(FakeResponse([b'abc']), str(tmp_path / 'd.ekf'))
+    assert stat.S_IMODE(os.stat(str(tmp_path / 'd.ekf')).st_mode) == 0o600
+
+
+def test_download_response_exclusive_flag_is_passed(tmp_path):
+    dest = tmp_path / 'k.ekf'
+    dest.write_bytes(b'old')
+    assert 'appeared while' in msg(bf.download_response, FakeResponse([b'abc']), str(dest), exclusive=True)
+    assert dest.read_bytes() == b'old'
+
+
+def test_download_new_backup_file_passes_everything(tmp_path):
+    response = FakeResponse([b'abc'], length=3)
+    path, size, dummy_sha = bf.download_new_backup_file(response, str(tmp_path), SID, mode=0o640, now=NOW)
+    assert os.path.basename(path) == '%s_20261129T101500Z.ekf' % SID
+    assert size == 3 and response.chunk_size == bf.CHUNK_SIZE and response.closed
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
+    assert 'incomplete (3 of 4 bytes' in msg(bf.download_new_backup_file, FakeResponse([b'abc'], length=4), str(tmp_path), SID, now=NOW)
+    assert 'the cap of 2 bytes' in msg(bf.download_new_backup_file, FakeResponse([b'abc']), str(tmp_path), SID, now=NOW, cap=2)
+    path, dummy_size, dummy_sha = bf.download_new_backup_file(FakeResponse([b'abc']), str(tmp_path), SID, now=NOW)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_content_length():
+    assert bf._content_length(FakeResponse([], length=12)) == 12
+    assert bf._content_length(FakeResponse([])) is None
+    response = FakeResponse([])
+    response.headers = {'Content-Length': 'many'}
+    assert bf._content_length(response) is None
+
+
+# --- reading a key file --------------------------------------------------------------------------------
+
+def test_read_key_file_once_messages(tmp_path):
+    missing = str(tmp_path / 'missing.ekf')
+    assert msg(bf.read_key_file_once, missing) == 'The key file %s cannot be read: No such file or directory' % missing
+    assert msg(bf.read_key_file_once, str(tmp_path)) == 'The key file %s is not a regular file' % tmp_path
+    path = tmp_path / 'k.ekf'
+    path.write_bytes(b'x' * 11)
+    assert msg(bf.read_key_file_once, str(path), cap=10) == (
+        'The key file %s is larger (11 bytes) than the cap of 10 bytes (a real one is a few KiB); nothing was sent' % path)
+    path.write_bytes(b'x' * 10)
+    assert bf.read_key_file_once(str(path), cap=10)[2] == 10
+
+
+def test_read_key_file_once_in_chunks(tmp_path, monkeypatch):
+    monkeypatch.setattr(bf, 'CHUNK_SIZE', 4)
+    path = tmp_path / 'k.ekf'
+    path.write_bytes(b'0123456789')
+    data, sha256, size = bf.read_key_file_once(str(path), cap=10)
+    assert (data, size) == (b'0123456789', 10)
+    assert sha256 == bf.hashlib.sha256(b'0123456789').hexdigest()
+
+
+def test_read_key_file_once_grew_while_read(tmp_path, monkeypatch):
+    path = tmp_path / 'k.ekf'
+    path.write_bytes(b'0123456789')
+    monkeypatch.setattr(bf, 'CHUNK_SIZE', 4)
+    real_read = os.read
+    grew = []
+
+    def grown(fd, n):
+        if len(grew) < 3:  # the file grows by 4 bytes at each of the first three reads: 22 bytes in all
+            grew.append(n)
+            with open(str(path), 'ab') as handle:
+                handle.write(b'more')
+        return real_read(fd, n)
+    monkeypatch.setattr(os, 'read', grown)
+    assert msg(bf.read_key_file_once, str(path), cap=10) == (
+        'The key file %s grew past the cap of 10 bytes while it was read; nothing was sent' % path)
+
+
+def test_read_key_file_once_read_error(tmp_path, monkeypatch):
+    path = tmp_path / 'k.ekf'
+    path.write_bytes(b'abc')
+
+    def fail(fd, n):
+        raise OSError(5, 'Input/output error')
+    monkeypatch.setattr(os, 'read', fail)
+    assert msg(bf.read_key_file_once, str(path)) == 'The key file %s cannot be read: Input/output error' % path
+
+    def fail_bare(fd, n):
+        raise OSError()
+    monkeypatch.setattr(os, 'read', fail_bare)
+    assert msg(bf.read_key_file_once, str(path)) == 'The key file %s cannot be read: OSError' % path
+
+
+def test_read_key_file_once_open_error_without_strerror(tmp_path, monkeypatch):
+    def fail(path, flags):
+        raise OSError()
+    monkeypatch.setattr(os, 'open', fail)
+    assert msg(bf.read_key_file_once, str(tmp_path / 'k')) == 'The key file %s cannot be read: OSError' % (tmp_path / 'k')
+
+
+def test_sha256_file_in_chunks(tmp_path, monkeypatch):
+    monkeypatch.setattr(bf, 'CHUNK_SIZE', 3)
+    path = tmp_path / 'k.ekf'
+    path.write_bytes(b'0123456789')
+    assert bf.sha256_file(str(path)) == (bf.hashlib.sha256(b'0123456789').hexdigest(), 10)
+
+
+# --- manifest next to the key file ---------------------------------------------------------------------
+
+def test_json_written_pretty_sorted_with_mode(tmp_path):
+    path = str(tmp_path / 'm.json')
+    bf.write_json_atomically(path, {'b': 1, 'a': [1]})
+    assert open(path).read() == '{\n  "a": [\n    1\n  ],\n  "b": 1\n}\n'
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    bf.write_json_atomically(path, {'a': 1}, mode=0o640)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
+    bf.write_json_atomically(path, b'raw')
+    assert open(path, 'rb').read() == b'raw'
+
+
+def test_manifest_written_with_mode(tmp_path):
+    key = tmp_path / 'k.ekf'
+    key.write_bytes(b'key')
+    bf.write_manifest_or_remove(str(key), {'a': 1}, mode=0o640)
+    assert stat.S_IMODE(os.stat(bf.manifest_path(str(key))).st_mode) == 0o640
+    assert json.loads(open(bf.manifest_path(str(key))).read()) == {'a': 1}
+
+
+def test_manifest_failure_messages(tmp_path, monkeypatch):
+    key = tmp_path / 'k.ekf'
+    key.write_bytes(b'key')
+    mpath = bf.manifest_path(str(key))
+
+    def full(*args, **kwargs):
+        raise OSError(28, 'No space left on device')
+    monkeypatch.setattr(bf, 'write_json_atomically', full)
+    with pytest.raises(VspApiError) as info:
+        bf.write_manifest_or_remove(str(key), {'a': 1})
+    assert info.value.msg == ('Writing the manifest %s failed (No space left on device); the key file %s was removed '
+                              '(a key file without its manifest cannot be checked). The array made the backup; run the '
+                              'backup again.' % (mpath, key))
+    assert info.value.details == {'changed': True}
+    assert not key.exists()
+    with pytest.raises(VspApiError) as info:
+        bf.write_manifest_or_remove(str(key), {'a': 1})
+    assert info.value.msg == ('Writing the manifest %s failed (No space left on device); the key file %s does not exist. '
+                              'The array made the backup; run the backup again.' % (mpath, key))
+
+    def bare(*args, **kwargs):
+        raise OSError()
+    monkeypatch.setattr(bf, 'write_json_atomically', bare)
+    assert msg(bf.write_manifest_or_remove, str(key), {'a': 1}).startswith('Writing the manifest %s failed (OSError);' % mpath)
+
+    def api(*args, **kwargs):
+        raise VspApiError('disk said no')
+    monkeypatch.setattr(bf, 'write_json_atomically', api)
+    assert msg(bf.write_manifest_or_remove, str(key), {'a': 1}).startswith('Writing the manifest %s failed (disk said no);' % mpath)
+
+
+def test_manifest_failure_key_file_not_removable(tmp_path, monkeypatch):
+    key = tmp_path / 'k.ekf'
+    key.write_bytes(b'key')
+
+    def full(*args, **kwargs):
+        raise OSError(28, 'No space left on device')
+
+    def no_unlink(path):
+        raise OSError(13, 'Permission denied')
+    monkeypatch.setattr(bf, 'write_json_atomically', full)
+    monkeypatch.setattr(os, 'unlink', no_unlink)
+    assert msg(bf.write_manifest_or_remove, str(key), {'a': 1}) == (
+        'Writing the manifest %s failed (No space left on device); the key file %s could not be removed (Permission denied) '
+        'and has no manifest: delete it. The array made the backup; run the backup again.' % (bf.manifest_path(str(key)), key))
+
+    def no_unlink_bare(path):
+        raise OSError()
+    monkeypatch.setattr(os, 'unlink', no_unlink_bare)
+    assert 'could not be removed (OSError)' in msg(bf.write_manifest_or_remove, str(key), {'a': 1})
+
+
+def test_write_all_writes_the_rest_after_a_short_write(monkeypatch):
+    calls = []
+
+    def short_write(fd, data):
+        calls.append(bytes(data))
+        if len(calls) > 10:
+            raise AssertionError('os.write called again and again')
+        return min(3, len(data))
+    monkeypatch.setattr(os, 'write', short_write)
+    bf._write_all(7, b'abcdefgh')
+    assert calls == [b'abcdefgh', b'defgh', b'gh']
+
+
+class _Handle(object):
+    """A file handle that fails a test reading on and on past the end (instead of hanging it)."""
+
+    def __init__(self, data):
+        self.data = data
+        self.reads_at_end = 0
+
+    def read(self, size):
+        part, self.data = self.data[:size], self.data[size:]
+        if not part:
+            self.reads_at_end += 1
+            if self.reads_at_end > 3:
+                raise AssertionError('read on past the end of the file')
+        return part
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_sha256_file_stops_at_the_end(monkeypatch):
+    monkeypatch.setattr(bf, 'CHUNK_SIZE', 4)
+    handle = _Handle(b'0123456789')
+    monkeypatch.setattr(bf, 'open', lambda path, mode: handle, raising=False)
+    assert bf.sha256_file('/k.ekf') == (bf.hashlib.sha256(b'0123456789').hexdigest(), 10)
+    assert handle.reads_at_end == 1
+
+
+@pytest.mark.parametrize('mode, why', [('0201', 'permissions for others, no owner read'), ('0001', 'permissions for others, no owner read')])
+def test_no_owner_read_is_named_whatever_others_have(mode, why):
+    assert msg(bf.parse_mode, mode) == "mode: '%s' (%s) is not allowed for a key file (%s); %s" % (mode, mode, why, MODE_RULE)
+
+
+def test_mode_with_a_letter_is_not_octal():
+    assert msg(bf.parse_mode, '06X0') == "mode: '06X0' is not an octal mode; %s" % MODE_RULE
+
+
+def test_new_backup_file_errors_name_the_file_it_would_write(tmp_path):
+    dest = str(tmp_path / ('%s_20261129T101500Z.ekf' % SID))
+    assert msg(bf.write_new_backup_file, [b''], str(tmp_path), SID, now=NOW) == (
+        'The array sent an empty key file; no file was written to %s' % dest)
+
+
+def test_stream_temp_file_named_after_the_destination(tmp_path, monkeypatch):
+    made = []
+    real = bf.tempfile.mkstemp
+
+    def spy(**kwargs):
+        made.append(kwargs['prefix'])
+        return real(**kwargs)
+    monkeypatch.setattr(bf.tempfile, 'mkstemp', spy)
+    bf.write_stream_atomically([b'abc'], str(tmp_path / 'k.ekf'))
+    assert made == ['.k.ekf.']
