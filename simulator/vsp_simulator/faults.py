@@ -242,7 +242,7 @@ class FaultStore:
             return self._streams
 
     def wait_streams_active(self, count, timeout):
-        """True once at least ``count`` generated streams are running (within ``timeout`` seconds)."""
+        """True once at least ``count`` generated streams run (within ``timeout`` seconds)."""
         with self._streams_cond:
             return self._streams_cond.wait_for(lambda: self._streams >= count, timeout)
 

@@ -13,12 +13,13 @@ import stat
 
 import pytest
 from ansible_collections.vsp.encryption.plugins.module_utils import backup_file as bf
+from ansible_collections.vsp.encryption.plugins.module_utils import validate
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
 
 SID = '800000012345'
 NOW = datetime.datetime(2026, 11, 29, 10, 15, 0, tzinfo=datetime.timezone.utc)
 PW_RULE = ('backup_password must be 6 to 255 characters long and use only letters A-Z a-z, digits 0-9 and the '
-           'symbols %s (no spaces)' % bf.PASSWORD_SYMBOLS)
+           'symbols %s (no spaces)' % validate.PASSWORD_SYMBOLS)
 MODE_RULE = ("the rule: a quoted octal text of the owner's permissions, for example '0600' (or '0640' for "
              "group read); no setuid/setgid/sticky bit, no group write, nothing for others")
 
@@ -47,42 +48,42 @@ class FakeResponse:
 # --- password rule -------------------------------------------------------------------------------------
 
 def test_password_messages_word_for_word():
-    assert msg(bf.validate_backup_password, None) == 'backup_password is required. Rule: %s' % PW_RULE
-    assert msg(bf.validate_backup_password, 12345678) == 'backup_password is required. Rule: %s' % PW_RULE
-    assert msg(bf.validate_backup_password, 'abc') == 'backup_password is too short (3 characters). Rule: %s' % PW_RULE
-    assert msg(bf.validate_backup_password, 'a' * 256) == 'backup_password is too long (256 characters). Rule: %s' % PW_RULE
-    assert (msg(bf.validate_backup_password, 'abc def')
+    assert msg(validate.backup_password, None) == 'backup_password is required. Rule: %s' % PW_RULE
+    assert msg(validate.backup_password, 12345678) == 'backup_password is required. Rule: %s' % PW_RULE
+    assert msg(validate.backup_password, 'abc') == 'backup_password is too short (3 characters). Rule: %s' % PW_RULE
+    assert msg(validate.backup_password, 'a' * 256) == 'backup_password is too long (256 characters). Rule: %s' % PW_RULE
+    assert (msg(validate.backup_password, 'abc def')
             == 'backup_password contains a space (at position 4). Rule: %s' % PW_RULE)
-    assert (msg(bf.validate_backup_password, 'abcdéfgh')
+    assert (msg(validate.backup_password, 'abcdéfgh')
             == 'backup_password contains a character that is not allowed (at position 5). Rule: %s' % PW_RULE)
 
 
 def test_password_positions_listed_are_the_first_five():
-    text = msg(bf.validate_backup_password, 'a\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9b')
+    text = msg(validate.backup_password, 'a\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9b')
     assert '(at position 2, 3, 4, 5, 6)' in text
 
 
 def test_password_rule_names_the_parameter_given():
-    assert msg(bf.validate_backup_password, None, name='new_password').startswith('new_password is required. Rule: new_password must be')
+    assert msg(validate.backup_password, None, name='new_password').startswith('new_password is required. Rule: new_password must be')
 
 
 # --- mode rule -----------------------------------------------------------------------------------------
 
 def test_mode_messages_word_for_word():
-    assert msg(bf.parse_mode, 644) == ("mode must be quoted, for example mode: '0600'. It is the integer 644, which as a mode is "
+    assert msg(validate.key_file_mode, 644) == ("mode must be quoted, for example mode: '0600'. It is the integer 644, which as a mode is "
                                        "octal 1204 (YAML makes an integer of an unquoted 644: mode 1204, not 0644); %s" % MODE_RULE)
-    assert msg(bf.parse_mode, -1).startswith("mode must be quoted, for example mode: '0600'. It is the integer -1, which as a mode is octal 0000 ")
-    assert msg(bf.parse_mode, 0).startswith("mode must be quoted, for example mode: '0600'. It is the integer 0, which as a mode is octal 0000 ")
-    assert msg(bf.parse_mode, 1).startswith("mode must be quoted, for example mode: '0600'. It is the integer 1, which as a mode is octal 0001 ")
-    assert msg(bf.parse_mode, [1]) == 'mode must be a quoted octal text, not [1]; %s' % MODE_RULE
-    assert msg(bf.parse_mode, '0x600') == "mode: '0x600' is not an octal mode; %s" % MODE_RULE
-    assert msg(bf.parse_mode, '0606') == ("mode: '0606' (0606) is not allowed for a key file (permissions for others); %s"
+    assert msg(validate.key_file_mode, -1).startswith("mode must be quoted, for example mode: '0600'. It is the integer -1, which as a mode is octal 0000 ")
+    assert msg(validate.key_file_mode, 0).startswith("mode must be quoted, for example mode: '0600'. It is the integer 0, which as a mode is octal 0000 ")
+    assert msg(validate.key_file_mode, 1).startswith("mode must be quoted, for example mode: '0600'. It is the integer 1, which as a mode is octal 0001 ")
+    assert msg(validate.key_file_mode, [1]) == 'mode must be a quoted octal text, not [1]; %s' % MODE_RULE
+    assert msg(validate.key_file_mode, '0x600') == "mode: '0x600' is not an octal mode; %s" % MODE_RULE
+    assert msg(validate.key_file_mode, '0606') == ("mode: '0606' (0606) is not allowed for a key file (permissions for others); %s"
                                           % MODE_RULE)
 
 
 def test_mode_at_most_four_digits():
-    assert bf.parse_mode('0600') == 0o600
-    assert msg(bf.parse_mode, '00600').startswith("mode: '00600' is not an octal mode;")
+    assert validate.key_file_mode('0600') == 0o600
+    assert msg(validate.key_file_mode, '00600').startswith("mode: '00600' is not an octal mode;")
 
 
 @pytest.mark.parametrize('mode, why', [
@@ -98,12 +99,12 @@ def test_mode_at_most_four_digits():
     ('0022', 'group write, permissions for others, no owner read'),
 ])
 def test_each_mode_bit_is_named(mode, why):
-    assert msg(bf.parse_mode, mode) == "mode: '%s' (%s) is not allowed for a key file (%s); %s" % (mode, mode, why, MODE_RULE)
+    assert msg(validate.key_file_mode, mode) == "mode: '%s' (%s) is not allowed for a key file (%s); %s" % (mode, mode, why, MODE_RULE)
 
 
 @pytest.mark.parametrize('mode', ['0400', '0440', '0640', '0700', '0500', '0o600'])
 def test_owner_and_group_read_modes_are_allowed(mode):
-    assert bf.parse_mode(mode) == int(mode[-4:].replace('o', '0'), 8)
+    assert validate.key_file_mode(mode) == int(mode[-4:].replace('o', '0'), 8)
 
 
 # --- names ---------------------------------------------------------------------------------------------
@@ -486,11 +487,11 @@ def test_sha256_file_stops_at_the_end(monkeypatch):
 
 @pytest.mark.parametrize('mode, why', [('0201', 'permissions for others, no owner read'), ('0001', 'permissions for others, no owner read')])
 def test_no_owner_read_is_named_whatever_others_have(mode, why):
-    assert msg(bf.parse_mode, mode) == "mode: '%s' (%s) is not allowed for a key file (%s); %s" % (mode, mode, why, MODE_RULE)
+    assert msg(validate.key_file_mode, mode) == "mode: '%s' (%s) is not allowed for a key file (%s); %s" % (mode, mode, why, MODE_RULE)
 
 
 def test_mode_with_a_letter_is_not_octal():
-    assert msg(bf.parse_mode, '06X0') == "mode: '06X0' is not an octal mode; %s" % MODE_RULE
+    assert msg(validate.key_file_mode, '06X0') == "mode: '06X0' is not an octal mode; %s" % MODE_RULE
 
 
 def test_new_backup_file_errors_name_the_file_it_would_write(tmp_path):

@@ -75,7 +75,7 @@ def test_is_defined():
 
 def test_unknown_group_and_pool_refusals_word_for_word():
     finder = pv.PoolVolumeFinder(FakeApi())
-    assert refusal(finder.check_parity_groups, ['1-1', '9-1', '9-2']) == (
+    assert refusal(finder.parity_groups.require, ['1-1', '9-1', '9-2']) == (
         'parity_groups: unknown parity group(s) 9-1, 9-2; nothing was changed')
     assert refusal(finder.by_pools, [5, 7, 8]) == 'pool_ids: unknown pool(s) 7, 8; nothing was changed'
     assert refusal(finder.by_pools, [5, 7, 8], [5]) == 'pool_ids: unknown pool(s) 7, 8; nothing was changed'
@@ -101,9 +101,9 @@ def test_volume_view_pool_id():
 
 def test_is_encrypted():
     finder = pv.PoolVolumeFinder(FakeApi())
-    assert finder.is_encrypted(['1-1', '1-2']) is True
-    assert finder.is_encrypted(['1-2']) is False
-    assert finder.is_encrypted(['9-9']) is None
+    assert finder.parity_groups.is_encrypted(['1-1', '1-2']) is True
+    assert finder.parity_groups.is_encrypted(['1-2']) is False
+    assert finder.parity_groups.is_encrypted(['9-9']) is None
 
 
 @pytest.mark.parametrize('concurrency, count, workers', [(4, 10, 4), (16, 3, 3), (100, 80, 64), (0, 5, 1), ('2', 5, 2)])
