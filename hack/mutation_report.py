@@ -121,14 +121,15 @@ HEADER_READ = re.compile(r"""\.headers(?:\.get\(|\[)(['"])([A-Za-z0-9-]+)\1""")
 HEADER_REASON = "an HTTP header name differs only in case: requests' response.headers is case-insensitive"
 
 
-def _header_case_only(before, after):
-    names_before = [m.group(2) for m in HEADER_READ.finditer(before)]
-    names_after = [m.group(2) for m in HEADER_READ.finditer(after)]
+def _case_only(pattern, group, before, after):
+    """True when the names ``pattern`` finds (its group ``group``) differ only in case, and nothing else does."""
+    names_before = [m.group(group) for m in pattern.finditer(before)]
+    names_after = [m.group(group) for m in pattern.finditer(after)]
     if not names_before or len(names_before) != len(names_after) or names_before == names_after:
         return False
     if [n.lower() for n in names_before] != [n.lower() for n in names_after]:
         return False
-    return HEADER_READ.sub(lambda m: m.group(0).lower(), before) == HEADER_READ.sub(lambda m: m.group(0).lower(), after)
+    return pattern.sub(lambda m: m.group(0).lower(), before) == pattern.sub(lambda m: m.group(0).lower(), after)
 
 
 # A codec or hash name whose mutant only changes its case ('utf-8' → 'UTF-8', 'sha256' → 'SHA256'):
@@ -136,15 +137,6 @@ def _header_case_only(before, after):
 NAME_ARG = re.compile(r"""(\.encode\(|\.decode\(|hashlib\.pbkdf2_hmac\(|hashlib\.new\()(['"])([A-Za-z0-9_-]+)\2""")
 NAME_REASON = 'a codec or hash name differs only in case: Python and hashlib look these names up case-insensitively'
 
-
-def _name_case_only(before, after):
-    names_before = [m.group(3) for m in NAME_ARG.finditer(before)]
-    names_after = [m.group(3) for m in NAME_ARG.finditer(after)]
-    if not names_before or len(names_before) != len(names_after) or names_before == names_after:
-        return False
-    if [n.lower() for n in names_before] != [n.lower() for n in names_after]:
-        return False
-    return NAME_ARG.sub(lambda m: m.group(0).lower(), before) == NAME_ARG.sub(lambda m: m.group(0).lower(), after)
 
 def _number(match):
     try:
@@ -178,9 +170,9 @@ def classify(diff, name=''):
         for where, before, after, reason in EQUIVALENT_IN:
             if where in name and any(before.search(a) and after.search(b) for a, b in pairs):
                 return 'equivalent', reason
-        if all(_header_case_only(a, b) for a, b in pairs):
+        if all(_case_only(HEADER_READ, 2, a, b) for a, b in pairs):
             return 'equivalent', HEADER_REASON
-        if all(_name_case_only(a, b) for a, b in pairs):
+        if all(_case_only(NAME_ARG, 3, a, b) for a, b in pairs):
             return 'equivalent', NAME_REASON
         if all(_strip_strings(a) == _strip_strings(b) for a, b in pairs):
             return 'text', 'only a string literal differs'
