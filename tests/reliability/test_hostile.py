@@ -244,21 +244,27 @@ def test_hostile(run, index):
 
 
 # -- cases that need their own run -------------------------------------------------------------------------------------
-@pytest.mark.reliability("fault")
-def test_stuck_key_pages(sim, tmp_path):
-    """The array ignores startKeyId and answers the first full page again: the module fails naming the
-    page start, after a bounded number of requests."""
-    sim.control.reset({"keys": {"free": 1100}})
+def run_with_stuck_pages(sim, tmp_path, name, scenario, path, module, args):
+    """Run ``module`` once while the array answers the first page of ``path`` again whatever page is asked:
+    its result, and the request log of the run."""
+    sim.control.reset(scenario)
     sim.control.clear_requests()
-    sim.control.add_fault(method="GET", path=KEYS_GET, pages="stuck")
+    sim.control.add_fault(method="GET", path=path, pages="stuck")
     try:
-        results, _proc = run_cases(tmp_path, "stuck", [module_task("info", "encryption_key_info", {}, register="info",
-                                                                           timeout=TASK_TIMEOUT)], sim, timeout=300)
+        results, _proc = run_cases(tmp_path, name, [module_task("info", module, args, register="info", timeout=TASK_TIMEOUT)],
+                                   sim, timeout=300)
     finally:
         sim.control.clear_faults()
         log = sim.control.requests_log()
         sim.control.reset()
-    result = results["info"]
+    return results["info"], log
+
+
+@pytest.mark.reliability("fault")
+def test_stuck_key_pages(sim, tmp_path):
+    """The array ignores startKeyId and answers the first full page again: the module fails naming the
+    page start, after a bounded number of requests."""
+    result, log = run_with_stuck_pages(sim, tmp_path, "stuck", {"keys": {"free": 1100}}, KEYS_GET, "encryption_key_info", {})
     assert result.get("failed") is True, result
     assert "startKeyId" in result["msg"] and "Traceback" not in result["msg"], result["msg"]
     pages = [e for e in log if re.search(KEYS_GET, e["path"])]
@@ -269,18 +275,10 @@ def test_stuck_key_pages(sim, tmp_path):
 def test_stuck_ldev_pages(sim, tmp_path):
     """The array ignores headLdevId (16,400 pool volumes: the first page of 16,384 is full): the module
     fails naming the page start, after a bounded number of requests."""
-    sim.control.reset({"parity_groups": [{"id": "1-1", "encrypted": True, "drives": 4, "pool_volumes": {"pool": 0, "count": 16400}}],
-                       "dp_volumes": []})
-    sim.control.clear_requests()
-    sim.control.add_fault(method="GET", path="/ldevs$", pages="stuck")
-    try:
-        results, _proc = run_cases(tmp_path, "stuck-ldevs", [module_task("info", "pool_volume_info", {"parity_groups": ["1-1"]},
-                                                                         register="info", timeout=TASK_TIMEOUT)], sim, timeout=300)
-    finally:
-        sim.control.clear_faults()
-        log = sim.control.requests_log()
-        sim.control.reset()
-    result = results["info"]
+    scenario = {"parity_groups": [{"id": "1-1", "encrypted": True, "drives": 4, "pool_volumes": {"pool": 0, "count": 16400}}],
+                "dp_volumes": []}
+    result, log = run_with_stuck_pages(sim, tmp_path, "stuck-ldevs", scenario, "/ldevs$", "pool_volume_info",
+                                       {"parity_groups": ["1-1"]})
     assert result.get("failed") is True, result
     assert "headLdevId" in result["msg"] and "Traceback" not in result["msg"], result["msg"]
     pages = [e for e in log if e["path"].endswith("/ldevs")]

@@ -279,3 +279,18 @@ def fast_kdf(monkeypatch):
     monkeypatch.setattr(manifest, 'KDF_ITERATIONS', 1000)
     monkeypatch.setattr(manifest, 'MIN_ITERATIONS', 1000)
     return 1000
+
+
+@pytest.fixture
+def derivations(monkeypatch):
+    """Every PBKDF2 derivation of the test, as ``(salt, iterations)`` (manifest.derive is counted, not replaced)."""
+    from ansible_collections.vsp.encryption.plugins.module_utils import manifest
+    calls = []
+    real = manifest.derive
+
+    def counting(password, salt, iterations):
+        calls.append((salt, iterations))
+        return real(password, salt, iterations)
+
+    monkeypatch.setattr(manifest, 'derive', counting)
+    return calls

@@ -32,19 +32,6 @@ def fast(fast_kdf):
     return fast_kdf
 
 
-@pytest.fixture
-def derivations(monkeypatch):
-    calls = []
-    real = mf.derive
-
-    def counting(password, salt, iterations):
-        calls.append((salt, iterations))
-        return real(password, salt, iterations)
-
-    monkeypatch.setattr(mf, 'derive', counting)
-    return calls
-
-
 def args(**extra):
     base = connection_args(backup_password=BACKUP_PASSWORD)
     base.update(extra)
