@@ -95,6 +95,30 @@ def test_session_cap_is_64(fresh):
     assert fresh.http.post(fresh.url("sessions"), auth=ADMIN.auth).status_code == 200
 
 
+def test_sessions_expire_after_refused_logins(fresh):
+    """Armed with after_refused_logins 2: the cap stays until the second login refused at it, then
+    every session ends and the next login finds room (an event, no timer)."""
+    for bad in (0, True, "1", None):
+        r = fresh.ctl("POST", "expire-sessions", json={"after_refused_logins": bad})
+        assert r.status_code == 400 and "after_refused_logins" in r.text, r.text
+    r = fresh.ctl("POST", "expire-sessions", json={"nope": 1})
+    assert r.status_code == 400 and "nope" in r.text, r.text
+    clients = [Client(fresh.base, fresh.verify).login() for _ in range(64)]
+    r = fresh.ctl("POST", "expire-sessions", json={"after_refused_logins": 2})
+    assert r.json() == {"expired": 0, "after_refused_logins": 2}
+    assert _sessions(fresh) == 64
+    assert_kart(fresh.http.post(fresh.url("sessions"), auth=ADMIN.auth), 503)
+    assert _sessions(fresh) == 64
+    assert_kart(fresh.http.post(fresh.url("sessions"), auth=ADMIN.auth), 503)
+    assert _sessions(fresh) == 0
+    assert_kart(clients[0].get("ldevs/0"), 401)
+    assert fresh.http.post(fresh.url("sessions"), auth=ADMIN.auth).status_code == 200
+    # disarmed once it fired
+    more = [Client(fresh.base, fresh.verify).login() for _ in range(63)]
+    assert_kart(fresh.http.post(fresh.url("sessions"), auth=ADMIN.auth), 503)
+    assert _sessions(fresh) == 64 and len(more) == 63
+
+
 def test_viewer_may_create_and_delete_session(viewer):
     assert viewer.get("ldevs/0").ok
     assert viewer.keys("DEK")

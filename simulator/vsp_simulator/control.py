@@ -96,6 +96,16 @@ def clear_requests():
 
 @bp.route(CONTROL + "/expire-sessions", methods=["POST"], endpoint="ctl_expire")
 def expire_sessions():
+    body = _body()
+    for key in body:
+        if key != "after_refused_logins":
+            raise _bad(f"unknown field {key!r} (known: after_refused_logins)")
+    if "after_refused_logins" in body:
+        count = body["after_refused_logins"]
+        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+            raise _bad("after_refused_logins must be an integer of at least 1")
+        sim().sessions.expire_after(count)
+        return errors.json_response({"expired": 0, "after_refused_logins": count})
     n = sim().sessions.expire_all()
     return errors.json_response({"expired": n})
 

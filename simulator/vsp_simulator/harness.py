@@ -136,9 +136,13 @@ class ControlClient:
     def clear_requests(self):
         return self.call("DELETE", "requests")
 
-    def expire_sessions(self):
-        """End every session now; how many."""
-        return self.call("POST", "expire-sessions")["expired"]
+    def expire_sessions(self, after_refused_logins=None):
+        """End every session now (how many), or once ``after_refused_logins`` logins were
+        refused at the session cap (0)."""
+        if after_refused_logins is None:
+            return self.call("POST", "expire-sessions")["expired"]
+        body = {"after_refused_logins": after_refused_logins}
+        return self.call("POST", "expire-sessions", body)["expired"]
 
     def issued_tokens(self):
         """Every session token issued since the simulator started (for leak checks)."""

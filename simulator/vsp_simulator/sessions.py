@@ -61,6 +61,9 @@ class SessionStore:
         # every token issued since start (test-only: GET /simulator/v1/issued-tokens), kept across
         # resets so a leak test can look for any of them in its output
         self.issued = []
+        # test-only (POST /simulator/v1/expire-sessions {"after_refused_logins": N}): every session
+        # ends once N logins have been refused at the session cap, an event, not an idle timeout
+        self.expire_after_refusals = None
 
     def _purge(self):
         now = time.monotonic()
@@ -80,6 +83,7 @@ class SessionStore:
         with self.state.lock:
             self.sessions.clear()
             self.locks.clear()
+            self.expire_after_refusals = None
 
     def login(self, auth_header, body, ip):
         user = self._basic_user(auth_header)
@@ -99,6 +103,7 @@ class SessionStore:
         with self.state.lock:
             self._purge()
             if len(self.sessions) >= MAX_SESSIONS:
+                self._count_refusal()
                 raise errors.busy("The maximum number of sessions (64) has been reached. "
                                   "Wait a while and then run the request again.")
             sid = self.next_id
@@ -163,6 +168,21 @@ class SessionStore:
     def issued_tokens(self):
         with self.state.lock:
             return list(self.issued)
+
+    def _count_refusal(self):
+        if self.expire_after_refusals is None:
+            return
+        self.expire_after_refusals -= 1
+        if self.expire_after_refusals <= 0:
+            self.expire_after_refusals = None
+            self.sessions.clear()
+            self.locks.clear()
+
+    def expire_after(self, refused_logins):
+        """End every session once ``refused_logins`` logins have been refused at the cap (the
+        refused login itself still gets its 503; the next one finds room)."""
+        with self.state.lock:
+            self.expire_after_refusals = refused_logins
 
     def expire_all(self):
         with self.state.lock:
