@@ -38,11 +38,13 @@ def parity_group_coverage(api, deks, parity_group_ids=None, parity_groups=None):
     Returns ``{'parity_groups': [...], 'lost_parity_groups': [...], 'lost_drives': [...]}``; with
     ``parity_group_ids`` None, ``parity_groups`` lists the encrypted groups only. Named groups are looked
     up through ``parity_groups`` (a :class:`ParityGroups`; a new one when not given), which fails on an
-    unknown one.
+    unknown one; the list of every group, when read, is kept in ``parity_groups`` for the caller's later lookups.
     """
     covered = set(k.get('targetDeviceLocation') for k in deks)
     if parity_group_ids is None:
         groups = dict((str(g.get('parityGroupId')), g) for g in api.list_parity_groups())
+        if parity_groups is not None:
+            parity_groups.remember(groups)
         wanted = sorted((g for g, v in groups.items() if v.get('isEncryptionEnabled')), key=_group_order)
         by_group = {}
         for drive in api.list_drives():

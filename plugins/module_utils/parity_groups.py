@@ -25,6 +25,10 @@ class ParityGroups(object):
             self._groups[parity_group_id] = self.api.get_parity_group(parity_group_id)
         return self._groups[parity_group_id]
 
+    def remember(self, groups):
+        """Take ``{id: group}`` already read (from the list of every parity group), so they are not read again."""
+        self._groups.update(groups)
+
     def require(self, parity_group_ids):
         """``{id: group}`` of the named groups; fails, before any write, naming every unknown one."""
         groups = dict((pg, self.get(pg)) for pg in parity_group_ids)

@@ -105,13 +105,15 @@ class PoolVolumeFinder(object):
         return [seen[k] for k in sorted(seen)]
 
 
-def pool_volume_report(api, parity_group_ids=None, pool_ids=None):
+def pool_volume_report(api, parity_group_ids=None, pool_ids=None, parity_groups=None):
     """The pool volumes of parity groups (or of pools; with neither, of every pool), as the info modules return them.
+
+    ``parity_groups``: the run's :class:`ParityGroups`, so groups the run has read are not read again.
 
     Returns ``(volumes, counts, pools)``: each volume as :func:`volume_view` with ``encrypted``, the number of
     volumes by status, and the pools of the volumes (and of ``pool_ids``) with their name and status.
     """
-    finder = PoolVolumeFinder(api)
+    finder = PoolVolumeFinder(api, parity_groups)
     all_pools = api.list_pools()
     if parity_group_ids:
         ldevs = finder.by_parity_groups(parity_group_ids)

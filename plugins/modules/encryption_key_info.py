@@ -223,12 +223,14 @@ from ansible_collections.vsp.encryption.plugins.module_utils.api import KEY_TYPE
 from ansible_collections.vsp.encryption.plugins.module_utils.keys import key_fingerprint, storage_view
 from ansible_collections.vsp.encryption.plugins.module_utils.runner import argument_spec, fail_on_error, run_module
 from ansible_collections.vsp.encryption.plugins.module_utils.coverage import EVIDENCE, parity_group_coverage
+from ansible_collections.vsp.encryption.plugins.module_utils.parity_groups import ParityGroups
 from ansible_collections.vsp.encryption.plugins.module_utils.pool_volumes import pool_volume_report
 from ansible_collections.vsp.encryption.plugins.module_utils.validate import parity_group_ids
 
 
 def run(module, api, groups, volume_groups=None):
     types = [t for t in KEY_TYPES if t in module.params['key_types']]
+    parity_groups = ParityGroups(api)  # read once for the coverage and the pool volumes
     keys = api.list_keys_by_type(types)
     result = dict(
         changed=False,
@@ -240,11 +242,11 @@ def run(module, api, groups, volume_groups=None):
         result['key_fingerprint'] = key_fingerprint(keys)
     if module.params['coverage']:
         deks = keys['DEK'] if 'DEK' in keys else api.list_keys('DEK')
-        cov = parity_group_coverage(api, deks, groups or None)
+        cov = parity_group_coverage(api, deks, groups or None, parity_groups)
         result.update(parity_groups=cov['parity_groups'], lost_parity_groups=cov['lost_parity_groups'],
                       lost_drives=cov['lost_drives'], coverage_evidence=EVIDENCE)
     if volume_groups:
-        volumes, counts, pools = pool_volume_report(api, volume_groups)
+        volumes, counts, pools = pool_volume_report(api, volume_groups, parity_groups=parity_groups)
         result.update(pool_volumes=volumes, pool_volume_counts=counts, pools=pools)
     return result
 
