@@ -204,3 +204,18 @@ def backup_decision(files, fingerprint, deriver=None):
         if ok is None:
             return True, 'the newest file %s has no password verifier, so it is not known to open with this password' % newest['name']
     return False, 'the keys are unchanged and the newest file %s matches its manifest and the password' % newest['name']
+
+
+def reusable_salt(files, deriver):
+    """``(salt, iterations)`` of the newest intact manifest with a password verifier, when that verifier takes the
+    password, so that files made with one password share a salt and a :class:`manifest.Deriver` derives once for
+    them; ``(None, None)`` otherwise (a new salt)."""
+    for entry in files:
+        if entry['has_password_verifier'] and entry['intact']:
+            try:
+                if mf.check_password(entry['_manifest'], deriver) is True:
+                    return mf.salt_of(entry['_manifest'])
+            except VspApiError:
+                pass
+            return None, None
+    return None, None

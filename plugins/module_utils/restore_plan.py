@@ -64,8 +64,12 @@ def choose_groups(named, lost, force):
     return list(lost)
 
 
-def _file_from_manifest(path, manifest_data, storage, lost_drives, deriver):
-    """Checks of an explicitly named key file against its manifest. Returns (manifest_verified, password_checked, warnings)."""
+def _file_from_manifest(path, manifest_data, storage, lost_drives, deriver, *, verified_sha256=None):
+    """Checks of an explicitly named key file against its manifest. Returns (manifest_verified, password_checked, warnings).
+
+    ``verified_sha256``: the sha256 with which an earlier run of this play found the file and its password verifier
+    right; when the file still has it, the verifier (a PBKDF2 of 600,000 iterations) is not derived again.
+    """
     mpath = mf.manifest_path(path)
     warnings = []
     sid = storage.get('storage_device_id')
@@ -95,7 +99,12 @@ def _file_from_manifest(path, manifest_data, storage, lost_drives, deriver):
                           'before those drives were encrypted). The rule: the file must hold a DEK for every drive that lost '
                           'its key. Name an older file, or the directory to let the collection pick one.%s'
                           % (path, ', '.join(missing), NOTHING_SENT))
-    checked = mf.check_password(manifest_data, deriver, mpath) if deriver is not None else None
+    if deriver is None:
+        checked = None
+    elif verified_sha256 and verified_sha256 == sha256:
+        checked = True
+    else:
+        checked = mf.check_password(manifest_data, deriver, mpath)
     if checked is False:
         raise VspApiError('backup_password does not match the password verifier in %s: it is not the password this file was '
                           'made with (after a password rotation, older files need the older password).%s' % (mpath, NOTHING_SENT))
@@ -133,7 +142,8 @@ def choose_file(params, storage, lost_drives, deriver):
                           'check that the file is this array\'s, is intact, holds the lost keys and opens with the password. '
                           'Set verify_manifest: false only if you know the file is right.%s'
                           % (path, mf.manifest_path(path), NOTHING_SENT))
-    verified, checked, warnings = _file_from_manifest(path, manifest_data, storage, lost_drives, deriver)
+    verified, checked, warnings = _file_from_manifest(path, manifest_data, storage, lost_drives, deriver,
+                                                      verified_sha256=params.get('verified_sha256'))
     return path, 'named by path', verified, checked, warnings
 
 
@@ -165,12 +175,15 @@ def make_plan(api, params, storage, deriver=None, offline=True):
         'path_reason': None,
         'manifest_verified': False,
         'password_checked': None,
+        'sha256': None,
         'warnings': [],
         'key_counts': dict((t, len(v)) for t, v in keys.items()),
     }
     if needed and params['source'] == 'file':
         path, reason, verified, checked, warnings = choose_file(params, storage, cov['lost_drives'], deriver)
         plan.update(path=path, path_reason=reason, manifest_verified=verified, password_checked=checked)
+        if verified:  # the manifest's sha256, which the file was found to have
+            plan['sha256'] = (mf.read(path) or {}).get('sha256')
         plan['warnings'].extend(warnings)
     elif params['source'] == 'file':
         plan.update(path=params['path'], path_reason='not used: no key is lost')

@@ -40,7 +40,8 @@ attributes:
     support: partial
     details:
       - A backup is an action and reports a change each time, except that an existing O(path) file is left
-        alone (and nothing is sent) unless O(force=true).
+        alone (and nothing is sent) unless O(force=true), and that with O(skip_unchanged=true) no file is made while
+        the newest one holds the current keys and opens with the password.
 options:
   destination:
     description:
@@ -111,6 +112,18 @@ options:
         sent to the array.
       - Not given, the directory must exist and is left as it is.
     type: raw
+  skip_unchanged:
+    description:
+      - With O(destination=file) and O(path) a directory, send no backup request and write nothing when the newest key
+        file of this array there (by its manifest) still matches its manifest (sha256 and size), has a format-2
+        manifest whose C(key_fingerprint) equals the array's current one (RV(key_fingerprint)) and, with
+        O(password_verifier=true), a password verifier that takes O(backup_password). The module then reports no
+        change, that file as RV(path), and why (RV(backup_reason)); a key change or a password rotation makes a new file.
+      - The decision of M(vsp.encryption.encryption_key_file_info) (RV(vsp.encryption.encryption_key_file_info#module:backup_needed)),
+        made in the same run, so a nightly backup needs no run of that module.
+      - Needs O(path) to be a directory (or to end with C(/) together with O(directory_mode)).
+    type: bool
+    default: false
   read_keys_after:
     description:
       - After the backup, read the key list again and return it as RV(encryption_keys_after), with the C(numOfBackups)
@@ -164,7 +177,9 @@ destination:
   type: str
   sample: file
 path:
-  description: The key file (written, would be written in check mode, or left alone).
+  description:
+    - The key file (written, would be written in check mode, or left alone). With O(skip_unchanged=true) and no new
+      file needed, the newest key file of this array, which holds the current keys.
   returned: when O(destination=file)
   type: str
   sample: /srv/vsp-key-backups/900000061726_20261129T101500Z.ekf
@@ -237,6 +252,16 @@ encryption_keys_after:
   returned: when O(read_keys_after=true) and a backup was made (not in check mode)
   type: dict
   sample: {"DEK": [{"keyId": "7", "keyType": "DEK", "targetDeviceLocation": "HDD00-09", "numOfBackups": 5}], "CEK": [], "KEK": [], "FREE": []}
+backup_needed:
+  description: With O(skip_unchanged=true), whether a new key file was (in check mode, would be) made.
+  returned: when O(skip_unchanged=true)
+  type: bool
+  sample: false
+backup_reason:
+  description: With O(skip_unchanged=true), why a new key file was made or not.
+  returned: when O(skip_unchanged=true)
+  type: str
+  sample: the keys are unchanged and the newest file 900000061726_20261128T101500Z.ekf matches its manifest and the password
 job:
   description: The finished job of the KMS backup (id, status, state, times).
   returned: when O(destination=kms) and not in check mode
@@ -291,6 +316,10 @@ def check_local(module):
             return as_dir, False
     if os.path.isdir(path):
         return True, False
+    if params['skip_unchanged']:
+        raise VspApiError('skip_unchanged: %s is not a directory. The rule: skip_unchanged compares the newest key file of '
+                          'this array in a directory, so path must name the directory (or end with / together with '
+                          'directory_mode). Nothing was sent to the array.' % path)
     writable_parent(path)
     return False, os.path.exists(path)
 
@@ -299,23 +328,6 @@ def read_identity(api):
     storage = storage_view(api.storage())
     keys = api.list_keys_by_type()
     return storage, keys
-
-
-def reusable_salt(directory, storage_device_id, deriver):
-    """The salt of the newest manifest of this array whose verifier accepts the password (one derivation)."""
-    try:
-        files, dummy = key_files.scan(directory, storage_device_id)
-    except VspApiError:
-        return None, None
-    for entry in files:
-        if entry['has_password_verifier'] and entry['intact']:
-            try:
-                if mf.check_password(entry['_manifest'], deriver) is True:
-                    return mf.salt_of(entry['_manifest'])
-            except VspApiError:
-                pass
-            return None, None
-    return None, None
 
 
 def run_file(module, api, path_is_dir, existing):
@@ -337,12 +349,20 @@ def run_file(module, api, path_is_dir, existing):
     result.update(changed=True, path=path, storage=storage, key_counts=counts, key_fingerprint=fingerprint)
     if params['manifest']:
         result['manifest_path'] = mf.manifest_path(path)
+    # one Deriver: the decision's check of the newest file and the salt reuse share its derivation
+    deriver = mf.Deriver(params['backup_password']) if params['password_verifier'] else None
+    files = key_files.scan(directory, storage['storage_device_id'])[0] if os.path.isdir(directory) else []
+    if params['skip_unchanged']:
+        needed, reason = key_files.backup_decision(files, fingerprint, deriver)
+        result.update(backup_needed=needed, backup_reason=reason)
+        if not needed:
+            return unchanged_result(result, files)
     if module.check_mode:
         result['msg'] = 'Would back up %d keys to %s' % (sum(counts.values()), path)
         return result
     mode = key_file_mode(params['mode'])
-    deriver = mf.Deriver(params['backup_password']) if params['manifest'] and params['password_verifier'] else None
-    salt, iterations = reusable_salt(directory, storage['storage_device_id'], deriver) if deriver else (None, None)
+    deriver = deriver if params['manifest'] else None
+    salt, iterations = key_files.reusable_salt(files, deriver) if deriver else (None, None)
     response = api.backup_keys_to_file(params['backup_password'])
     if path_is_dir:  # a new, unique name: never replaces a file made in the same second
         path, size, sha256 = download_new_backup_file(response, directory, storage['storage_device_id'], mode=mode)
@@ -358,6 +378,15 @@ def run_file(module, api, path_is_dir, existing):
     result['verified'] = verify_written(path, size, sha256, mode)
     if params['read_keys_after']:
         result['encryption_keys_after'] = api.list_keys_by_type()
+    return result
+
+
+def unchanged_result(result, files):
+    """No new file: the newest intact key file of this array holds the current keys (it is the one the decision read)."""
+    newest = [f for f in files if f['intact']][0]
+    result.update(changed=False, path=newest['path'], size=newest['size'], sha256=newest['sha256'],
+                  manifest_path=mf.manifest_path(newest['path']),
+                  msg='No new backup: %s' % result['backup_reason'])
     return result
 
 
@@ -386,6 +415,7 @@ def main():
             key_ids=dict(type='list', elements='str', no_log=False),
             directory_mode=dict(type='raw'),
             read_keys_after=dict(type='bool', default=False),
+            skip_unchanged=dict(type='bool', default=False),
         ),
         required_if=[('destination', 'file', ('path', 'backup_password'))],
         supports_check_mode=True,

@@ -21,7 +21,9 @@ description:
   - Tells which files hold a DEK for every drive in O(lost_drives) (RV(holders)), whether a scheduled backup
     should write a new file (RV(backup_needed), when O(key_fingerprint) is given), and which files retention may
     delete (RV(retention)) - never a file that holds a key or a drive's DEK that no newer kept file holds.
-  - The backup role uses it before and after each backup, on the host that holds the files.
+  - The backup role uses it while keys are lost (which file holds them) and for retention, on the host that holds the
+    files; the decision whether a new file is needed, M(vsp.encryption.encryption_key_backup) makes itself
+    (O(vsp.encryption.encryption_key_backup#module:skip_unchanged)).
 author:
   - vsp.encryption contributors (@vsp-encryption)
 extends_documentation_fragment:

@@ -72,6 +72,17 @@ options:
       - Set V(false) only on purpose, for a file whose manifest is lost; O(path) must then name the file.
     type: bool
     default: true
+  verified_sha256:
+    description:
+      - The sha256 of the key file O(path) as a check-mode run of this module in the same play found it right
+        (RV(plan.sha256), with RV(plan.password_checked) V(true)) with the same O(backup_password). When the file still
+        has this sha256, its password verifier (a PBKDF2 of 600,000 iterations, about a third of a second of CPU) is
+        not derived again; every other check of the file and its manifest runs.
+      - The role M(vsp.encryption.encryption_key_restore) passes its preflight's plan, so the restore after the block
+        does not repeat the derivation. Give it only with the password that run checked - a wrong password is then
+        found by the array, after the pool volumes were blocked.
+      - 64 lower-case hex digits.
+    type: str
   parity_groups:
     description:
       - Parity groups whose pool volumes are blocked for the restore, as a list or comma-separated text
@@ -237,6 +248,12 @@ plan:
     path_reason:
       description: Why that file.
       type: str
+    sha256:
+      description: The sha256 of that file, which its manifest gives and the file was found to have (null without a manifest check).
+      type: str
+    password_checked:
+      description: Whether O(backup_password) matches the manifest's password verifier (null when there is none).
+      type: bool
     volumes:
       description: Pool volumes of the parity groups with status and pool id.
       type: list
@@ -284,7 +301,8 @@ from ansible_collections.vsp.encryption.plugins.module_utils.runner import argum
 from ansible_collections.vsp.encryption.plugins.module_utils.coverage import parity_group_coverage
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
 from ansible_collections.vsp.encryption.plugins.module_utils.jobs import summarize_job
-from ansible_collections.vsp.encryption.plugins.module_utils.validate import backup_password, named_file_without_manifest, parity_group_ids, readable_path
+from ansible_collections.vsp.encryption.plugins.module_utils.validate import (
+    backup_password, named_file_without_manifest, parity_group_ids, readable_path, sha256_hex)
 
 
 def check_local(params):
@@ -295,6 +313,7 @@ def check_local(params):
     backup_password(params['backup_password'])
     readable_path(params['path'])
     named_file_without_manifest(params['path'], params['verify_manifest'])
+    sha256_hex(params['verified_sha256'], 'verified_sha256')
 
 
 def restore(api, params, plan):
@@ -358,6 +377,7 @@ def main():
             path=dict(type='path'),
             backup_password=dict(type='str', no_log=True),
             verify_manifest=dict(type='bool', default=True),
+            verified_sha256=dict(type='str', no_log=False),
             parity_groups=dict(type='list', elements='str'),
             force=dict(type='bool', default=False),
             expected_storage_device_id=dict(type='str'),

@@ -10,6 +10,7 @@ from key_file_helpers import OTHER_SID, SERIAL, SID, STORAGE, read_manifest, rew
 from restore_plan_fakes import FakeArray as Api
 from restore_plan_fakes import plan
 
+from ansible_collections.vsp.encryption.plugins.module_utils import key_files
 from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
 from ansible_collections.vsp.encryption.plugins.module_utils import restore_plan
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
@@ -343,3 +344,34 @@ def test_holder_hint_names_a_holder_the_password_opens(tmp_path, fast_kdf):
     used = write_key_file(tmp_path, 'short.ekf', locations=LOST_1_1, password=BACKUP_PASSWORD, day=3)
     hint = restore_plan.holder_hint({'source': 'file', 'path': used, 'storage': STORAGE}, cov, mf.Deriver(BACKUP_PASSWORD))
     assert hint.startswith('The key file %s holds them' % good)
+
+
+# -- verified_sha256: the restore after the block does not derive the verifier the preflight checked ---------
+def test_plan_gives_the_sha256_of_the_file_it_verified(tmp_path, fast_kdf):
+    path = write_key_file(tmp_path, 'k.ekf', locations=ALL, password=BACKUP_PASSWORD)
+    first = plan(Api(LOST_1_1), path)
+    assert first['sha256'] == key_files.sha256_file(path)[0]
+    assert first['password_checked'] is True
+
+
+def test_a_verified_sha256_the_file_still_has_skips_only_the_derivation(tmp_path, fast_kdf, derivations):
+    path = write_key_file(tmp_path, 'k.ekf', locations=ALL, password=BACKUP_PASSWORD)
+    sha256 = plan(Api(LOST_1_1), path)['sha256']
+    del derivations[:]
+    again = plan(Api(LOST_1_1), path, verified_sha256=sha256)
+    assert derivations == []
+    assert again['password_checked'] is True and again['manifest_verified'] is True and again['sha256'] == sha256
+    # every other check still runs: a file changed since (same size) is refused, whatever sha256 is given
+    with open(path, 'r+b') as handle:
+        first = handle.read(1)
+        handle.seek(0)
+        handle.write(bytes([first[0] ^ 0xFF]))
+    assert 'does not match its manifest' in refused(Api(LOST_1_1), path, verified_sha256=sha256)
+
+
+def test_a_verified_sha256_of_another_file_does_not_skip_the_password_check(tmp_path, fast_kdf, derivations):
+    path = write_key_file(tmp_path, 'k.ekf', locations=ALL, password=BACKUP_PASSWORD)
+    del derivations[:]  # the one of the writer
+    msg = refused(Api(LOST_1_1), path, password='Other-Passw0rd', verified_sha256='0' * 64)
+    assert msg.startswith('backup_password does not match the password verifier in %s' % mf.manifest_path(path))
+    assert len(derivations) == 1

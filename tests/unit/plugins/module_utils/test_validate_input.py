@@ -217,3 +217,16 @@ def test_audit_inputs():
     with pytest.raises(VspApiError) as info:
         validate.audit_inputs({'storage_device_id': '936000412345'}, dict(keys, KEK=None), KEY_TYPES)
     assert info.value.msg.endswith('missing: KEK')
+
+
+@pytest.mark.parametrize('value', ['a' * 64, '0123456789abcdef' * 4, None])
+def test_sha256_hex_passes(value):
+    assert validate.sha256_hex(value, 'verified_sha256') == value
+
+
+@pytest.mark.parametrize('value', ['A' * 64, 'a' * 63, 'a' * 65, 'g' * 64, 'a' * 64 + '\n', ''])
+def test_sha256_hex_refused(value):
+    with pytest.raises(VspApiError) as info:
+        validate.sha256_hex(value, 'verified_sha256')
+    assert info.value.msg == ('verified_sha256: %s is not a sha256; the rule: 64 lower-case hex digits, as a plan or a '
+                              'manifest gives it. Nothing was changed on the array.' % validate.shown(value))

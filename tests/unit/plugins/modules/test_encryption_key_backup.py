@@ -397,3 +397,75 @@ def test_read_keys_after_returns_the_keys_the_array_lists_after_the_backup(vsp, 
                                                       'numOfBackups': 2}]
     assert sorted(result['encryption_keys_after']) == ['CEK', 'DEK', 'FREE', 'KEK']
     assert 'encryption_keys_after' not in vsp.run(encryption_key_backup.main, args(path=str(tmp_path / 'k.ekf')))
+
+
+# -- skip_unchanged: the decision of encryption_key_file_info, in the backup's own run -------------------------
+def expect_reads(vsp):
+    vsp.login()
+    vsp.storage()
+    vsp.keys()
+    vsp.logout()
+
+
+def test_skip_unchanged_sends_no_backup_while_the_newest_file_holds_the_keys(vsp, tmp_path, derivations):
+    expect_backup(vsp)
+    first = vsp.run(encryption_key_backup.main, args(path=str(tmp_path)))
+    del derivations[:]
+    calls = len(vsp.calls)
+    expect_reads(vsp)
+    result = vsp.run(encryption_key_backup.main, args(path=str(tmp_path), skip_unchanged=True))
+    assert result['changed'] is False and result['backup_needed'] is False
+    assert result['path'] == first['path'] and result['sha256'] == first['sha256'] and result['size'] == first['size']
+    assert result['manifest_path'] == first['manifest_path']
+    assert result['backup_reason'] == ('the keys are unchanged and the newest file %s matches its manifest and the password'
+                                       % os.path.basename(first['path']))
+    assert result['msg'] == 'No new backup: ' + result['backup_reason']
+    assert [c for c in vsp.calls[calls:] if c[0] != 'GET' and 'sessions' not in c[1]] == []
+    assert sorted(os.listdir(str(tmp_path))) == sorted([os.path.basename(first['path']), os.path.basename(first['manifest_path'])])
+    assert len(derivations) == 1  # the newest file's verifier, once
+    assert 'encryption_keys_after' not in result and 'verified' not in result
+
+
+def test_skip_unchanged_in_check_mode_reports_no_change(vsp, tmp_path):
+    expect_backup(vsp)
+    vsp.run(encryption_key_backup.main, args(path=str(tmp_path)))
+    expect_reads(vsp)
+    before = sorted(os.listdir(str(tmp_path)))
+    result = vsp.run(encryption_key_backup.main, args(path=str(tmp_path), skip_unchanged=True), check_mode=True)
+    assert result['changed'] is False and result['backup_needed'] is False
+    assert sorted(os.listdir(str(tmp_path))) == before
+
+
+def test_skip_unchanged_backs_up_when_the_keys_changed_deriving_once(vsp, tmp_path, derivations):
+    salt = b'S' * 16
+    newest = write_key_file(tmp_path, 'newest.ekf', password=BACKUP_PASSWORD, salt=salt, iterations=1000, day=2,
+                            fingerprint='keys of yesterday')
+    del derivations[:]
+    expect_backup(vsp)
+    result = vsp.run(encryption_key_backup.main, args(path=str(tmp_path), skip_unchanged=True))
+    assert result['changed'] is True and result['backup_needed'] is True and result['verified'] is True
+    assert result['backup_reason'] == 'the keys changed since the newest file newest.ekf'
+    assert result['path'] != newest and os.path.exists(result['path'])
+    assert base64.b64decode(read_manifest(result['path'])['password_verifier']['salt']) == salt
+    assert derivations == [(salt, 1000)]  # the fingerprint decided without deriving; the salt reuse derived once
+
+
+def test_skip_unchanged_backs_up_after_a_password_rotation(vsp, tmp_path, derivations):
+    expect_backup(vsp)
+    first = vsp.run(encryption_key_backup.main, args(path=str(tmp_path), backup_password=OTHER_PASSWORD))
+    del derivations[:]
+    expect_backup(vsp)
+    result = vsp.run(encryption_key_backup.main, args(path=str(tmp_path), skip_unchanged=True))
+    assert result['changed'] is True and result['backup_needed'] is True
+    assert result['backup_reason'] == 'the backup password changed since the newest file %s' % os.path.basename(first['path'])
+    assert len(derivations) == 2  # the old file's salt (refused), then a new salt
+    assert mf.check_password(read_manifest(result['path']), mf.Deriver(BACKUP_PASSWORD)) is True
+
+
+def test_skip_unchanged_needs_a_directory_refused_before_any_request(vsp, tmp_path):
+    path = str(tmp_path / 'k.ekf')
+    result = vsp.fail(encryption_key_backup.main, args(path=path, skip_unchanged=True))
+    assert result['msg'] == ('skip_unchanged: %s is not a directory. The rule: skip_unchanged compares the newest key file '
+                             'of this array in a directory, so path must name the directory (or end with / together with '
+                             'directory_mode). Nothing was sent to the array.' % path)
+    assert vsp.calls == []

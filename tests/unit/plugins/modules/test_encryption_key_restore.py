@@ -406,6 +406,12 @@ def test_bad_parity_group_refused_before_any_request(vsp, key_file):
     assert vsp.calls == []
 
 
+def test_bad_verified_sha256_refused_before_any_request(vsp, key_file):
+    result = vsp.fail(encryption_key_restore.main, args(key_file, verified_sha256='ABC'))
+    assert result['msg'].startswith("verified_sha256: 'ABC' is not a sha256; the rule: 64 lower-case hex digits")
+    assert vsp.calls == []
+
+
 def test_missing_file_refused_before_any_request(vsp, tmp_path):
     path = str(tmp_path / 'Nope.EKF')
     result = vsp.fail(encryption_key_restore.main, args(path))
