@@ -119,7 +119,7 @@ def pool_volume_report(api, parity_group_ids=None, pool_ids=None, parity_groups=
         ldevs = finder.by_parity_groups(parity_group_ids)
     else:
         pool_ids_read = pool_ids or [int(p['poolId']) for p in all_pools]
-        ldevs = finder.by_pools(pool_ids_read, known_pool_ids=[p.get('poolId') for p in all_pools]) if pool_ids_read else []
+        ldevs = finder.by_pools(pool_ids_read, known_pool_ids=[p.get('poolId') for p in all_pools])  # none: []
     volumes, counts = [], {}
     for ldev in ldevs:
         view = volume_view(ldev)

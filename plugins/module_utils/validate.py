@@ -232,7 +232,7 @@ def key_file_mode(mode, name='mode'):
     if isinstance(mode, int) and not isinstance(mode, bool):
         raise VspApiError("%s must be quoted, for example %s: '0600'. It is the integer %d, which as a mode is octal %04o "
                           "(YAML makes an integer of an unquoted 644: mode 1204, not 0644); %s"
-                          % (name, name, mode, mode & 0o7777 if mode >= 0 else 0, rule))
+                          % (name, name, mode, max(mode, 0) & 0o7777, rule))
     if not isinstance(mode, str):
         raise VspApiError('%s must be a quoted octal text, not %s; %s' % (name, shown(mode), rule))
     value = _octal_mode(mode, name, rule)
