@@ -34,6 +34,7 @@ import hashlib
 import hmac
 import json
 import os
+import threading
 
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
 
@@ -70,16 +71,41 @@ def derive(password, salt, iterations):
 
 
 class Deriver(object):
-    """Caches derivations by (salt, iterations): files made with one password share a salt."""
+    """Caches derivations by (salt, iterations): files made with one password share a salt.
+
+    :meth:`start` begins a derivation in a thread (PBKDF2 releases the GIL), so that it runs while the module
+    waits for the array; the call that needs it then waits for that thread instead of deriving again.
+    """
 
     def __init__(self, password):
         self._password = password
         self._cache = {}
+        self._pending = {}
+
+    def start(self, salt, iterations):
+        """Derive for ``(salt, iterations)`` in the background; a no-op when it is known or under way."""
+        key = (salt, iterations)
+        if key in self._cache or key in self._pending:
+            return
+        box = []
+        thread = threading.Thread(target=self._derive_into, args=(box, salt, iterations), name='vsp-kdf', daemon=True)
+        self._pending[key] = (thread, box)
+        thread.start()
+
+    def _derive_into(self, box, salt, iterations):
+        try:
+            box.append(derive(self._password, salt, iterations))
+        except Exception:  # pylint: disable=broad-except  # the call that needs it derives again and raises there
+            box.append(None)
 
     def __call__(self, salt, iterations):
         key = (salt, iterations)
         if key not in self._cache:
-            self._cache[key] = derive(self._password, salt, iterations)
+            thread, box = self._pending.pop(key, (None, []))
+            if thread is not None:
+                thread.join()
+            done = box[0] if box else None
+            self._cache[key] = done if done is not None else derive(self._password, salt, iterations)
         return self._cache[key]
 
 

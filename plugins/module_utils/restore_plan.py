@@ -24,6 +24,7 @@ from ansible_collections.vsp.encryption.plugins.module_utils.coverage import EVI
 from ansible_collections.vsp.encryption.plugins.module_utils.backup_file import read_key_file_once
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
 from ansible_collections.vsp.encryption.plugins.module_utils.limits import KEY_FILE_MAX
+from ansible_collections.vsp.encryption.plugins.module_utils.parity_groups import ParityGroups
 from ansible_collections.vsp.encryption.plugins.module_utils.pool_volumes import PoolVolumeFinder
 from ansible_collections.vsp.encryption.plugins.module_utils.pools import NORMAL, offline_impact
 
@@ -114,6 +115,32 @@ def _file_from_manifest(path, manifest_data, storage, lost_drives, deriver, *, v
     return True, checked, warnings
 
 
+def start_derivation(path, deriver):
+    """Start deriving the password (:meth:`manifest.Deriver.start`) for the verifier the plan will most likely check,
+    so that the PBKDF2 runs while the array is read: that of the named file's manifest, or of the newest manifest
+    with a verifier in the directory (files made with one password share a salt). Only reads local manifests; a
+    guess that turns out wrong costs one derivation in a thread, and nothing else."""
+    if os.path.isdir(path):
+        newest = None
+        for name in sorted(os.listdir(path)):
+            if not name.endswith(mf.MANIFEST_SUFFIX):
+                continue
+            try:
+                data = mf.read(os.path.join(path, name[:-len(mf.MANIFEST_SUFFIX)]))
+            except VspApiError:
+                continue
+            if data and data.get('password_verifier') and (newest is None or str(data.get('created_utc')) > str(newest.get('created_utc'))):
+                newest = data
+    else:
+        try:
+            newest = mf.read(path)
+        except VspApiError:
+            return
+    salt, iterations = mf.salt_of(newest or {})
+    if salt is not None:
+        deriver.start(salt, iterations)
+
+
 def choose_file(params, storage, lost_drives, deriver):
     """``(path, reason, manifest_verified, password_checked, warnings)`` for ``source: file``."""
     path = params['path']
@@ -155,7 +182,8 @@ def make_plan(api, params, storage, deriver=None, offline=True):
     """
     keys = api.list_keys_by_type()
     check_identity(storage, params.get('expected_storage_device_id'), params.get('expected_serial_number'))
-    cov = parity_group_coverage(api, keys.get('DEK') or [])
+    parity_groups = ParityGroups(api)  # the coverage's list of every group serves the pool volume lookups
+    cov = parity_group_coverage(api, keys.get('DEK') or [], parity_groups=parity_groups)
     named = validate.parity_group_ids(params.get('parity_groups'), 'parity_groups')
     force = bool(params.get('force'))
     groups = choose_groups(named, cov['lost_parity_groups'], force)
@@ -187,7 +215,7 @@ def make_plan(api, params, storage, deriver=None, offline=True):
         plan['warnings'].extend(warnings)
     elif params['source'] == 'file':
         plan.update(path=params['path'], path_reason='not used: no key is lost')
-    volumes = PoolVolumeFinder(api).by_parity_groups(groups) if groups else []
+    volumes = PoolVolumeFinder(api, parity_groups).by_parity_groups(groups) if groups else []
     plan['volumes'] = [{'ldev_id': int(v['ldevId']), 'status': v.get('status'),
                         'pool_id': v.get('composingPoolId', v.get('poolId'))} for v in volumes]
     plan['volumes_to_block'] = [v['ldev_id'] for v in plan['volumes'] if v['status'] != 'BLK'] if needed else []

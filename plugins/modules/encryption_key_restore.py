@@ -330,8 +330,10 @@ def restore(api, params, plan):
 
 def run(module, api):
     params = module.params
-    storage = storage_view(api.storage())
     deriver = mf.Deriver(params['backup_password']) if params['source'] == 'file' and params['verify_manifest'] else None
+    if deriver is not None and not params['verified_sha256']:
+        restore_plan.start_derivation(params['path'], deriver)  # while the array is read
+    storage = storage_view(api.storage())
     plan = restore_plan.make_plan(api, params, storage, deriver, offline=module.check_mode)
     for warning in plan['warnings']:
         module.warn(warning)

@@ -444,3 +444,46 @@ def test_error_fields_of_a_request_that_failed_to_send(vsp):
         'POST /v1/objects/z failed: connection reset by peer after the request was sent' + maybe,
         'POST /v1/objects/w failed: InvalidHeader',
     ]
+
+
+# --- added after the full run on 368eadc: the upload and the idempotent flag after a 401, the retry count ------
+def test_the_upload_sent_again_after_401_carries_the_same_file(vsp):
+    vsp.login()
+    vsp.add('POST', '/v1/objects/x', status=401, json={})
+    vsp.login(token='second-token', session_id=4)
+    vsp.add('POST', '/v1/objects/x', json={})
+    vsp.logout(session_id=4)
+    with new_client() as c:
+        c.request('POST', '/v1/objects/x', files={'file': ('k.ekf', b'KEYDATA')})
+    first, again = vsp.rsps.calls[1].request, vsp.rsps.calls[3].request
+    assert b'KEYDATA' in first.body and b'KEYDATA' in again.body
+
+
+def test_a_request_marked_idempotent_stays_so_after_401(vsp, no_sleep):
+    vsp.login()
+    vsp.add('POST', '/v1/objects/x', status=401, json={})
+    vsp.login(token='second-token', session_id=4)
+    vsp.add('POST', '/v1/objects/x', body=requests.ConnectionError('Connection reset by peer'))
+    vsp.add('POST', '/v1/objects/x', json={'ok': 1})
+    vsp.logout(session_id=4)
+    with new_client() as c:
+        assert c.request('POST', '/v1/objects/x', json={'a': 1}, idempotent=True).json() == {'ok': 1}
+    assert [(r['method'], r['reason']) for r in c.retries_made] == [('POST', 'connection reset by peer')]
+
+
+def test_retries_stop_after_exactly_retries(vsp):
+    waits = []
+
+    def bounded_sleep(seconds):  # a wrong counter retries for ever: stop it as a failure, not a hang
+        waits.append(seconds)
+        assert len(waits) <= 10, 'retried more than 10 times'
+
+    vsp.login()
+    for status in [503] * 4:
+        vsp.add('GET', '/v1/objects/pools', status=status, json={})
+    vsp.logout()
+    with pytest.raises(VspApiError) as info:
+        with VspClient(connection_args(retries=3), sleep=bounded_sleep) as c:
+            c.get_json('/v1/objects/pools')
+    assert len(waits) == 3 and len(c.retries_made) == 3
+    assert info.value.msg.startswith('GET /v1/objects/pools: HTTP 503') and info.value.msg.endswith('after 3 retries')

@@ -71,9 +71,7 @@ def expect_reads(vsp, locations=None):
 
 
 def expect_volumes(vsp, groups=('1-1',), volumes=None, offline=True):
-    volumes = volumes or VOLUMES
-    for group in groups:
-        vsp.get('/v1/objects/parity-groups/%s' % group, {'parityGroupId': group, 'isEncryptionEnabled': True})
+    volumes = volumes or VOLUMES  # the groups are not read again: the coverage listed every group
     for group in groups:
         vsp.get('/v1/objects/ldevs', {'data': [ldev(i, s, pgs=(group,)) for i, s in volumes[group]]})
     if offline and any(volumes[g] for g in groups):  # a restore is planned: the pools and DP volumes that go offline
