@@ -4,10 +4,12 @@
 """The password derived in a thread while the array is read (manifest.Deriver.start, restore_plan.start_derivation)."""
 
 import os
+import threading
 
 from conftest import BACKUP_PASSWORD
-from key_file_helpers import read_manifest, write_key_file
+from key_file_helpers import SID, read_manifest, write_key_file
 
+from ansible_collections.vsp.encryption.plugins.module_utils import key_files
 from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
 from ansible_collections.vsp.encryption.plugins.module_utils import restore_plan
 
@@ -80,3 +82,39 @@ def test_start_derivation_without_a_usable_manifest_starts_nothing(tmp_path, fas
     os.mkdir(str(empty))
     restore_plan.start_derivation(str(empty), deriver)
     assert started(deriver) == []
+
+
+def test_the_derivation_thread_is_a_named_daemon(monkeypatch):
+    """A daemon: a module that ends before the derivation is needed does not wait for it."""
+    release = threading.Event()
+    real = mf.derive
+
+    def held(password, salt, iterations):
+        release.wait(30)
+        return real(password, salt, iterations)
+
+    monkeypatch.setattr(mf, 'derive', held)
+    deriver = mf.Deriver(BACKUP_PASSWORD)
+    deriver.start(SALT, 1000)
+    try:
+        threads = [t for t in threading.enumerate() if t.name == 'vsp-kdf']
+        assert len(threads) == 1 and threads[0].daemon is True
+    finally:
+        release.set()
+    assert deriver(SALT, 1000) == real(BACKUP_PASSWORD, SALT, 1000)
+
+
+def test_start_derivation_picks_by_time_not_by_name(tmp_path, fast_kdf):
+    write_key_file(tmp_path, 'a.ekf', locations=ALL, password=BACKUP_PASSWORD, salt=b'O' * 16, day=1)
+    write_key_file(tmp_path, 'b.ekf', locations=ALL, password=BACKUP_PASSWORD, salt=SALT, day=2)
+    deriver = mf.Deriver(BACKUP_PASSWORD)
+    restore_plan.start_derivation(str(tmp_path), deriver)
+    assert started(deriver) == [(SALT, fast_kdf)]
+
+
+def test_the_salt_is_reused_from_the_newest_file_with_a_verifier(tmp_path, fast_kdf):
+    write_key_file(tmp_path, 'old.ekf', locations=ALL, password=BACKUP_PASSWORD, salt=SALT, day=1)
+    write_key_file(tmp_path, 'newest-without.ekf', locations=ALL, day=2)
+    files = key_files.scan(str(tmp_path), SID)[0]
+    assert [f['name'] for f in files] == ['newest-without.ekf', 'old.ekf']
+    assert key_files.reusable_salt(files, mf.Deriver(BACKUP_PASSWORD)) == (SALT, fast_kdf)

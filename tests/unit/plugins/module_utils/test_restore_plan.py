@@ -375,3 +375,12 @@ def test_a_verified_sha256_of_another_file_does_not_skip_the_password_check(tmp_
     msg = refused(Api(LOST_1_1), path, password='Other-Passw0rd', verified_sha256='0' * 64)
     assert msg.startswith('backup_password does not match the password verifier in %s' % mf.manifest_path(path))
     assert len(derivations) == 1
+
+
+def test_a_named_group_the_coverage_did_not_list_is_asked_of_the_array(tmp_path, fast_kdf):
+    path = write_key_file(tmp_path, 'k.ekf', locations=ALL, password=BACKUP_PASSWORD)
+    api = Api(ALL)
+    with pytest.raises(VspApiError) as info:
+        plan(api, path, parity_groups=['1-1', '9-9'], force=True)
+    assert info.value.msg == 'parity_groups: unknown parity group(s) 9-9; nothing was changed'
+    assert 'get_parity_group 9-9' in api.calls and 'get_parity_group 1-1' not in api.calls
