@@ -67,9 +67,24 @@ def known_role_words(role):
     return set(role_spec(role)["options"]) | set(re.findall(r"\b%s_[a-z0-9_]+\b" % role, spec_text))
 
 
+MUTANT_ROW = re.compile(r"^\| `[^`]+` \| (?:survived|timeout) \|.*$", re.M)
+
+
+def claims(text):
+    """The text of a page without the rows of mutation.md's survivor table: each quotes a deliberately broken line
+    of code (a mutant such as 'VSP_CONNECTION.HOST'), which names nothing the guide claims exists."""
+    return MUTANT_ROW.sub("", text)
+
+
+def test_claims_leaves_out_only_the_mutant_rows():
+    row = "| `validate.x_f__mutmut_1` | survived | text | `'VSP_NOPE'` | only a string literal differs |"
+    assert claims("a VSP_HOST\n%s\nb make demo\n" % row) == "a VSP_HOST\n\nb make demo\n"
+    assert claims("| `make demo` | survived by the docs |") == "| `make demo` | survived by the docs |"
+
+
 @pytest.mark.parametrize("page", [os.path.basename(p) for p in GUIDE])
 def test_guide_names_what_exists(page):
-    text = read(os.path.join(ROOT, "docs", page))
+    text = claims(read(os.path.join(ROOT, "docs", page)))
     problems = []
     for role in ("encryption_key_backup", "encryption_key_restore"):
         if not os.path.isdir(os.path.join(ROOT, "roles", role)):
