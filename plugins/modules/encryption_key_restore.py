@@ -320,10 +320,8 @@ def restore(api, params, plan):
     """Upload the file (read once: the bytes checked are the bytes sent) or restore from the KMS."""
     if params['source'] == 'kms':
         return api.restore_keys_from_kms(), 'the key management server', None
-    expected = None
-    if plan['manifest_verified']:
-        expected = (mf.read(plan['path']) or {}).get('sha256')
-    content, sha256 = restore_plan.read_upload(plan['path'], expected)
+    # the sha256 the plan checked the file against (its manifest's): the bytes sent must still have it
+    content, sha256 = restore_plan.read_upload(plan['path'], plan['sha256'] if plan['manifest_verified'] else None)
     job = api.restore_keys_from_file(os.path.basename(plan['path']), content, params['backup_password'])
     return job, 'the key file %s' % plan['path'], sha256
 
