@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The array's identity and key list as the modules return them: storage view, key counts, key fingerprint."""
+"""The array's identity and key list as the modules return them: storage view, the identity check, key counts, key
+fingerprint."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -12,6 +13,7 @@ __metaclass__ = type
 import hashlib
 
 from ansible_collections.vsp.encryption.plugins.module_utils.api import KEY_TYPES
+from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
 
 
 def storage_view(storage):
@@ -20,6 +22,19 @@ def storage_view(storage):
         'serial_number': storage.get('serialNumber'),
         'model': storage.get('model'),
     }
+
+
+def check_identity(storage, expected_id=None, expected_serial=None):
+    """Fail when the array (a :func:`storage_view`) is not the one the inventory names."""
+    problems = []
+    if expected_id and str(storage.get('storage_device_id')) != str(expected_id):
+        problems.append('storage device id %s, not %s' % (storage.get('storage_device_id'), expected_id))
+    if expected_serial not in (None, '') and str(storage.get('serial_number')) != str(expected_serial):
+        problems.append('serial number %s, not %s' % (storage.get('serial_number'), expected_serial))
+    if problems:
+        raise VspApiError('expected_storage_device_id / expected_serial_number: the array at this address reports %s. '
+                          'It is not the array the inventory names; check host and storage_device_id. Nothing was changed '
+                          'on the array.' % ' and '.join(problems))
 
 
 def key_counts(keys_by_type):

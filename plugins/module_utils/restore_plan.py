@@ -23,6 +23,7 @@ from ansible_collections.vsp.encryption.plugins.module_utils import validate
 from ansible_collections.vsp.encryption.plugins.module_utils.coverage import EVIDENCE, parity_group_coverage
 from ansible_collections.vsp.encryption.plugins.module_utils.backup_file import read_key_file_once
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils.keys import check_identity  # noqa: F401 - restore_plan.check_identity
 from ansible_collections.vsp.encryption.plugins.module_utils.limits import KEY_FILE_MAX
 from ansible_collections.vsp.encryption.plugins.module_utils.parity_groups import ParityGroups
 from ansible_collections.vsp.encryption.plugins.module_utils.pool_volumes import PoolVolumeFinder
@@ -34,19 +35,6 @@ NOTHING_SENT = ' Nothing was changed on the array.'
 def ids_text(values):
     values = list(values)
     return '[%s]' % ', '.join(str(v) for v in values) if values else '[]'
-
-
-def check_identity(storage, expected_id=None, expected_serial=None):
-    """Fail when the array is not the one the inventory names."""
-    problems = []
-    if expected_id and str(storage.get('storage_device_id')) != str(expected_id):
-        problems.append('storage device id %s, not %s' % (storage.get('storage_device_id'), expected_id))
-    if expected_serial not in (None, '') and str(storage.get('serial_number')) != str(expected_serial):
-        problems.append('serial number %s, not %s' % (storage.get('serial_number'), expected_serial))
-    if problems:
-        raise VspApiError('expected_storage_device_id / expected_serial_number: the array at this address reports %s. '
-                          'It is not the array the inventory names; check host and storage_device_id.%s'
-                          % (' and '.join(problems), NOTHING_SENT))
 
 
 def choose_groups(named, lost, force):

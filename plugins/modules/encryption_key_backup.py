@@ -130,6 +130,33 @@ options:
         that the backup counted up (four more requests; saves a run of M(vsp.encryption.encryption_key_info)).
     type: bool
     default: false
+  coverage:
+    description:
+      - Before the backup, also read the key coverage of every encrypted parity group, as
+        M(vsp.encryption.encryption_key_info) does, and return it (RV(lost_parity_groups), RV(lost_drives),
+        RV(parity_groups), RV(coverage_evidence)) with the keys as read before the backup (RV(encryption_keys)).
+        This is the preflight of a backup, in the same module run (two more requests).
+      - Not read when O(path) is an existing file and O(force=false) (nothing is sent then).
+    type: bool
+    default: false
+  refuse_lost_keys:
+    description:
+      - Fail when an encrypted parity group has lost keys (see O(coverage), which this implies), before anything is
+        written or a backup is requested. A backup then would lack those keys, and a retention that trusts the newest
+        file could delete the only file that holds them.
+      - The failure returns RV(backup_refused=true) and the coverage, so a playbook can name the key file that holds
+        the lost keys (M(vsp.encryption.encryption_key_file_info) with RV(lost_drives)).
+    type: bool
+    default: false
+  expected_storage_device_id:
+    description:
+      - Fail, before anything is written or a backup is requested, when the array does not report this storage device
+        id (the inventory names another array than the one at this address).
+    type: str
+  expected_serial_number:
+    description:
+      - Fail, before anything is written or a backup is requested, when the array does not report this serial number.
+    type: str
 notes:
   - The file is written on the host that runs the module; use C(delegate_to) to write it on the controller.
   - Keep the file and its password in different places; both are needed to restore the keys.
@@ -262,6 +289,44 @@ backup_reason:
   returned: when O(skip_unchanged=true)
   type: str
   sample: the keys are unchanged and the newest file 900000061726_20261128T101500Z.ekf matches its manifest and the password
+encryption_keys:
+  description:
+    - With O(coverage=true) or O(refuse_lost_keys=true), the keys by type as the storage system listed them before the
+      backup (as RV(vsp.encryption.encryption_key_info#module:encryption_keys)).
+  returned: when O(coverage=true) or O(refuse_lost_keys=true) and the storage system was asked
+  type: dict
+  sample: {"DEK": [{"keyId": "7", "keyType": "DEK", "targetDeviceLocation": "HDD00-09", "numOfBackups": 4}], "CEK": [], "KEK": [], "FREE": []}
+parity_groups:
+  description:
+    - With O(coverage=true) or O(refuse_lost_keys=true), the key coverage of every encrypted parity group (as
+      RV(vsp.encryption.encryption_key_info#module:parity_groups)).
+  returned: when O(coverage=true) or O(refuse_lost_keys=true) and the storage system was asked
+  type: list
+  elements: dict
+  sample: [{"parity_group_id": "1-1", "is_encryption_enabled": true, "drive_locations": ["HDD00-00"], "drives_without_key": [], "keys_lost": false}]
+lost_parity_groups:
+  description: With O(coverage=true) or O(refuse_lost_keys=true), the encrypted parity groups with lost keys.
+  returned: when O(coverage=true) or O(refuse_lost_keys=true) and the storage system was asked
+  type: list
+  elements: str
+  sample: []
+lost_drives:
+  description: With O(coverage=true) or O(refuse_lost_keys=true), the drives of those groups that no DEK serves.
+  returned: when O(coverage=true) or O(refuse_lost_keys=true) and the storage system was asked
+  type: list
+  elements: str
+  sample: []
+coverage_evidence:
+  description: How the coverage was decided (as RV(vsp.encryption.encryption_key_info#module:coverage_evidence)).
+  returned: when O(coverage=true) or O(refuse_lost_keys=true) and the storage system was asked
+  type: str
+backup_refused:
+  description:
+    - V(true) when O(refuse_lost_keys=true) failed the task because keys are lost; nothing was written and no backup
+      was requested.
+  returned: when the backup was refused (a failed task)
+  type: bool
+  sample: true
 job:
   description: The finished job of the KMS backup (id, status, state, times).
   returned: when O(destination=kms) and not in check mode
@@ -292,7 +357,8 @@ from ansible_collections.vsp.encryption.plugins.module_utils.backup_file import 
     verify_written,
     write_manifest_or_remove,
 )
-from ansible_collections.vsp.encryption.plugins.module_utils.keys import key_counts, key_fingerprint, storage_view
+from ansible_collections.vsp.encryption.plugins.module_utils.coverage import EVIDENCE, parity_group_coverage
+from ansible_collections.vsp.encryption.plugins.module_utils.keys import check_identity, key_counts, key_fingerprint, storage_view
 from ansible_collections.vsp.encryption.plugins.module_utils.runner import argument_spec, fail_on_error, run_module
 from ansible_collections.vsp.encryption.plugins.module_utils.validate import backup_password, directory_mode, key_file_mode, writable_parent
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
@@ -324,10 +390,29 @@ def check_local(module):
     return False, os.path.exists(path)
 
 
-def read_identity(api):
+def read_array(api, params):
+    """The array before a backup: its identity (checked against the expected one) and its keys, with ``coverage`` or
+    ``refuse_lost_keys`` also the key coverage (refused while keys are lost). Returns ``(keys, facts)``: the facts
+    are result fields."""
     storage = storage_view(api.storage())
+    check_identity(storage, params['expected_storage_device_id'], params['expected_serial_number'])
     keys = api.list_keys_by_type()
-    return storage, keys
+    facts = dict(storage=storage, key_counts=key_counts(keys), key_fingerprint=key_fingerprint(keys))
+    if params['coverage'] or params['refuse_lost_keys']:
+        cov = parity_group_coverage(api, keys.get('DEK') or [])
+        facts.update(encryption_keys=keys, parity_groups=cov['parity_groups'], lost_parity_groups=cov['lost_parity_groups'],
+                     lost_drives=cov['lost_drives'], coverage_evidence=EVIDENCE)
+        if params['refuse_lost_keys'] and cov['lost_parity_groups']:
+            raise VspApiError(lost_keys_refusal(facts), details=dict(facts, changed=False, destination=params['destination'],
+                                                                      backup_refused=True))
+    return keys, facts
+
+
+def lost_keys_refusal(facts):
+    return ('refuse_lost_keys: keys of parity group(s) %s of array %s are lost (drives without a DEK: %s). Nothing was '
+            'written and no backup was requested: a backup now would lack those keys. Restore them first '
+            '(vsp.encryption.encryption_key_restore), or set refuse_lost_keys=false to back up the keys that are left.'
+            % (', '.join(facts['lost_parity_groups']), facts['storage']['storage_device_id'], ', '.join(facts['lost_drives'])))
 
 
 def run_file(module, api, path_is_dir, existing):
@@ -341,12 +426,13 @@ def run_file(module, api, path_is_dir, existing):
         if os.path.exists(mf.manifest_path(path)):
             result['manifest_path'] = mf.manifest_path(path)
         return result
-    storage, keys = read_identity(api)
-    counts, fingerprint = key_counts(keys), key_fingerprint(keys)
+    keys, facts = read_array(api, params)
+    storage, counts, fingerprint = facts['storage'], facts['key_counts'], facts['key_fingerprint']
     directory = path if path_is_dir else os.path.dirname(os.path.abspath(path))
     if path_is_dir:
         path = os.path.join(path, backup_file_name(storage['storage_device_id'], utc_now()))
-    result.update(changed=True, path=path, storage=storage, key_counts=counts, key_fingerprint=fingerprint)
+    result.update(facts)
+    result.update(changed=True, path=path)
     if params['manifest']:
         result['manifest_path'] = mf.manifest_path(path)
     # one Deriver: the decision's check of the newest file and the salt reuse share its derivation
@@ -391,8 +477,7 @@ def unchanged_result(result, files):
 
 
 def run_kms(module, api):
-    storage, keys = read_identity(api)
-    result = dict(changed=True, destination='kms', storage=storage, key_counts=key_counts(keys), key_fingerprint=key_fingerprint(keys))
+    result = dict(read_array(api, module.params)[1], changed=True, destination='kms')
     if module.check_mode:
         return result
     job = api.backup_keys_to_kms(module.params['key_ids'])
@@ -416,6 +501,10 @@ def main():
             directory_mode=dict(type='raw'),
             read_keys_after=dict(type='bool', default=False),
             skip_unchanged=dict(type='bool', default=False),
+            coverage=dict(type='bool', default=False),
+            refuse_lost_keys=dict(type='bool', default=False),
+            expected_storage_device_id=dict(type='str'),
+            expected_serial_number=dict(type='str'),
         ),
         required_if=[('destination', 'file', ('path', 'backup_password'))],
         supports_check_mode=True,

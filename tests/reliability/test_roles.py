@@ -172,6 +172,15 @@ def bad_role_cases(files):
                  "encryption_key_backup_destinations": ["tape"]}, ["encryption_key_backup_destinations", "tape"]),
         BadRole("backup role without a password", "encryption_key_backup", {"encryption_key_backup_dir": files["newdir"]},
                 ["backup_password"]),
+        # the array is checked in the backup module's own run, before its keys are read or anything is written
+        BadRole("backup role on another array than the inventory names", "encryption_key_backup",
+                {"encryption_key_backup_dir": files["newdir"], "encryption_key_backup_password": BACKUP_PASSWORD,
+                 "encryption_key_backup_expected_storage_device_id": "900000099999"},
+                ["expected_storage_device_id", "not 900000099999", "Nothing was changed"]),
+        BadRole("backup role on an array of another serial number", "encryption_key_backup",
+                {"encryption_key_backup_dir": files["newdir"], "encryption_key_backup_password": BACKUP_PASSWORD,
+                 "encryption_key_backup_expected_serial_number": 61726, "encryption_key_backup_allow_lost_keys": True},
+                ["expected_serial_number", "serial number 412345, not 61726"]),
     ]
 
 
