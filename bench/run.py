@@ -697,6 +697,26 @@ def extrapolate_baselines(rows):
 
 
 # -- machine facts (taken when measuring; --render uses the saved ones) ---------------------------------
+SPEED_PROBES = {
+    # name: the Python code timed in a new process of this Python (best of 3); the module processes and ansible-playbook
+    # spend their time in such code, so runs on other machines compare through these figures
+    "python_loop_s": "s = 0\nfor i in range(5000000):\n    s += i",
+    "ansible_import_s": "import ansible.cli.playbook",
+    "pbkdf2_s": "import hashlib\nhashlib.pbkdf2_hmac('sha256', b'password', b'0123456789abcdef', 600000)",
+}
+
+
+def speed_probes():
+    """Seconds of each :data:`SPEED_PROBES` code on this machine (best of 3 runs, each in a new process)."""
+    timer = "import time\nt = time.perf_counter()\nexec(compile(%r, 'probe', 'exec'))\nprint(time.perf_counter() - t)"
+    found = {}
+    for name, code in SPEED_PROBES.items():
+        runs = [float(subprocess.run([sys.executable, "-c", timer % code], capture_output=True, text=True, check=True).stdout)
+                for _ in range(3)]
+        found[name] = round(min(runs), 3)
+    return found
+
+
 def machine_facts(build):
     def first(cmd):
         try:
@@ -725,7 +745,7 @@ def machine_facts(build):
     return {"cores": os.cpu_count(), "cpu_model": cpu_model, "memory_gib": round(mem_gib, 1),
             "kernel": "%s %s" % (platform.system(), platform.release()), "python": platform.python_version(),
             "ansible": first([os.path.join(os.path.dirname(sys.executable), "ansible"), "--version"]),
-            "simulator": simulator, "collection": collection,
+            "simulator": simulator, "collection": collection, "speed": speed_probes(),
             "commit": commit + (" (with uncommitted changes)" if dirty not in ("", "?") else "")}
 
 
@@ -1002,7 +1022,7 @@ def fleet_findings(fleet, facts):
     small = min(fleet, key=lambda f: f["k"])
     c = fleet_split(big)
     out = ["- At K=%d the run took %.1f s and used %.1f CPU seconds: %.1f s in ansible-playbook's main process, %.1f s in "
-           "its forks (one per host and task), %.1f s in the %d module processes they started (%.1f per array), %.1f s in "
+           "its forks (one per host and task), %.1f s in the %d module processes they started (%.1f runs per array), %.1f s in "
            "the %d simulators. Other work on the machine used %.1f CPU s meanwhile (all processes: %.2f of %d cores busy "
            "on average; this run alone: %.2f)."
            % (big["k"], big["wall"], c["ours"], c["main"], c["workers"], c["modules"], big["module_runs"],
@@ -1031,9 +1051,16 @@ def fleet_findings(fleet, facts):
                    % ((c["main"] - s["main"]) / dk, (c["workers"] - s["workers"]) / dk, (c["modules"] - s["modules"]) / dk,
                       (c["simulators"] - s["simulators"]) / dk, big["k"], small["k"], (c["ours"] - s["ours"]) / dk,
                       (c["ours"] - s["ours"]) / dk / cores, cores))
+        if big["k"] == TARGET_FLEET_K and small["k"] == 1:
+            # all K arrays' CPU seconds on the cores within the target: K=1's CPU + (K - 1) arrays more <= factor x K=1's wall x cores
+            budget = (TARGET_FLEET_FACTOR * small["wall"] * cores - s["ours"]) / dk
+            out.append("- For K=%d in at most %g × the wall time of K=1 on %d cores, with K=1 as measured (%.1f s, %.1f CPU s), "
+                       "an array may cost at most %.2f CPU s; it cost %.2f. Each CPU second less per array also shortens K=1 "
+                       "(which ran on one core), so the budget shrinks with it."
+                       % (big["k"], TARGET_FLEET_FACTOR, cores, small["wall"], s["ours"], budget, (c["ours"] - s["ours"]) / dk))
     top = list(big["modules"].items())[:4]
     if top:
-        out.append("- The module processes at K=%d by CPU: %s; each module run also logs in and out: %d sessions per array."
+        out.append("- The module processes at K=%d by CPU: %s; each module run also logs in and out: %d session(s) per array."
                    % (big["k"], "; ".join("`%s` %d runs, %.1f CPU s (%.2f s each), peak RSS %.0f MiB"
                                             % (name, v[0], v[1], v[1] / v[0], v[2] / 1024.0) for name, v in top),
                       big["sessions_per_array"]))
@@ -1116,6 +1143,14 @@ def role_settings(defaults):
         defaults["batch_size"], defaults["role_batch_size"])
 
 
+def speed_text(speed):
+    """The speed probes of the page (a run saved before they existed has none)."""
+    if not speed:
+        return "not measured by this run"
+    return ("a pure-Python loop of 5,000,000 additions %.2f s, `import ansible.cli.playbook` %.2f s, one PBKDF2-HMAC-SHA256 "
+            "of 600,000 iterations %.2f s" % (speed["python_loop_s"], speed["ansible_import_s"], speed["pbkdf2_s"]))
+
+
 def report(rows, fleet, verdicts, opts, meta, *, pictures):
     facts = meta["machine"]
     loads = ", ".join("N=%d: %.2f → %.2f" % (r["n"], r["load_before"], r["load_after"]) for r in rows)
@@ -1136,6 +1171,7 @@ def report(rows, fleet, verdicts, opts, meta, *, pictures):
         date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(meta["started"])), elapsed=meta["elapsed"],
         load_start=meta.get("load_start", float("nan")), load_end=meta.get("load_end", float("nan")),
         latency=opts.latency_ms, job_ms=opts.job_ms, k=opts.parallelism, loads=loads, facts=facts,
+        speed=speed_text(facts.get("speed")),
         groups=" or ".join(str(g) for g in groups), sizes=", ".join(str(r["n"]) for r in rows),
         role_settings=role_settings(meta["defaults"]),
         table=fmt_table(rows), verdicts=verdict_lines, modules=fmt_modules(rows, opts), tasks=fmt_tasks(rows),
@@ -1165,6 +1201,8 @@ backup playbook `vsp.encryption.backup_encryption_keys` over fleets of simulated
 - Machine: {facts[cores]} cores ({facts[cpu_model]}), {facts[memory_gib]} GiB memory, {facts[kernel]};
   shared with other work. 1-minute load average at the start {load_start:.2f}, at the end {load_end:.2f};
   before → after each part: {loads}.
+- Speed of this machine, to compare with a run on another one (best of 3, each in a new Python process,
+  at the start): {speed}.
 - {facts[ansible]}, Python {facts[python]}, vsp-simulator {facts[simulator]}, collection
   {facts[collection]} at commit {facts[commit]}.
 - Simulator: `--latency-ms {latency} --job-ms {job_ms} --job-parallelism {k}`, HTTPS with certificate
