@@ -86,6 +86,13 @@ def connection_args(**extra):
     return args
 
 
+def backup_args(**extra):
+    """The module args of a file backup: the connection, the backup password and ``extra`` (an option given as None is left out)."""
+    base = connection_args(backup_password=BACKUP_PASSWORD)
+    base.update(extra)
+    return dict((k, v) for k, v in base.items() if v is not None)
+
+
 def job(job_id=1, status='Completed', state='Succeeded', error=None):
     body = {'jobId': job_id, 'self': '/ConfigurationManager/v1/objects/jobs/%d' % job_id, 'status': status, 'state': state,
             'request': {'requestUrl': '/x', 'requestMethod': 'POST', 'requestBody': '{"parameters": {"password": "%s"}}' % BACKUP_PASSWORD}}

@@ -13,6 +13,7 @@ import datetime
 
 import pytest
 from conftest import BACKUP_PASSWORD, assert_no_secret, connection_args, job, kart_error
+from conftest import backup_args as args
 from key_file_helpers import OTHER_SID, SID, read_manifest, write_key_file
 
 from ansible_collections.vsp.encryption.plugins.module_utils import backup_file
@@ -30,12 +31,6 @@ OTHER_PASSWORD = 'Older#Pa55word'
 def fast(fast_kdf):
     """Every test here derives with 1,000 PBKDF2 iterations (test_manifest.py runs the real 600,000)."""
     return fast_kdf
-
-
-def args(**extra):
-    base = connection_args(backup_password=BACKUP_PASSWORD)
-    base.update(extra)
-    return dict((k, v) for k, v in base.items() if v is not None)
 
 
 def expect_backup(vsp, body=KEY_FILE, headers=None):

@@ -8,7 +8,8 @@ encryption_key_info and the backup role's refusals, in the module run that backs
 import os
 
 import pytest
-from conftest import BACKUP_PASSWORD, assert_no_secret, connection_args, job
+from conftest import assert_no_secret, connection_args, job
+from conftest import backup_args as args
 
 from ansible_collections.vsp.encryption.plugins.modules import encryption_key_backup
 
@@ -18,15 +19,7 @@ KEY_FILE = b'\x00\x01opaque-encrypted-key-file\xff' * 100
 COVERAGE_READS = [('GET', '/v1/objects/parity-groups'), ('GET', '/v1/objects/drives')]
 
 
-@pytest.fixture(autouse=True)
-def fast(fast_kdf):
-    return fast_kdf
-
-
-def args(**extra):
-    base = connection_args(backup_password=BACKUP_PASSWORD)
-    base.update(extra)
-    return base
+pytestmark = pytest.mark.usefixtures('fast_kdf')
 
 
 def expect_groups(vsp, lost=False):
