@@ -403,8 +403,8 @@ def read_array(api, params):
         facts.update(encryption_keys=keys, parity_groups=cov['parity_groups'], lost_parity_groups=cov['lost_parity_groups'],
                      lost_drives=cov['lost_drives'], coverage_evidence=EVIDENCE)
         if params['refuse_lost_keys'] and cov['lost_parity_groups']:
-            raise VspApiError(lost_keys_refusal(facts), details=dict(facts, changed=False, destination=params['destination'],
-                                                                      backup_refused=True))
+            refused = dict(facts, changed=False, destination=params['destination'], backup_refused=True)
+            raise VspApiError(lost_keys_refusal(facts), details=refused)
     return keys, facts
 
 

@@ -48,7 +48,7 @@ def expect_download(vsp):
 
 
 def paths(vsp):
-    return [p.split('?', 1)[0] for _, p in vsp.calls]
+    return [call[1].split('?', 1)[0] for call in vsp.calls]
 
 
 def test_coverage_is_read_before_the_backup_and_returned(vsp, tmp_path):
