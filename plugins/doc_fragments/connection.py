@@ -39,12 +39,17 @@ options:
     description:
       - User of the storage system. Backing up and restoring keys need the Security Administrator
         (View & Modify) role; blocking and recovering pool volumes need the Storage Administrator (Provisioning) role.
+      - Printable ASCII only - letters, digits and the ASCII punctuation symbols except the colon; no spaces, no control
+        characters, nothing outside ASCII. It is checked before anything is sent.
       - If not set, the environment variable E(VSP_USERNAME) is used.
     type: str
     required: true
   password:
     description:
       - Password of O(username). Never returned or logged.
+      - Printable ASCII only - letters A-Z and a-z, digits 0-9 and the 32 ASCII punctuation symbols such as C(!), C(#),
+        C(@) and C(~); no spaces, no control characters, nothing outside ASCII (a euro sign or an accented letter is
+        refused, naming the position but never the character). It is checked before anything is sent.
       - If not set, the environment variable E(VSP_PASSWORD) is used.
     type: str
     required: true

@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import errno
 import hashlib
 import json
 import os
@@ -21,6 +22,7 @@ import tempfile
 
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
 from ansible_collections.vsp.encryption.plugins.module_utils.manifest import manifest_path as mf_manifest_path
+from ansible_collections.vsp.encryption.plugins.module_utils.manifest import open_regular as mf_open_regular
 from ansible_collections.vsp.encryption.plugins.module_utils.limits import KEY_FILE_MAX
 from ansible_collections.vsp.encryption.plugins.module_utils.validate import from_array
 from ansible_collections.vsp.encryption.plugins.module_utils.validate import storage_device_id as validate_storage_device_id
@@ -61,13 +63,17 @@ def manifest_path(path):
     return mf_manifest_path(path)
 
 
-def sha256_file(path):
+def sha256_file(path, cap=None, follow=True):
+    """``(sha256, size)`` of a regular file (never a pipe or a device; with ``follow=False`` never a symlink).
+    With ``cap``, a file larger than ``cap`` bytes raises :class:`OSError` (``EFBIG``) without being read past it."""
     digest = hashlib.sha256()
     size = 0
-    with open(path, 'rb') as handle:
+    with os.fdopen(mf_open_regular(path, follow=follow), 'rb') as handle:
         for chunk in iter(lambda: handle.read(CHUNK_SIZE), b''):
             digest.update(chunk)
             size += len(chunk)
+            if cap is not None and size > cap:
+                raise OSError(errno.EFBIG, 'larger than the cap of %s' % _size_text(cap))
     return digest.hexdigest(), size
 
 
@@ -124,7 +130,7 @@ def read_key_file_once(path, cap=KEY_FILE_MAX):
     Refuses what is not a regular file and a file larger than ``cap`` bytes (nothing is read past it).
     """
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY | getattr(os, 'O_NONBLOCK', 0))  # a pipe is refused below, not waited on
     except OSError as exc:
         raise VspApiError('The key file %s cannot be read: %s' % (path, exc.strerror or type(exc).__name__)) from None
     try:

@@ -5,26 +5,49 @@
 
 """The key files of one array in a directory, and the decisions made from their manifests.
 
-* :func:`scan` lists the ``*.ekf`` files whose manifest names this array (other files are reported,
-  never touched);
-* :func:`choose_for_restore` picks the newest file that holds a DEK for every drive that lost its key;
-* :func:`retention` keeps the newest files and every file that holds a key no newer kept file holds;
-* :func:`backup_decision` tells whether a scheduled backup should write a new file.
+The backup directory is not trusted: in the field it is a share that other hosts, other schedules and
+other people can write. So:
 
-Nothing here talks to the array or changes a file: the modules and roles act on the answers.
+* :func:`scan` lists the ``*.ekf`` files whose manifest names this array; a file that is not a regular
+  file, is too large, or whose manifest is missing or malformed is set aside with its reason (never
+  read past a cap, never followed through a symlink, never touched);
+* :func:`authenticate` marks the files whose manifest is authenticated with the site's backup password
+  (its verifier takes the password and its MAC holds) and not dated in the future; only those *count*:
+* :func:`choose_for_restore` picks the newest counted file that holds a DEK for every lost drive;
+* :func:`retention` deletes only counted files, only in favour of newer counted ones, never one that
+  holds a key the array still has that no newer kept file holds, and never one made in the last
+  ``RETENTION_GRACE`` (another run may still be copying or restoring it);
+* :func:`backup_decision` tells whether a scheduled backup should write a new file;
+* :class:`DirectoryLock` serialises the runs that write or delete in one directory.
+
+Nothing here talks to the array: the modules act on the answers.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import datetime
+import errno
 import os
+import socket
+import time
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on POSIX
+    fcntl = None
 
 from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
 from ansible_collections.vsp.encryption.plugins.module_utils.backup_file import sha256_file
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils.limits import KEY_FILE_MAX
 
 KEY_FILE_SUFFIX = '.ekf'
+LOCK_NAME = '.vsp-encryption.lock'
+FUTURE_TOLERANCE = datetime.timedelta(minutes=10)  # clocks of the hosts that write one share may differ this much
+RETENTION_GRACE = datetime.timedelta(hours=1)  # a file this young may still be copied or restored by another run
+LOCK_WAIT = 300  # seconds a run waits for another run on the same directory
 
 
 class PasswordRefused(VspApiError):
@@ -50,6 +73,7 @@ def _entry(path, manifest, sha256, size):
         '_manifest': manifest,
         '_keys': tokens,
         '_locations': locations,
+        '_time': mf.parse_time(manifest.get('created_utc')),
     }
 
 
@@ -62,14 +86,19 @@ def scan(directory, storage_device_id):
     """``(files, ignored)``: the key files of this array (newest first) and the others with the reason.
 
     A file belongs to the array only if its manifest says so (``storage_device_id``); names are not
-    trusted. Files without a manifest are listed as ignored.
+    trusted (and a manifest is not trusted either until :func:`authenticate`). A file that is not a
+    regular file (a symlink, a pipe, a directory), is larger than ``KEY_FILE_MAX`` or has no manifest,
+    and a manifest that cannot be read or is malformed, is listed as ignored with the reason.
     """
     if not os.path.isdir(directory):
         raise VspApiError('%s is not a directory' % directory)
     files, ignored = [], []
     for name in sorted(os.listdir(directory)):
         path = os.path.join(directory, name)
-        if not name.endswith(KEY_FILE_SUFFIX) or name.startswith('.') or not os.path.isfile(path) or os.path.islink(path):
+        if not name.endswith(KEY_FILE_SUFFIX) or name.startswith('.'):
+            continue
+        if os.path.islink(path) or not os.path.isfile(path):
+            ignored.append({'path': path, 'reason': 'not a regular file (a symbolic link, a directory, a pipe or a device)'})
             continue
         try:
             manifest = mf.read(path)
@@ -83,13 +112,96 @@ def scan(directory, storage_device_id):
             ignored.append({'path': path, 'reason': 'the manifest names another array (%s)' % manifest.get('storage_device_id')})
             continue
         try:
-            sha256, size = sha256_file(path)
+            sha256, size = sha256_file(path, cap=KEY_FILE_MAX, follow=False)
         except OSError as exc:
             ignored.append({'path': path, 'reason': 'cannot be read (%s)' % (exc.strerror or type(exc).__name__)})
             continue
         files.append(_entry(path, manifest, sha256, size))
     files.sort(key=lambda e: (e['created_utc'] or '', e['name']), reverse=True)
     return files, ignored
+
+
+def other_arrays(ignored):
+    """How many ignored files belong to other arrays (counted, not listed: a fleet shares one directory)."""
+    return len([i for i in ignored if i['reason'].startswith('the manifest names another array')])
+
+
+# -- what counts --------------------------------------------------------------------------------------------------
+def _distrust(entry, deriver, now):
+    """Why the file does not count (a sentence), or None when its manifest is authenticated and dated sanely."""
+    if not entry['intact']:
+        return 'does not match its manifest (sha256 or size): damaged, or not the file that was backed up'
+    if entry['format_version'] < 2 or not entry['has_password_verifier'] or not entry['_manifest'].get('mac'):
+        return ('has a manifest without a password verifier and MAC (format %d), so it is not authenticated: anyone who can '
+                'write the directory could have written it' % entry['format_version'])
+    if deriver is None:
+        return 'is not authenticated: no backup password was given to check its manifest'
+    try:
+        ok = mf.check_password(entry['_manifest'], deriver, entry['name'] + mf.MANIFEST_SUFFIX)
+    except mf.TooManyVerifiers as exc:
+        return 'was not checked: %s' % exc.msg
+    except VspApiError as exc:
+        return 'cannot be trusted: %s' % exc.msg
+    if ok is not True:
+        return ('does not open with this backup password (its password verifier does not take it): made with another '
+                'password, or not made by vsp.encryption')
+    if entry['_time'] > now + FUTURE_TOLERANCE:
+        entry['_future'] = True
+        return 'is dated in the future (%s; the clock of the host that made it is wrong)' % entry['created_utc']
+    return None
+
+
+def _verifier_order(files):
+    """The files in the order their verifiers are checked: files made with one password share a salt, so the
+    verifiers held by the most files come first (then the newest), and a directory of crafted manifests each with
+    its own salt cannot use up the derivations of a run before the site's own files are checked."""
+    groups = {}
+    for entry in files:
+        key = mf.salt_of(entry['_manifest'])
+        groups.setdefault(key, []).append(entry)
+    ranked = sorted(groups.values(), key=lambda g: (-len(g), [-_stamp(e) for e in g][:1]))
+    return [e for g in ranked for e in g]
+
+
+def _stamp(entry):
+    return entry['_time'].timestamp() if entry['_time'] else 0
+
+
+def authenticate(files, deriver, now=None):
+    """Mark each entry: ``counts`` (bool) and ``trust`` (None, or why it does not count). Returns ``files``.
+
+    A file counts only when it matches its manifest, the manifest is authenticated with the backup password
+    (``deriver``) and it is not dated more than ``FUTURE_TOLERANCE`` ahead of ``now``. Idempotent: an entry
+    already marked is not checked again."""
+    now = now or mf.utc_now()
+    for entry in _verifier_order(files):
+        if 'counts' in entry:
+            continue
+        why = _distrust(entry, deriver, now)
+        entry['trust'] = why
+        entry['counts'] = why is None
+    return files
+
+
+def counted(files):
+    """The files that count (:func:`authenticate` first), newest first."""
+    return [f for f in files if f.get('counts')]
+
+
+def set_aside(files):
+    """``[{path, reason}]`` of the files that do not count, as warnings name them."""
+    return [{'path': f['path'], 'reason': f['trust']} for f in files if not f.get('counts')]
+
+
+def set_aside_warning(files, limit=5):
+    """One warning naming the files of this array that do not count (capped), or None."""
+    aside = set_aside(files)
+    if not aside:
+        return None
+    shown = '; '.join('%s %s' % (os.path.basename(a['path']), a['reason']) for a in aside[:limit])
+    more = ' (and %d more)' % (len(aside) - limit) if len(aside) > limit else ''
+    return ('%d key file(s) of this array in the directory do not count and were neither used nor deleted: %s%s. '
+            'Look at them, and delete them yourself once you know they are not needed.' % (len(aside), shown, more))
 
 
 def covers(entry, lost_drives):
@@ -100,122 +212,202 @@ def covers(entry, lost_drives):
 
 
 def holders(files, lost_drives):
-    """The intact files that hold a DEK for every lost drive, newest first."""
-    return [f for f in files if f['intact'] and covers(f, lost_drives)]
+    """The intact files that hold a DEK for every lost drive, newest first (counted ones only once
+    :func:`authenticate` marked them)."""
+    return [f for f in files if f['intact'] and covers(f, lost_drives) and f.get('counts', True)]
 
 
-def choose_for_restore(files, lost_drives, deriver=None):
-    """``(entry, reason)``: the newest intact file of this array holding a DEK for every lost drive.
+def choose_for_restore(files, lost_drives, deriver=None, now=None):
+    """``(entry, reason)``: the newest file of this array that counts and holds a DEK for every lost drive.
 
-    With ``deriver`` (the backup password), files whose verifier rejects the password are passed
-    over. Raises :class:`VspApiError` explaining why each file was refused when none fits.
+    A file counts only when its manifest is authenticated with the password (``deriver``): a file with an
+    unauthenticated manifest, another password's file or a damaged one is never chosen. Raises
+    :class:`VspApiError` explaining why each file was refused when none fits.
     """
+    authenticate(files, deriver, now)
     refused, password_refused = [], []
     for entry in files:
-        why = None
-        if not entry['intact']:
-            why = 'does not match its manifest (sha256 or size)'
-        elif entry['_locations'] is None:
-            why = 'has a format-1 manifest that does not say which keys it holds'
-        elif not covers(entry, lost_drives):
+        why = entry['trust']
+        if why is None and not covers(entry, lost_drives):
             missing = sorted(set(lost_drives) - entry['_locations'])
-            why = 'holds no DEK for drive(s) %s' % ', '.join(missing)
-        elif deriver is not None:
-            try:
-                if mf.check_password(entry['_manifest'], deriver, mf.manifest_path(entry['path'])) is False:
-                    why = 'was made with another backup password (its password verifier does not match)'
-            except VspApiError as exc:
-                why = 'cannot be trusted: %s' % exc.msg
+            why = 'holds no DEK for drive(s) %s' % _capped(missing)
         if why is None:
             if lost_drives:
-                reason = 'the newest key file of this array that holds a DEK for every drive that lost its key (%s)' % ', '.join(sorted(lost_drives))
+                reason = ('the newest key file of this array that opens with the password and holds a DEK for every drive '
+                          'that lost its key (%s)' % _capped(sorted(lost_drives)))
             else:
-                reason = 'the newest key file of this array'
+                reason = 'the newest key file of this array that opens with the password'
             return entry, reason
         refused.append('%s %s' % (entry['name'], why))
-        if why.startswith('was made with another backup password'):
+        if why.startswith('does not open with this backup password') and covers(entry, lost_drives):
             password_refused.append(entry['name'])
+    for entry in files:  # authenticated, but dated in the future: used only when no file dated sanely fits
+        if entry.get('_future') and covers(entry, lost_drives):
+            return entry, ('the newest key file of this array that opens with the password and holds the lost keys, although '
+                           'it is dated in the future (%s): no file dated before now holds them' % entry['created_utc'])
     if not files:
         raise VspApiError('no key file of this array (by its manifest) is there')
-    if password_refused and not [r for r in refused if 'another backup password' not in r and 'holds no DEK' not in r
-                                 and 'format-1' not in r]:
-        raise PasswordRefused('the password does not match the password verifier of any key file that holds the lost keys '
-                              '(%s): it is not the password they were made with (after a rotation, older files need the '
-                              'older password); all files: %s' % (', '.join(password_refused), '; '.join(refused)))
-    raise VspApiError('no key file there can restore the lost keys: %s' % '; '.join(refused))
+    listed = _capped(refused, 8, '; ')
+    if password_refused and not [f for f in files if f['counts'] and covers(f, lost_drives)]:
+        raise PasswordRefused('the password does not open any key file that would hold the lost keys (%s): it is not the '
+                              'password they were made with (after a rotation, older files need the older password); all '
+                              'files: %s' % (_capped(password_refused), listed))
+    raise VspApiError('no key file there can restore the lost keys: %s' % listed)
 
 
-def retention(files, keep):
-    """``(delete, kept)``. Keeps the ``keep`` newest intact files, every file that is not intact
-    (left for a person to look at), and every file holding a key or a drive's DEK that no newer kept
-    file holds. ``kept`` is a list of ``{path, reason}``; ``keep`` 0 keeps all.
+def _capped(values, limit=8, sep=', '):
+    values = list(values)
+    more = ' and %d more' % (len(values) - limit) if len(values) > limit else ''
+    return sep.join(str(v) for v in values[:limit]) + more
+
+
+# -- retention ----------------------------------------------------------------------------------------------------
+def retention(files, keep, current_keys, deriver, now=None):
+    """``(delete, kept)``: what retention deletes and keeps (``kept``: ``[{path, reason}]``); ``keep`` 0 keeps all.
+
+    Only files that count (:func:`authenticate`) are deleted or make another one deletable; every other file is kept
+    and named. Of the files that count it keeps the ``keep`` newest, every file that holds a key the array still has
+    (``current_keys``: ``<keyType>:<keyId>`` tokens) that no newer kept file holds, and every file made in the last
+    ``RETENTION_GRACE``. Keys the array no longer has protect nothing, so right after a backup (whose file holds every
+    key the array has) at most ``keep`` files plus those of the last hour are kept.
     """
+    now = now or mf.utc_now()
+    authenticate(files, deriver, now)
     if not keep or keep <= 0:
         return [], [{'path': f['path'], 'reason': 'retention is off (keep 0)'} for f in files]
+    current = set(current_keys or ())
     delete, kept = [], []
-    held_keys, held_locations = set(), set()
+    held = set()
     newest = 0
     for entry in files:  # newest first
-        if not entry['intact']:
-            kept.append({'path': entry['path'], 'reason': 'does not match its manifest: left for you to look at'})
+        if not entry['counts']:
+            kept.append({'path': entry['path'], 'reason': 'not deleted: it %s' % entry['trust']})
             continue
+        extra = sorted((entry['_keys'] & current) - held)
         if newest < keep:
             newest += 1
             reason = 'one of the %d newest' % keep
+        elif extra:
+            reason = 'the newest file that holds key(s) %s, which the array still has and no newer kept file holds' % _capped(extra)
+        elif entry['_time'] > now - RETENTION_GRACE:
+            reason = 'made less than %d minutes ago: another run may still be using it' % (RETENTION_GRACE.total_seconds() // 60)
         else:
-            reason = None
-            if entry['_keys'] is None:
-                reason = None  # a format-1 file cannot say what it holds; newer files decide
-            else:
-                extra_keys = sorted(entry['_keys'] - held_keys)
-                extra_locations = sorted(entry['_locations'] - held_locations)
-                if extra_keys or extra_locations:
-                    what = extra_locations and ('a DEK for drive(s) %s' % ', '.join(extra_locations[:8])) or \
-                        ('key(s) %s' % ', '.join(extra_keys[:8]))
-                    reason = 'the newest file that holds %s, which no newer kept file holds' % what
-        if reason is None:
             delete.append(entry['path'])
             continue
         kept.append({'path': entry['path'], 'reason': reason})
-        if entry['_keys'] is not None:
-            held_keys |= entry['_keys']
-            held_locations |= entry['_locations']
+        held |= entry['_keys']
     return delete, kept
 
 
-def backup_decision(files, fingerprint, deriver=None):
-    """``(needed, reason)`` for a scheduled file backup, given the newest intact file of this array.
+def key_tokens(keys_by_type):
+    """The ``<keyType>:<keyId>`` tokens of an array's keys (as ``api.list_keys_by_type`` returns them)."""
+    return set('%s:%s' % (t, k.get('keyId')) for t in mf.KEY_TYPES for k in (keys_by_type.get(t) or []))
 
-    ``deriver`` (the backup password; None when the site turned password verifiers off): a newest
-    file whose verifier rejects the password, or that has none, calls for a new file.
+
+def delete_files(paths, directory):
+    """Delete each key file of ``paths`` and its manifest; never follows a symlink, never leaves ``directory``.
+
+    Returns ``(deleted, failed)``; ``failed`` is ``[{path, reason}]``."""
+    deleted, failed = [], []
+    real = os.path.realpath(directory)
+    for path in paths:
+        if os.path.dirname(os.path.realpath(path)) != real or os.path.islink(path):
+            failed.append({'path': path, 'reason': 'not a file of %s' % directory})
+            continue
+        try:
+            os.unlink(mf.manifest_path(path))  # the manifest first: a file without one is never chosen
+        except OSError as exc:
+            if exc.errno != errno.ENOENT:
+                failed.append({'path': path, 'reason': exc.strerror or type(exc).__name__})
+                continue
+        try:
+            os.unlink(path)
+        except OSError as exc:
+            if exc.errno != errno.ENOENT:
+                failed.append({'path': path, 'reason': exc.strerror or type(exc).__name__})
+                continue
+        deleted.append(path)
+    return deleted, failed
+
+
+# -- the nightly decision -----------------------------------------------------------------------------------------
+def backup_decision(files, fingerprint, deriver, now=None):
+    """``(needed, reason)`` for a scheduled file backup.
+
+    No new file is needed only when the newest file that counts (authenticated with the password ``deriver``, intact,
+    not dated in the future) holds the keys the array has now (``fingerprint``). A newer file of another password, an
+    unauthenticated or damaged one never stands in for it.
     """
-    intact = [f for f in files if f['intact']]
-    if not intact:
-        return True, 'no intact key file of this array yet'
-    newest = intact[0]
-    if newest['_keys'] is None:
-        return True, 'the newest file %s has a format-1 manifest, which does not say which keys it holds' % newest['name']
+    authenticate(files, deriver, now)
+    good = counted(files)
+    if not good:
+        return True, 'no key file of this array there opens with this backup password and matches its manifest'
+    newest = good[0]
     if newest['key_fingerprint'] != fingerprint:
         return True, 'the keys changed since the newest file %s' % newest['name']
-    if deriver is not None:
-        ok = mf.check_password(newest['_manifest'], deriver, mf.manifest_path(newest['path']))
-        if ok is False:
-            return True, 'the backup password changed since the newest file %s' % newest['name']
-        if ok is None:
-            return True, 'the newest file %s has no password verifier, so it is not known to open with this password' % newest['name']
-    return False, 'the keys are unchanged and the newest file %s matches its manifest and the password' % newest['name']
+    return False, ('the keys are unchanged and the newest file %s matches its manifest and opens with the password'
+                   % newest['name'])
 
 
 def reusable_salt(files, deriver):
-    """``(salt, iterations)`` of the newest intact manifest with a password verifier, when that verifier takes the
-    password, so that files made with one password share a salt and a :class:`manifest.Deriver` derives once for
-    them; ``(None, None)`` otherwise (a new salt)."""
-    for entry in files:
-        if entry['has_password_verifier'] and entry['intact']:
+    """``(salt, iterations)`` of the newest file that counts, so that files made with one password share a salt and a
+    :class:`manifest.Deriver` derives once for them; ``(None, None)`` otherwise (a new salt)."""
+    authenticate(files, deriver)
+    good = counted(files)
+    return mf.salt_of(good[0]['_manifest']) if good else (None, None)
+
+
+# -- one run at a time --------------------------------------------------------------------------------------------
+class DirectoryLock(object):
+    """An exclusive lock on a backup directory (``fcntl.lockf`` on ``<dir>/.vsp-encryption.lock``, which NFS and SMB
+    shares honour between hosts), held by a run while it picks a name, writes a key file and its manifest, and applies
+    retention; a second run on the same directory waits for it (at most ``wait`` seconds, then fails naming the
+    holder). Readers need no lock: files are renamed into place complete and deleted manifest first."""
+
+    def __init__(self, directory, wait=LOCK_WAIT):
+        self.path = os.path.join(directory, LOCK_NAME)
+        self.wait = wait
+        self._fd = None
+
+    def __enter__(self):
+        if fcntl is None:  # pragma: no cover
+            return self
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, 'O_NOFOLLOW', 0), 0o600)
+        deadline = time.monotonic() + self.wait
+        delay = 0.05
+        while True:
             try:
-                if mf.check_password(entry['_manifest'], deriver) is True:
-                    return mf.salt_of(entry['_manifest'])
-            except VspApiError:
-                pass
-            return None, None
-    return None, None
+                fcntl.lockf(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EACCES, errno.EAGAIN):
+                    self._close()
+                    raise VspApiError('The lock %s cannot be taken: %s' % (self.path, exc.strerror)) from None
+                if time.monotonic() >= deadline:
+                    holder = self._holder()
+                    self._close()
+                    raise VspApiError('Another run has held the backup directory\'s lock %s for more than %d s (%s). '
+                                      'Nothing was written or deleted; run again when it has finished.'
+                                      % (self.path, self.wait, holder)) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
+        os.ftruncate(self._fd, 0)
+        os.write(self._fd, ('pid %d on %s since %s\n' % (os.getpid(), socket.gethostname(),
+                                                        mf.utc_now().strftime(mf.TIME_FORMAT))).encode('ascii', 'replace'))
+        return self
+
+    def _holder(self):
+        try:
+            text = os.pread(self._fd, 200, 0).decode('ascii', 'replace').strip()
+        except OSError:
+            text = ''
+        return 'held by %s' % text if text else 'holder unknown'
+
+    def _close(self):
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __exit__(self, *exc):
+        self._close()  # closing the descriptor releases the lock
+        return False

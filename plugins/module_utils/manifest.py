@@ -17,11 +17,20 @@ Format 2 (``format_version: 2``) records:
 
 Why the verifier adds nothing to what the key file already allows: the key file lies next to the
 manifest and is itself encrypted with the same password; whoever can read the manifest can read the
-key file and try passwords against it. The verifier is at least as slow to attack. A site that
-wants neither can turn it off (then the manifest carries no verifier and no MAC).
+key file and try passwords against it. The verifier is at least as slow to attack.
 
-Format 1 manifests (sha256, size, time, identity, key counts, fingerprint) are still read; they
-cannot tell which keys a file holds, so a restore from a directory never picks them.
+A manifest is *authenticated* when its verifier takes the backup password and its MAC holds: only
+then does the collection believe what it says (which array, which keys, when). The backup directory
+is a share that other hosts and people may write; a manifest without a verifier or MAC (format 1, or
+format 2 written with the verifier off) could have been written by anyone, so it is read and
+listed, but never chosen from a directory, never counted as "newer" and never the reason another
+file is deleted (:mod:`key_files`).
+
+Everything read here is untrusted input: :func:`read` takes only a regular file (never a symlink, a
+pipe or a device), at most ``MAX_MANIFEST_BYTES``, and :func:`check_shape` refuses a manifest whose
+fields are not of the documented types, so that no file in the directory can crash a run. A
+verifier asking for more than ``MAX_ITERATIONS`` is refused, and a :class:`Deriver` derives for at
+most ``MAX_DERIVATIONS`` different verifiers a run, so that crafted manifests cannot stall a run.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -34,6 +43,8 @@ import hashlib
 import hmac
 import json
 import os
+import re
+import stat
 import threading
 
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
@@ -44,8 +55,16 @@ KEY_TYPES = ('DEK', 'CEK', 'KEK', 'FREE')
 KDF_NAME = 'pbkdf2-hmac-sha256'
 KDF_ITERATIONS = 600000
 MIN_ITERATIONS = 600000
+MAX_ITERATIONS = 4 * KDF_ITERATIONS  # room for a stronger default later; more is a crafted manifest
+MAX_DERIVATIONS = 16  # different verifiers (salt, iterations) derived in one run
 SALT_BYTES = 16
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+TIME_FORMAT = '%Y-%m-%dT%H:%M:%SZ'
+SHA256_RE = re.compile(r'^[0-9a-f]{64}$')
+
+
+class TooManyVerifiers(VspApiError):
+    """A run met more different password verifiers than :data:`MAX_DERIVATIONS`; the rest are not checked."""
 
 
 def manifest_path(path):
@@ -77,15 +96,22 @@ class Deriver(object):
     waits for the array; the call that needs it then waits for that thread instead of deriving again.
     """
 
-    def __init__(self, password):
+    def __init__(self, password, limit=MAX_DERIVATIONS):
         self._password = password
         self._cache = {}
         self._pending = {}
+        self._limit = limit
+
+    def _admit(self, key):
+        """Raise :class:`TooManyVerifiers` when ``key`` would be one derivation more than the limit."""
+        if key not in self._cache and key not in self._pending and len(self._cache) + len(self._pending) >= self._limit:
+            raise TooManyVerifiers('more than %d different password verifiers were met in one run; the others are not checked'
+                                   % self._limit)
 
     def start(self, salt, iterations):
-        """Derive for ``(salt, iterations)`` in the background; a no-op when it is known or under way."""
+        """Derive for ``(salt, iterations)`` in the background; a no-op when it is known or under way (or over the limit)."""
         key = (salt, iterations)
-        if key in self._cache or key in self._pending:
+        if key in self._cache or key in self._pending or len(self._cache) + len(self._pending) >= self._limit:
             return
         box = []
         thread = threading.Thread(target=self._derive_into, args=(box, salt, iterations), name='vsp-kdf', daemon=True)
@@ -100,6 +126,7 @@ class Deriver(object):
 
     def __call__(self, salt, iterations):
         key = (salt, iterations)
+        self._admit(key)
         if key not in self._cache:
             thread, box = self._pending.pop(key, (None, []))
             if thread is not None:
@@ -137,7 +164,7 @@ def build(file_name, size, sha256, *, storage, keys_by_type, key_fingerprint, de
         'file': file_name,
         'sha256': sha256,
         'size': size,
-        'created_utc': now.strftime('%Y-%m-%dT%H:%M:%SZ'),
+        'created_utc': now.strftime(TIME_FORMAT),
         'storage_device_id': storage.get('storage_device_id'),
         'serial_number': storage.get('serial_number'),
         'model': storage.get('model'),
@@ -160,25 +187,101 @@ def dumps(manifest):
     return (json.dumps(manifest, indent=2, sort_keys=True) + '\n').encode('utf-8')
 
 
+def open_regular(path, follow=True):
+    """A file descriptor of ``path`` opened for reading, or :class:`OSError`: only a regular file is opened, never a
+    pipe or a device (``O_NONBLOCK``: opening a pipe does not wait for a writer); with ``follow=False`` never a symlink."""
+    flags = os.O_RDONLY | getattr(os, 'O_NONBLOCK', 0) | (0 if follow else getattr(os, 'O_NOFOLLOW', 0))
+    fd = os.open(path, flags)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(0, 'not a regular file')
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
 def read(path):
     """The manifest of the key file ``path`` (a dict), or None when there is none.
 
-    Raises :class:`VspApiError` when it exists but cannot be read or is not a manifest.
+    Raises :class:`VspApiError` when it exists but cannot be read, is not a regular file (a symlink, a pipe), is
+    larger than ``MAX_MANIFEST_BYTES`` or is not a manifest of the documented shape (:func:`check_shape`).
     """
     mpath = manifest_path(path)
     if not os.path.lexists(mpath):
         return None
     try:
-        with open(mpath, 'rb') as handle:
+        fd = open_regular(mpath, follow=False)
+        with os.fdopen(fd, 'rb') as handle:
             raw = handle.read(MAX_MANIFEST_BYTES + 1)
         if len(raw) > MAX_MANIFEST_BYTES:
             raise ValueError('larger than %d bytes' % MAX_MANIFEST_BYTES)
         data = json.loads(raw.decode('utf-8'))
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
+        why = 'it is a symbolic link' if os.path.islink(mpath) else (exc.strerror or type(exc).__name__)
+        raise VspApiError('The manifest %s cannot be read: %s' % (mpath, why)) from None
+    except ValueError as exc:
         raise VspApiError('The manifest %s cannot be read: %s' % (mpath, exc)) from None
     if not isinstance(data, dict) or not isinstance(data.get('sha256'), str):
         raise VspApiError('The manifest %s is not a manifest of vsp.encryption (no sha256)' % mpath)
+    problem = check_shape(data)
+    if problem:
+        raise VspApiError('The manifest %s is malformed: %s' % (mpath, problem))
     return data
+
+
+def _is_id(value):
+    return isinstance(value, (str, int)) and not isinstance(value, bool)
+
+
+def _shape_of_keys(keys):
+    if not isinstance(keys, dict):
+        return 'keys must be an object of key type to key ids'
+    for key_type, ids in keys.items():
+        if key_type not in KEY_TYPES:
+            return 'keys names an unknown key type %r' % str(key_type)[:20]
+        if not isinstance(ids, list) or not all(_is_id(i) for i in ids):
+            return 'keys.%s must be a list of key ids' % key_type
+    return None
+
+
+def check_shape(data):
+    """None when the manifest's fields have the documented types, else what is wrong (one sentence, no value of it)."""
+    if not SHA256_RE.match(data['sha256']):
+        return 'sha256 must be 64 lower-case hex digits'
+    size = data.get('size')
+    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
+        return 'size must be a whole number of bytes'
+    fmt = data.get('format_version', 1)
+    if fmt not in (1, 2) or isinstance(fmt, bool):
+        return 'format_version must be 1 or 2'
+    if parse_time(data.get('created_utc')) is None:
+        return 'created_utc must be a UTC time such as 2026-12-01T02:00:00Z'
+    if not _is_id(data.get('storage_device_id')):
+        return 'storage_device_id is missing'
+    for name in ('key_fingerprint', 'file', 'model'):
+        if data.get(name) is not None and not isinstance(data[name], str):
+            return '%s must be text' % name
+    for name in ('key_counts', 'dek_locations', 'password_verifier', 'mac'):
+        if data.get(name) is not None and not isinstance(data[name], dict):
+            return '%s must be an object' % name
+    if fmt == 2:
+        problem = _shape_of_keys(data.get('keys'))
+        if problem:
+            return problem
+        if not all(isinstance(v, str) for v in (data.get('dek_locations') or {}).values()):
+            return 'dek_locations must map key ids to drive locations'
+    return None
+
+
+def parse_time(text):
+    """The aware UTC datetime of a manifest's ``created_utc``, or None when it is not of that form."""
+    if not isinstance(text, str):
+        return None
+    try:
+        return datetime.datetime.strptime(text, TIME_FORMAT).replace(tzinfo=datetime.timezone.utc)
+    except ValueError:
+        return None
 
 
 def version(manifest):
@@ -215,6 +318,8 @@ def check_password(manifest, deriver, mpath='the manifest'):
         iterations = int(verifier['iterations'])
         if iterations < MIN_ITERATIONS:
             raise ValueError('fewer than %d iterations' % MIN_ITERATIONS)
+        if iterations > MAX_ITERATIONS:
+            raise ValueError('more than %d iterations' % MAX_ITERATIONS)
         salt = _unb64(verifier['salt'])
         expected = _unb64(verifier['hash'])
     except (AttributeError, KeyError, TypeError, ValueError) as exc:

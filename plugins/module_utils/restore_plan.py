@@ -78,29 +78,47 @@ def _file_from_manifest(path, manifest_data, storage, lost_drives, deriver, *, v
                           'The file is damaged or not the one that was backed up.%s'
                           % (path, mpath, sha256, size, manifest_data.get('sha256'), manifest_data.get('size'), NOTHING_SENT))
     tokens, locations = mf.holds(manifest_data)
-    if locations is None:
-        if lost_drives:
-            warnings.append('%s has a format-1 manifest, which does not say which keys the file holds: whether it holds the '
-                            'lost keys is known only after the restore.' % mpath)
-    elif not set(lost_drives).issubset(locations):
+    if locations is not None and not set(lost_drives).issubset(locations):
         missing = sorted(set(lost_drives) - locations)
         raise VspApiError('path: %s holds no DEK for drive(s) %s, whose keys are lost (the file was made after the loss, or '
                           'before those drives were encrypted). The rule: the file must hold a DEK for every drive that lost '
                           'its key. Name an older file, or the directory to let the collection pick one.%s'
-                          % (path, ', '.join(missing), NOTHING_SENT))
-    if deriver is None:
-        checked = None
-    elif verified_sha256 and verified_sha256 == sha256:
+                          % (path, key_files._capped(missing), NOTHING_SENT))
+    if locations is None or not manifest_data.get('password_verifier') or not manifest_data.get('mac'):
+        raise VspApiError('path: the manifest %s is not authenticated (format %d, without a password verifier and MAC): anyone '
+                          'who can write the directory could have written it, and nothing in it can be believed. The rule: a '
+                          'file is restored from its manifest only when the manifest opens with backup_password. If you know '
+                          'this file is right, restore it without its manifest (verify_manifest: false); the array then '
+                          'decides whether it is this array\'s and holds the lost keys, after the volumes are blocked.%s'
+                          % (mpath, mf.version(manifest_data), NOTHING_SENT))
+    if verified_sha256 and verified_sha256 != sha256:
+        raise VspApiError('path: %s changed after the preflight checked it (sha256 now %s, then %s). The rule: the bytes '
+                          'uploaded are the bytes the plan checked. Run the procedure again from the start.%s'
+                          % (path, sha256, verified_sha256, NOTHING_SENT))
+    if verified_sha256:
         checked = True
     else:
         checked = mf.check_password(manifest_data, deriver, mpath)
-    if checked is False:
+    if checked is not True:
         raise VspApiError('backup_password does not match the password verifier in %s: it is not the password this file was '
                           'made with (after a password rotation, older files need the older password).%s' % (mpath, NOTHING_SENT))
-    if checked is None:
-        warnings.append('%s has no password verifier: a wrong backup_password is found only by the array, after the '
-                        'volumes are blocked.' % mpath)
-    return True, checked, warnings
+    if mf.parse_time(manifest_data.get('created_utc')) > mf.utc_now() + key_files.FUTURE_TOLERANCE:
+        warnings.append('%s is dated in the future (%s): the clock of the host that made it is wrong.'
+                        % (mpath, manifest_data.get('created_utc')))
+    return True, checked, warnings, sha256
+
+
+def _ignored_text(ignored):
+    """The files left out of a directory, for a refusal: other arrays' files counted, the rest named (capped)."""
+    others = key_files.other_arrays(ignored)
+    own = [i for i in ignored if not i['reason'].startswith('the manifest names another array')]
+    parts = []
+    if own:
+        parts.append('Set aside there: %s.' % key_files._capped(
+            ('%s: %s' % (os.path.basename(i['path']), i['reason']) for i in own), 5, '; '))
+    if others:
+        parts.append('%d file(s) there belong to other arrays.' % others)
+    return (' ' + ' '.join(parts)) if parts else ''
 
 
 def start_derivation(path, deriver):
@@ -130,7 +148,8 @@ def start_derivation(path, deriver):
 
 
 def choose_file(params, storage, lost_drives, deriver):
-    """``(path, reason, manifest_verified, password_checked, warnings)`` for ``source: file``."""
+    """``(path, reason, manifest_verified, password_checked, warnings, sha256)`` for ``source: file``: ``sha256`` is
+    that of the bytes checked (None without a manifest check), the only bytes the restore may upload."""
     path = params['path']
     verify = params.get('verify_manifest', True)
     validate.named_file_without_manifest(path, verify)
@@ -139,27 +158,29 @@ def choose_file(params, storage, lost_drives, deriver):
         try:
             entry, reason = key_files.choose_for_restore(files, lost_drives, deriver)
         except VspApiError as exc:
-            listed = '; '.join('%s: %s' % (os.path.basename(i['path']), i['reason']) for i in ignored[:10])
-            others = (' Other files there: %s.' % listed) if ignored else ''
             name = 'backup_password' if isinstance(exc, key_files.PasswordRefused) else 'path'
-            raise VspApiError('%s: in %s, %s.%s%s' % (name, path, exc.msg, others, NOTHING_SENT)) from None
-        checked = mf.check_password(entry['_manifest'], deriver) if deriver is not None else None
-        warnings = [] if checked is not None else [
-            '%s has no password verifier: a wrong backup_password is found only by the array.' % entry['name']]
-        return entry['path'], reason, True, checked, warnings
+            raise VspApiError('%s: in %s, %s.%s%s' % (name, path, exc.msg, _ignored_text(ignored), NOTHING_SENT)) from None
+        if params.get('verified_sha256') and params['verified_sha256'] != entry['sha256']:
+            raise VspApiError('path: in %s, the file to restore is now %s (sha256 %s), not the file the preflight checked '
+                              '(sha256 %s). The rule: the bytes uploaded are the bytes the plan checked. Run the procedure '
+                              'again from the start.%s' % (path, entry['name'], entry['sha256'], params['verified_sha256'],
+                                                            NOTHING_SENT))
+        newer = [f for f in files if not f['counts'] and f['created_utc'] > entry['created_utc']]
+        warning = key_files.set_aside_warning(newer)
+        return entry['path'], reason, True, True, [warning] if warning else [], entry['sha256']
     if not verify:
         return path, 'named by path (manifest check turned off with verify_manifest: false)', False, None, [
             'verify_manifest is false: the file is not checked against a manifest; whether it is this array\'s, whether it '
-            'holds the lost keys and whether the password opens it are known only after the volumes are blocked.']
+            'holds the lost keys and whether the password opens it are known only after the volumes are blocked.'], None
     manifest_data = mf.read(path)
     if manifest_data is None:
         raise VspApiError('path: %s has no manifest (%s). The rule: a restore needs the manifest made with the file, to '
                           'check that the file is this array\'s, is intact, holds the lost keys and opens with the password. '
                           'Set verify_manifest: false only if you know the file is right.%s'
                           % (path, mf.manifest_path(path), NOTHING_SENT))
-    verified, checked, warnings = _file_from_manifest(path, manifest_data, storage, lost_drives, deriver,
-                                                      verified_sha256=params.get('verified_sha256'))
-    return path, 'named by path', verified, checked, warnings
+    verified, checked, warnings, sha256 = _file_from_manifest(path, manifest_data, storage, lost_drives, deriver,
+                                                              verified_sha256=params.get('verified_sha256'))
+    return path, 'named by path', verified, checked, warnings, sha256
 
 
 def make_plan(api, params, storage, deriver=None, offline=True):
@@ -196,10 +217,8 @@ def make_plan(api, params, storage, deriver=None, offline=True):
         'key_counts': dict((t, len(v)) for t, v in keys.items()),
     }
     if needed and params['source'] == 'file':
-        path, reason, verified, checked, warnings = choose_file(params, storage, cov['lost_drives'], deriver)
-        plan.update(path=path, path_reason=reason, manifest_verified=verified, password_checked=checked)
-        if verified:  # the manifest's sha256, which the file was found to have
-            plan['sha256'] = (mf.read(path) or {}).get('sha256')
+        path, reason, verified, checked, warnings, sha256 = choose_file(params, storage, cov['lost_drives'], deriver)
+        plan.update(path=path, path_reason=reason, manifest_verified=verified, password_checked=checked, sha256=sha256)
         plan['warnings'].extend(warnings)
     elif params['source'] == 'file':
         plan.update(path=params['path'], path_reason='not used: no key is lost')
@@ -293,14 +312,9 @@ def holder_path(plan, cov, deriver=None):
     except (VspApiError, OSError):
         return None
     used = os.path.abspath(plan['path'])
+    key_files.authenticate(files, deriver)
     for entry in key_files.holders(files, cov['lost_drives']):
-        if os.path.abspath(entry['path']) == used:
-            continue  # the file just used did not bring them back, whatever its manifest says
-        try:
-            usable = deriver is None or mf.check_password(entry['_manifest'], deriver) is not False
-        except VspApiError:
-            usable = False
-        if usable:
+        if os.path.abspath(entry['path']) != used:  # the file just used did not bring them back, whatever its manifest says
             return entry['path']
     return None
 

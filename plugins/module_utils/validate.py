@@ -36,6 +36,13 @@ PASSWORD_MIN = 6
 PASSWORD_MAX = 255
 PASSWORD_SYMBOLS = '!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~'  # noqa: S105 - the allowed symbols, not a password
 PASSWORD_CHARS = frozenset(string.ascii_letters + string.digits + PASSWORD_SYMBOLS)
+# The connection's user name and password (HTTP Basic auth of the log in). [I] The array's user accounts accept only
+# printable ASCII 0x21-0x7E in a password (the REST reference confirms the set only for the backup password, the same
+# 94 characters: PASSWORD_CHARS); a user name likewise, without ':' (Basic auth cannot carry ':' in a user name).
+# requests encodes the credentials as latin-1, so a euro sign failed as a UnicodeEncodeError; now the rule refuses it.
+CONNECTION_PASSWORD_CHARS = PASSWORD_CHARS
+CONNECTION_USERNAME_CHARS = PASSWORD_CHARS - frozenset(':')
+SHOWN_POSITIONS = 5
 NOTHING_SENT = 'nothing was sent to the array'
 
 
@@ -177,7 +184,8 @@ def parity_group_id(value, name='parityGroupId'):
 # -- the user's input (module options) -------------------------------------------------------------
 def connection_params(params):
     """The connection options after the argument spec applied their defaults: host given and not blank,
-    timeouts and retries in range, port a TCP port, storage_device_id (when given) 12 digits."""
+    timeouts and retries in range, port a TCP port, storage_device_id (when given) 12 digits, username and
+    password given and printable ASCII (:func:`connection_username`, :func:`connection_password`)."""
     # An AWX credential without a host injects VSP_HOST as an empty string (AWX sets every env injector):
     # empty counts as not given, so a fleet inventory that names no host for an array fails here, before any request.
     if not (params['host'] or '').strip():
@@ -191,6 +199,54 @@ def connection_params(params):
         raise VspApiError('port must be between 1 and %d' % PORT_MAX)
     if params['storage_device_id']:
         storage_device_id(params['storage_device_id'])
+    connection_username(params['username'])
+    connection_password(params['password'])
+
+
+def _character_kind(char):
+    if char == ' ':
+        return 'a space'
+    if char == ':':
+        return 'a colon'
+    if ord(char) < 0x20 or ord(char) == 0x7f:
+        return 'a control character'
+    return 'a character outside ASCII'  # the rest: CONNECTION_*_CHARS hold every other ASCII character
+
+
+def _printable_ascii(value, name, allowed, rule, how_to_give):
+    """Refuse ``value`` naming ``name``, the kinds and 1-based positions of its bad characters (at most
+    ``SHOWN_POSITIONS``) and ``rule``; the message never holds the value nor any character of it."""
+    if not isinstance(value, str) or not value.strip():
+        raise VspApiError('%s is empty (or only white space): %s; nothing was sent' % (name, how_to_give))
+    bad = [i + 1 for i, c in enumerate(value) if c not in allowed]
+    if bad:
+        kinds = []
+        for i in bad:
+            kind = _character_kind(value[i - 1])
+            if kind not in kinds:
+                kinds.append(kind)
+        where = ', '.join(str(i) for i in bad[:SHOWN_POSITIONS])
+        if len(bad) > SHOWN_POSITIONS:
+            where += ' and %d more' % (len(bad) - SHOWN_POSITIONS)
+        what = kinds[0] if len(kinds) == 1 else '%s and %s' % (', '.join(kinds[:-1]), kinds[-1])
+        raise VspApiError('%s contains %s (at position%s %s); the rule: %s; nothing was sent'
+                          % (name, what, 's' if len(bad) > 1 else '', where, rule))
+
+
+def connection_username(value, name='username'):
+    """The user name of the connection: printable ASCII without a space or ':' ([I], see CONNECTION_USERNAME_CHARS)."""
+    rule = ('a user name of the array uses only printable ASCII: letters A-Z a-z, digits 0-9 and the symbols %s '
+            '(no colon, no spaces, no control characters, nothing outside ASCII)' % PASSWORD_SYMBOLS.replace(':', ''))
+    _printable_ascii(value, name, CONNECTION_USERNAME_CHARS, rule,
+                     'give the array user as the option %s or the environment variable VSP_USERNAME' % name)
+
+
+def connection_password(value, name='password'):
+    """The password of the connection: printable ASCII without a space ([I], see CONNECTION_PASSWORD_CHARS)."""
+    rule = ('a password of an array user uses only printable ASCII: letters A-Z a-z, digits 0-9 and the symbols %s '
+            '(no spaces, no control characters, nothing outside ASCII)' % PASSWORD_SYMBOLS)
+    _printable_ascii(value, name, CONNECTION_PASSWORD_CHARS, rule,
+                     'give the password of the array user as the option %s or the environment variable VSP_PASSWORD' % name)
 
 
 def backup_password(password, name='backup_password'):

@@ -83,22 +83,28 @@ options:
     description:
       - Write C(<path>.manifest.json) (mode 0600), format 2, with the sha256, size, UTC time, storage device ID,
         serial number, model, key counts by type, the key fingerprint (see RV(key_fingerprint)), the key ids of
-        each type, the drive each DEK serves (C(targetDeviceLocation)) and, unless O(password_verifier=false), a
-        password verifier and a MAC.
+        each type, the drive each DEK serves (C(targetDeviceLocation)), a password verifier (a salted
+        PBKDF2-HMAC-SHA256 hash of O(backup_password), 600,000 iterations) and an HMAC-SHA256 of the manifest keyed from
+        the same derivation. Only a manifest that opens with the password is believed when a restore or retention reads
+        the directory; the verifier adds nothing to what the key file (encrypted with the same password) already allows
+        an attacker who can read the directory.
       - The restore refuses a key file without a manifest unless told otherwise, and the roles pick files by it.
     type: bool
     default: true
-  password_verifier:
+  keep:
     description:
-      - Put a password verifier in the manifest (a salted PBKDF2-HMAC-SHA256 hash of O(backup_password),
-        600,000 iterations) and an HMAC-SHA256 of the manifest keyed from the same derivation.
-      - It lets the restore refuse a wrong password before any pool volume is blocked, lets the backup role make a
-        new file after a password rotation, and makes an edited manifest fail.
-      - It adds nothing to what the key file already allows an attacker who can read the directory (the key file is
-        encrypted with the same password and can be attacked the same way). Set V(false) to leave it out; the
-        manifest is then not authenticated.
-    type: bool
-    default: true
+      - With O(destination=file) and O(path) a directory, retention after the backup - delete the key files of this array
+        there (each with its manifest) that are not needed, in the same run and under the directory's lock.
+      - Only files whose manifest opens with O(backup_password) are deleted, and only in favour of newer ones. Kept are the
+        O(keep) newest, every file that holds a key the array still has and no newer kept file holds, and every file made
+        in the last hour (another run may still be copying or restoring it). Right after a backup that is at most
+        O(keep) files plus those of the last hour. Files that do not open with the password, are damaged, have no
+        authenticated manifest or are dated in the future are never deleted; a warning names them.
+      - Nothing is deleted while an encrypted parity group has lost keys (with O(coverage)), nor in check mode
+        (RV(retention) then says what would be deleted).
+      - V(0) keeps every file.
+    type: int
+    default: 0
   key_ids:
     description:
       - With O(destination=kms), the IDs of the keys to back up. All keys when not given.
@@ -116,8 +122,9 @@ options:
     description:
       - With O(destination=file) and O(path) a directory, send no backup request and write nothing when the newest key
         file of this array there (by its manifest) still matches its manifest (sha256 and size), has a format-2
-        manifest whose C(key_fingerprint) equals the array's current one (RV(key_fingerprint)) and, with
-        O(password_verifier=true), a password verifier that takes O(backup_password). The module then reports no
+        manifest whose C(key_fingerprint) equals the array's current one (RV(key_fingerprint)) and that opens with
+        O(backup_password) (its verifier takes the password and its MAC holds). A newer file of another password, one
+        without an authenticated manifest or one dated in the future never stands in for it. The module then reports no
         change, that file as RV(path), and why (RV(backup_reason)); a key change or a password rotation makes a new file.
       - The decision of M(vsp.encryption.encryption_key_file_info) (RV(vsp.encryption.encryption_key_file_info#module:backup_needed)),
         made in the same run, so a nightly backup needs no run of that module.
@@ -220,11 +227,26 @@ sha256:
   returned: when O(destination=file) and a file exists or was written
   type: str
   sample: 0c3d1a...
-password_verifier:
-  description: Whether the manifest holds a password verifier and a MAC.
-  returned: when a manifest was written
-  type: bool
-  sample: true
+retention:
+  description:
+    - With O(keep) above 0 - the key files retention deleted (RV(retention.delete); in check mode, would delete), the
+      files it kept with the reason (RV(retention.kept)), and the deletions that failed (RV(retention.failed)).
+  returned: when O(keep) is above 0 and O(path) is a directory
+  type: dict
+  contains:
+    delete:
+      description: The key files deleted, each with its manifest.
+      type: list
+      elements: str
+    kept:
+      description: The key files kept, each with the reason.
+      type: list
+      elements: dict
+    failed:
+      description: The key files that could not be deleted, with the reason.
+      type: list
+      elements: dict
+  sample: {"delete": ["/srv/b/900000061726_20261101T020000Z.ekf"], "kept": [{"path": "/srv/b/x.ekf", "reason": "one of the 1 newest"}], "failed": []}
 manifest_path:
   description: The manifest written next to the key file.
   returned: when O(destination=file) and O(manifest=true)
@@ -361,6 +383,7 @@ from ansible_collections.vsp.encryption.plugins.module_utils.coverage import EVI
 from ansible_collections.vsp.encryption.plugins.module_utils.keys import check_identity, key_counts, key_fingerprint, storage_view
 from ansible_collections.vsp.encryption.plugins.module_utils.runner import argument_spec, fail_on_error, run_module
 from ansible_collections.vsp.encryption.plugins.module_utils.validate import backup_password, directory_mode, key_file_mode, writable_parent
+from ansible_collections.vsp.encryption.plugins.module_utils.validate import keep as validate_keep
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
 from ansible_collections.vsp.encryption.plugins.module_utils.jobs import summarize_job
 
@@ -380,8 +403,12 @@ def check_local(module):
                                                    check_mode=module.check_mode)
         if module.directory_report['created'] and module.check_mode:
             return as_dir, False
+    validate_keep(params['keep'])
     if os.path.isdir(path):
         return True, False
+    if params['keep'] and not path.endswith(('/', os.sep)):
+        raise VspApiError('keep: %s is not a directory. The rule: retention keeps the newest key files of this array in a '
+                          'directory, so path must name the directory. Nothing was sent to the array.' % path)
     if params['skip_unchanged']:
         raise VspApiError('skip_unchanged: %s is not a directory. The rule: skip_unchanged compares the newest key file of '
                           'this array in a directory, so path must name the directory (or end with / together with '
@@ -427,49 +454,100 @@ def run_file(module, api, path_is_dir, existing):
             result['manifest_path'] = mf.manifest_path(path)
         return result
     keys, facts = read_array(api, params)
-    storage, counts, fingerprint = facts['storage'], facts['key_counts'], facts['key_fingerprint']
     directory = path if path_is_dir else os.path.dirname(os.path.abspath(path))
-    if path_is_dir:
-        path = os.path.join(path, backup_file_name(storage['storage_device_id'], utc_now()))
     result.update(facts)
+    target = Target(directory, path_is_dir, keys)
+    # one run at a time in a directory: the name, the file, its manifest and retention (no lock file in check mode, nor
+    # beside a fixed path, which is replaced atomically and has no retention)
+    if module.check_mode or not path_is_dir or not os.path.isdir(directory):
+        return backup_into(module, api, result, target)
+    with key_files.DirectoryLock(directory):
+        return backup_into(module, api, result, target)
+
+
+class Target(object):
+    """Where a file backup goes: the directory, whether ``path`` names it, and the keys the array has now."""
+
+    def __init__(self, directory, is_dir, keys):
+        self.directory = directory
+        self.is_dir = is_dir
+        self.keys = keys
+        self.files = []
+
+
+def backup_into(module, api, result, target):
+    """The decision, the backup, its manifest and retention, for a directory that no other run writes now."""
+    params = module.params
+    path = params['path']
+    storage, counts, fingerprint = result['storage'], result['key_counts'], result['key_fingerprint']
+    if target.is_dir:
+        path = os.path.join(path, backup_file_name(storage['storage_device_id'], utc_now()))
     result.update(changed=True, path=path)
     if params['manifest']:
         result['manifest_path'] = mf.manifest_path(path)
-    # one Deriver: the decision's check of the newest file and the salt reuse share its derivation
-    deriver = mf.Deriver(params['backup_password']) if params['password_verifier'] else None
-    files = key_files.scan(directory, storage['storage_device_id'])[0] if os.path.isdir(directory) else []
+    # one Deriver: the decision, the salt reuse and retention share its derivations
+    deriver = mf.Deriver(params['backup_password'])
+    if target.is_dir and os.path.isdir(target.directory):
+        target.files = key_files.scan(target.directory, storage['storage_device_id'])[0]
     if params['skip_unchanged']:
-        needed, reason = key_files.backup_decision(files, fingerprint, deriver)
+        needed, reason = key_files.backup_decision(target.files, fingerprint, deriver)
         result.update(backup_needed=needed, backup_reason=reason)
         if not needed:
-            return unchanged_result(result, files)
+            unchanged_result(result, target.files)
+            return apply_retention(module, result, target, deriver)
     if module.check_mode:
         result['msg'] = 'Would back up %d keys to %s' % (sum(counts.values()), path)
-        return result
+        return apply_retention(module, result, target, deriver)
     mode = key_file_mode(params['mode'])
-    deriver = deriver if params['manifest'] else None
-    salt, iterations = key_files.reusable_salt(files, deriver) if deriver else (None, None)
+    salt, iterations = key_files.reusable_salt(target.files, deriver) if params['manifest'] else (None, None)
     response = api.backup_keys_to_file(params['backup_password'])
-    if path_is_dir:  # a new, unique name: never replaces a file made in the same second
-        path, size, sha256 = download_new_backup_file(response, directory, storage['storage_device_id'], mode=mode)
+    if target.is_dir:  # a new, unique name: never replaces a file made in the same second
+        path, size, sha256 = download_new_backup_file(response, target.directory, storage['storage_device_id'], mode=mode)
     else:
         size, sha256 = download_response(response, path, mode=mode)
     result.update(path=path, size=size, sha256=sha256)
     if params['manifest']:
         result['manifest_path'] = mf.manifest_path(path)
-        manifest_data = mf.build(os.path.basename(path), size, sha256, storage=storage, keys_by_type=keys, key_fingerprint=fingerprint,
-                                 deriver=deriver, salt=salt, iterations=iterations or mf.KDF_ITERATIONS)
+        manifest_data = mf.build(os.path.basename(path), size, sha256, storage=storage, keys_by_type=target.keys,
+                                 key_fingerprint=fingerprint, deriver=deriver, salt=salt,
+                                 iterations=iterations or mf.KDF_ITERATIONS)
         write_manifest_or_remove(path, mf.dumps(manifest_data))
-        result['password_verifier'] = deriver is not None
     result['verified'] = verify_written(path, size, sha256, mode)
     if params['read_keys_after']:
         result['encryption_keys_after'] = api.list_keys_by_type()
+    if target.is_dir and params['keep']:
+        target.files = key_files.scan(target.directory, storage['storage_device_id'])[0]  # with the new file
+    return apply_retention(module, result, target, deriver)
+
+
+def apply_retention(module, result, target, deriver):
+    """Retention (``keep``) in a directory, after the backup: nothing while keys are lost, nothing in check mode."""
+    if not target.is_dir:
+        return result
+    keep, files = module.params['keep'], target.files
+    if keep:
+        if result.get('lost_parity_groups'):
+            result['retention'] = {'delete': [], 'failed': [], 'kept': [
+                {'path': f['path'], 'reason': 'keys of parity group(s) %s are lost: retention deletes nothing'
+                 % ', '.join(result['lost_parity_groups'])} for f in files]}
+            return result
+        delete, kept = key_files.retention(files, keep, key_files.key_tokens(target.keys), deriver)
+        failed = []
+        if delete and not module.check_mode:
+            delete, failed = key_files.delete_files(delete, target.directory)
+            result['changed'] = True
+        result['retention'] = {'delete': delete, 'kept': kept, 'failed': failed}
+        for item in failed:
+            module.warn('Retention could not delete %s: %s.' % (item['path'], item['reason']))
+    warning = key_files.set_aside_warning(files)
+    if warning:
+        module.warn(warning)
     return result
 
 
 def unchanged_result(result, files):
-    """No new file: the newest intact key file of this array holds the current keys (it is the one the decision read)."""
-    newest = [f for f in files if f['intact']][0]
+    """No new file: the newest key file of this array that counts holds the current keys (the one the decision read)."""
+    newest = key_files.counted(files)[0]
     result.update(changed=False, path=newest['path'], size=newest['size'], sha256=newest['sha256'],
                   manifest_path=mf.manifest_path(newest['path']),
                   msg='No new backup: %s' % result['backup_reason'])
@@ -496,7 +574,7 @@ def main():
             mode=dict(type='raw', default='0600'),
             force=dict(type='bool', default=False),
             manifest=dict(type='bool', default=True),
-            password_verifier=dict(type='bool', default=True, no_log=False),
+            keep=dict(type='int', default=0),
             key_ids=dict(type='list', elements='str', no_log=False),
             directory_mode=dict(type='raw'),
             read_keys_after=dict(type='bool', default=False),

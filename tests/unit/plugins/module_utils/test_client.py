@@ -3,6 +3,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 import base64
+import json
 import random
 
 import pytest
@@ -27,6 +28,7 @@ from ansible_collections.vsp.encryption.plugins.module_utils import runner
 from ansible_collections.vsp.encryption.plugins.module_utils.api import VspApi
 from ansible_collections.vsp.encryption.plugins.module_utils.client import VspClient
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.modules import encryption_key_info
 
 STORAGE = {'storageDeviceId': '900000061726', 'model': 'VSP 5600', 'serialNumber': 61726}
 CHANGE = '/v1/objects/ldevs/5/actions/change-status/invoke'
@@ -670,3 +672,16 @@ def test_error_object_with_solution_type_retry_is_retried_when_idempotent(vsp, n
             api.restore_keys_from_kms()  # not idempotent: reported, not repeated
     assert info.value.message_id == 'KART40071-E'
     assert len(no_sleep) == 1
+
+
+# Issue 22: requests encodes Basic auth as latin-1; a euro sign in the password failed with a UnicodeEncodeError.
+@pytest.mark.parametrize('option, value, rule', [
+    ('password', 'Conn-S3cret-\u20ac', 'password contains a character outside ASCII (at position 13); the rule: a password of an array user'),
+    ('username', 'admin\u20ac', 'username contains a character outside ASCII (at position 6); the rule: a user name of the array'),
+])
+def test_a_module_with_a_non_ascii_credential_fails_with_the_rule_and_sends_nothing(vsp, option, value, rule):
+    result = vsp.fail(encryption_key_info.main, connection_args(**{option: value}))
+    assert result['msg'].startswith(rule) and result['msg'].endswith('nothing was sent')
+    assert 'UnicodeEncodeError' not in result['msg'] and 'exception' not in result
+    assert value not in json.dumps(result, ensure_ascii=False) and '\u20ac' not in result['msg']
+    assert vsp.calls == []

@@ -4,6 +4,7 @@
 """The rules for the user's input in validate.py: connection options, backup password, key file mode, paths, counts."""
 
 import os
+import string
 
 import pytest
 
@@ -231,3 +232,90 @@ def test_sha256_hex_refused(value):
         validate.sha256_hex(value, 'verified_sha256')
     assert info.value.msg == ('verified_sha256: %s is not a sha256; the rule: 64 lower-case hex digits, as a plan or a '
                               'manifest gives it. Nothing was changed on the array.' % validate.shown(value))
+
+
+# Issue 22: requests encodes Basic auth as latin-1, so a euro sign in the password failed every module with a
+# UnicodeEncodeError. The connection's password and user name are printable ASCII ([I]), checked before anything is sent.
+PASSWORD_RULE = ('the rule: a password of an array user uses only printable ASCII: letters A-Z a-z, digits 0-9 and the symbols '
+                 '%s (no spaces, no control characters, nothing outside ASCII); nothing was sent' % validate.PASSWORD_SYMBOLS)
+USERNAME_RULE = ('the rule: a user name of the array uses only printable ASCII: letters A-Z a-z, digits 0-9 and the symbols '
+                 '%s (no colon, no spaces, no control characters, nothing outside ASCII); nothing was sent'
+                 % validate.PASSWORD_SYMBOLS.replace(':', ''))
+
+
+def connection_refused(**extra):
+    with pytest.raises(VspApiError) as info:
+        validate.connection_params(connection_args(**extra))
+    return info.value.msg
+
+
+def test_a_euro_sign_in_the_password_is_refused_naming_password_and_the_position_not_the_character():
+    msg = connection_refused(password='Secr\u20ac7pw')
+    assert msg == 'password contains a character outside ASCII (at position 5); ' + PASSWORD_RULE
+    assert '\u20ac' not in msg and 'Secr' not in msg
+
+
+def test_a_space_in_the_password_is_refused():
+    assert connection_refused(password='two words') == 'password contains a space (at position 4); ' + PASSWORD_RULE
+
+
+@pytest.mark.parametrize('char', ['\t', '\n', '\x00', '\x7f', '\x1b'])
+def test_a_control_character_in_the_password_is_refused(char):
+    msg = connection_refused(password='abc%sdef' % char)
+    assert msg == 'password contains a control character (at position 4); ' + PASSWORD_RULE
+    assert char not in msg
+
+
+def test_every_kind_and_at_most_five_positions_are_named():
+    msg = connection_refused(password='a \u00e9\tb\u20ac\u00a0c d\u4e2d')
+    assert msg == ('password contains a space, a character outside ASCII and a control character '
+                   '(at positions 2, 3, 4, 6, 7 and 2 more); ' + PASSWORD_RULE)
+
+
+def test_a_non_ascii_user_name_is_refused_naming_username():
+    msg = connection_refused(username='j\u00fcrgen')
+    assert msg == 'username contains a character outside ASCII (at position 2); ' + USERNAME_RULE
+    assert '\u00fc' not in msg and 'rgen' not in msg
+
+
+def test_a_colon_in_the_user_name_is_refused():
+    assert connection_refused(username='dom:admin') == 'username contains a colon (at position 4); ' + USERNAME_RULE
+
+
+def test_a_space_in_the_user_name_is_refused():
+    assert connection_refused(username='sec admin') == 'username contains a space (at position 4); ' + USERNAME_RULE
+
+
+def test_two_bad_characters_of_one_kind_name_both_positions():
+    assert connection_refused(password='€uro€') == ('password contains a character outside ASCII (at positions 1, 5); '
+                                                               + PASSWORD_RULE)
+
+
+@pytest.mark.parametrize('value', ['', '   ', '\t\n', None])
+def test_an_empty_password_is_refused_naming_password(value):
+    assert connection_refused(password=value) == ('password is empty (or only white space): give the password of the array '
+                                                  'user as the option password or the environment variable VSP_PASSWORD; '
+                                                  'nothing was sent')
+
+
+@pytest.mark.parametrize('value', ['', '   ', None])
+def test_an_empty_user_name_is_refused_naming_username(value):
+    assert connection_refused(username=value) == ('username is empty (or only white space): give the array user as the '
+                                                  'option username or the environment variable VSP_USERNAME; nothing was sent')
+
+
+def test_a_password_with_every_allowed_character_passes():
+    validate.connection_params(connection_args(password=string.ascii_letters + string.digits + validate.PASSWORD_SYMBOLS))
+    validate.connection_password(''.join(chr(c) for c in range(0x21, 0x7f)))
+
+
+def test_a_user_name_with_every_allowed_character_but_the_colon_passes():
+    validate.connection_username(''.join(chr(c) for c in range(0x21, 0x7f) if chr(c) != ':'))
+
+
+@pytest.mark.parametrize('password', ['S\u00e9cret-pw', 'pass word!', 'ab\tc\u20ac', 'only\u00a0nbsp', '\u20ac' * 9])
+def test_the_password_refused_is_never_in_the_message(password):
+    msg = connection_refused(password=password)
+    assert msg.startswith('password contains ')
+    assert password not in msg
+    assert not set(password) - set(string.printable) & set(msg)
