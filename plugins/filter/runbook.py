@@ -11,6 +11,7 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.vsp.encryption.plugins.module_utils import remote_files
 from ansible_collections.vsp.encryption.plugins.module_utils import runbook_text
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
 
@@ -36,7 +37,8 @@ class FilterModule(object):
             'verify_problems': _safe(runbook_text.verify_problems),
             'backup_refusal': _safe(runbook_text.backup_refusal),
             'backup_summary': _safe(runbook_text.backup_summary),
-            'retention_deletions': _safe(runbook_text.retention_deletions),
+            'retention_deletions': _safe(remote_files.deletions),
+            'host_key_file': _safe(remote_files.choice_or_refusal),
             'progress_batches': _safe(runbook_text.progress_batches),
             'merge_batches': _safe(runbook_text.merge_batches),
         }

@@ -155,25 +155,12 @@ def backup_summary(info, *, files=None, backup=None, kms=None, retention=None, c
                                    if kms.get('changed') else 'not requested'))
     if retention:
         deleted = retention.get('delete') or []
-        lines.append('Retention: deleted %s.' % ids(deleted) if deleted else 'Retention: nothing to delete.')
+        verb = 'would delete' if check_mode else 'deleted'
+        lines.append('Retention: %s %s.' % (verb, ids(deleted)) if deleted else 'Retention: nothing to delete.')
         kept = [k for k in retention.get('kept') or [] if not k.get('reason', '').startswith('one of the')]
         for item in kept:
             lines.append('Retention kept %s: %s.' % (item.get('path'), item.get('reason')))
     return lines
-
-
-def retention_deletions(results):
-    """``[host, path]`` pairs to delete, from the looped results of encryption_key_file_info on backup hosts.
-
-    Each key file goes with its manifest.
-    """
-    pairs = []
-    for result in results or []:
-        host = result.get('item')
-        for path in (result.get('retention') or {}).get('delete') or []:
-            pairs.append([host, path])
-            pairs.append([host, path + '.manifest.json'])
-    return pairs
 
 
 def progress_batches(ldev_ids, size=256, verb='changed', volumes=None, pools=None):

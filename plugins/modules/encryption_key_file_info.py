@@ -16,8 +16,12 @@ version_added: 0.1.0
 description:
   - Reads the key files (C(*.ekf)) in O(path) and their manifests, on the host that runs the module. It does not
     talk to the storage system and changes nothing.
-  - A file counts as the array's only when its manifest names O(storage_device_id); other files are listed in
-    RV(ignored) and never chosen or deleted.
+  - A file counts as the array's only when its manifest names O(storage_device_id); other files, and files that are
+    not regular files, too large or whose manifest is missing or malformed, are listed in RV(ignored) and never chosen
+    or deleted.
+  - Of the array's files, only those whose manifest opens with O(backup_password) (authenticated, intact, not dated
+    in the future) are offered as holders, count as the newest, or are deleted by retention; RV(files) says of each
+    file whether it counts and why not.
   - Tells which files hold a DEK for every drive in O(lost_drives) (RV(holders)), whether a scheduled backup
     should write a new file (RV(backup_needed), when O(key_fingerprint) is given), and which files retention may
     delete (RV(retention)) - never a file that holds a key or a drive's DEK that no newer kept file holds.
@@ -53,18 +57,15 @@ options:
     default: []
   backup_password:
     description:
-      - The backup password, to check it against the manifests' password verifiers (a changed password calls for a
-        new file; a file that the password does not open is not offered as a holder).
+      - The backup password. A file counts (as a holder, as the newest file, for retention) only when its manifest
+        opens with it - the verifier takes the password and the MAC holds. Without it no file counts.
     type: str
-  password_verifier:
-    description:
-      - Whether the site uses password verifiers. When V(true), a newest file without one calls for a new backup.
-    type: bool
-    default: true
   keep:
     description:
-      - Retention - keep the O(keep) newest intact files, and every older file that holds a key no newer kept file
-        holds; V(0) keeps all.
+      - Retention, as M(vsp.encryption.encryption_key_backup) applies it with O(vsp.encryption.encryption_key_backup#module:keep)
+        (this module deletes nothing) - of the files that count, keep the O(keep) newest, every older file that holds a
+        key the newest file that counts holds and no newer kept file holds, and every file made in the last hour;
+        files that do not count are never deleted. V(0) keeps all.
     type: int
     default: 0
 seealso:
@@ -107,6 +108,17 @@ files:
     has_password_verifier:
       description: Whether the manifest has a password verifier.
       type: bool
+    manifest:
+      description:
+        - The file's manifest as read (it holds no secret - the password verifier is a slow salted hash), so that a
+          control node can decide with the password what the host holds, without the password leaving it.
+      type: dict
+    counts:
+      description: Whether the file counts - its manifest opens with O(backup_password), it matches it, and it is not dated in the future.
+      type: bool
+    trust:
+      description: Why the file does not count, or null when it counts.
+      type: str
   sample: [{"path": "/srv/b/936000412345_20261201T020000Z.ekf", "format_version": 2, "intact": true}]
 ignored:
   description: Files left out, with the reason (no manifest, another array, unreadable).
@@ -115,12 +127,12 @@ ignored:
   elements: dict
   sample: [{"path": "/srv/b/old.ekf", "reason": "no manifest"}]
 newest:
-  description: The newest intact key file of this array, or null.
+  description: The newest key file of this array that counts, or null.
   returned: always
   type: str
   sample: /srv/b/936000412345_20261201T020000Z.ekf
 holders:
-  description: The intact files holding a DEK for every drive of O(lost_drives), newest first (format 2 only).
+  description: The files that count and hold a DEK for every drive of O(lost_drives), newest first.
   returned: always
   type: list
   elements: str
@@ -155,18 +167,17 @@ def run(params):
     keep(params['keep'])
     files, ignored = key_files.scan(params['path'], sid)
     deriver = mf.Deriver(params['backup_password']) if params['backup_password'] else None
+    key_files.authenticate(files, deriver)
+    good = key_files.counted(files)
     lost = list(params['lost_drives'] or [])
     holders = key_files.holders(files, lost) if lost else []
-    if deriver is not None:
-        holders = [f for f in holders if mf.check_password(f['_manifest'], deriver, mf.manifest_path(f['path'])) is not False]
-    delete, kept = key_files.retention(files, params['keep'])
-    intact = [f for f in files if f['intact']]
-    result = dict(changed=False, files=[key_files.public(f) for f in files], ignored=ignored,
-                  newest=intact[0]['path'] if intact else None, holders=[f['path'] for f in holders],
+    current = good[0]['_keys'] if good else set()
+    delete, kept = key_files.retention(files, params['keep'], current, deriver)
+    result = dict(changed=False, files=[dict(key_files.public(f), manifest=f['_manifest']) for f in files], ignored=ignored,
+                  newest=good[0]['path'] if good else None, holders=[f['path'] for f in holders],
                   retention={'delete': delete, 'kept': kept})
     if params['key_fingerprint']:
-        needed, reason = key_files.backup_decision(files, params['key_fingerprint'],
-                                                   deriver if params['password_verifier'] else None)
+        needed, reason = key_files.backup_decision(files, params['key_fingerprint'], deriver)
         result.update(backup_needed=needed, backup_reason=reason)
     return result
 
@@ -179,7 +190,6 @@ def main():
             key_fingerprint=dict(type='str', no_log=False),
             lost_drives=dict(type='list', elements='str', default=[]),
             backup_password=dict(type='str', no_log=True),
-            password_verifier=dict(type='bool', default=True, no_log=False),
             keep=dict(type='int', default=0),
         ),
         supports_check_mode=True,

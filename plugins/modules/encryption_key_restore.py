@@ -363,6 +363,8 @@ def run(module, api):
         result['sha256'] = sha256
     if cov['lost_parity_groups']:
         if params['source'] == 'file':  # what a rerun should use: the file that holds the keys, else the directory
+            # a file counts as a holder only when its manifest opens with the password (also after verify_manifest: false)
+            deriver = deriver or mf.Deriver(params['backup_password'])
             result['resume_path'] = restore_plan.holder_path(plan, cov, deriver) or os.path.dirname(os.path.abspath(plan['path']))
         raise VspApiError(restore_plan.still_lost_message(source_text, cov, restore_plan.holder_hint(plan, cov, deriver)),
                           details=result)

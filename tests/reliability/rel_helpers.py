@@ -6,6 +6,7 @@ Python as interpreter, and many cases batched into one playbook (each task `igno
 whose results come back through the `ansible.builtin.json` stdout callback.
 """
 import hashlib
+import hmac
 import json
 import os
 import re
@@ -254,6 +255,8 @@ def leaks(text, secrets):
 def check_backup_dir(backups):
     """Every file is a complete key file whose manifest matches, or its manifest; nothing partial."""
     for path in files_under(backups):
+        if os.path.basename(path) == LOCK_NAME:
+            continue
         assert not path.endswith(".part") and "/." not in path, "partial file left: %s" % path
         assert os.stat(path).st_mode & 0o777 == 0o600, path
         if path.endswith(".ekf"):
@@ -316,3 +319,39 @@ class Listener:
             self.sock.close()
         except OSError:
             pass
+
+
+LOCK_NAME = ".vsp-encryption.lock"  # the backup directory's lock file (key_files.DirectoryLock): not a backup
+
+
+def age_backups(directory, passwords, hours=25):
+    """Make the key files of `directory` look `hours` older, as if the nights between had passed: each manifest whose
+    verifier takes one of `passwords` gets an earlier created_utc and is signed again with that password (a manifest
+    that takes none is left as it is). Retention keeps every file made in the last hour, so a test that runs several
+    nightly backups within a minute ages the older files first. Returns the names of the manifests changed."""
+    import datetime  # noqa: PLC0415 - only this helper needs the collection's code
+    path = collections_path().split(os.pathsep)[0]
+    if path not in sys.path:
+        sys.path.insert(0, path)
+    from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf  # noqa: PLC0415
+    changed = []
+    for name in sorted(os.listdir(directory)):
+        if not name.endswith(mf.MANIFEST_SUFFIX):
+            continue
+        mpath = os.path.join(directory, name)
+        with open(mpath) as handle:
+            data = json.load(handle)
+        for password in passwords:
+            deriver = mf.Deriver(password)
+            if mf.check_password(data, deriver) is True:
+                then = mf.parse_time(data["created_utc"]) - datetime.timedelta(hours=hours)
+                data["created_utc"] = then.strftime(mf.TIME_FORMAT)
+                salt, iterations = mf.salt_of(data)
+                dummy, mac_key = deriver(salt, iterations)
+                data["mac"] = {"algorithm": "hmac-sha256",
+                               "value": hmac.new(mac_key, mf._canonical(data), hashlib.sha256).hexdigest()}
+                with open(mpath, "wb") as handle:
+                    handle.write(mf.dumps(data))
+                changed.append(name)
+                break
+    return changed

@@ -21,7 +21,7 @@ import stat
 import subprocess
 
 import pytest
-from rel_helpers import BACKUP_PASSWORD, PYTHON, ansible_env
+from rel_helpers import BACKUP_PASSWORD, PYTHON, age_backups, ansible_env
 
 SSHD = "/usr/sbin/sshd"
 ROTATED_PASSWORD = "Rt8#n3w-Bk-Pw2026"
@@ -130,8 +130,17 @@ def stores(sim, sshd, tmp_path_factory):
                             and sha256(os.path.join(local, f)) == sha256(os.path.join(remote, f))]}
     second = run_shipped(work, inventory, "vsp.encryption.backup_encryption_keys",
                          dict(base, encryption_key_backup_password=ROTATED_PASSWORD))
+    after_second = {"local": key_files(local), "remote": key_files(remote),
+                    "same": [f for f in key_files(local) if os.path.exists(os.path.join(remote, f))
+                             and sha256(os.path.join(local, f)) == sha256(os.path.join(remote, f))]}
+    # a night later (the files aged past retention's hour), a backup made although the keys did not change
+    aged = {"local": age_backups(local, [BACKUP_PASSWORD, ROTATED_PASSWORD]),
+            "remote": age_backups(remote, [BACKUP_PASSWORD, ROTATED_PASSWORD])}
+    third = run_shipped(work, inventory, "vsp.encryption.backup_encryption_keys",
+                        dict(base, encryption_key_backup_password=ROTATED_PASSWORD, encryption_key_backup_skip_unchanged=False))
     return {"work": work, "inventory": inventory, "local": local, "remote": remote, "first": first,
-            "second": second, "after_first": after_first, "summary": summary}
+            "second": second, "after_first": after_first, "after_second": after_second, "aged": aged, "third": third,
+            "summary": summary}
 
 
 @pytest.mark.reliability("fault")
@@ -156,18 +165,35 @@ def test_backup_is_copied_to_the_backup_host_and_checked_there(stores):
 
 
 @pytest.mark.reliability("rerun")
-def test_rotation_makes_a_new_file_and_retention_applies_on_both_stores(stores):
+def test_rotation_makes_a_new_file_and_keeps_the_old_passwords_file_on_both_stores(stores):
     second = stores["second"]
     assert second.returncode == 0, second.stdout[-4000:] + second.stderr[-2000:]
+    local, remote = stores["after_second"]["local"], stores["after_second"]["remote"]
+    # the password changed: a new file although the keys did not; the older file does not open with the new password,
+    # so retention (keep 1) neither counts it as newer nor deletes it, and a warning names it
+    assert len(local) == 2 and local == remote
+    assert stores["after_first"]["local"][0] in local
+    assert stores["after_second"]["same"] == local  # byte for byte on the backup host
+    assert "do not count and were neither used nor deleted" in second.stdout
+    assert stores["after_first"]["local"][0] in second.stdout
+
+
+@pytest.mark.reliability("rerun")
+def test_retention_deletes_on_both_stores_only_files_the_password_opens(stores):
+    third = stores["third"]
+    assert third.returncode == 0, third.stdout[-4000:] + third.stderr[-2000:]
+    assert len(stores["aged"]["local"]) == 2 and len(stores["aged"]["remote"]) == 2
+    first_file = stores["after_first"]["local"][0]
+    rotated_file = [f for f in stores["after_second"]["local"] if f != first_file][0]
     local, remote = key_files(stores["local"]), key_files(stores["remote"])
-    # the password changed: a new file although the keys did not; keep 1: the older one (same keys) is deleted
-    assert len(local) == 1 and local == remote
-    assert local != stores["after_first"]["local"]
-    assert sha256(os.path.join(stores["local"], local[0])) == sha256(os.path.join(stores["remote"], local[0]))
-    manifest = json.load(open(os.path.join(stores["remote"], local[0] + ".manifest.json")))
-    assert manifest["storage_device_id"] == json.load(
-        open(os.path.join(stores["local"], local[0] + ".manifest.json")))["storage_device_id"]
+    # keep 1: the new file stays, the aged file of the same password goes, the old password's file stays (not counted)
+    assert local == remote and len(local) == 2, (local, remote)
+    assert first_file in local and rotated_file not in local
+    made = [f for f in local if f != first_file][0]
+    assert sha256(os.path.join(stores["local"], made)) == sha256(os.path.join(stores["remote"], made))
     assert not [f for f in os.listdir(stores["remote"]) if f.endswith(".manifest.json") and f[:-len(".manifest.json")] not in remote]
+    assert not [f for f in os.listdir(stores["local"]) if f.endswith(".manifest.json") and f[:-len(".manifest.json")] not in local]
+    assert ROTATED_PASSWORD not in third.stdout and BACKUP_PASSWORD not in third.stdout
 
 
 @pytest.mark.reliability("rerun")

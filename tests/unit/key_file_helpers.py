@@ -7,8 +7,10 @@ Tests that use them take the ``fast_kdf`` fixture (conftest.py), so PBKDF2 runs 
 rounds instead of 600,000.
 """
 
+import base64
 import datetime
 import hashlib
+import hmac
 import json
 import os
 
@@ -40,8 +42,10 @@ def when(day, hour=2):
 
 
 def write_key_file(directory, name, *, locations=None, content=None, sid=SID, serial=SERIAL, password=None,
-                   day=1, hour=2, fingerprint='fp', salt=None, iterations=FAST_ITERATIONS, version=2, keys=None):
-    """A key file and its manifest (format 2 made by manifest.build; format 1 by hand). Returns the path."""
+                   day=1, hour=2, fingerprint='fp', salt=None, iterations=FAST_ITERATIONS, version=2, keys=None, made=None):
+    """A key file and its manifest (format 2 made by manifest.build; format 1 by hand). Returns the path.
+
+    ``made``: the manifest's time (an aware datetime); else ``when(day, hour)``."""
     path = os.path.join(str(directory), name)
     content = content if content is not None else ('key file %s' % name).encode() * 20
     with open(path, 'wb') as handle:
@@ -51,12 +55,12 @@ def write_key_file(directory, name, *, locations=None, content=None, sid=SID, se
     storage = {'storage_device_id': sid, 'serial_number': serial, 'model': 'VSP 5600'}
     if version == 1:
         data = {'format_version': 1, 'file': name, 'sha256': sha, 'size': len(content),
-                'created_utc': when(day, hour).strftime('%Y-%m-%dT%H:%M:%SZ'), 'storage_device_id': sid,
+                'created_utc': (made or when(day, hour)).strftime('%Y-%m-%dT%H:%M:%SZ'), 'storage_device_id': sid,
                 'serial_number': serial, 'key_counts': {'DEK': len(keys['DEK'])}, 'key_fingerprint': fingerprint}
     else:
         deriver = mf.Deriver(password) if password else None
         data = mf.build(name, len(content), sha, storage=storage, keys_by_type=keys, key_fingerprint=fingerprint,
-                        deriver=deriver, salt=salt, iterations=iterations, now=when(day, hour))
+                        deriver=deriver, salt=salt, iterations=iterations, now=made or when(day, hour))
     with open(mf.manifest_path(path), 'wb') as handle:
         handle.write(mf.dumps(data))
     return path
@@ -70,3 +74,32 @@ def read_manifest(path):
 def rewrite_manifest(path, data):
     with open(mf.manifest_path(path), 'wb') as handle:
         handle.write(mf.dumps(data))
+
+
+def resign(path, data, password, salt=None, iterations=FAST_ITERATIONS):
+    """Write ``data`` as the manifest of ``path`` with a fresh verifier and MAC of ``password``, computed here
+    independently of manifest.build: a manifest edited by someone who knows the password."""
+    salt = salt if salt is not None else os.urandom(16)
+    material = hashlib.pbkdf2_hmac('sha256', password.encode('utf-8'), salt, iterations, dklen=64)
+    data = dict(data)
+    data.pop('mac', None)
+    data['password_verifier'] = {'kdf': 'pbkdf2-hmac-sha256', 'iterations': iterations,
+                                 'salt': base64.b64encode(salt).decode('ascii'), 'hash': base64.b64encode(material[:32]).decode('ascii')}
+    canonical = json.dumps(data, sort_keys=True, separators=(',', ':')).encode('utf-8')
+    data['mac'] = {'algorithm': 'hmac-sha256', 'value': hmac.new(material[32:], canonical, hashlib.sha256).hexdigest()}
+    rewrite_manifest(path, data)
+    return data
+
+
+def forge(directory, name, copy_of, *, content=b'junk, not a key file ' * 8, created_utc='2099-01-01T00:00:00Z'):
+    """What anyone who can write the directory can make: junk bytes and a copy of a real manifest (``copy_of``'s) given the
+    junk's sha256 and size and a date far ahead, without password verifier and MAC (they cannot be forged). Returns the path."""
+    path = os.path.join(str(directory), name)
+    with open(path, 'wb') as handle:
+        handle.write(content)
+    data = read_manifest(copy_of)
+    data.update(file=name, sha256=hashlib.sha256(content).hexdigest(), size=len(content), created_utc=created_utc,
+                password_verifier=None)
+    data.pop('mac', None)
+    rewrite_manifest(path, data)
+    return path

@@ -1,0 +1,83 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) vsp.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Decisions about the key files on a backup host, made on the control node (private to this collection).
+
+:mod:`vsp.encryption.encryption_key_file_info`, run on the backup host, reads the files there (sha256 and size of
+each, computed there) and returns their manifests; the backup password never leaves the control node. Here the same
+rules as for a local directory (:mod:`key_files`) decide from those manifests: which file to fetch for a restore, and
+what retention deletes on the host. A manifest from the host is checked again (:func:`manifest.check_shape`) before it
+is believed, and a file counts only when its manifest opens with the password.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import posixpath
+
+from ansible_collections.vsp.encryption.plugins.module_utils import key_files
+from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
+from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+
+
+def entries(info):
+    """The entries of :func:`key_files.scan` rebuilt from a result of ``encryption_key_file_info`` (newest first), and
+    ``[{path, reason}]`` of the files whose manifest did not come back whole."""
+    files, aside = [], []
+    for item in (info or {}).get('files') or []:
+        manifest = item.get('manifest')
+        path = item.get('path')
+        if not isinstance(manifest, dict) or not isinstance(manifest.get('sha256'), str) or mf.check_shape(manifest):
+            aside.append({'path': path, 'reason': 'its manifest did not come back from the host whole'})
+            continue
+        if not isinstance(item.get('sha256'), str) or not isinstance(item.get('size'), int):
+            aside.append({'path': path, 'reason': 'the host did not say its sha256 and size'})
+            continue
+        files.append(key_files._entry(path, manifest, item['sha256'], item['size']))
+    files.sort(key=lambda e: (e['created_utc'] or '', e['name']), reverse=True)
+    return files, aside
+
+
+def choose(info, password, lost_drives):
+    """``(path, reason)``: the file on the host to fetch for a restore - the one :func:`key_files.choose_for_restore`
+    picks from the host's manifests with the password. Raises :class:`VspApiError` saying why none fits."""
+    files, dummy = entries(info)
+    entry, reason = key_files.choose_for_restore(files, list(lost_drives or []), mf.Deriver(password))
+    return entry['path'], reason
+
+
+def retention(info, password, keep, keys_by_type):
+    """``(delete, kept)`` on the host, by :func:`key_files.retention` with the keys the array has now."""
+    files, aside = entries(info)
+    delete, kept = key_files.retention(files, keep, key_files.key_tokens(keys_by_type or {}), mf.Deriver(password))
+    return delete, kept + [{'path': a['path'], 'reason': 'not deleted: %s' % a['reason']} for a in aside]
+
+
+def deletions(results, password, keep, keys_by_type, directory):
+    """``[host, path]`` pairs to delete on the backup hosts (the manifest, then its key file), from the looped results
+    of ``encryption_key_file_info`` delegated to them (``item`` is the host) on ``directory``. A path outside that
+    directory is never deleted."""
+    pairs = []
+    directory = posixpath.normpath(directory or '')
+    for result in results or []:
+        if not isinstance(result, dict) or result.get('failed') or 'files' not in result:
+            continue
+        delete, dummy = retention(result, password, keep, keys_by_type)
+        for path in delete:
+            if not directory or posixpath.dirname(posixpath.normpath(path)) != directory:
+                continue
+            pairs.append([result.get('item'), mf.manifest_path(path)])  # the manifest first: a file without one is never chosen
+            pairs.append([result.get('item'), path])
+    return pairs
+
+
+def choice_or_refusal(info, password, lost_drives, host, directory):
+    """The path to fetch, or :class:`VspApiError` naming the host and the rule (for the role's refusal)."""
+    try:
+        return choose(info, password, lost_drives)[0]
+    except VspApiError as exc:
+        raise VspApiError('encryption_key_restore_path: in %s on %s, %s. Nothing was changed on the array.'
+                          % (directory, host, exc.msg)) from None
