@@ -61,7 +61,8 @@ options:
   backup_password:
     description:
       - With O(destination=file), the password that protects the key file; it is needed to restore the keys.
-      - 6 to 255 characters; letters, digits and the symbols C(!"#$%&'()*+,-./:;<=>?@[\]^_`{|}~); no spaces.
+      - 6 to 255 characters; letters A-Z and a-z, digits 0-9 and the 32 ASCII punctuation symbols
+        (such as C(!), C(#), C(@) and C(~), the set of Python's C(string.punctuation)); no spaces, nothing outside ASCII.
         It is checked before anything is sent.
       - Required when O(destination=file).
     type: str

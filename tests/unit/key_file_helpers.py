@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import os
+import threading
 
 from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
 
@@ -103,3 +104,30 @@ def forge(directory, name, copy_of, *, content=b'junk, not a key file ' * 8, cre
     data.pop('mac', None)
     rewrite_manifest(path, data)
     return path
+
+
+def without_hanging(function, *args, fifos=(), timeout=20):
+    """``function(*args)``, failing the test instead of hanging when it blocks on a pipe: after ``timeout`` seconds each
+    of ``fifos`` is opened for writing (which lets a reader blocked on it go) and the test fails."""
+    box = {}
+
+    def call():
+        try:
+            box['value'] = function(*args)
+        except BaseException as exc:  # handed to the test below
+            box['error'] = exc
+
+    thread = threading.Thread(target=call, name='without-hanging', daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        for fifo in fifos:
+            try:
+                os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+            except OSError:
+                pass
+        thread.join(timeout)
+        raise AssertionError('%s blocked on a pipe for more than %d s' % (getattr(function, '__name__', function), timeout))
+    if 'error' in box:
+        raise box['error']
+    return box['value']

@@ -3,12 +3,14 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 import datetime
+import errno
 import hashlib
 import json
 import os
 import stat
 
 import pytest
+from key_file_helpers import without_hanging
 
 from ansible_collections.vsp.encryption.plugins.module_utils import backup_file as bf
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
@@ -328,3 +330,51 @@ def test_download_response_exclusive(tmp_path):
     with pytest.raises(VspApiError):
         bf.download_response(resp, str(dest), exclusive=True)
     assert resp.closed and dest.read_bytes() == b'old' and os.listdir(str(tmp_path)) == ['k.ekf']
+
+
+# -- sha256_file: regular files only, never past a cap ------------------------------------------------------------------
+def test_sha256_file_of_a_regular_file(tmp_path):
+    path = tmp_path / 'k.ekf'
+    path.write_bytes(b'key bytes')
+    assert bf.sha256_file(str(path)) == (hashlib.sha256(b'key bytes').hexdigest(), 9)
+    assert bf.sha256_file(str(path), cap=9, follow=False) == (hashlib.sha256(b'key bytes').hexdigest(), 9)
+
+
+def test_sha256_file_past_the_cap_raises_efbig(tmp_path, monkeypatch):
+    monkeypatch.setattr(bf, 'CHUNK_SIZE', 4)
+    path = tmp_path / 'k.ekf'
+    path.write_bytes(b'0123456789')
+    with pytest.raises(OSError) as info:
+        bf.sha256_file(str(path), cap=9)
+    assert info.value.errno == errno.EFBIG and info.value.strerror == 'larger than the cap of 9 bytes'
+    assert bf.sha256_file(str(path), cap=10)[1] == 10
+    assert bf._size_text(16 * 1024 * 1024) == '16 MiB (16777216 bytes, KEY_FILE_MAX)'
+
+
+def test_sha256_file_refuses_a_pipe_without_hanging_and_a_directory(tmp_path):
+    pipe = str(tmp_path / 'pipe.ekf')
+    os.mkfifo(pipe)
+    with pytest.raises(OSError) as info:
+        without_hanging(bf.sha256_file, pipe, fifos=[pipe])
+    assert info.value.strerror == 'not a regular file'
+    with pytest.raises(OSError, match='not a regular file'):
+        bf.sha256_file(str(tmp_path))
+
+
+def test_sha256_file_follows_a_symlink_only_when_asked(tmp_path):
+    target = tmp_path / 'k.ekf'
+    target.write_bytes(b'key bytes')
+    link = str(tmp_path / 'link.ekf')
+    os.symlink(str(target), link)
+    assert bf.sha256_file(link) == bf.sha256_file(str(target))
+    with pytest.raises(OSError) as info:
+        bf.sha256_file(link, follow=False)
+    assert info.value.errno == errno.ELOOP
+
+
+def test_read_key_file_once_refuses_a_pipe_without_hanging(tmp_path):
+    pipe = str(tmp_path / 'k.ekf')
+    os.mkfifo(pipe)
+    with pytest.raises(VspApiError) as info:
+        without_hanging(bf.read_key_file_once, pipe, fifos=[pipe])
+    assert pipe in info.value.msg

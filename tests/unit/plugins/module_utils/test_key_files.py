@@ -2,11 +2,17 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
+import datetime
 import os
+import shutil
+import subprocess
+import sys
+import time
 
 import pytest
-from conftest import BACKUP_PASSWORD
-from key_file_helpers import OTHER_SID, SID, keys_by_type, read_manifest, rewrite_manifest, write_key_file
+from conftest import BACKUP_PASSWORD, SeqClock
+from key_file_helpers import (FAST_ITERATIONS, OTHER_SID, SID, forge, keys_by_type, read_manifest, rewrite_manifest, when,
+                              without_hanging, write_key_file)
 
 from ansible_collections.vsp.encryption.plugins.module_utils import key_files
 from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
@@ -97,3 +103,629 @@ def test_public_entry_has_no_internal_fields(tmp_path, fast_kdf):
     assert 'password_verifier' not in public
 
 
+def test_scan_sets_aside_a_key_file_larger_than_the_cap(tmp_path, fast_kdf, monkeypatch):
+    monkeypatch.setattr(key_files, 'KEY_FILE_MAX', 100)
+    big = write_key_file(tmp_path, 'big.ekf', content=b'k' * 101, password=BACKUP_PASSWORD, day=2)
+    write_key_file(tmp_path, 'fits.ekf', content=b'k' * 100, password=BACKUP_PASSWORD, day=1)
+    files, ignored = key_files.scan(str(tmp_path), SID)
+    assert names(files) == ['fits.ekf']
+    assert ignored == [{'path': big, 'reason': 'cannot be read (larger than the cap of 100 bytes)'}]
+
+
+@pytest.mark.parametrize('field, value, problem', [
+    ('keys', ['DEK:1', 'DEK:2'], 'keys must be an object of key type to key ids'),
+    ('keys', {'DEK': '1'}, 'keys.DEK must be a list of key ids'),
+    ('sha256', 'not hex at all', 'sha256 must be 64 lower-case hex digits'),
+    ('created_utc', 'yesterday, about two', 'created_utc must be a UTC time such as 2026-12-01T02:00:00Z'),
+    ('size', -1, 'size must be a whole number of bytes'),
+    ('format_version', 3, 'format_version must be 1 or 2'),
+])
+def test_scan_sets_aside_a_malformed_manifest_with_its_reason(tmp_path, fast_kdf, field, value, problem):
+    good = write_key_file(tmp_path, 'good.ekf', locations=ALL, password=BACKUP_PASSWORD, day=1)
+    bad = write_key_file(tmp_path, 'bad.ekf', locations=ALL, password=BACKUP_PASSWORD, day=2)
+    data = read_manifest(bad)
+    data[field] = value
+    rewrite_manifest(bad, data)
+    files, ignored = key_files.scan(str(tmp_path), SID)
+    assert names(files) == ['good.ekf']
+    assert ignored == [{'path': bad, 'reason': 'The manifest %s is malformed: %s' % (mf.manifest_path(bad), problem)}]
+    # and nothing downstream trips over it
+    assert key_files.choose_for_restore(files, LOST, mf.Deriver(BACKUP_PASSWORD), NOW)[0]['path'] == good
+
+
+def test_scan_sets_aside_every_malformed_manifest_at_once_and_nothing_raises(tmp_path, fast_kdf):
+    good = write_key_file(tmp_path, 'good.ekf', locations=ALL, password=BACKUP_PASSWORD, day=1)
+    edits = {
+        'keys-list.ekf': {'keys': ['DEK:1']},
+        'sha-upper.ekf': {'sha256': 'A' * 64},
+        'time-garbage.ekf': {'created_utc': '2026-13-45T99:00:00Z'},
+        'size-negative.ekf': {'size': -5},
+        'version-3.ekf': {'format_version': 3},
+    }
+    for name, edit in edits.items():
+        path = write_key_file(tmp_path, name, locations=ALL, password=BACKUP_PASSWORD, day=2)
+        data = read_manifest(path)
+        data.update(edit)
+        rewrite_manifest(path, data)
+    (tmp_path / 'json-list.ekf').write_bytes(b'keys')
+    (tmp_path / 'json-list.ekf.manifest.json').write_text('[{"sha256": "%s"}]' % ('0' * 64))
+    files, ignored = key_files.scan(str(tmp_path), SID)
+    assert names(files) == ['good.ekf']
+    reasons = dict((os.path.basename(i['path']), i['reason']) for i in ignored)
+    assert sorted(reasons) == sorted(list(edits) + ['json-list.ekf'])
+    assert all(' is malformed: ' in reasons[name] for name in edits)
+    assert reasons['json-list.ekf'] == ('The manifest %s is not a manifest of vsp.encryption (no sha256)'
+                                        % mf.manifest_path(str(tmp_path / 'json-list.ekf')))
+    deriver = mf.Deriver(BACKUP_PASSWORD)
+    assert key_files.backup_decision(files, 'fp', deriver, NOW)[0] is False
+    assert key_files.retention(files, 1, tokens(ALL), deriver, NOW) == ([], [{'path': good, 'reason': 'one of the 1 newest'}])
+
+
+def test_scan_sets_aside_a_symlinked_manifest_and_pipes_without_hanging(tmp_path, fast_kdf):
+    good = write_key_file(tmp_path, 'good.ekf', locations=ALL, password=BACKUP_PASSWORD, day=1)
+    # a key file whose manifest is a symlink to a good manifest
+    (tmp_path / 'linked.ekf').write_bytes(b'keys')
+    linked_manifest = mf.manifest_path(str(tmp_path / 'linked.ekf'))
+    os.symlink(mf.manifest_path(good), linked_manifest)
+    # a key file that is a pipe (with a copy of a good manifest), and a manifest that is a pipe
+    os.mkfifo(str(tmp_path / 'pipe.ekf'))
+    shutil.copy(mf.manifest_path(good), mf.manifest_path(str(tmp_path / 'pipe.ekf')))
+    (tmp_path / 'piped.ekf').write_bytes(b'keys')
+    piped_manifest = mf.manifest_path(str(tmp_path / 'piped.ekf'))
+    os.mkfifo(piped_manifest)
+    files, ignored = without_hanging(key_files.scan, str(tmp_path), SID, fifos=[str(tmp_path / 'pipe.ekf'), piped_manifest])
+    assert names(files) == ['good.ekf']
+    assert dict((os.path.basename(i['path']), i['reason']) for i in ignored) == {
+        'linked.ekf': 'The manifest %s cannot be read: it is a symbolic link' % linked_manifest,
+        'pipe.ekf': NOT_REGULAR,
+        'piped.ekf': 'The manifest %s cannot be read: not a regular file' % piped_manifest,
+    }
+
+
+# -- what counts: authenticate ------------------------------------------------------------------------
+NOW = datetime.datetime(2026, 12, 1, 0, 0, 0, tzinfo=datetime.timezone.utc)  # after every when(day) of these tests
+HOUR = datetime.timedelta(hours=1)
+DAMAGED = 'does not match its manifest (sha256 or size): damaged, or not the file that was backed up'
+UNAUTHENTICATED = ('has a manifest without a password verifier and MAC (format %d), so it is not authenticated: anyone who '
+                   'can write the directory could have written it')
+OTHER = ('does not open with this backup password (its password verifier does not take it): made with another password, '
+         'or not made by vsp.encryption')
+NO_PASSWORD = 'is not authenticated: no backup password was given to check its manifest'
+NOT_CHECKED = 'was not checked: more than 16 different password verifiers were met in one run; the others are not checked'
+
+
+def tokens(locations, **extra):
+    return key_files.key_tokens(keys_by_type(locations, **extra))
+
+
+def test_authenticate_marks_each_file_with_whether_it_counts_and_why_not(tmp_path, fast_kdf):
+    damage(write_key_file(tmp_path, 'damaged.ekf', password=BACKUP_PASSWORD, day=5))
+    write_key_file(tmp_path, 'v1.ekf', version=1, day=4)
+    write_key_file(tmp_path, 'bare.ekf', day=3)
+    write_key_file(tmp_path, 'other.ekf', password=OTHER_PASSWORD, day=2)
+    write_key_file(tmp_path, 'ours.ekf', password=BACKUP_PASSWORD, day=1)
+    files, dummy = key_files.scan(str(tmp_path), SID)
+    assert key_files.authenticate(files, mf.Deriver(BACKUP_PASSWORD), NOW) is files
+    assert [(f['name'], f['counts'], f['trust']) for f in files] == [
+        ('damaged.ekf', False, DAMAGED), ('v1.ekf', False, UNAUTHENTICATED % 1), ('bare.ekf', False, UNAUTHENTICATED % 2),
+        ('other.ekf', False, OTHER), ('ours.ekf', True, None)]
+    assert names(key_files.counted(files)) == ['ours.ekf']
+    assert key_files.public(files[-1])['counts'] is True and key_files.public(files[-1])['trust'] is None
+    # an entry already marked is not checked again (one derivation per file and run)
+    files[-1]['counts'] = 'kept'
+    key_files.authenticate(files, mf.Deriver(OTHER_PASSWORD), NOW)
+    assert files[-1]['counts'] == 'kept'
+
+
+def test_authenticate_refuses_a_verifier_of_more_than_max_iterations_without_deriving(tmp_path, fast_kdf, derivations):
+    path = write_key_file(tmp_path, 'slow.ekf', locations=ALL, password=BACKUP_PASSWORD, day=2)
+    good = write_key_file(tmp_path, 'good.ekf', locations=ALL, password=BACKUP_PASSWORD, day=1, salt=b'g' * 16)
+    data = read_manifest(path)
+    data['password_verifier']['iterations'] = mf.MAX_ITERATIONS + 1
+    rewrite_manifest(path, data)
+    files, dummy = key_files.scan(str(tmp_path), SID)
+    del derivations[:]
+    entry, dummy = key_files.choose_for_restore(files, LOST, mf.Deriver(BACKUP_PASSWORD), NOW)
+    assert entry['path'] == good
+    assert files[0]['trust'] == ('cannot be trusted: slow.ekf.manifest.json has a malformed password verifier (more than %d '
+                                 'iterations)' % mf.MAX_ITERATIONS)
+    assert derivations == [(b'g' * 16, FAST_ITERATIONS)]  # the crafted verifier cost nothing
+
+
+def test_more_than_sixteen_verifiers_leave_the_rest_unchecked_and_the_sites_own_files_are_checked_first(tmp_path, fast_kdf,
+                                                                                                      derivations):
+    site_salt = b'S' * 16
+    for day in (1, 2, 3):  # the site's files: one password, one salt (the backup module reuses it)
+        write_key_file(tmp_path, 'site%d.ekf' % day, locations=AFTER_LOSS, password=BACKUP_PASSWORD, salt=site_salt, day=day)
+    # twenty newer files, each with a salt of its own: by date alone they would use up the derivations first. The five
+    # oldest of them are the only ones that hold the lost key.
+    for i in range(20):
+        write_key_file(tmp_path, 'x%02d.ekf' % i, locations=ALL if i < 5 else AFTER_LOSS, password=BACKUP_PASSWORD,
+                       salt=bytes([97 + i]) * 16, day=10, hour=i)
+    files, dummy = key_files.scan(str(tmp_path), SID)
+    del derivations[:]
+    deriver = mf.Deriver(BACKUP_PASSWORD)
+    with pytest.raises(VspApiError) as info:
+        key_files.choose_for_restore(files, LOST, deriver, NOW)
+    assert not isinstance(info.value, key_files.PasswordRefused)
+    assert len(derivations) == 16 and derivations[0] == (site_salt, FAST_ITERATIONS)
+    by_name = dict((f['name'], f) for f in files)
+    assert all(by_name['site%d.ekf' % day]['counts'] for day in (1, 2, 3))
+    unchecked = sorted(f['name'] for f in files if not f['counts'])
+    assert unchecked == ['x%02d.ekf' % i for i in range(5)]
+    assert set(by_name[name]['trust'] for name in unchecked) == {NOT_CHECKED}
+    # never deleted either, although older than the newest files that count
+    delete, kept = key_files.retention(files, 1, tokens(AFTER_LOSS), deriver, NOW)
+    assert not [p for p in delete if os.path.basename(p) in unchecked]
+    reasons = kept_reasons(kept)
+    assert reasons['x19.ekf'] == 'one of the 1 newest'
+    assert all(reasons[name] == 'not deleted: it ' + NOT_CHECKED for name in unchecked)
+    assert len(delete) == 14 + 3 and len(derivations) == 16
+
+
+# -- choose_for_restore -------------------------------------------------------------------------------
+@pytest.fixture
+def directory(tmp_path, fast_kdf):
+    """Newest first: damaged, format 1, made after the loss, another password, the right one, an older right one."""
+    damage(write_key_file(tmp_path, 'f5.ekf', locations=ALL, password=BACKUP_PASSWORD, day=5))
+    write_key_file(tmp_path, 'f4.ekf', locations=ALL, version=1, day=4)
+    write_key_file(tmp_path, 'f3.ekf', locations=AFTER_LOSS, password=BACKUP_PASSWORD, day=3)
+    write_key_file(tmp_path, 'f2.ekf', locations=ALL, password=OTHER_PASSWORD, day=2)
+    write_key_file(tmp_path, 'f1.ekf', locations=ALL, password=BACKUP_PASSWORD, day=1, hour=3)
+    write_key_file(tmp_path, 'f0.ekf', locations=ALL, password=BACKUP_PASSWORD, day=1, hour=1)
+    return tmp_path
+
+
+def test_choose_newest_file_holding_every_lost_dek(directory):
+    files, dummy = key_files.scan(str(directory), SID)
+    assert names(files) == ['f5.ekf', 'f4.ekf', 'f3.ekf', 'f2.ekf', 'f1.ekf', 'f0.ekf']
+    entry, reason = key_files.choose_for_restore(files, LOST, mf.Deriver(BACKUP_PASSWORD), NOW)
+    assert entry['name'] == 'f1.ekf'
+    assert 'HDD00-01' in reason and 'newest' in reason
+
+
+def test_choose_without_a_password_chooses_nothing_and_says_why(directory):
+    files, dummy = key_files.scan(str(directory), SID)
+    with pytest.raises(VspApiError) as info:
+        key_files.choose_for_restore(files, LOST, None, NOW)
+    assert not isinstance(info.value, key_files.PasswordRefused)
+    msg = info.value.msg
+    assert msg.startswith('no key file there can restore the lost keys: f5.ekf %s; f4.ekf %s; ' % (DAMAGED, UNAUTHENTICATED % 1))
+    assert 'f2.ekf %s' % NO_PASSWORD in msg and 'f1.ekf %s' % NO_PASSWORD in msg
+    assert [f['counts'] for f in files] == [False] * 6
+
+
+def test_choose_with_nothing_lost_takes_the_newest_file_that_counts(directory):
+    files, dummy = key_files.scan(str(directory), SID)
+    entry, reason = key_files.choose_for_restore(files, [], mf.Deriver(BACKUP_PASSWORD), NOW)
+    assert entry['name'] == 'f3.ekf'
+    assert reason == 'the newest key file of this array that opens with the password'
+
+
+def test_choose_says_why_each_file_was_refused(directory):
+    os.remove(str(directory / 'f1.ekf'))
+    os.remove(str(directory / 'f0.ekf'))
+    files, dummy = key_files.scan(str(directory), SID)
+    with pytest.raises(key_files.PasswordRefused) as info:
+        key_files.choose_for_restore(files, LOST, mf.Deriver(BACKUP_PASSWORD), NOW)
+    msg = info.value.msg
+    # the only file that would hold the lost keys needs another password: the refusal says so first
+    assert msg.startswith('the password does not open any key file that would hold the lost keys (f2.ekf): ')
+    assert 'f5.ekf %s' % DAMAGED in msg
+    assert 'f4.ekf %s' % (UNAUTHENTICATED % 1) in msg
+    assert 'f3.ekf holds no DEK for drive(s) HDD00-01' in msg
+    assert 'f2.ekf %s' % OTHER in msg
+    os.remove(str(directory / 'f2.ekf'))
+    files, dummy = key_files.scan(str(directory), SID)
+    with pytest.raises(VspApiError) as info:
+        key_files.choose_for_restore(files, LOST, mf.Deriver(BACKUP_PASSWORD), NOW)
+    assert not isinstance(info.value, key_files.PasswordRefused)
+    assert info.value.msg == ('no key file there can restore the lost keys: f5.ekf %s; f4.ekf %s; f3.ekf holds no DEK for '
+                              'drive(s) HDD00-01' % (DAMAGED, UNAUTHENTICATED % 1))
+
+
+def test_choose_needs_every_lost_drive(tmp_path, fast_kdf):
+    write_key_file(tmp_path, 'one.ekf', locations={'1': 'HDD00-00', '2': 'HDD00-01'}, password=BACKUP_PASSWORD, day=2)
+    write_key_file(tmp_path, 'other.ekf', locations={'3': 'HDD00-02'}, password=BACKUP_PASSWORD, day=3)
+    files, dummy = key_files.scan(str(tmp_path), SID)
+    with pytest.raises(VspApiError) as info:
+        key_files.choose_for_restore(files, ['HDD00-01', 'HDD00-02'], mf.Deriver(BACKUP_PASSWORD), NOW)
+    assert 'other.ekf holds no DEK for drive(s) HDD00-01' in info.value.msg
+    assert 'one.ekf holds no DEK for drive(s) HDD00-02' in info.value.msg
+
+
+def test_choose_skips_a_file_whose_manifest_was_edited(tmp_path, fast_kdf):
+    """An edited manifest (MAC mismatch) is a damaged file: refused with its reason, the older good file taken."""
+    old = write_key_file(tmp_path, 'old.ekf', locations=ALL, password=BACKUP_PASSWORD, day=1)
+    new = write_key_file(tmp_path, 'new.ekf', locations=ALL, password=BACKUP_PASSWORD, day=2)
+    data = read_manifest(new)
+    data['model'] = 'edited'
+    rewrite_manifest(new, data)
+    files, dummy = key_files.scan(str(tmp_path), SID)
+    entry, dummy = key_files.choose_for_restore(files, LOST, mf.Deriver(BACKUP_PASSWORD), NOW)
+    assert entry['path'] == old
+    os.remove(old)
+    files, dummy = key_files.scan(str(tmp_path), SID)
+    with pytest.raises(VspApiError) as info:
+        key_files.choose_for_restore(files, LOST, mf.Deriver(BACKUP_PASSWORD), NOW)
+    assert info.value.msg.startswith('no key file there can restore the lost keys: new.ekf ')
+    assert 'MAC' in info.value.msg
+
+
+def test_choose_from_no_file(tmp_path):
+    with pytest.raises(VspApiError, match='no key file of this array'):
+        key_files.choose_for_restore([], LOST)
+
+
+def test_holders_are_intact_covering_files_newest_first_and_only_those_that_count_once_authenticated(directory):
+    files, dummy = key_files.scan(str(directory), SID)
+    assert names(key_files.holders(files, LOST)) == ['f2.ekf', 'f1.ekf', 'f0.ekf']
+    assert names(key_files.holders(files, ['HDD00-09'])) == []
+    key_files.authenticate(files, mf.Deriver(BACKUP_PASSWORD), NOW)
+    assert names(key_files.holders(files, LOST)) == ['f1.ekf', 'f0.ekf']
+
+
+# -- forged, foreign and future-dated files -----------------------------------------------------------
+def test_a_forged_file_is_never_chosen_and_never_makes_retention_delete_a_real_one(tmp_path, fast_kdf):
+    """Four nights of keep=1 in a directory that someone else writes too: each night a real backup and a forged copy of
+    its manifest (junk bytes, their sha256 and size, dated 2099, no verifier and MAC)."""
+    keys = keys_by_type(ALL)
+    current = key_files.key_tokens(keys)
+    for night in range(1, 5):
+        real = write_key_file(tmp_path, 'real%d.ekf' % night, keys=keys, password=BACKUP_PASSWORD, day=night)
+        forged = forge(tmp_path, 'forged%d.ekf' % night, real)
+        now = when(night) + 2 * HOUR
+        files, ignored = key_files.scan(str(tmp_path), SID)
+        assert ignored == [] and files[0]['path'] == forged  # the newest by its manifest, and intact
+        deriver = mf.Deriver(BACKUP_PASSWORD)
+        entry, dummy = key_files.choose_for_restore(files, LOST, deriver, now)
+        assert entry['path'] == real
+        assert key_files.backup_decision(files, 'fp', deriver, now) == (
+            False, 'the keys are unchanged and the newest file real%d.ekf matches its manifest and opens with the password' % night)
+        delete, kept = key_files.retention(files, 1, current, deriver, now)
+        assert delete == ([str(tmp_path / ('real%d.ekf' % (night - 1)))] if night > 1 else [])
+        reasons = kept_reasons(kept)
+        assert reasons['real%d.ekf' % night] == 'one of the 1 newest'
+        assert reasons['forged%d.ekf' % night] == 'not deleted: it ' + UNAUTHENTICATED % 2
+        assert key_files.delete_files(delete, str(tmp_path)) == (delete, [])
+        assert os.path.exists(real) and os.path.exists(mf.manifest_path(real))
+    left = sorted(n for n in os.listdir(str(tmp_path)) if n.endswith('.ekf'))
+    assert left == ['forged1.ekf', 'forged2.ekf', 'forged3.ekf', 'forged4.ekf', 'real4.ekf']
+
+
+def test_a_newer_file_of_another_password_does_not_make_keep_1_delete_the_only_file_ours_opens(tmp_path, fast_kdf):
+    write_key_file(tmp_path, 'theirs.ekf', locations=ALL, password=OTHER_PASSWORD, day=2)
+    ours = write_key_file(tmp_path, 'ours.ekf', locations=ALL, password=BACKUP_PASSWORD, day=1)
+    files, dummy = key_files.scan(str(tmp_path), SID)
+    delete, kept = key_files.retention(files, 1, tokens(ALL), mf.Deriver(BACKUP_PASSWORD), NOW)
+    assert delete == []
+    assert kept_reasons(kept) == {'theirs.ekf': 'not deleted: it ' + OTHER, 'ours.ekf': 'one of the 1 newest'}
+    assert key_files.choose_for_restore(files, LOST, mf.Deriver(BACKUP_PASSWORD), NOW)[0]['path'] == ours
+
+
+def test_a_file_dated_in_the_future_does_not_count_is_not_deleted_and_does_not_outrank_todays(tmp_path, fast_kdf):
+    today = write_key_file(tmp_path, 'today.ekf', locations=ALL, password=BACKUP_PASSWORD, fingerprint='fp', made=NOW - 2 * HOUR)
+    write_key_file(tmp_path, 'ahead.ekf', locations=ALL, password=BACKUP_PASSWORD, fingerprint='keys of another day',
+                   made=NOW + 24 * HOUR)
+    files, dummy = key_files.scan(str(tmp_path), SID)
+    assert names(files) == ['ahead.ekf', 'today.ekf']
+    deriver = mf.Deriver(BACKUP_PASSWORD)
+    key_files.authenticate(files, deriver, NOW)
+    assert (files[0]['counts'], files[0]['trust']) == (
+        False, 'is dated in the future (2026-12-02T00:00:00Z; the clock of the host that made it is wrong)')
+    assert files[1]['counts'] is True
+    assert key_files.backup_decision(files, 'fp', deriver, NOW) == (
+        False, 'the keys are unchanged and the newest file today.ekf matches its manifest and opens with the password')
+    delete, kept = key_files.retention(files, 1, tokens(ALL), deriver, NOW)
+    assert delete == []
+    assert kept_reasons(kept) == {'ahead.ekf': 'not deleted: it ' + files[0]['trust'], 'today.ekf': 'one of the 1 newest'}
+    assert key_files.choose_for_restore(files, LOST, deriver, NOW)[0]['path'] == today
+    assert key_files.reusable_salt(files, deriver) == mf.salt_of(read_manifest(today))
+
+
+def test_a_file_dated_within_the_clock_tolerance_counts(tmp_path, fast_kdf):
+    write_key_file(tmp_path, 'soon.ekf', password=BACKUP_PASSWORD, made=NOW + key_files.FUTURE_TOLERANCE)
+    write_key_file(tmp_path, 'later.ekf', password=BACKUP_PASSWORD, made=NOW + key_files.FUTURE_TOLERANCE + datetime.timedelta(seconds=1))
+    files, dummy = key_files.scan(str(tmp_path), SID)
+    key_files.authenticate(files, mf.Deriver(BACKUP_PASSWORD), NOW)
+    assert [(f['name'], f['counts']) for f in files] == [('later.ekf', False), ('soon.ekf', True)]
+
+
+def test_a_future_dated_file_is_chosen_only_when_no_file_dated_sanely_holds_the_lost_keys(tmp_path, fast_kdf):
+    ahead = write_key_file(tmp_path, 'ahead.ekf', locations=ALL, password=BACKUP_PASSWORD, made=NOW + 24 * HOUR)
+    write_key_file(tmp_path, 'short.ekf', locations=AFTER_LOSS, password=BACKUP_PASSWORD, made=NOW - 2 * HOUR)
+    files, dummy = key_files.scan(str(tmp_path), SID)
+    entry, reason = key_files.choose_for_restore(files, LOST, mf.Deriver(BACKUP_PASSWORD), NOW)
+    assert entry['path'] == ahead
+    assert reason == ('the newest key file of this array that opens with the password and holds the lost keys, although it is '
+                      'dated in the future (2026-12-02T00:00:00Z): no file dated before now holds them')
+    good = write_key_file(tmp_path, 'good.ekf', locations=ALL, password=BACKUP_PASSWORD, made=NOW - 48 * HOUR)
+    files, dummy = key_files.scan(str(tmp_path), SID)
+    assert key_files.choose_for_restore(files, LOST, mf.Deriver(BACKUP_PASSWORD), NOW)[0]['path'] == good
+
+
+# -- retention ----------------------------------------------------------------------------------------
+def kept_reasons(kept):
+    return dict((os.path.basename(k['path']), k['reason']) for k in kept)
+
+
+def retain(directory, keep, current, password=BACKUP_PASSWORD, now=NOW):
+    files, dummy = key_files.scan(str(directory), SID)
+    return key_files.retention(files, keep, current, mf.Deriver(password) if password else None, now)
+
+
+def test_retention_keeps_the_newest_and_every_file_with_a_key_the_array_has_that_no_newer_kept_file_holds(tmp_path, fast_kdf):
+    write_key_file(tmp_path, 'n4.ekf', locations=AFTER_LOSS, password=BACKUP_PASSWORD, day=4)  # without DEK 2
+    write_key_file(tmp_path, 'n3.ekf', locations=AFTER_LOSS, password=BACKUP_PASSWORD, day=3)  # same keys: deletable
+    write_key_file(tmp_path, 'n2.ekf', locations=ALL, password=BACKUP_PASSWORD, day=2)         # the newest with DEK 2
+    write_key_file(tmp_path, 'n1.ekf', locations=ALL, password=BACKUP_PASSWORD, day=1)         # same as n2: deletable
+    write_key_file(tmp_path, 'v1.ekf', version=1, day=1, hour=0)                               # does not count: kept
+    delete, kept = retain(tmp_path, 1, tokens(ALL))  # the array has DEK 2
+    assert sorted(os.path.basename(p) for p in delete) == ['n1.ekf', 'n3.ekf']
+    assert kept_reasons(kept) == {
+        'n4.ekf': 'one of the 1 newest',
+        'n2.ekf': 'the newest file that holds key(s) DEK:2, which the array still has and no newer kept file holds',
+        'v1.ekf': 'not deleted: it ' + UNAUTHENTICATED % 1,
+    }
+
+
+def test_retention_a_key_the_array_no_longer_has_protects_nothing(tmp_path, fast_kdf):
+    """Why the backup module applies no retention while keys are lost: a lost DEK is no longer listed by the array."""
+    write_key_file(tmp_path, 'n3.ekf', locations=AFTER_LOSS, password=BACKUP_PASSWORD, day=3)
+    write_key_file(tmp_path, 'n2.ekf', locations=ALL, password=BACKUP_PASSWORD, day=2)
+    write_key_file(tmp_path, 'n1.ekf', locations=ALL, password=BACKUP_PASSWORD, day=1)
+    delete, kept = retain(tmp_path, 1, tokens(AFTER_LOSS))
+    assert sorted(os.path.basename(p) for p in delete) == ['n1.ekf', 'n2.ekf']
+    assert kept_reasons(kept) == {'n3.ekf': 'one of the 1 newest'}
+
+
+def test_retention_keeps_a_file_whose_only_extra_is_a_key_id_the_array_has(tmp_path, fast_kdf):
+    write_key_file(tmp_path, 'new.ekf', keys=keys_by_type(ALL, cek=('101',)), password=BACKUP_PASSWORD, day=2)
+    write_key_file(tmp_path, 'old.ekf', keys=keys_by_type(ALL, cek=('100',)), password=BACKUP_PASSWORD, day=1)
+    delete, kept = retain(tmp_path, 1, tokens(ALL, cek=('100', '101')))
+    assert delete == []
+    assert 'CEK:100' in kept_reasons(kept)['old.ekf']
+    delete, kept = retain(tmp_path, 1, tokens(ALL, cek=('101',)))  # CEK 100 is gone from the array
+    assert delete == [str(tmp_path / 'old.ekf')]
+
+
+def test_retention_keeps_damaged_files_and_does_not_count_what_they_hold(tmp_path, fast_kdf):
+    damage(write_key_file(tmp_path, 'd.ekf', locations=ALL, password=BACKUP_PASSWORD, day=5))
+    write_key_file(tmp_path, 'n2.ekf', locations=AFTER_LOSS, password=BACKUP_PASSWORD, day=2)
+    write_key_file(tmp_path, 'n1.ekf', locations=ALL, password=BACKUP_PASSWORD, day=1)
+    delete, kept = retain(tmp_path, 1, tokens(ALL))
+    assert delete == []
+    reasons = kept_reasons(kept)
+    assert reasons['d.ekf'] == 'not deleted: it ' + DAMAGED
+    assert reasons['n2.ekf'] == 'one of the 1 newest'      # the damaged file does not count toward keep
+    assert 'DEK:2' in reasons['n1.ekf']                    # what the damaged file holds does not count either
+
+
+def test_retention_keep_counts_the_newest_files_that_count(tmp_path, fast_kdf):
+    for day in (1, 2, 3, 4):
+        write_key_file(tmp_path, 'n%d.ekf' % day, locations=ALL, password=BACKUP_PASSWORD, day=day)
+    write_key_file(tmp_path, 'n5.ekf', locations=ALL, password=OTHER_PASSWORD, day=5)
+    delete, kept = retain(tmp_path, 2, tokens(ALL))
+    assert sorted(os.path.basename(p) for p in delete) == ['n1.ekf', 'n2.ekf']
+    assert kept_reasons(kept) == {'n5.ekf': 'not deleted: it ' + OTHER, 'n4.ekf': 'one of the 2 newest',
+                                  'n3.ekf': 'one of the 2 newest'}
+
+
+@pytest.mark.parametrize('keep', [0, None, -1])
+def test_retention_keep_0_keeps_all(tmp_path, fast_kdf, keep):
+    write_key_file(tmp_path, 'n2.ekf', password=BACKUP_PASSWORD, day=2)
+    write_key_file(tmp_path, 'n1.ekf', password=BACKUP_PASSWORD, day=1)
+    delete, kept = retain(tmp_path, keep, tokens(ALL))
+    assert delete == []
+    assert [k['reason'] for k in kept] == ['retention is off (keep 0)'] * 2
+
+
+def test_retention_keeps_the_files_of_the_last_hour(tmp_path, fast_kdf):
+    for name, minutes in (('m10', 10), ('m50', 50), ('m59', 59), ('m60', 60), ('m70', 70)):
+        write_key_file(tmp_path, name + '.ekf', locations=ALL, password=BACKUP_PASSWORD, made=NOW - datetime.timedelta(minutes=minutes))
+    delete, kept = retain(tmp_path, 1, tokens(ALL))
+    assert sorted(os.path.basename(p) for p in delete) == ['m60.ekf', 'm70.ekf']
+    grace = 'made less than 60 minutes ago: another run may still be using it'
+    assert kept_reasons(kept) == {'m10.ekf': 'one of the 1 newest', 'm50.ekf': grace, 'm59.ekf': grace}
+
+
+def test_retention_after_ten_key_changes_with_keep_1_keeps_one_file(tmp_path, fast_kdf):
+    """Each nightly file holds the FREE keys of its night; the array has only the last ones: keys gone from the array
+    protect nothing, so retention stays bounded (keep, plus the files of the last hour)."""
+    for night in range(1, 11):
+        keys = keys_by_type(ALL, free=('%d' % (300 + night), '%d' % (400 + night)))
+        write_key_file(tmp_path, 'n%02d.ekf' % night, keys=keys, password=BACKUP_PASSWORD, day=night)
+    current = tokens(ALL, free=('310', '410'))
+    delete, kept = retain(tmp_path, 1, current)
+    assert len(delete) == 9
+    assert kept_reasons(kept) == {'n10.ekf': 'one of the 1 newest'}
+    # the same nights, the last two within the hour: one more kept, no more
+    delete, kept = retain(tmp_path, 1, current, now=when(10) + datetime.timedelta(minutes=30))
+    assert len(delete) == 9 and set(kept_reasons(kept)) == {'n10.ekf'}
+    write_key_file(tmp_path, 'n11.ekf', keys=keys_by_type(ALL, free=('311', '411')), password=BACKUP_PASSWORD,
+                   made=when(10) + datetime.timedelta(minutes=20))
+    delete, kept = retain(tmp_path, 1, tokens(ALL, free=('311', '411')), now=when(10) + datetime.timedelta(minutes=30))
+    assert len(delete) == 9
+    assert kept_reasons(kept) == {'n11.ekf': 'one of the 1 newest',
+                                  'n10.ekf': 'made less than 60 minutes ago: another run may still be using it'}
+
+
+# -- delete_files -------------------------------------------------------------------------------------
+def test_delete_files_deletes_the_manifest_first_then_the_key_file(tmp_path, fast_kdf, monkeypatch):
+    path = write_key_file(tmp_path, 'old.ekf', password=BACKUP_PASSWORD)
+    order = []
+    real = os.unlink
+
+    def unlink(target, *args, **kwargs):
+        order.append(os.path.basename(target))
+        return real(target, *args, **kwargs)
+
+    monkeypatch.setattr(key_files.os, 'unlink', unlink)
+    assert key_files.delete_files([path], str(tmp_path)) == ([path], [])
+    assert order == ['old.ekf.manifest.json', 'old.ekf']
+    assert os.listdir(str(tmp_path)) == []
+
+
+def test_delete_files_a_key_file_that_cannot_go_has_lost_its_manifest_so_it_is_never_chosen(tmp_path, fast_kdf):
+    stuck = tmp_path / 'stuck.ekf'
+    stuck.mkdir()  # unlink fails on a directory
+    (tmp_path / 'stuck.ekf.manifest.json').write_text('{}')
+    deleted, failed = key_files.delete_files([str(stuck)], str(tmp_path))
+    assert deleted == [] and len(failed) == 1 and failed[0]['path'] == str(stuck)
+    assert not os.path.exists(mf.manifest_path(str(stuck)))
+
+
+def test_delete_files_never_deletes_outside_the_directory_nor_through_a_symlink(tmp_path, fast_kdf):
+    backups = tmp_path / 'backups'
+    elsewhere = tmp_path / 'elsewhere'
+    backups.mkdir()
+    elsewhere.mkdir()
+    outside = write_key_file(elsewhere, 'outside.ekf', password=BACKUP_PASSWORD)
+    inside = write_key_file(backups, 'inside.ekf', password=BACKUP_PASSWORD)
+    link_out = str(backups / 'link-out.ekf')
+    link_in = str(backups / 'link-in.ekf')
+    os.symlink(outside, link_out)
+    os.symlink(inside, link_in)
+    dotdot = os.path.join(str(backups), '..', 'elsewhere', 'outside.ekf')
+    asked = [outside, link_out, link_in, dotdot]
+    deleted, failed = key_files.delete_files(asked, str(backups))
+    assert deleted == []
+    assert failed == [{'path': p, 'reason': 'not a file of %s' % backups} for p in asked]
+    for path in (outside, mf.manifest_path(outside), inside, mf.manifest_path(inside), link_out, link_in):
+        assert os.path.lexists(path), path
+
+
+# -- one run at a time: DirectoryLock -----------------------------------------------------------------
+LOCK_HOLDER = '''
+import sys
+from ansible_collections.vsp.encryption.plugins.module_utils.key_files import DirectoryLock
+with DirectoryLock(sys.argv[1]):
+    print('locked', flush=True)
+    sys.stdin.read()  # until the test closes the pipe
+print('released', flush=True)
+'''
+
+
+@pytest.fixture
+def lock_holder(tmp_path):
+    """Another process holding the directory's lock until its stdin is closed (synchronised by pipes, not by time)."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    proc = subprocess.Popen([sys.executable, '-c', LOCK_HOLDER, str(tmp_path)], env=env,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    line = proc.stdout.readline()
+    if line != b'locked\n':
+        proc.kill()
+        pytest.fail('the lock holder did not start: %r %r' % (line, proc.communicate()[1]))
+    yield proc
+    if proc.poll() is None:
+        proc.stdin.close()
+        proc.wait(timeout=60)
+    proc.stdout.close()
+    proc.stderr.close()
+
+
+def test_a_second_lock_on_the_directory_waits_then_fails_naming_the_holder(tmp_path, lock_holder, no_sleep, monkeypatch):
+    monkeypatch.setattr(key_files.time, 'monotonic', SeqClock(step=1.0))  # each look at the clock: one second later
+    lock = key_files.DirectoryLock(str(tmp_path), wait=5)
+    assert lock.path == str(tmp_path / '.vsp-encryption.lock')
+    with pytest.raises(VspApiError) as info:
+        with lock:
+            pytest.fail('the lock was taken while another process held it')
+    msg = info.value.msg
+    assert msg.startswith("Another run has held the backup directory's lock %s for more than 5 s (held by pid %d on "
+                          % (lock.path, lock_holder.pid))
+    assert msg.endswith('). Nothing was written or deleted; run again when it has finished.')
+    assert no_sleep[:3] == [0.05, 0.1, 0.2]  # it waited, backing off, before it gave up
+    lock_holder.stdin.close()
+    assert lock_holder.stdout.readline() == b'released\n'
+    assert lock_holder.wait(timeout=60) == 0
+    with key_files.DirectoryLock(str(tmp_path), wait=0):  # free again once released
+        with open(lock.path) as handle:
+            assert handle.read().startswith('pid %d on ' % os.getpid())
+
+
+def test_a_second_lock_waits_for_the_first_and_takes_it_once_released(tmp_path, lock_holder, monkeypatch):
+    waited = []
+    recorded_sleep = time.sleep  # conftest's no_sleep: records, does not sleep
+
+    def sleep(delay):  # the lock's first wait: the holder lets go (its pipe closed), and is seen to have let go
+        waited.append(delay)
+        if len(waited) == 1:
+            lock_holder.stdin.close()
+            assert lock_holder.stdout.readline() == b'released\n'
+            monkeypatch.setattr(time, 'sleep', recorded_sleep)  # subprocess's own wait sleeps too
+            assert lock_holder.wait(timeout=60) == 0
+            monkeypatch.setattr(time, 'sleep', sleep)
+
+    monkeypatch.setattr(time, 'sleep', sleep)
+    with key_files.DirectoryLock(str(tmp_path)) as lock:
+        with open(lock.path) as handle:
+            assert handle.read().startswith('pid %d on ' % os.getpid())
+    assert waited == [0.05]
+
+
+# -- backup_decision ----------------------------------------------------------------------------------
+NO_FILE_COUNTS = 'no key file of this array there opens with this backup password and matches its manifest'
+
+
+def decide(tmp_path, fingerprint='fp', password=BACKUP_PASSWORD):
+    files, dummy = key_files.scan(str(tmp_path), SID)
+    return key_files.backup_decision(files, fingerprint, mf.Deriver(password) if password else None, NOW)
+
+
+def test_backup_needed_without_files(tmp_path):
+    assert decide(tmp_path) == (True, NO_FILE_COUNTS)
+
+
+def test_backup_not_needed_when_unchanged(tmp_path, fast_kdf):
+    write_key_file(tmp_path, 'n.ekf', password=BACKUP_PASSWORD, fingerprint='fp')
+    needed, reason = decide(tmp_path)
+    assert needed is False
+    assert 'unchanged' in reason and 'n.ekf' in reason
+
+
+def test_backup_needed_when_keys_changed(tmp_path, fast_kdf):
+    write_key_file(tmp_path, 'n.ekf', password=BACKUP_PASSWORD, fingerprint='old')
+    needed, reason = decide(tmp_path, fingerprint='new')
+    assert needed is True and 'keys changed' in reason
+
+
+def test_backup_needed_after_a_password_rotation(tmp_path, fast_kdf):
+    write_key_file(tmp_path, 'n.ekf', password=OTHER_PASSWORD, fingerprint='fp')
+    assert decide(tmp_path) == (True, NO_FILE_COUNTS)
+
+
+def test_backup_needed_when_the_only_file_has_no_verifier_with_a_password_or_without(tmp_path, fast_kdf):
+    write_key_file(tmp_path, 'n.ekf', fingerprint='fp')
+    assert decide(tmp_path) == (True, NO_FILE_COUNTS)
+    assert decide(tmp_path, password=None) == (True, NO_FILE_COUNTS)
+
+
+def test_backup_needed_without_a_password_whatever_the_files(tmp_path, fast_kdf):
+    write_key_file(tmp_path, 'n.ekf', password=BACKUP_PASSWORD, fingerprint='fp')
+    assert decide(tmp_path, password=None) == (True, NO_FILE_COUNTS)
+
+
+def test_backup_decision_passes_over_a_newer_format_1_file(tmp_path, fast_kdf):
+    write_key_file(tmp_path, 'old.ekf', password=BACKUP_PASSWORD, fingerprint='fp', day=1)
+    write_key_file(tmp_path, 'new.ekf', version=1, fingerprint='fp', day=2)
+    assert decide(tmp_path) == (False, 'the keys are unchanged and the newest file old.ekf matches its manifest and opens '
+                                       'with the password')
+    assert decide(tmp_path, fingerprint='other')[1] == 'the keys changed since the newest file old.ekf'
+
+
+def test_backup_decision_skips_a_damaged_newest(tmp_path, fast_kdf):
+    write_key_file(tmp_path, 'old.ekf', password=BACKUP_PASSWORD, fingerprint='fp', day=1)
+    damage(write_key_file(tmp_path, 'new.ekf', password=BACKUP_PASSWORD, fingerprint='fp', day=2))
+    needed, reason = decide(tmp_path)
+    assert needed is False and 'old.ekf' in reason
+
+
+def test_reusable_salt_is_that_of_the_newest_file_that_counts(tmp_path, fast_kdf):
+    write_key_file(tmp_path, 'theirs.ekf', password=OTHER_PASSWORD, salt=b'T' * 16, day=3)
+    forge(tmp_path, 'forged.ekf', write_key_file(tmp_path, 'ours.ekf', password=BACKUP_PASSWORD, salt=b'O' * 16, day=2))
+    write_key_file(tmp_path, 'older.ekf', password=BACKUP_PASSWORD, salt=b'P' * 16, day=1)
+    files, dummy = key_files.scan(str(tmp_path), SID)
+    assert key_files.reusable_salt(files, mf.Deriver(BACKUP_PASSWORD)) == (b'O' * 16, FAST_ITERATIONS)
+    files, dummy = key_files.scan(str(tmp_path), SID)
+    assert key_files.reusable_salt(files, None) == (None, None)

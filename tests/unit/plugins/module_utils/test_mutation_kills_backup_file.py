@@ -477,12 +477,28 @@ class _Handle(object):
         return False
 
 
+class _Os(object):
+    """backup_file's view of ``os`` with ``fdopen`` giving ``handle``: the rest is the real module."""
+
+    def __init__(self, handle):
+        self.handle = handle
+
+    def fdopen(self, fd, mode):
+        return self.handle
+
+    def __getattr__(self, name):
+        return getattr(os, name)
+
+
 def test_sha256_file_stops_at_the_end(monkeypatch):
     monkeypatch.setattr(bf, 'CHUNK_SIZE', 4)
     handle = _Handle(b'0123456789')
-    monkeypatch.setattr(bf, 'open', lambda path, mode: handle, raising=False)
+    opened = []
+    monkeypatch.setattr(bf, 'mf_open_regular', lambda path, follow=True: opened.append((path, follow)) or -1)
+    monkeypatch.setattr(bf, 'os', _Os(handle))
     assert bf.sha256_file('/k.ekf') == (bf.hashlib.sha256(b'0123456789').hexdigest(), 10)
     assert handle.reads_at_end == 1
+    assert opened == [('/k.ekf', True)]
 
 
 @pytest.mark.parametrize('mode, why', [('0201', 'permissions for others, no owner read'), ('0001', 'permissions for others, no owner read')])

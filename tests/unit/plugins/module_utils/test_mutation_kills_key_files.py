@@ -3,6 +3,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Tests added for mutants of key_files.py that survived `make mutation` (docs/mutation.md)."""
 
+import datetime
 import json
 import os
 
@@ -14,27 +15,30 @@ from ansible_collections.vsp.encryption.plugins.module_utils.key_files import re
 from conftest import BACKUP_PASSWORD
 from key_file_helpers import OTHER_SID, SERIAL, SID, read_manifest, rewrite_manifest, write_key_file
 
+NOW = datetime.datetime(2026, 12, 1, 0, 0, 0, tzinfo=datetime.timezone.utc)
+OLD = datetime.datetime(2026, 11, 1, 0, 0, 0, tzinfo=datetime.timezone.utc)
 
-def entry(path, keys, locations=()):
-    return {'path': path, 'intact': True, '_keys': set(keys), '_locations': set(locations)}
+
+def entry(path, keys, time=OLD):
+    """An entry that already counts (authenticate leaves it alone), holding the keys ``keys``."""
+    return {'path': path, 'intact': True, 'counts': True, 'trust': None, '_keys': set(keys), '_locations': set(),
+            '_manifest': {}, '_time': time}
 
 
 def test_keys_held_by_every_newer_kept_file_count_not_only_the_last_one():
-    files = [entry('/a', ['1', '2'], ['HDD00-01']), entry('/b', ['3'], ['HDD00-02']), entry('/c', ['1'], ['HDD00-01'])]
-    delete, kept = retention(files, 1)
+    files = [entry('/a', ['1', '2']), entry('/b', ['3']), entry('/c', ['1'])]
+    delete, kept = retention(files, 1, {'1', '2', '3'}, None, NOW)
     assert delete == ['/c']
     assert [k['path'] for k in kept] == ['/a', '/b']
-    assert kept[1]['reason'] == 'the newest file that holds a DEK for drive(s) HDD00-02, which no newer kept file holds'
+    assert kept[1]['reason'] == 'the newest file that holds key(s) 3, which the array still has and no newer kept file holds'
 
 
-def test_reason_lists_at_most_eight_keys_or_drives():
+def test_reason_lists_at_most_eight_keys():
     keys = [str(i) for i in range(10, 19)]
-    delete, kept = retention([entry('/a', ['1']), entry('/b', keys)], 1)
+    delete, kept = retention([entry('/a', ['1']), entry('/b', keys)], 1, set(keys) | {'1'}, None, NOW)
     assert delete == []
-    assert kept[1]['reason'] == 'the newest file that holds key(s) %s, which no newer kept file holds' % ', '.join(keys[:8])
-    drives = ['HDD00-%02d' % i for i in range(10, 19)]
-    delete, kept = retention([entry('/a', ['1']), entry('/b', ['1'], drives)], 1)
-    assert kept[1]['reason'].startswith('the newest file that holds a DEK for drive(s) %s,' % ', '.join(drives[:8]))
+    assert kept[1]['reason'] == ('the newest file that holds key(s) %s and 1 more, which the array still has and no newer kept '
+                                 'file holds' % ', '.join(keys[:8]))
 
 
 # --- scan entries, choice and backup decision: fields read from the manifest and texts word for word ----
@@ -71,10 +75,10 @@ def test_scan_goes_on_after_a_file_of_another_array_and_an_unreadable_one(tmp_pa
     write_key_file(tmp_path, 'c.ekf', locations=ALL, day=3)
     real = key_files.sha256_file
 
-    def flaky(path):
+    def flaky(path, cap=None, follow=True):
         if path.endswith('b.ekf'):
             raise OSError()
-        return real(path)
+        return real(path, cap=cap, follow=follow)
     monkeypatch.setattr(key_files, 'sha256_file', flaky)
     files, ignored = key_files.scan(str(tmp_path), SID)
     assert [f['name'] for f in files] == ['c.ekf']
@@ -82,35 +86,52 @@ def test_scan_goes_on_after_a_file_of_another_array_and_an_unreadable_one(tmp_pa
         ('a.ekf', 'the manifest names another array (%s)' % OTHER_SID), ('b.ekf', 'cannot be read (OSError)')]
 
 
-def test_scan_without_a_time_sorts_last(tmp_path):
+def test_scan_sets_aside_a_manifest_without_a_time(tmp_path):
     write_key_file(tmp_path, 'a.ekf', locations=ALL, day=2)
     path = write_key_file(tmp_path, 'b.ekf', locations=ALL, day=3)
     data = read_manifest(path)
     data.pop('created_utc')
     rewrite_manifest(path, data)
-    assert [f['name'] for f in key_files.scan(str(tmp_path), SID)[0]] == ['a.ekf', 'b.ekf']
+    files, ignored = key_files.scan(str(tmp_path), SID)
+    assert [f['name'] for f in files] == ['a.ekf']
+    assert ignored == [{'path': path, 'reason': 'The manifest %s is malformed: created_utc must be a UTC time such as '
+                                                '2026-12-01T02:00:00Z' % mf.manifest_path(path)}]
+
+
+OTHER = ('does not open with this backup password (its password verifier does not take it): made with another password, '
+         'or not made by vsp.encryption')
+NO_FILE_COUNTS = 'no key file of this array there opens with this backup password and matches its manifest'
 
 
 def test_choose_for_restore_texts_word_for_word(tmp_path, fast_kdf):
     write_key_file(tmp_path, 'a.ekf', locations={'1': 'HDD01-00'}, password=BACKUP_PASSWORD, day=5)
     write_key_file(tmp_path, 'b.ekf', locations=ALL, password='Other#Pa55', day=4)
-    files = key_files.scan(str(tmp_path), SID)[0]
+
+    def files():  # each decision marks the entries for one password: a fresh scan for another
+        return key_files.scan(str(tmp_path), SID)[0]
+
     with pytest.raises(key_files.PasswordRefused) as info:
-        key_files.choose_for_restore(files, ['HDD01-01', 'HDD01-02'][:1], mf.Deriver(BACKUP_PASSWORD))
+        key_files.choose_for_restore(files(), ['HDD01-01', 'HDD01-02'][:1], mf.Deriver(BACKUP_PASSWORD), NOW)
     assert info.value.msg == (
-        'the password does not match the password verifier of any key file that holds the lost keys (b.ekf): it is not '
-        'the password they were made with (after a rotation, older files need the older password); all files: a.ekf holds '
-        'no DEK for drive(s) HDD01-01; b.ekf was made with another backup password (its password verifier does not match)')
+        'the password does not open any key file that would hold the lost keys (b.ekf): it is not the password they were '
+        'made with (after a rotation, older files need the older password); all files: a.ekf holds no DEK for drive(s) '
+        'HDD01-01; b.ekf ' + OTHER)
     with pytest.raises(VspApiError) as info:
-        key_files.choose_for_restore(files, ['HDD01-01', 'HDD01-02'], mf.Deriver(BACKUP_PASSWORD))
+        key_files.choose_for_restore(files(), ['HDD01-01', 'HDD01-02'], mf.Deriver(BACKUP_PASSWORD), NOW)
+    assert not isinstance(info.value, key_files.PasswordRefused)
     assert info.value.msg == ('no key file there can restore the lost keys: a.ekf holds no DEK for drive(s) HDD01-01, '
-                              'HDD01-02; b.ekf holds no DEK for drive(s) HDD01-02')
+                              'HDD01-02; b.ekf ' + OTHER)
     with pytest.raises(VspApiError) as info:
         key_files.choose_for_restore([], ['HDD01-01'])
     assert info.value.msg == 'no key file of this array (by its manifest) is there'
-    entry, reason = key_files.choose_for_restore(files, ['HDD01-01', 'HDD01-00'], mf.Deriver('Other#Pa55'))
+    entry, reason = key_files.choose_for_restore(files(), ['HDD01-01', 'HDD01-00'], mf.Deriver('Other#Pa55'), NOW)
     assert entry['name'] == 'b.ekf'
-    assert reason == 'the newest key file of this array that holds a DEK for every drive that lost its key (HDD01-00, HDD01-01)'
+    assert reason == ('the newest key file of this array that opens with the password and holds a DEK for every drive that '
+                      'lost its key (HDD01-00, HDD01-01)')
+    with pytest.raises(VspApiError) as info:  # at most eight drives named
+        key_files.choose_for_restore(files(), ['HDD01-0%d' % i for i in range(10)], mf.Deriver(BACKUP_PASSWORD), NOW)
+    assert info.value.msg == ('no key file there can restore the lost keys: a.ekf holds no DEK for drive(s) %s and 1 more; '
+                              'b.ekf %s' % (', '.join('HDD01-0%d' % i for i in range(1, 9)), OTHER))
 
 
 def test_choose_for_restore_a_format_1_file_leaves_it_a_password_refusal(tmp_path, fast_kdf):
@@ -118,10 +139,10 @@ def test_choose_for_restore_a_format_1_file_leaves_it_a_password_refusal(tmp_pat
     write_key_file(tmp_path, 'b.ekf', locations=ALL, password='Other#Pa55', day=4)
     files = key_files.scan(str(tmp_path), SID)[0]
     with pytest.raises(VspApiError) as info:
-        key_files.choose_for_restore(files, ['HDD01-01'], mf.Deriver(BACKUP_PASSWORD))
+        key_files.choose_for_restore(files, ['HDD01-01'], mf.Deriver(BACKUP_PASSWORD), NOW)
     assert isinstance(info.value, key_files.PasswordRefused)
-    assert info.value.msg.endswith('all files: a.ekf has a format-1 manifest that does not say which keys it holds; b.ekf '
-                                   'was made with another backup password (its password verifier does not match)')
+    assert info.value.msg.endswith('all files: a.ekf has a manifest without a password verifier and MAC (format 1), so it is '
+                                   'not authenticated: anyone who can write the directory could have written it; b.ekf ' + OTHER)
 
 
 def test_choose_for_restore_names_the_manifest_of_an_edited_file(tmp_path, fast_kdf):
@@ -131,48 +152,63 @@ def test_choose_for_restore_names_the_manifest_of_an_edited_file(tmp_path, fast_
     rewrite_manifest(path, data)
     files = key_files.scan(str(tmp_path), SID)[0]
     with pytest.raises(VspApiError) as info:
-        key_files.choose_for_restore(files, ['HDD01-01'], mf.Deriver(BACKUP_PASSWORD))
-    assert info.value.msg == ('no key file there can restore the lost keys: a.ekf cannot be trusted: %s was changed after the '
-                              'backup (its MAC does not match); do not trust it' % mf.manifest_path(path))
+        key_files.choose_for_restore(files, ['HDD01-01'], mf.Deriver(BACKUP_PASSWORD), NOW)
+    assert info.value.msg == ('no key file there can restore the lost keys: a.ekf cannot be trusted: a.ekf.manifest.json was '
+                              'changed after the backup (its MAC does not match); do not trust it')
 
 
-def test_retention_texts_word_for_word():
-    files = [{'path': '/a', 'intact': False, '_keys': set(), '_locations': set()}]
-    assert key_files.retention(files, 0) == ([], [{'path': '/a', 'reason': 'retention is off (keep 0)'}])
-    assert key_files.retention(files, 1) == ([], [{'path': '/a', 'reason': 'does not match its manifest: left for you to look at'}])
+def test_retention_texts_word_for_word(tmp_path, fast_kdf):
+    path = write_key_file(tmp_path, 'd.ekf', locations=ALL, password=BACKUP_PASSWORD)
+    with open(path, 'ab') as handle:
+        handle.write(b'x')
+
+    def files():
+        return key_files.scan(str(tmp_path), SID)[0]
+
+    assert key_files.retention(files(), 0, set(), mf.Deriver(BACKUP_PASSWORD), NOW) == (
+        [], [{'path': path, 'reason': 'retention is off (keep 0)'}])
+    assert key_files.retention(files(), 1, set(), mf.Deriver(BACKUP_PASSWORD), NOW) == (
+        [], [{'path': path, 'reason': 'not deleted: it does not match its manifest (sha256 or size): damaged, or not the file '
+                                      'that was backed up'}])
+    young = [entry('/n', ['1'], NOW), entry('/y', ['1'], NOW - datetime.timedelta(minutes=59))]
+    assert key_files.retention(young, 1, {'1'}, None, NOW) == ([], [
+        {'path': '/n', 'reason': 'one of the 1 newest'},
+        {'path': '/y', 'reason': 'made less than 60 minutes ago: another run may still be using it'}])
 
 
 def test_backup_decision_texts_word_for_word(tmp_path, fast_kdf):
     path = write_key_file(tmp_path, 'k.ekf', locations=ALL, password=BACKUP_PASSWORD, fingerprint='fp')
-    files = key_files.scan(str(tmp_path), SID)[0]
-    assert key_files.backup_decision(files, 'new') == (True, 'the keys changed since the newest file k.ekf')
-    assert key_files.backup_decision(files, 'fp', mf.Deriver('Other#Pa55')) == (
-        True, 'the backup password changed since the newest file k.ekf')
-    assert key_files.backup_decision(files, 'fp', mf.Deriver(BACKUP_PASSWORD)) == (
-        False, 'the keys are unchanged and the newest file k.ekf matches its manifest and the password')
+
+    def files(directory=tmp_path):
+        return key_files.scan(str(directory), SID)[0]
+
+    assert key_files.backup_decision(files(), 'new', mf.Deriver(BACKUP_PASSWORD), NOW) == (
+        True, 'the keys changed since the newest file k.ekf')
+    assert key_files.backup_decision(files(), 'fp', mf.Deriver('Other#Pa55'), NOW) == (True, NO_FILE_COUNTS)
+    assert key_files.backup_decision(files(), 'fp', mf.Deriver(BACKUP_PASSWORD), NOW) == (
+        False, 'the keys are unchanged and the newest file k.ekf matches its manifest and opens with the password')
     data = read_manifest(path)
     data['model'] = 'edited'
     rewrite_manifest(path, data)
-    with pytest.raises(VspApiError) as info:
-        key_files.backup_decision(key_files.scan(str(tmp_path), SID)[0], 'fp', mf.Deriver(BACKUP_PASSWORD))
-    assert mf.manifest_path(path) in info.value.msg
-    bare = write_key_file(tmp_path / '..', 'bare.ekf', locations=ALL, fingerprint='fp')
-    files = [f for f in key_files.scan(os.path.dirname(bare), SID)[0] if f['name'] == 'bare.ekf']
-    assert key_files.backup_decision(files, 'fp', mf.Deriver(BACKUP_PASSWORD)) == (
-        True, 'the newest file bare.ekf has no password verifier, so it is not known to open with this password')
+    edited = files()
+    assert key_files.backup_decision(edited, 'fp', mf.Deriver(BACKUP_PASSWORD), NOW) == (True, NO_FILE_COUNTS)
+    assert mf.manifest_path('k.ekf') in edited[0]['trust']
+    bare = tmp_path / 'bare'
+    bare.mkdir()
+    write_key_file(bare, 'bare.ekf', locations=ALL, fingerprint='fp')
+    assert key_files.backup_decision(files(bare), 'fp', mf.Deriver(BACKUP_PASSWORD), NOW) == (True, NO_FILE_COUNTS)
     old = tmp_path / 'old'
     old.mkdir()
     write_key_file(old, 'o.ekf', locations=ALL, version=1)
-    assert key_files.backup_decision(key_files.scan(str(old), SID)[0], 'fp') == (
-        True, 'the newest file o.ekf has a format-1 manifest, which does not say which keys it holds')
-    assert json.dumps(key_files.backup_decision([], 'fp')) == '[true, "no intact key file of this array yet"]'
+    assert key_files.backup_decision(files(old), 'fp', mf.Deriver(BACKUP_PASSWORD), NOW) == (True, NO_FILE_COUNTS)
+    assert json.dumps(key_files.backup_decision([], 'fp', None)) == '[true, "%s"]' % NO_FILE_COUNTS
 
 
-def test_reason_names_exactly_eight_drives():
-    drives = ['HDD00-%02d' % i for i in range(10, 19)]
-    delete, kept = retention([entry('/a', ['1']), entry('/b', ['1'], drives)], 1)
-    assert kept[1]['reason'] == ('the newest file that holds a DEK for drive(s) %s, which no newer kept file holds'
-                                 % ', '.join(drives[:8]))
+def test_reason_names_exactly_eight_keys():
+    keys = ['DEK:%d' % i for i in range(10, 18)]
+    delete, kept = retention([entry('/a', ['1']), entry('/b', keys)], 1, set(keys), None, NOW)
+    assert kept[1]['reason'] == ('the newest file that holds key(s) %s, which the array still has and no newer kept file holds'
+                                 % ', '.join(keys))
 
 
 def test_scan_goes_on_after_an_unreadable_manifest_and_a_file_without_one(tmp_path):

@@ -51,17 +51,21 @@ def test_dumps_is_indented_sorted_and_ends_with_a_newline():
     assert mf.dumps({'b': 1, 'a': {'d': 2, 'c': [3]}}) == b'{\n  "a": {\n    "c": [\n      3\n    ],\n    "d": 2\n  },\n  "b": 1\n}\n'
 
 
+SHAPED = '{"created_utc": "2026-12-01T02:00:00Z", "sha256": "%s", "storage_device_id": "1"%s}' % ('0' * 64, '%s')
+
+
 def test_read_cap_is_exact(tmp_path, monkeypatch):
-    monkeypatch.setattr(mf, 'MAX_MANIFEST_BYTES', 20)
+    text = SHAPED % ''
+    monkeypatch.setattr(mf, 'MAX_MANIFEST_BYTES', len(text))
     path = str(tmp_path / 'k.ekf')
     with open(mf.manifest_path(path), 'w') as handle:
-        handle.write('{"sha256": "%s"}' % ('x' * 6))  # 20 bytes
-    assert mf.read(path) == {'sha256': 'xxxxxx'}
+        handle.write(text)
+    assert mf.read(path) == json.loads(text)
     with open(mf.manifest_path(path), 'w') as handle:
-        handle.write('{"sha256": "%s"}' % ('x' * 7))  # 21 bytes
+        handle.write(text + ' ')  # one byte more
     with pytest.raises(VspApiError) as info:
         mf.read(path)
-    assert info.value.msg == 'The manifest %s cannot be read: larger than 20 bytes' % mf.manifest_path(path)
+    assert info.value.msg == 'The manifest %s cannot be read: larger than %d bytes' % (mf.manifest_path(path), len(text))
 
 
 def test_read_messages_word_for_word(tmp_path):
@@ -71,9 +75,14 @@ def test_read_messages_word_for_word(tmp_path):
     with pytest.raises(VspApiError) as info:
         mf.read(path)
     assert info.value.msg == 'The manifest %s is not a manifest of vsp.encryption (no sha256)' % mf.manifest_path(path)
+    with open(mf.manifest_path(path), 'wb') as handle:  # read as UTF-8
+        handle.write((SHAPED % ', "model": "\u00fc-ü"').encode('utf-8'))
+    assert mf.read(path)['model'] == 'ü-ü'
     with open(mf.manifest_path(path), 'wb') as handle:
-        handle.write('{"sha256": "ü"}'.encode())
-    assert mf.read(path) == {'sha256': 'ü'}
+        handle.write('{"sha256": "ü"}'.encode('utf-8'))
+    with pytest.raises(VspApiError) as info:
+        mf.read(path)
+    assert info.value.msg == 'The manifest %s is malformed: sha256 must be 64 lower-case hex digits' % mf.manifest_path(path)
 
 
 def test_version():

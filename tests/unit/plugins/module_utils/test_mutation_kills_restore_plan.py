@@ -3,6 +3,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Tests added for mutants of restore_plan.py that survived `make mutation` (docs/mutation.md)."""
 
+import datetime
 import os
 
 import pytest
@@ -10,7 +11,7 @@ from ansible_collections.vsp.encryption.plugins.module_utils import manifest as 
 from ansible_collections.vsp.encryption.plugins.module_utils import restore_plan
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
 from conftest import BACKUP_PASSWORD
-from key_file_helpers import OTHER_SID, SERIAL, SID, STORAGE, read_manifest, rewrite_manifest, write_key_file
+from key_file_helpers import OTHER_SID, SERIAL, SID, STORAGE, forge, read_manifest, resign, rewrite_manifest, write_key_file
 from restore_plan_fakes import plan
 from test_restore_plan import ALL, LOST_1_1, Api, refused
 
@@ -77,14 +78,14 @@ def mf_sha(path):
 
 
 def test_size_alone_differing_is_refused_and_a_manifest_without_size_is_accepted(tmp_path, fast_kdf):
-    path = write_key_file(tmp_path, 'k.ekf', locations=ALL)
+    path = write_key_file(tmp_path, 'k.ekf', locations=ALL, password=BACKUP_PASSWORD)
     data = read_manifest(path)
     data['size'] = data['size'] + 1
-    rewrite_manifest(path, data)
-    assert 'does not match its manifest' in refused(Api(LOST_1_1), path, password=None)
+    resign(path, data, BACKUP_PASSWORD)  # authenticated: only the size differs
+    assert 'does not match its manifest' in refused(Api(LOST_1_1), path)
     data.pop('size')
-    rewrite_manifest(path, data)
-    assert plan(Api(LOST_1_1), path, password=None)['manifest_verified'] is True
+    resign(path, data, BACKUP_PASSWORD)
+    assert plan(Api(LOST_1_1), path)['manifest_verified'] is True
 
 
 def test_unreadable_key_file_message(tmp_path, fast_kdf, monkeypatch):
@@ -111,17 +112,35 @@ def test_missing_dek_message_word_for_word(tmp_path, fast_kdf):
 
 
 def test_warnings_word_for_word(tmp_path, fast_kdf):
-    path = write_key_file(tmp_path, 'k.ekf', locations=ALL)
-    assert plan(Api(LOST_1_1), path)['warnings'] == [
-        '%s has no password verifier: a wrong backup_password is found only by the array, after the volumes are blocked.'
-        % mf.manifest_path(path)]
-    assert plan(Api(LOST_1_1), path, password=None)['warnings'] == [
-        '%s has no password verifier: a wrong backup_password is found only by the array, after the volumes are blocked.'
-        % mf.manifest_path(path)]
-    old = write_key_file(tmp_path, 'old.ekf', locations=ALL, version=1)
-    assert plan(Api(LOST_1_1), old)['warnings'][0] == (
-        '%s has a format-1 manifest, which does not say which keys the file holds: whether it holds the lost keys is known '
-        'only after the restore.' % mf.manifest_path(old))
+    path = write_key_file(tmp_path, 'k.ekf', locations=ALL, password=BACKUP_PASSWORD)
+    assert plan(Api(LOST_1_1), path)['warnings'] == []
+    ahead = write_key_file(tmp_path, 'ahead.ekf', locations=ALL, password=BACKUP_PASSWORD,
+                           made=datetime.datetime(2099, 1, 1, 0, 0, 0, tzinfo=datetime.timezone.utc))
+    assert plan(Api(LOST_1_1), ahead)['warnings'] == [
+        '%s is dated in the future (2099-01-01T00:00:00Z): the clock of the host that made it is wrong.' % mf.manifest_path(ahead)]
+
+
+def test_unauthenticated_named_file_message_word_for_word(tmp_path, fast_kdf):
+    for version in (2, 1):
+        path = write_key_file(tmp_path, 'v%d.ekf' % version, locations=ALL, version=version)
+        assert refused(Api(LOST_1_1), path) == (
+            'path: the manifest %s is not authenticated (format %d, without a password verifier and MAC): anyone who can '
+            'write the directory could have written it, and nothing in it can be believed. The rule: a file is restored '
+            'from its manifest only when the manifest opens with backup_password. If you know this file is right, restore '
+            'it without its manifest (verify_manifest: false); the array then decides whether it is this array\'s and holds '
+            'the lost keys, after the volumes are blocked.%s' % (mf.manifest_path(path), version, NOTHING))
+
+
+def test_changed_after_the_preflight_message_word_for_word(tmp_path, fast_kdf):
+    path = write_key_file(tmp_path, 'k.ekf', locations=ALL, password=BACKUP_PASSWORD)
+    sha = mf_sha(path)[0]
+    assert refused(Api(LOST_1_1), path, verified_sha256='f' * 64) == (
+        'path: %s changed after the preflight checked it (sha256 now %s, then %s). The rule: the bytes uploaded are the '
+        'bytes the plan checked. Run the procedure again from the start.%s' % (path, sha, 'f' * 64, NOTHING))
+    assert refused(Api(LOST_1_1), str(tmp_path), verified_sha256='f' * 64) == (
+        'path: in %s, the file to restore is now k.ekf (sha256 %s), not the file the preflight checked (sha256 %s). The '
+        'rule: the bytes uploaded are the bytes the plan checked. Run the procedure again from the start.%s'
+        % (tmp_path, sha, 'f' * 64, NOTHING))
 
 
 def test_password_checked_with_the_manifest_path_named(tmp_path, fast_kdf):
@@ -131,8 +150,7 @@ def test_password_checked_with_the_manifest_path_named(tmp_path, fast_kdf):
     rewrite_manifest(path, data)
     with pytest.raises(VspApiError) as info:
         plan(Api(LOST_1_1), path)
-    assert mf.manifest_path(path) in info.value.msg
-    assert plan(Api(LOST_1_1), path, password=None)['password_checked'] is None
+    assert info.value.msg.startswith('%s was changed after the backup (its MAC does not match)' % mf.manifest_path(path))
 
 
 def test_no_manifest_message_word_for_word(tmp_path):
@@ -163,13 +181,20 @@ def test_verify_manifest_false_texts(tmp_path):
     assert "Checks before any write: this array's file, no manifest check, password not checkable before the restore." in result['lines']
 
 
-def test_directory_pick_without_verifier_warns_by_name(tmp_path, fast_kdf):
-    write_key_file(tmp_path, 'good.ekf', locations=ALL, day=3)
+def test_directory_pick_passes_over_a_file_without_verifier_naming_it(tmp_path, fast_kdf):
+    write_key_file(tmp_path, 'bare.ekf', locations=ALL, day=3)
+    assert refused(Api(LOST_1_1), str(tmp_path)) == (
+        'path: in %s, no key file there can restore the lost keys: bare.ekf has a manifest without a password verifier and '
+        'MAC (format 2), so it is not authenticated: anyone who can write the directory could have written it.%s'
+        % (tmp_path, NOTHING))
+    good = write_key_file(tmp_path, 'good.ekf', locations=ALL, password=BACKUP_PASSWORD, day=2)
     result = plan(Api(LOST_1_1), str(tmp_path))
-    assert result['warnings'] == ['good.ekf has no password verifier: a wrong backup_password is found only by the array.']
-    assert result['password_checked'] is None
-    result = plan(Api(LOST_1_1), str(tmp_path), password=None)
-    assert result['warnings'] == ['good.ekf has no password verifier: a wrong backup_password is found only by the array.']
+    assert result['path'] == good and result['password_checked'] is True
+    # the newer file that was passed over is named, once
+    assert result['warnings'] == [
+        '1 key file(s) of this array in the directory do not count and were neither used nor deleted: bare.ekf has a manifest '
+        'without a password verifier and MAC (format 2), so it is not authenticated: anyone who can write the directory could '
+        'have written it. Look at them, and delete them yourself once you know they are not needed.']
 
 
 def test_directory_pick_with_verifier_has_no_warning(tmp_path, fast_kdf):
@@ -178,17 +203,22 @@ def test_directory_pick_with_verifier_has_no_warning(tmp_path, fast_kdf):
     assert result['warnings'] == [] and result['password_checked'] is True
 
 
-def test_directory_refusal_lists_at_most_ten_other_files(tmp_path, fast_kdf):
+def test_directory_refusal_names_at_most_five_set_aside_files_and_counts_other_arrays(tmp_path, fast_kdf):
     for day in range(1, 13):
         write_key_file(tmp_path, 'f%02d.ekf' % day, locations=ALL, sid=OTHER_SID, day=day)
     msg = refused(Api(LOST_1_1), str(tmp_path))
-    listed = msg.split(' Other files there: ', 1)[1]
-    assert listed.count('.ekf: ') == 10
-    assert listed.startswith('f')
-    assert '; f' in listed
+    assert msg == ('path: in %s, no key file of this array (by its manifest) is there. 12 file(s) there belong to other '
+                   'arrays.%s' % (tmp_path, NOTHING))
+    for i in range(7):
+        (tmp_path / ('loose%d.ekf' % i)).write_bytes(b'keys')
+    msg = refused(Api(LOST_1_1), str(tmp_path))
+    assert msg == ('path: in %s, no key file of this array (by its manifest) is there. Set aside there: %s and 2 more. 12 '
+                   'file(s) there belong to other arrays.%s'
+                   % (tmp_path, '; '.join('loose%d.ekf: no manifest' % i for i in range(5)), NOTHING))
     empty = tmp_path / 'empty'
     empty.mkdir()
-    assert 'Other files there' not in refused(Api(LOST_1_1), str(empty))
+    assert refused(Api(LOST_1_1), str(empty)) == 'path: in %s, no key file of this array (by its manifest) is there.%s' % (
+        empty, NOTHING)
 
 
 def test_plan_fields_for_a_named_file(tmp_path, fast_kdf):
@@ -280,19 +310,31 @@ def test_still_lost_message_word_for_word():
         'key file that holds those keys (name the backup directory to let the collection pick one).')
 
 
-def test_holder_hint_and_path_need_a_file_source_and_a_path(tmp_path, fast_kdf):
-    holder = write_key_file(tmp_path, 'holder.ekf', locations=ALL, day=3)
-    used = write_key_file(tmp_path, 'used.ekf', locations=LOST_1_1, day=4)
+def test_holder_hint_and_path_need_a_file_source_a_path_and_the_password(tmp_path, fast_kdf):
+    holder = write_key_file(tmp_path, 'holder.ekf', locations=ALL, password=BACKUP_PASSWORD, day=3)
+    used = write_key_file(tmp_path, 'used.ekf', locations=LOST_1_1, password=BACKUP_PASSWORD, day=4)
     cov = {'lost_drives': ['HDD01-01']}
     plan_file = {'source': 'file', 'path': used, 'storage': dict(STORAGE)}
-    assert restore_plan.holder_path(plan_file, cov) == holder
-    assert restore_plan.holder_path(dict(plan_file, source='kms'), cov) is None
-    assert restore_plan.holder_path(dict(plan_file, path=None), cov) is None
-    assert restore_plan.holder_hint(dict(plan_file, source='kms'), cov) is None
-    assert restore_plan.holder_hint(dict(plan_file, path=None), cov) is None
-    assert restore_plan.holder_hint(plan_file, cov) == (
+    deriver = mf.Deriver(BACKUP_PASSWORD)
+    assert restore_plan.holder_path(plan_file, cov, deriver) == holder
+    assert restore_plan.holder_path(dict(plan_file, source='kms'), cov, deriver) is None
+    assert restore_plan.holder_path(dict(plan_file, path=None), cov, deriver) is None
+    assert restore_plan.holder_hint(dict(plan_file, source='kms'), cov, deriver) is None
+    assert restore_plan.holder_hint(dict(plan_file, path=None), cov, deriver) is None
+    assert restore_plan.holder_hint(plan_file, cov, deriver) == (
         'The key file %s holds them: rerun with it (or with the directory %s).' % (holder, os.path.dirname(holder)))
-    assert restore_plan.holder_path(plan_file, cov, mf.Deriver(BACKUP_PASSWORD)) == holder
+    # without the password no file counts, so none is offered
+    assert restore_plan.holder_path(plan_file, cov) is None
+    assert restore_plan.holder_hint(plan_file, cov) == (
+        'No key file in %s holds them (by the manifests); look for an older copy, or restore from the KMS.' % tmp_path)
+
+
+def test_holder_path_never_offers_a_forged_file(tmp_path, fast_kdf):
+    used = write_key_file(tmp_path, 'used.ekf', locations=LOST_1_1, password=BACKUP_PASSWORD, day=4)
+    holder = write_key_file(tmp_path, 'holder.ekf', locations=ALL, password=BACKUP_PASSWORD, day=3)
+    forge(tmp_path, 'forged.ekf', holder)
+    plan_file = {'source': 'file', 'path': used, 'storage': dict(STORAGE)}
+    assert restore_plan.holder_path(plan_file, {'lost_drives': ['HDD01-01']}, mf.Deriver(BACKUP_PASSWORD)) == holder
 
 
 def test_holder_path_passes_over_a_file_whose_manifest_was_edited(tmp_path, fast_kdf):
@@ -309,7 +351,8 @@ def test_holder_path_passes_over_a_file_whose_manifest_was_edited(tmp_path, fast
     assert restore_plan.holder_path(plan_file, cov, mf.Deriver(BACKUP_PASSWORD)) is None
 
 
-def test_directory_pick_without_a_password_does_not_check_the_verifier(tmp_path, fast_kdf):
-    good = write_key_file(tmp_path, 'good.ekf', locations=ALL, password=BACKUP_PASSWORD, day=3)
-    result = plan(Api(LOST_1_1), str(tmp_path), password=None)
-    assert result['path'] == good and result['password_checked'] is None
+def test_directory_pick_without_a_password_chooses_nothing(tmp_path, fast_kdf):
+    write_key_file(tmp_path, 'good.ekf', locations=ALL, password=BACKUP_PASSWORD, day=3)
+    assert refused(Api(LOST_1_1), str(tmp_path), password=None) == (
+        'path: in %s, no key file there can restore the lost keys: good.ekf is not authenticated: no backup password was '
+        'given to check its manifest.%s' % (tmp_path, NOTHING))

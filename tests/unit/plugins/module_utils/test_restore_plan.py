@@ -2,11 +2,12 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
+import datetime
 import os
 
 import pytest
 from conftest import BACKUP_PASSWORD
-from key_file_helpers import OTHER_SID, SERIAL, SID, STORAGE, read_manifest, rewrite_manifest, write_key_file
+from key_file_helpers import OTHER_SID, SERIAL, SID, STORAGE, forge, read_manifest, rewrite_manifest, write_key_file
 from restore_plan_fakes import FakeArray as Api
 from restore_plan_fakes import plan
 
@@ -180,19 +181,38 @@ def test_named_file_with_wrong_password_refused(tmp_path, fast_kdf):
     assert BACKUP_PASSWORD not in msg and OTHER_PASSWORD not in msg
 
 
-def test_named_file_without_verifier_warns(tmp_path, fast_kdf):
+UNAUTHENTICATED = ('path: the manifest %s is not authenticated (format %d, without a password verifier and MAC): anyone who '
+                   'can write the directory could have written it, and nothing in it can be believed.')
+
+
+def test_named_file_without_verifier_refused_before_anything_is_changed(tmp_path, fast_kdf):
     path = write_key_file(tmp_path, 'k.ekf', locations=ALL)
-    result = plan(Api(LOST_1_1), path)
-    assert result['password_checked'] is None
-    assert any('has no password verifier' in w for w in result['warnings'])
-    assert 'password not checkable before the restore' in ' '.join(result['lines'])
+    msg = refused(Api(LOST_1_1), path)
+    assert msg.startswith(UNAUTHENTICATED % (mf.manifest_path(path), 2))
+    assert 'verify_manifest: false' in msg
 
 
-def test_named_format_1_file_warns(tmp_path):
+def test_named_format_1_file_refused_as_not_authenticated(tmp_path):
     path = write_key_file(tmp_path, 'k.ekf', locations=ALL, version=1)
+    msg = refused(Api(LOST_1_1), path)
+    assert msg.startswith(UNAUTHENTICATED % (mf.manifest_path(path), 1))
+
+
+def test_named_file_with_a_verifier_but_no_mac_refused(tmp_path, fast_kdf):
+    path = write_key_file(tmp_path, 'k.ekf', locations=ALL, password=BACKUP_PASSWORD)
+    data = read_manifest(path)
+    del data['mac']
+    rewrite_manifest(path, data)
+    assert refused(Api(LOST_1_1), path).startswith(UNAUTHENTICATED % (mf.manifest_path(path), 2))
+
+
+def test_named_file_dated_in_the_future_is_used_with_a_warning(tmp_path, fast_kdf):
+    ahead = mf.utc_now() + datetime.timedelta(days=1)
+    path = write_key_file(tmp_path, 'k.ekf', locations=ALL, password=BACKUP_PASSWORD, made=ahead)
     result = plan(Api(LOST_1_1), path)
-    assert result['manifest_verified'] is True
-    assert any('format-1 manifest' in w for w in result['warnings'])
+    assert result['path'] == path and result['password_checked'] is True
+    assert result['warnings'] == ['%s is dated in the future (%s): the clock of the host that made it is wrong.'
+                                  % (mf.manifest_path(path), ahead.strftime('%Y-%m-%dT%H:%M:%SZ'))]
 
 
 def test_named_file_with_edited_manifest_refused(tmp_path, fast_kdf):
@@ -224,11 +244,20 @@ def test_directory_without_a_covering_file_refused_saying_why(tmp_path, fast_kdf
     write_key_file(tmp_path, 'theirs.ekf', locations=ALL, sid=OTHER_SID, day=3)
     msg = refused(Api(LOST_1_1), str(tmp_path))
     # the only file holding the lost keys needs another password: the message names backup_password, and every file
-    assert msg.startswith('backup_password: in %s, the password does not match the password verifier of any key file '
-                          'that holds the lost keys (rotated.ekf)' % tmp_path)
+    assert msg.startswith('backup_password: in %s, the password does not open any key file that would hold the lost keys '
+                          '(rotated.ekf)' % tmp_path)
     assert 'after-loss.ekf holds no DEK for drive(s) HDD01-01' in msg
-    assert 'rotated.ekf was made with another backup password' in msg
-    assert 'theirs.ekf: the manifest names another array (%s)' % OTHER_SID in msg
+    assert 'rotated.ekf does not open with this backup password' in msg
+    assert msg.endswith(' 1 file(s) there belong to other arrays. Nothing was changed on the array.')
+    assert 'theirs.ekf' not in msg  # another array's files are counted, not listed (a fleet shares one directory)
+
+
+def test_directory_never_picks_a_forged_newer_file(tmp_path, fast_kdf):
+    good = write_key_file(tmp_path, 'good.ekf', locations=ALL, password=BACKUP_PASSWORD, day=3)
+    forged = forge(tmp_path, 'forged.ekf', good)
+    result = plan(Api(LOST_1_1), str(tmp_path))
+    assert result['path'] == good and result['sha256'] == key_files.sha256_file(good)[0]
+    assert len(result['warnings']) == 1 and os.path.basename(forged) in result['warnings'][0]
 
 
 def test_directory_with_verify_manifest_false_refused(tmp_path, fast_kdf):
@@ -369,12 +398,43 @@ def test_a_verified_sha256_the_file_still_has_skips_only_the_derivation(tmp_path
     assert 'does not match its manifest' in refused(Api(LOST_1_1), path, verified_sha256=sha256)
 
 
-def test_a_verified_sha256_of_another_file_does_not_skip_the_password_check(tmp_path, fast_kdf, derivations):
+def test_a_verified_sha256_of_other_bytes_is_refused_before_any_derivation(tmp_path, fast_kdf, derivations):
     path = write_key_file(tmp_path, 'k.ekf', locations=ALL, password=BACKUP_PASSWORD)
     del derivations[:]  # the one of the writer
     msg = refused(Api(LOST_1_1), path, password='Other-Passw0rd', verified_sha256='0' * 64)
-    assert msg.startswith('backup_password does not match the password verifier in %s' % mf.manifest_path(path))
-    assert len(derivations) == 1
+    assert msg.startswith('path: %s changed after the preflight checked it (sha256 now %s, then %s). The rule: the bytes '
+                          'uploaded are the bytes the plan checked.' % (path, key_files.sha256_file(path)[0], '0' * 64))
+    assert derivations == []
+
+
+# -- a file swapped between the preflight and the restore -----------------------------------------------------------
+def test_a_named_file_swapped_after_the_plan_for_one_without_verifier_is_refused(tmp_path, fast_kdf):
+    path = write_key_file(tmp_path, 'k.ekf', locations=ALL, password=BACKUP_PASSWORD)
+    checked = plan(Api(LOST_1_1), path)['sha256']
+    write_key_file(tmp_path, 'k.ekf', locations=ALL, content=b'other bytes' * 30)  # new bytes, a manifest anyone can write
+    msg = refused(Api(LOST_1_1), path, verified_sha256=checked)
+    assert msg.startswith(UNAUTHENTICATED % (mf.manifest_path(path), 2))
+
+
+def test_a_named_file_swapped_after_the_plan_for_another_authenticated_one_is_refused(tmp_path, fast_kdf, derivations):
+    path = write_key_file(tmp_path, 'k.ekf', locations=ALL, password=BACKUP_PASSWORD)
+    checked = plan(Api(LOST_1_1), path)['sha256']
+    write_key_file(tmp_path, 'k.ekf', locations=ALL, password=BACKUP_PASSWORD, content=b'newer backup' * 30)
+    del derivations[:]
+    msg = refused(Api(LOST_1_1), path, verified_sha256=checked)
+    assert msg.startswith('path: %s changed after the preflight checked it (sha256 now %s, then %s).'
+                          % (path, key_files.sha256_file(path)[0], checked))
+    assert derivations == []
+
+
+def test_a_directory_whose_pick_changed_after_the_plan_is_refused(tmp_path, fast_kdf):
+    write_key_file(tmp_path, 'good.ekf', locations=ALL, password=BACKUP_PASSWORD, day=3)
+    checked = plan(Api(LOST_1_1), str(tmp_path))['sha256']
+    assert plan(Api(LOST_1_1), str(tmp_path), verified_sha256=checked)['sha256'] == checked
+    newer = write_key_file(tmp_path, 'newer.ekf', locations=ALL, password=BACKUP_PASSWORD, day=4)
+    msg = refused(Api(LOST_1_1), str(tmp_path), verified_sha256=checked)
+    assert msg.startswith('path: in %s, the file to restore is now newer.ekf (sha256 %s), not the file the preflight checked '
+                          '(sha256 %s).' % (tmp_path, key_files.sha256_file(newer)[0], checked))
 
 
 def test_a_named_group_the_coverage_did_not_list_is_asked_of_the_array(tmp_path, fast_kdf):

@@ -12,13 +12,15 @@ import base64
 import datetime
 
 import pytest
+from ansible.module_utils import basic
 from conftest import BACKUP_PASSWORD, assert_no_secret, connection_args, job, kart_error
 from conftest import backup_args as args
-from key_file_helpers import OTHER_SID, SID, read_manifest, write_key_file
+from key_file_helpers import OTHER_SID, SID, forge, keys_by_type, read_manifest, write_key_file
 
 from ansible_collections.vsp.encryption.plugins.module_utils import backup_file
 from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils.keys import key_fingerprint
 from ansible_collections.vsp.encryption.plugins.modules import encryption_key_backup
 
 BACKUP = '/v1/objects/encryption-keys/file/actions/backup/invoke'
@@ -76,7 +78,7 @@ def test_backup_to_directory_with_manifest(vsp, tmp_path):
     assert manifest['password_verifier']['kdf'] == 'pbkdf2-hmac-sha256'
     assert manifest['password_verifier']['iterations'] == mf.KDF_ITERATIONS
     assert manifest['mac']['algorithm'] == 'hmac-sha256'
-    assert result['password_verifier'] is True
+    assert 'password_verifier' not in result  # no option, no field: the verifier is always written
     assert mf.check_password(manifest, mf.Deriver(BACKUP_PASSWORD)) is True
     assert mf.check_password(manifest, mf.Deriver(OTHER_PASSWORD)) is False
     with pytest.raises(VspApiError, match='changed after the backup'):
@@ -86,7 +88,9 @@ def test_backup_to_directory_with_manifest(vsp, tmp_path):
     assert re.match(r'^[0-9a-f]{64}$', manifest['key_fingerprint'])
     assert manifest['key_fingerprint'] == result['key_fingerprint']
     assert re.match(r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$', manifest['created_utc'])
-    assert sorted(os.listdir(str(tmp_path))) == sorted([os.path.basename(path), os.path.basename(path) + '.manifest.json'])
+    # the file, its manifest and the directory's lock file (one run at a time writes there)
+    assert sorted(os.listdir(str(tmp_path))) == sorted([os.path.basename(path), os.path.basename(path) + '.manifest.json',
+                                                        '.vsp-encryption.lock'])
     # request: JSON body with the password, Accept octet-stream
     request = vsp.rsps.calls[6].request
     assert request.headers['Accept'] == 'application/octet-stream'
@@ -95,15 +99,17 @@ def test_backup_to_directory_with_manifest(vsp, tmp_path):
     assert 'content' not in result
 
 
-def test_password_verifier_false_writes_no_verifier_and_no_mac(vsp, tmp_path, derivations):
+def test_the_verifier_is_always_written_and_password_verifier_is_no_option(vsp, tmp_path, derivations):
+    result = vsp.fail(encryption_key_backup.main, args(path=str(tmp_path), password_verifier=False))
+    assert result['msg'].startswith('Unsupported parameters for')
+    assert 'password_verifier' in result['msg'] and vsp.calls == []
     expect_backup(vsp)
-    result = vsp.run(encryption_key_backup.main, args(path=str(tmp_path), password_verifier=False))
+    result = vsp.run(encryption_key_backup.main, args(path=str(tmp_path / 'fixed.ekf')))  # a fixed path, too
     manifest = read_manifest(result['path'])
-    assert manifest['password_verifier'] is None
-    assert 'mac' not in manifest
-    assert manifest['format_version'] == 2 and manifest['dek_locations'] == {'0': 'HDD00-00', '1': 'HDD00-01'}
-    assert result['password_verifier'] is False
-    assert derivations == []  # the password was never derived
+    assert manifest['password_verifier']['kdf'] == 'pbkdf2-hmac-sha256' and manifest['mac']['algorithm'] == 'hmac-sha256'
+    assert mf.check_password(manifest, mf.Deriver(BACKUP_PASSWORD)) is True
+    assert len(derivations) == 2  # the backup's, and the check just above
+    assert sorted(os.listdir(str(tmp_path))) == ['fixed.ekf', 'fixed.ekf.manifest.json']  # no lock beside a fixed path
 
 
 def test_salt_reused_from_the_newest_manifest_the_password_opens(vsp, tmp_path, derivations):
@@ -117,7 +123,8 @@ def test_salt_reused_from_the_newest_manifest_the_password_opens(vsp, tmp_path, 
     assert manifest['password_verifier']['salt'] == read_manifest(newest)['password_verifier']['salt']
     assert base64.b64decode(manifest['password_verifier']['salt']) == salt
     assert manifest['password_verifier']['hash'] == read_manifest(newest)['password_verifier']['hash']
-    assert derivations == [(salt, 1000)]  # one derivation: the check of the newest manifest, reused for the new one
+    # each verifier in the directory is checked once (the newest first); the new manifest reuses the newest's derivation
+    assert derivations == [(salt, 1000), (b'O' * 16, 1000)]
     assert mf.check_password(manifest, mf.Deriver(BACKUP_PASSWORD)) is True
 
 
@@ -412,11 +419,12 @@ def test_skip_unchanged_sends_no_backup_while_the_newest_file_holds_the_keys(vsp
     assert result['changed'] is False and result['backup_needed'] is False
     assert result['path'] == first['path'] and result['sha256'] == first['sha256'] and result['size'] == first['size']
     assert result['manifest_path'] == first['manifest_path']
-    assert result['backup_reason'] == ('the keys are unchanged and the newest file %s matches its manifest and the password'
-                                       % os.path.basename(first['path']))
+    assert result['backup_reason'] == ('the keys are unchanged and the newest file %s matches its manifest and opens with the '
+                                       'password' % os.path.basename(first['path']))
     assert result['msg'] == 'No new backup: ' + result['backup_reason']
     assert [c for c in vsp.calls[calls:] if c[0] != 'GET' and 'sessions' not in c[1]] == []
-    assert sorted(os.listdir(str(tmp_path))) == sorted([os.path.basename(first['path']), os.path.basename(first['manifest_path'])])
+    assert sorted(os.listdir(str(tmp_path))) == sorted([os.path.basename(first['path']), os.path.basename(first['manifest_path']),
+                                                        '.vsp-encryption.lock'])
     assert len(derivations) == 1  # the newest file's verifier, once
     assert 'encryption_keys_after' not in result and 'verified' not in result
 
@@ -452,7 +460,8 @@ def test_skip_unchanged_backs_up_after_a_password_rotation(vsp, tmp_path, deriva
     expect_backup(vsp)
     result = vsp.run(encryption_key_backup.main, args(path=str(tmp_path), skip_unchanged=True))
     assert result['changed'] is True and result['backup_needed'] is True
-    assert result['backup_reason'] == 'the backup password changed since the newest file %s' % os.path.basename(first['path'])
+    assert result['backup_reason'] == ('no key file of this array there opens with this backup password and matches its '
+                                       'manifest')
     assert len(derivations) == 2  # the old file's salt (refused), then a new salt
     assert mf.check_password(read_manifest(result['path']), mf.Deriver(BACKUP_PASSWORD)) is True
 
@@ -463,4 +472,97 @@ def test_skip_unchanged_needs_a_directory_refused_before_any_request(vsp, tmp_pa
     assert result['msg'] == ('skip_unchanged: %s is not a directory. The rule: skip_unchanged compares the newest key file '
                              'of this array in a directory, so path must name the directory (or end with / together with '
                              'directory_mode). Nothing was sent to the array.' % path)
+    assert vsp.calls == []
+
+
+# -- keep: retention in the backup's own run, under the directory's lock --------------------------------------------
+# the keys conftest's array lists: DEK 0 and 1 (HDD00-00, HDD00-01), CEK 0, KEK 0, FREE 0 to 2
+ARRAY_KEYS = keys_by_type({'0': 'HDD00-00', '1': 'HDD00-01'}, cek=('0',), kek=('0',), free=('0', '1', '2'))
+ARRAY_FINGERPRINT = key_fingerprint(ARRAY_KEYS)
+LOCK = '.vsp-encryption.lock'
+
+
+@pytest.fixture
+def warned(monkeypatch):
+    """The warnings the module gives (AnsibleModule.warn), in order."""
+    warnings = []
+    monkeypatch.setattr(basic.AnsibleModule, 'warn', lambda self, warning: warnings.append(warning))
+    return warnings
+
+
+def days_ago(days):
+    return mf.utc_now() - datetime.timedelta(days=days)
+
+
+def array_file(directory, name, days, **extra):
+    """A key file of the keys conftest's array lists, made ``days`` ago with the backup password."""
+    extra.setdefault('password', BACKUP_PASSWORD)
+    return write_key_file(directory, name, keys=ARRAY_KEYS, fingerprint=ARRAY_FINGERPRINT, made=days_ago(days), **extra)
+
+
+def test_keep_1_deletes_the_old_file_in_the_same_run_and_reports_it(vsp, tmp_path, warned):
+    old = array_file(tmp_path, 'old.ekf', 1)
+    expect_backup(vsp)
+    result = vsp.run(encryption_key_backup.main, args(path=str(tmp_path), keep=1))
+    assert result['changed'] is True and result['verified'] is True
+    assert result['retention'] == {'delete': [old], 'failed': [],
+                                   'kept': [{'path': result['path'], 'reason': 'one of the 1 newest'}]}
+    assert sorted(os.listdir(str(tmp_path))) == sorted([LOCK, os.path.basename(result['path']),
+                                                        os.path.basename(result['manifest_path'])])
+    assert warned == []
+
+
+def test_keep_in_check_mode_deletes_nothing_and_says_what_it_would(vsp, tmp_path):
+    newer = array_file(tmp_path, 'newer.ekf', 1)
+    older = array_file(tmp_path, 'older.ekf', 2)
+    before = sorted(os.listdir(str(tmp_path)))
+    expect_reads(vsp)
+    result = vsp.run(encryption_key_backup.main, args(path=str(tmp_path), keep=1), check_mode=True)
+    assert result['retention'] == {'delete': [older], 'failed': [],
+                                   'kept': [{'path': newer, 'reason': 'one of the 1 newest'}]}
+    assert sorted(os.listdir(str(tmp_path))) == before  # nothing deleted, no lock file either
+    assert vsp.write_calls() == []
+    expect_reads(vsp)
+    result = vsp.run(encryption_key_backup.main, args(path=str(tmp_path), keep=1, skip_unchanged=True), check_mode=True)
+    assert result['changed'] is False and result['backup_needed'] is False
+    assert result['retention']['delete'] == [older]
+    assert sorted(os.listdir(str(tmp_path))) == before
+
+
+def test_keep_with_skip_unchanged_deletes_the_old_file_without_a_new_backup(vsp, tmp_path):
+    expect_backup(vsp)
+    first = vsp.run(encryption_key_backup.main, args(path=str(tmp_path)))
+    older = array_file(tmp_path, 'older.ekf', 2)
+    expect_reads(vsp)
+    result = vsp.run(encryption_key_backup.main, args(path=str(tmp_path), keep=1, skip_unchanged=True))
+    assert result['backup_needed'] is False and result['path'] == first['path']
+    assert result['retention']['delete'] == [older] and not os.path.exists(older)
+    assert result['changed'] is True  # a file was deleted
+
+
+def test_keep_never_deletes_nor_counts_a_forged_file_and_names_it_once(vsp, tmp_path, warned):
+    old = array_file(tmp_path, 'old.ekf', 1)
+    forged = forge(tmp_path, 'forged.ekf', old)
+    bare = array_file(tmp_path, 'bare.ekf', 3, password=None)  # no verifier: anyone's
+    expect_reads(vsp)  # no backup request: old.ekf holds the keys
+    result = vsp.run(encryption_key_backup.main, args(path=str(tmp_path), keep=1, skip_unchanged=True))
+    assert result['backup_needed'] is False  # old.ekf holds the keys: the forged file dated 2099 did not outrank it
+    assert result['path'] == old
+    unauthenticated = ('has a manifest without a password verifier and MAC (format 2), so it is not authenticated: anyone who '
+                       'can write the directory could have written it')
+    assert result['retention'] == {'delete': [], 'failed': [], 'kept': [
+        {'path': forged, 'reason': 'not deleted: it ' + unauthenticated},
+        {'path': old, 'reason': 'one of the 1 newest'},
+        {'path': bare, 'reason': 'not deleted: it ' + unauthenticated}]}
+    assert os.path.exists(forged) and os.path.exists(bare) and os.path.exists(old)
+    assert warned == ['2 key file(s) of this array in the directory do not count and were neither used nor deleted: forged.ekf '
+                      '%s; bare.ekf %s. Look at them, and delete them yourself once you know they are not needed.'
+                      % (unauthenticated, unauthenticated)]
+
+
+def test_keep_on_a_fixed_file_path_is_refused_before_any_request(vsp, tmp_path):
+    path = str(tmp_path / 'k.ekf')
+    result = vsp.fail(encryption_key_backup.main, args(path=path, keep=1))
+    assert result['msg'] == ('keep: %s is not a directory. The rule: retention keeps the newest key files of this array in a '
+                             'directory, so path must name the directory. Nothing was sent to the array.' % path)
     assert vsp.calls == []

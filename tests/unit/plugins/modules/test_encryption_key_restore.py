@@ -8,8 +8,9 @@ import os
 
 import pytest
 from conftest import BACKUP_PASSWORD, assert_no_secret, connection_args, job, kart_error, ldev
-from key_file_helpers import OTHER_SID, write_key_file
+from key_file_helpers import OTHER_SID, forge, write_key_file
 
+from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
 from ansible_collections.vsp.encryption.plugins.module_utils import restore_plan
 from ansible_collections.vsp.encryption.plugins.modules import encryption_key_restore
 
@@ -260,12 +261,12 @@ def test_restore_from_kms(vsp):
     assert json.loads(request.body) == {}
 
 
-def test_wrong_password_found_by_the_array_for_a_file_without_verifier(vsp, tmp_path):
-    path = write_key_file(tmp_path, 'k.ekf', locations=ALL, content=KEY_FILE)  # no verifier
+def test_wrong_password_found_by_the_array_for_a_file_restored_without_its_manifest(vsp, tmp_path):
+    path = write_key_file(tmp_path, 'k.ekf', locations=ALL, content=KEY_FILE)  # no verifier: only the array can tell
     expect_plan(vsp)
     vsp.add('POST', RESTORE, status=202, json=job(31, state='Failed', error=kart_error('KART30091-E', 'The password is incorrect.')))
     vsp.logout()
-    result = vsp.fail(encryption_key_restore.main, args(path))
+    result = vsp.fail(encryption_key_restore.main, args(path, verify_manifest=False))
     assert 'KART30091-E The password is incorrect.' in result['msg']
     assert_no_secret(result)
 
@@ -318,8 +319,41 @@ def test_refuses_a_directory_without_a_fitting_file(vsp, tmp_path):
     write_key_file(tmp_path, 'rotated.ekf', locations=ALL, password=OTHER_PASSWORD, day=1)
     msg = refusal(vsp, args(str(tmp_path)), 'coverage')
     # the one file that holds the lost keys needs another password: backup_password is named, and every file's reason
-    assert msg.startswith('backup_password: in %s, the password does not match' % tmp_path)
-    assert 'short.ekf holds no DEK' in msg and 'rotated.ekf was made with another backup password' in msg
+    assert msg.startswith('backup_password: in %s, the password does not open any key file that would hold the lost keys '
+                          '(rotated.ekf)' % tmp_path)
+    assert 'short.ekf holds no DEK' in msg and 'rotated.ekf does not open with this backup password' in msg
+
+
+def test_refuses_a_named_file_without_verifier_before_any_write(vsp, tmp_path):
+    path = write_key_file(tmp_path, 'k.ekf', locations=ALL, content=KEY_FILE)  # no verifier: anyone could have written it
+    msg = refusal(vsp, args(path), 'coverage')
+    assert msg.startswith('path: the manifest %s is not authenticated' % mf.manifest_path(path))
+    assert 'verify_manifest: false' in msg
+
+
+def test_a_directory_with_a_forged_newer_file_restores_the_real_one(vsp, tmp_path):
+    good = write_key_file(tmp_path, 'good.ekf', locations=ALL, password=BACKUP_PASSWORD, day=3, content=KEY_FILE)
+    forge(tmp_path, 'forged.ekf', good)
+    expect_plan(vsp)
+    expect_restore(vsp)
+    vsp.logout()
+    result = vsp.run(encryption_key_restore.main, args(str(tmp_path)))
+    assert result['path'] == good and result['sha256'] == hashlib.sha256(KEY_FILE).hexdigest()
+    request = [c.request for c in vsp.rsps.calls if c.request.method == 'POST' and c.request.url.endswith(RESTORE)][0]
+    assert b'filename="good.ekf"' in request.body and KEY_FILE in request.body
+
+
+def test_a_file_swapped_after_the_preflight_is_refused_before_any_upload(vsp, tmp_path):
+    path = write_key_file(tmp_path, 'k.ekf', locations=ALL, password=BACKUP_PASSWORD, content=KEY_FILE)
+    checked = hashlib.sha256(KEY_FILE).hexdigest()  # what the preflight's plan returned as plan.sha256
+    # swapped: other bytes, with a manifest made for them (anyone can write one, without verifier and MAC)
+    write_key_file(tmp_path, 'k.ekf', locations=ALL, content=b'not the keys the preflight checked' * 10)
+    msg = refusal(vsp, args(path, verified_sha256=checked), 'coverage')
+    assert msg.startswith('path: the manifest %s is not authenticated' % mf.manifest_path(path))
+    # swapped for another file the password opens: refused too, the bytes are not those checked
+    write_key_file(tmp_path, 'k.ekf', locations=ALL, password=BACKUP_PASSWORD, content=b'a newer backup' * 10)
+    msg = refusal(vsp, args(path, verified_sha256=checked), 'coverage')
+    assert msg.startswith('path: %s changed after the preflight checked it' % path)
 
 
 def test_refuses_a_directory_whose_files_lack_the_lost_keys_naming_path(vsp, tmp_path):
