@@ -39,6 +39,9 @@ class FilterModule(object):
             'backup_summary': _safe(runbook_text.backup_summary),
             'retention_deletions': _safe(remote_files.deletions),
             'host_key_file': _safe(remote_files.choice_or_refusal),
+            'reached_hosts': _safe(remote_files.reached),
+            'copy_status': _safe(remote_files.copy_status),
+            'with_deletions': _safe(remote_files.with_deletions),
             'progress_batches': _safe(runbook_text.progress_batches),
             'merge_batches': _safe(runbook_text.merge_batches),
         }

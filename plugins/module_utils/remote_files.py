@@ -81,3 +81,72 @@ def choice_or_refusal(info, password, lost_drives, host, directory):
     except VspApiError as exc:
         raise VspApiError('encryption_key_restore_path: in %s on %s, %s. Nothing was changed on the array.'
                           % (directory, host, exc.msg)) from None
+
+
+# -- the copies on the backup hosts -------------------------------------------------------------------------------
+def _why(result):
+    """Why a looped result of a task on a backup host failed, or None."""
+    if not isinstance(result, dict):
+        return 'no result'
+    if result.get('unreachable'):
+        return 'not reached (%s)' % (str(result.get('msg') or 'unreachable').strip().splitlines()[0][:200])
+    if result.get('failed'):
+        return 'failed (%s)' % (str(result.get('msg') or 'error').strip().splitlines()[0][:200])
+    return None
+
+
+def _host_of(result):
+    item = result.get('item') if isinstance(result, dict) else None
+    return item[0] if isinstance(item, (list, tuple)) else item
+
+
+def reached(hosts, *registered):
+    """The hosts of ``hosts`` for which no looped result in ``registered`` failed or was unreachable."""
+    bad = set()
+    for results in registered:
+        for result in (results or {}).get('results') or []:
+            if _why(result) and not result.get('skipped'):
+                bad.add(_host_of(result))
+    return [h for h in hosts if h not in bad]
+
+
+def copy_status(hosts, sha256, *registered):
+    """``{host: {'verified': bool, 'why': text or None}}`` for the copies on the backup hosts. ``registered`` are the
+    registered looped tasks on them, in order (the directory, the copy, the stat of the copy): a host is verified only
+    when every task ran there and the stat found the copy with ``sha256`` and mode 0600."""
+    status = dict((h, {'verified': False, 'why': 'not copied'}) for h in hosts)
+    for results in registered:
+        for result in (results or {}).get('results') or []:
+            host = _host_of(result)
+            if host not in status or status[host]['why'] != 'not copied':
+                continue
+            why = _why(result)
+            if why:
+                status[host]['why'] = why
+    stats = registered[-1] if registered else {}
+    for result in (stats or {}).get('results') or []:
+        host = _host_of(result)
+        if host not in status or status[host]['why'] != 'not copied' or 'stat' not in result:
+            continue
+        stat = result['stat']
+        if not stat.get('exists'):
+            status[host]['why'] = 'the copy is not there'
+        elif stat.get('checksum') != sha256 or stat.get('mode') != '0600':
+            status[host]['why'] = ('the copy does not match the verified key file (sha256 %s, mode %s; expected sha256 %s, '
+                                   'mode 0600)' % (stat.get('checksum'), stat.get('mode'), sha256))
+        else:
+            status[host] = {'verified': True, 'why': None}
+    return status
+
+
+def with_deletions(status, deleted):
+    """``status`` (:func:`copy_status`) with, for each host, ``deleted``: the key files retention deleted there (from
+    the registered looped deletion, whose items are ``[host, path]``)."""
+    merged = dict((h, dict(s, deleted=[])) for h, s in (status or {}).items())
+    for result in (deleted or {}).get('results') or []:
+        item = result.get('item') if isinstance(result, dict) else None
+        if not isinstance(item, (list, tuple)) or _why(result) or item[0] not in merged:
+            continue
+        if not str(item[1]).endswith(mf.MANIFEST_SUFFIX):
+            merged[item[0]]['deleted'].append(item[1])
+    return merged

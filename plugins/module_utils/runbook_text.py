@@ -128,8 +128,9 @@ def backup_refusal(info, files, restore_command):
 
 
 def backup_summary(info, *, files=None, backup=None, kms=None, retention=None, check_mode=False, lost_keys_override=False,
-                   copies=None):
-    """The closing lines of a backup run."""
+                   copies=None, copy_hosts=None):
+    """The closing lines of a backup run. ``copies``: ``{host: sha256}`` of the verified copies on backup hosts;
+    ``copy_hosts``: ``{host: {verified, why, deleted}}`` of every backup host (the others are named, with why)."""
     storage = info.get('storage') or {}
     files = files or {}
     backup = backup or {}
@@ -150,6 +151,11 @@ def backup_summary(info, *, files=None, backup=None, kms=None, retention=None, c
                      'file lacks them, and retention deleted nothing.' % ids(info.get('lost_parity_groups')))
     if copies:
         lines.append('Copies: verified (sha256 %s) on %s.' % (', '.join(sorted(set(copies.values()))), ids(sorted(copies))))
+    for host, status in sorted((copy_hosts or {}).items()):
+        if not status.get('verified'):
+            lines.append('Copy on %s: none verified, %s.' % (host, status.get('why')))
+        if status.get('deleted'):
+            lines.append('Retention on %s: deleted %s.' % (host, ids(status['deleted'])))
     if kms is not None:
         lines.append('KMS: %s.' % (('would back up' if check_mode else 'backed up') + ' the keys to the key management server'
                                    if kms.get('changed') else 'not requested'))

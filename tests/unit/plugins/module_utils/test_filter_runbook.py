@@ -5,12 +5,18 @@
 import jinja2
 import pytest
 from ansible.errors import AnsibleFilterError
+from conftest import BACKUP_PASSWORD
+from key_file_helpers import write_key_file
 
 from ansible_collections.vsp.encryption.plugins.filter.runbook import FilterModule
+from ansible_collections.vsp.encryption.plugins.module_utils import remote_files
 from ansible_collections.vsp.encryption.plugins.module_utils import runbook_text
 
 NAMES = {'text_list', 'resume_hint', 'failure_text', 'restore_summary', 'verify_problems', 'backup_refusal', 'backup_summary',
-         'retention_deletions'}
+         'retention_deletions', 'host_key_file'}
+# the filters about the files on backup hosts wrap a remote_files function (named for what it does there); the others
+# the runbook_text function of their name
+REMOTE = {'retention_deletions': remote_files.deletions, 'host_key_file': remote_files.choice_or_refusal}
 
 
 @pytest.fixture
@@ -22,10 +28,16 @@ def env():
 
 def test_every_filter_is_there_and_wraps_its_function():
     filters = FilterModule().filters()
-    assert NAMES <= set(filters)  # more may be added; each must wrap the runbook_text function of its name
+    assert NAMES <= set(filters)  # more may be added; each must wrap its function
     for name, func in filters.items():
-        assert func.__name__ == name
-        assert func.__doc__ == getattr(runbook_text, name).__doc__
+        if hasattr(runbook_text, name):
+            target = getattr(runbook_text, name)
+        else:
+            target = REMOTE.get(name) or getattr(remote_files, func.__name__)
+        assert func.__name__ == target.__name__, name
+        assert func.__doc__ == target.__doc__, name
+    for name, target in REMOTE.items():
+        assert filters[name].__name__ == target.__name__
 
 
 def test_text_list_in_a_template(env):
@@ -61,10 +73,18 @@ def test_verify_problems_and_failure_text_in_a_template(env):
     assert out == 'The key restore of vsp01 stopped at "Restore": M'
 
 
-def test_retention_deletions_pairs_each_key_file_with_its_manifest(env):
-    results = [{'item': 'ctl1', 'retention': {'delete': ['/B/Old.ekf'], 'kept': []}},
-               {'item': 'ctl2', 'retention': {'delete': []}},
-               {'item': 'ctl3'}]
-    out = env.from_string("{{ results | retention_deletions | map('join', ' ') | join(', ') }}").render(results=results)
-    assert out == 'ctl1 /B/Old.ekf, ctl1 /B/Old.ekf.manifest.json'
-    assert runbook_text.retention_deletions(None) == []
+def test_retention_deletions_in_a_template_pairs_each_manifest_then_its_key_file(env, tmp_path, fast_kdf):
+    from test_remote_files import KEYS, days_ago, on_host
+    write_key_file(tmp_path, 'New.ekf', keys=KEYS, password=BACKUP_PASSWORD, made=days_ago(1))
+    old = write_key_file(tmp_path, 'Old.ekf', keys=KEYS, password=BACKUP_PASSWORD, made=days_ago(2))
+    results = [on_host(tmp_path, 'ctl1'), {'item': 'ctl2', 'skipped': True}]
+    out = env.from_string("{{ results | retention_deletions(password, 1, keys, directory) | map('join', ' ') | join(', ') }}")
+    assert out.render(results=results, password=BACKUP_PASSWORD, keys=KEYS, directory=str(tmp_path)) == (
+        'ctl1 %s.manifest.json, ctl1 %s' % (old, old))
+
+
+def test_host_key_file_refusal_becomes_a_filter_error(tmp_path, fast_kdf):
+    host_key_file = FilterModule().filters()['host_key_file']
+    with pytest.raises(AnsibleFilterError) as info:
+        host_key_file({'files': []}, BACKUP_PASSWORD, ['HDD00-01'], 'backup01', '/srv/b')
+    assert str(info.value).startswith('encryption_key_restore_path: in /srv/b on backup01, no key file of this array')

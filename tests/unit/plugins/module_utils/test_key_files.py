@@ -232,8 +232,7 @@ def test_authenticate_refuses_a_verifier_of_more_than_max_iterations_without_der
     assert derivations == [(b'g' * 16, FAST_ITERATIONS)]  # the crafted verifier cost nothing
 
 
-def test_more_than_sixteen_verifiers_leave_the_rest_unchecked_and_the_sites_own_files_are_checked_first(tmp_path, fast_kdf,
-                                                                                                      derivations):
+def test_more_than_sixteen_verifiers_leave_the_rest_unchecked_and_the_sites_own_files_are_checked_first(tmp_path, fast_kdf, derivations):
     site_salt = b'S' * 16
     for day in (1, 2, 3):  # the site's files: one password, one salt (the backup module reuses it)
         write_key_file(tmp_path, 'site%d.ekf' % day, locations=AFTER_LOSS, password=BACKUP_PASSWORD, salt=site_salt, day=day)

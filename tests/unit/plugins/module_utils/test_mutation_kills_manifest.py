@@ -79,7 +79,7 @@ def test_read_messages_word_for_word(tmp_path):
         handle.write((SHAPED % ', "model": "\u00fc-ü"').encode('utf-8'))
     assert mf.read(path)['model'] == 'ü-ü'
     with open(mf.manifest_path(path), 'wb') as handle:
-        handle.write('{"sha256": "ü"}'.encode('utf-8'))
+        handle.write('{"sha256": "ü"}'.encode())
     with pytest.raises(VspApiError) as info:
         mf.read(path)
     assert info.value.msg == 'The manifest %s is malformed: sha256 must be 64 lower-case hex digits' % mf.manifest_path(path)

@@ -1,14 +1,14 @@
 # Copyright (c) vsp.encryption contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""runbook_text: progress_batches, merge_batches (issue 16), retention_deletions, verify_problems with pools
-(issue 13), backup_summary with copies; each also as the filter the roles call, in the roles' own expressions."""
+"""runbook_text: progress_batches, merge_batches (issue 16), verify_problems with pools (issue 13), backup_summary with
+copies; each also as the filter the roles call, in the roles' own expressions (retention_deletions, which decides on
+the control node with the password, is tested with remote_files: test_remote_files.py)."""
 
 import jinja2
 import pytest
 
 from ansible_collections.vsp.encryption.plugins.filter.runbook import FilterModule
-from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
 from ansible_collections.vsp.encryption.plugins.module_utils import runbook_text as rt
 
 INFO = {'storage': {'storage_device_id': '900000061726', 'model': 'VSP 5600'}, 'lost_parity_groups': ['1-1'],
@@ -24,7 +24,7 @@ def env():
 
 def test_the_new_filters_are_there_and_wrap_their_functions():
     filters = FilterModule().filters()
-    for name in ('progress_batches', 'merge_batches', 'retention_deletions', 'verify_problems', 'backup_summary'):
+    for name in ('progress_batches', 'merge_batches', 'verify_problems', 'backup_summary'):
         assert filters[name].__name__ == name
         assert filters[name].__doc__ == getattr(rt, name).__doc__
 
@@ -124,28 +124,6 @@ def test_merge_batches_as_the_restore_role_calls_it(env):
     assert out.render(reg={'results': [{'changed_ldev_ids': [2]}, {'changed_ldev_ids': [1]}]}) == '1,2'
     # a loop over no items registers no results list
     assert out.render(reg={'skipped': True, 'changed': False}) == ''
-
-
-# -- retention_deletions ------------------------------------------------------------------------------
-def test_retention_deletions_pairs_each_file_with_its_manifest_per_host():
-    results = [
-        {'item': 'ctl1', 'retention': {'delete': ['/B/Old.ekf', '/B/Older.ekf'], 'kept': [{'path': '/B/N.ekf'}]}},
-        {'item': 'ctl2', 'skipped': True},
-        {'item': 'ctl3', 'retention': {'delete': ['/B/Old.ekf']}},
-        {'item': 'ctl4', 'retention': {}},
-        {'item': 'ctl5', 'retention': None},
-    ]
-    assert rt.retention_deletions(results) == [
-        ['ctl1', '/B/Old.ekf'], ['ctl1', mf.manifest_path('/B/Old.ekf')],
-        ['ctl1', '/B/Older.ekf'], ['ctl1', mf.manifest_path('/B/Older.ekf')],
-        ['ctl3', '/B/Old.ekf'], ['ctl3', mf.manifest_path('/B/Old.ekf')],
-    ]
-    assert rt.retention_deletions([]) == []
-
-
-def test_retention_deletions_keeps_the_path_case_and_spaces():
-    pairs = rt.retention_deletions([{'item': 'Backup Host', 'retention': {'delete': ['/Backups/VSP 01/Keys.EKF']}}])
-    assert pairs == [['Backup Host', '/Backups/VSP 01/Keys.EKF'], ['Backup Host', '/Backups/VSP 01/Keys.EKF.manifest.json']]
 
 
 # -- verify_problems with pools -----------------------------------------------------------------------

@@ -288,7 +288,7 @@ def test_a_space_in_the_user_name_is_refused():
 
 def test_two_bad_characters_of_one_kind_name_both_positions():
     assert connection_refused(password='€uro€') == ('password contains a character outside ASCII (at positions 1, 5); '
-                                                               + PASSWORD_RULE)
+                                                    + PASSWORD_RULE)
 
 
 @pytest.mark.parametrize('value', ['', '   ', '\t\n', None])

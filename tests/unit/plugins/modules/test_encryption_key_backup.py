@@ -453,7 +453,7 @@ def test_skip_unchanged_backs_up_when_the_keys_changed_deriving_once(vsp, tmp_pa
     assert derivations == [(salt, 1000)]  # the fingerprint decided without deriving; the salt reuse derived once
 
 
-def test_skip_unchanged_backs_up_after_a_password_rotation(vsp, tmp_path, derivations):
+def test_skip_unchanged_backs_up_after_a_password_rotation(vsp, tmp_path, derivations, warned):
     expect_backup(vsp)
     first = vsp.run(encryption_key_backup.main, args(path=str(tmp_path), backup_password=OTHER_PASSWORD))
     del derivations[:]
@@ -464,6 +464,12 @@ def test_skip_unchanged_backs_up_after_a_password_rotation(vsp, tmp_path, deriva
                                        'manifest')
     assert len(derivations) == 2  # the old file's salt (refused), then a new salt
     assert mf.check_password(read_manifest(result['path']), mf.Deriver(BACKUP_PASSWORD)) is True
+    # the file of the older password is left alone, and named once
+    assert os.path.exists(first['path'])
+    assert warned == ['1 key file(s) of this array in the directory do not count and were neither used nor deleted: %s does '
+                      'not open with this backup password (its password verifier does not take it): made with another '
+                      'password, or not made by vsp.encryption. Look at them, and delete them yourself once you know they '
+                      'are not needed.' % os.path.basename(first['path'])]
 
 
 def test_skip_unchanged_needs_a_directory_refused_before_any_request(vsp, tmp_path):

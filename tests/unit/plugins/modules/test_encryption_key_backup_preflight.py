@@ -196,8 +196,8 @@ def test_keep_while_keys_are_lost_deletes_nothing(vsp, tmp_path):
     result = vsp.run(encryption_key_backup.main, args(path=str(tmp_path), coverage=True, keep=1))
     assert result['lost_parity_groups'] == ['1-2'] and os.path.isfile(result['path'])
     reason = 'keys of parity group(s) 1-2 are lost: retention deletes nothing'
-    assert result['retention'] == {'delete': [], 'failed': [], 'kept': [{'path': result['path'], 'reason': reason},
-                                                                         {'path': older, 'reason': reason}]}
+    kept = [{'path': result['path'], 'reason': reason}, {'path': older, 'reason': reason}]
+    assert result['retention'] == {'delete': [], 'failed': [], 'kept': kept}
     assert os.path.exists(older) and os.path.exists(mf.manifest_path(older))
 
 
