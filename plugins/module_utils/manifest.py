@@ -60,7 +60,7 @@ MAX_DERIVATIONS = 16  # different verifiers (salt, iterations) derived in one ru
 SALT_BYTES = 16
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 TIME_FORMAT = '%Y-%m-%dT%H:%M:%SZ'
-SHA256_RE = re.compile(r'^[0-9a-f]{64}$')
+SHA256_RE = re.compile(r'[0-9a-f]{64}')
 
 
 class TooManyVerifiers(VspApiError):
@@ -247,7 +247,7 @@ def _shape_of_keys(keys):
 
 def check_shape(data):
     """None when the manifest's fields have the documented types, else what is wrong (one sentence, no value of it)."""
-    if not SHA256_RE.match(data['sha256']):
+    if not SHA256_RE.fullmatch(data['sha256']):
         return 'sha256 must be 64 lower-case hex digits'
     size = data.get('size')
     if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):

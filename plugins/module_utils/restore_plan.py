@@ -97,6 +97,8 @@ def _file_from_manifest(path, manifest_data, storage, lost_drives, deriver, *, v
                           % (path, sha256, verified_sha256, NOTHING_SENT))
     if verified_sha256:
         checked = True
+    elif deriver is None:
+        raise VspApiError('backup_password: needed to check the manifest %s (its password verifier and MAC).%s' % (mpath, NOTHING_SENT))
     else:
         checked = mf.check_password(manifest_data, deriver, mpath)
     if checked is not True:

@@ -101,8 +101,8 @@ options:
         in the last hour (another run may still be copying or restoring it). Right after a backup that is at most
         O(keep) files plus those of the last hour. Files that do not open with the password, are damaged, have no
         authenticated manifest or are dated in the future are never deleted; a warning names them.
-      - Nothing is deleted while an encrypted parity group has lost keys (with O(coverage)), nor in check mode
-        (RV(retention) then says what would be deleted).
+      - Nothing is deleted while an encrypted parity group has lost keys (O(keep) reads the key coverage as O(coverage)
+        does), nor in check mode (RV(retention) then says what would be deleted).
       - V(0) keeps every file.
     type: int
     default: 0
@@ -426,7 +426,7 @@ def read_array(api, params):
     check_identity(storage, params['expected_storage_device_id'], params['expected_serial_number'])
     keys = api.list_keys_by_type()
     facts = dict(storage=storage, key_counts=key_counts(keys), key_fingerprint=key_fingerprint(keys))
-    if params['coverage'] or params['refuse_lost_keys']:
+    if params['coverage'] or params['refuse_lost_keys'] or params['keep']:  # retention must know which keys are lost
         cov = parity_group_coverage(api, keys.get('DEK') or [])
         facts.update(encryption_keys=keys, parity_groups=cov['parity_groups'], lost_parity_groups=cov['lost_parity_groups'],
                      lost_drives=cov['lost_drives'], coverage_evidence=EVIDENCE)

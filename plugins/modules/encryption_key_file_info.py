@@ -65,7 +65,7 @@ options:
       - Retention, as M(vsp.encryption.encryption_key_backup) applies it with O(vsp.encryption.encryption_key_backup#module:keep)
         (this module deletes nothing) - of the files that count, keep the O(keep) newest, every older file that holds a
         key the newest file that counts holds and no newer kept file holds, and every file made in the last hour;
-        files that do not count are never deleted. V(0) keeps all.
+        files that do not count are never deleted, and nothing while O(lost_drives) names a drive. V(0) keeps all.
     type: int
     default: 0
 seealso:
@@ -172,7 +172,10 @@ def run(params):
     lost = list(params['lost_drives'] or [])
     holders = key_files.holders(files, lost) if lost else []
     current = good[0]['_keys'] if good else set()
-    delete, kept = key_files.retention(files, params['keep'], current, deriver)
+    if lost:  # while keys are lost retention deletes nothing, as the backup module does
+        delete, kept = [], [{'path': f['path'], 'reason': 'keys are lost: retention deletes nothing'} for f in files]
+    else:
+        delete, kept = key_files.retention(files, params['keep'], current, deriver)
     result = dict(changed=False, files=[dict(key_files.public(f), manifest=f['_manifest']) for f in files], ignored=ignored,
                   newest=good[0]['path'] if good else None, holders=[f['path'] for f in holders],
                   retention={'delete': delete, 'kept': kept})

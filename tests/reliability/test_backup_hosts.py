@@ -74,12 +74,16 @@ def write_inventory(work, sim, sshd):
         "all": {"children": {
             "vsp_arrays": {"hosts": {"array1": {
                 "ansible_connection": "local", "ansible_python_interpreter": PYTHON, "vsp_connection": conn}}},
+            # as users write a backup host: its address, port, user and key; no ansible_connection (ssh is the default)
             "backup_hosts": {"hosts": {"backup1": {
-                "ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": sshd["port"],
+                "ansible_host": "127.0.0.1", "ansible_port": sshd["port"],
                 "ansible_user": sshd["user"], "ansible_ssh_private_key_file": sshd["key"],
                 "ansible_ssh_common_args": "-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes"
                                            % sshd["known_hosts"],
-                "ansible_python_interpreter": PYTHON}}},
+                "ansible_python_interpreter": PYTHON},
+                # a backup host that is down: nothing listens at its port
+                "backup_down": {"ansible_host": "127.0.0.1", "ansible_port": free_port(), "ansible_user": sshd["user"],
+                                "ansible_ssh_private_key_file": sshd["key"], "ansible_python_interpreter": PYTHON}}},
         }}}
     path = os.path.join(str(work), "inventory.json")
     with open(path, "w") as handle:
@@ -87,15 +91,18 @@ def write_inventory(work, sim, sshd):
     return path
 
 
-def run_shipped(work, inventory, playbook, extra, env=None):
+def run_shipped(work, inventory, playbook, extra, env=None, args=()):
     """One shipped playbook of the collection (by FQCN), extra variables from a 0600 file."""
     extra_path = os.path.join(str(work), "extra-%s.json" % playbook.rsplit(".", 1)[-1])
     with open(extra_path, "w") as handle:
         json.dump(extra, handle)
     os.chmod(extra_path, 0o600)
-    cmd = [os.path.join(os.path.dirname(PYTHON), "ansible-playbook"), "-i", inventory, playbook, "-e", "@" + extra_path]
+    cmd = [os.path.join(os.path.dirname(PYTHON), "ansible-playbook"), "-i", inventory, playbook, "-e", "@" + extra_path] + list(args)
     run_env = ansible_env(work, ANSIBLE_CALLBACK_RESULT_FORMAT="yaml", **(env or {}))
-    return subprocess.run(cmd, env=run_env, capture_output=True, text=True, timeout=300, check=False)
+    proc = subprocess.run(cmd, env=run_env, capture_output=True, text=True, timeout=300, check=False)
+    with open(os.path.join(str(work), "run-%s.out" % playbook.rsplit(".", 1)[-1]), "w") as handle:  # for a person reading a failure
+        handle.write(" ".join(cmd) + "\n" + proc.stdout + proc.stderr)
+    return proc
 
 
 def sha256(path):
@@ -241,3 +248,90 @@ def test_backup_dir_inside_the_jobs_private_data_dir_is_refused(sim, sshd, tmp_p
     assert allowed.returncode == 0, allowed.stdout[-3000:]
     assert "Warning: encryption_key_backup_dir" in allowed.stdout
     assert len(key_files(backups)) == 1
+
+
+@pytest.fixture
+def fresh(sim, sshd, tmp_path):
+    """A reset array, an inventory as users write it, and empty stores on the control node and on backup1."""
+    sim.control.reset()
+    local, remote = str(tmp_path / "local-backups"), str(tmp_path / "remote" / "vsp-key-backups")
+    os.makedirs(os.path.dirname(remote), mode=0o755)
+    return {"work": tmp_path, "inventory": write_inventory(tmp_path, sim, sshd), "local": local, "remote": remote,
+            "base": {"encryption_key_backup_dir": local, "encryption_key_backup_copy_dir": remote,
+                     "encryption_key_backup_password": BACKUP_PASSWORD, "encryption_key_backup_keep": 1}}
+
+
+@pytest.mark.reliability("fault")
+def test_an_unreachable_backup_host_costs_the_others_their_copy_nothing_and_fails_the_run_naming_it(fresh, sim):
+    summary_file = str(fresh["work"] / "summary.json")
+    run = run_shipped(fresh["work"], fresh["inventory"], "vsp.encryption.backup_encryption_keys",
+                      dict(fresh["base"], encryption_key_backup_copy_hosts="backup_down, backup1",
+                           encryption_key_backup_summary_file=summary_file))
+    assert run.returncode != 0, run.stdout[-4000:]
+    local = key_files(fresh["local"])
+    assert len(local) == 1 and key_files(fresh["remote"]) == local  # the local file, and the copy on the host that works
+    assert sha256(os.path.join(fresh["local"], local[0])) == sha256(os.path.join(fresh["remote"], local[0]))
+    data = json.load(open(summary_file))
+    assert data["copies"] == {"backup1": data["sha256"]}
+    assert data["copy_hosts"]["backup_down"]["verified"] is False and "not reached" in data["copy_hosts"]["backup_down"]["why"]
+    said = " ".join(run.stdout.split())  # the YAML callback wraps long lines
+    assert said.count("No verified copy of %s on backup_down: not reached" % local[0]) == 2  # the [ERROR] line and the result
+    assert "Copies: verified (sha256 %s) on [backup1]." % data["sha256"] in said
+
+
+@pytest.mark.reliability("bad_input")
+def test_a_backup_host_name_not_in_the_inventory_is_refused_before_anything_is_written(fresh, sim):
+    sim.control.clear_requests()
+    run = run_shipped(fresh["work"], fresh["inventory"], "vsp.encryption.backup_encryption_keys",
+                      dict(fresh["base"], encryption_key_backup_copy_hosts="bakup1"))
+    assert run.returncode != 0
+    assert "encryption_key_backup_copy_hosts: bakup1 is not a host of the inventory" in run.stdout
+    assert key_files(fresh["local"]) == [] and key_files(fresh["remote"]) == []
+    assert [e for e in sim.control.requests_log() if e["method"] != "GET" and "sessions" not in e["path"]] == []
+    sim.control.lose_keys("1-1")
+    before = sim.control.state()
+    sim.control.clear_requests()
+    restore = run_shipped(fresh["work"], fresh["inventory"], "vsp.encryption.restore_encryption_keys", {
+        "encryption_key_restore_from_host": "bakup1", "encryption_key_restore_path": fresh["remote"],
+        "encryption_key_restore_backup_password": BACKUP_PASSWORD, "encryption_key_restore_confirm": True})
+    assert restore.returncode != 0
+    assert "encryption_key_restore_from_host: bakup1 is not a host of the inventory" in restore.stdout
+    assert [e for e in sim.control.requests_log() if e["method"] != "GET" and "sessions" not in e["path"]] == []
+    assert sim.control.state()["ldevs"] == before["ldevs"]
+
+
+@pytest.mark.reliability("bad_input")
+def test_hostile_files_on_the_backup_host_are_not_fetched_and_the_real_copy_restores(fresh, sim):
+    run = run_shipped(fresh["work"], fresh["inventory"], "vsp.encryption.backup_encryption_keys",
+                      dict(fresh["base"], encryption_key_backup_copy_hosts="backup1"))
+    assert run.returncode == 0, run.stdout[-4000:]
+    real = os.path.join(fresh["remote"], key_files(fresh["remote"])[0])
+    manifest = json.load(open(real + ".manifest.json"))
+    sid = manifest["storage_device_id"]
+    junk = b"junk, not a key file" * 50
+    forged = os.path.join(fresh["remote"], sid + "_20991231T235959Z.ekf")  # written there without the password
+    with open(forged, "wb") as handle:
+        handle.write(junk)
+    with open(forged + ".manifest.json", "w") as handle:
+        json.dump(dict(manifest, sha256=hashlib.sha256(junk).hexdigest(), size=len(junk), created_utc="2099-12-31T23:59:59Z",
+                       password_verifier=None, mac=None), handle)
+    os.mkfifo(os.path.join(fresh["remote"], sid + "_20991230T000000Z.ekf"))
+    with open(os.path.join(fresh["remote"], sid + "_20991230T000000Z.ekf.manifest.json"), "w") as handle:
+        json.dump(manifest, handle)
+    shutil.rmtree(fresh["local"])
+    sim.control.lose_keys("1-1")
+    rehearsal = run_shipped(fresh["work"], fresh["inventory"], "vsp.encryption.restore_encryption_keys", {
+        "encryption_key_restore_from_host": "backup1", "encryption_key_restore_path": fresh["remote"],
+        "encryption_key_restore_backup_password": BACKUP_PASSWORD}, args=["--check"])
+    assert "Preflight: show the plan" in rehearsal.stdout, rehearsal.stdout[-4000:]
+    assert os.path.basename(real) in rehearsal.stdout and os.path.basename(forged) not in rehearsal.stdout.split("show the plan")[1]
+    sim.control.clear_requests()
+    restore = run_shipped(fresh["work"], fresh["inventory"], "vsp.encryption.restore_encryption_keys", {
+        "encryption_key_restore_from_host": "backup1", "encryption_key_restore_path": fresh["remote"],
+        "encryption_key_restore_backup_password": BACKUP_PASSWORD, "encryption_key_restore_confirm": True})
+    assert restore.returncode == 0, restore.stdout[-6000:]
+    state = sim.control.state()
+    assert state["lost_parity_groups"] == [] and not [k for k in state["keys"] if k["lost"]]
+    assert all(ld["status"] == "NML" for ld in state["ldevs"] if "POOL" in ld.get("attributes", []))
+    assert os.path.exists(forged) and os.path.exists(real)  # nothing deleted on the host
+    assert BACKUP_PASSWORD not in restore.stdout + restore.stderr

@@ -156,6 +156,19 @@ class Vsp(object):
                      'targetDeviceLocation': 'HDD00-%02d' % i if key_type == 'DEK' else '-'} for i in range(counts[key_type])]
             self.get('/v1/objects/encryption-keys', {'data': data})
 
+    def coverage(self, lost=False):
+        """The key coverage reads (GET parity-groups, GET drives): 1-1 (encrypted, drives HDD00-00 and HDD00-01, served by
+        the DEKs 0 and 1 of :meth:`keys`), 2-1 (not encrypted) and, with ``lost``, 1-2 (encrypted, drive HDD00-10 that no
+        DEK serves)."""
+        groups = [{'parityGroupId': '1-1', 'isEncryptionEnabled': True}, {'parityGroupId': '2-1', 'isEncryptionEnabled': False}]
+        drives = [{'driveLocationId': 'HDD00-00', 'parityGroupId': '1-1'}, {'driveLocationId': 'HDD00-01', 'parityGroupId': '1-1'},
+                  {'driveLocationId': 'HDD01-00', 'parityGroupId': '2-1'}]
+        if lost:
+            groups.append({'parityGroupId': '1-2', 'isEncryptionEnabled': True})
+            drives.append({'driveLocationId': 'HDD00-10', 'parityGroupId': '1-2'})
+        self.get('/v1/objects/parity-groups', {'data': groups})
+        self.get('/v1/objects/drives', {'data': drives})
+
     def not_found(self, path):
         self.add('GET', path, status=404, json=kart_error('KART30013-E', 'Specified object does not exist. (ldevId = 1)', None, None))
 

@@ -35,10 +35,13 @@ def fast(fast_kdf):
     return fast_kdf
 
 
-def expect_backup(vsp, body=KEY_FILE, headers=None):
+def expect_backup(vsp, body=KEY_FILE, headers=None, coverage=False):
+    """The requests of a backup; with ``coverage`` (``keep`` reads it) the key coverage too."""
     vsp.login()
     vsp.storage()
     vsp.keys()
+    if coverage:
+        vsp.coverage()
     headers = headers or {'Content-Disposition': 'attachment; filename="keys.ekf"'}
     vsp.add('POST', BACKUP, body=body, headers=headers, content_type='application/octet-stream')
     vsp.logout()
@@ -402,10 +405,12 @@ def test_read_keys_after_returns_the_keys_the_array_lists_after_the_backup(vsp, 
 
 
 # -- skip_unchanged: the decision of encryption_key_file_info, in the backup's own run -------------------------
-def expect_reads(vsp):
+def expect_reads(vsp, coverage=False):
     vsp.login()
     vsp.storage()
     vsp.keys()
+    if coverage:
+        vsp.coverage()
     vsp.logout()
 
 
@@ -508,7 +513,7 @@ def array_file(directory, name, days, **extra):
 
 def test_keep_1_deletes_the_old_file_in_the_same_run_and_reports_it(vsp, tmp_path, warned):
     old = array_file(tmp_path, 'old.ekf', 1)
-    expect_backup(vsp)
+    expect_backup(vsp, coverage=True)  # keep reads the key coverage: nothing is deleted while keys are lost
     result = vsp.run(encryption_key_backup.main, args(path=str(tmp_path), keep=1))
     assert result['changed'] is True and result['verified'] is True
     assert result['retention'] == {'delete': [old], 'failed': [],
@@ -522,13 +527,13 @@ def test_keep_in_check_mode_deletes_nothing_and_says_what_it_would(vsp, tmp_path
     newer = array_file(tmp_path, 'newer.ekf', 1)
     older = array_file(tmp_path, 'older.ekf', 2)
     before = sorted(os.listdir(str(tmp_path)))
-    expect_reads(vsp)
+    expect_reads(vsp, coverage=True)
     result = vsp.run(encryption_key_backup.main, args(path=str(tmp_path), keep=1), check_mode=True)
     assert result['retention'] == {'delete': [older], 'failed': [],
                                    'kept': [{'path': newer, 'reason': 'one of the 1 newest'}]}
     assert sorted(os.listdir(str(tmp_path))) == before  # nothing deleted, no lock file either
     assert vsp.write_calls() == []
-    expect_reads(vsp)
+    expect_reads(vsp, coverage=True)
     result = vsp.run(encryption_key_backup.main, args(path=str(tmp_path), keep=1, skip_unchanged=True), check_mode=True)
     assert result['changed'] is False and result['backup_needed'] is False
     assert result['retention']['delete'] == [older]
@@ -539,7 +544,7 @@ def test_keep_with_skip_unchanged_deletes_the_old_file_without_a_new_backup(vsp,
     expect_backup(vsp)
     first = vsp.run(encryption_key_backup.main, args(path=str(tmp_path)))
     older = array_file(tmp_path, 'older.ekf', 2)
-    expect_reads(vsp)
+    expect_reads(vsp, coverage=True)
     result = vsp.run(encryption_key_backup.main, args(path=str(tmp_path), keep=1, skip_unchanged=True))
     assert result['backup_needed'] is False and result['path'] == first['path']
     assert result['retention']['delete'] == [older] and not os.path.exists(older)
@@ -550,7 +555,7 @@ def test_keep_never_deletes_nor_counts_a_forged_file_and_names_it_once(vsp, tmp_
     old = array_file(tmp_path, 'old.ekf', 1)
     forged = forge(tmp_path, 'forged.ekf', old)
     bare = array_file(tmp_path, 'bare.ekf', 3, password=None)  # no verifier: anyone's
-    expect_reads(vsp)  # no backup request: old.ekf holds the keys
+    expect_reads(vsp, coverage=True)  # no backup request: old.ekf holds the keys
     result = vsp.run(encryption_key_backup.main, args(path=str(tmp_path), keep=1, skip_unchanged=True))
     assert result['backup_needed'] is False  # old.ekf holds the keys: the forged file dated 2099 did not outrank it
     assert result['path'] == old

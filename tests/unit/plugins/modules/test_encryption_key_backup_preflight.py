@@ -28,16 +28,7 @@ pytestmark = pytest.mark.usefixtures('fast_kdf')
 
 
 def expect_groups(vsp, lost=False):
-    """1-1 (encrypted, its drives HDD00-00 and HDD00-01 served by conftest's DEKs 0 and 1), 2-1 (not encrypted) and,
-    with ``lost``, 1-2 (encrypted, drive HDD00-10 that no DEK serves)."""
-    groups = [{'parityGroupId': '1-1', 'isEncryptionEnabled': True}, {'parityGroupId': '2-1', 'isEncryptionEnabled': False}]
-    drives = [{'driveLocationId': 'HDD00-00', 'parityGroupId': '1-1'}, {'driveLocationId': 'HDD00-01', 'parityGroupId': '1-1'},
-              {'driveLocationId': 'HDD01-00', 'parityGroupId': '2-1'}]
-    if lost:
-        groups.append({'parityGroupId': '1-2', 'isEncryptionEnabled': True})
-        drives.append({'driveLocationId': 'HDD00-10', 'parityGroupId': '1-2'})
-    vsp.get('/v1/objects/parity-groups', {'data': groups})
-    vsp.get('/v1/objects/drives', {'data': drives})
+    vsp.coverage(lost)
 
 
 def expect_reads(vsp, lost=False):
@@ -201,8 +192,6 @@ def test_keep_while_keys_are_lost_deletes_nothing(vsp, tmp_path):
     assert os.path.exists(older) and os.path.exists(mf.manifest_path(older))
 
 
-@pytest.mark.xfail(strict=True, reason='suspected bug: with keep and neither coverage nor refuse_lost_keys the module does '
-                                       'not know keys are lost, and retention deletes the only file holding a lost DEK')
 def test_keep_never_deletes_the_only_file_holding_a_lost_key_even_without_coverage(tmp_path):
     holder = write_key_file(tmp_path, 'holder.ekf', keys=OLDER_KEYS, password=BACKUP_PASSWORD,
                             made=mf.utc_now() - datetime.timedelta(days=2))
