@@ -335,3 +335,26 @@ def test_hostile_files_on_the_backup_host_are_not_fetched_and_the_real_copy_rest
     assert all(ld["status"] == "NML" for ld in state["ldevs"] if "POOL" in ld.get("attributes", []))
     assert os.path.exists(forged) and os.path.exists(real)  # nothing deleted on the host
     assert BACKUP_PASSWORD not in restore.stdout + restore.stderr
+
+
+@pytest.mark.reliability("bad_input")
+@pytest.mark.parametrize("make, why", [
+    (lambda path: os.symlink("/dev/zero", path), "is not a regular file"),
+    (lambda path: os.mkfifo(path), "is not a regular file"),
+    (lambda path: open(path, "wb").truncate(17 * 1024 * 1024), "is larger (17825792 bytes) than the cap of 16 MiB"),
+], ids=["symlink to /dev/zero", "named pipe", "17 MiB file"])
+def test_a_named_file_on_the_backup_host_that_is_no_key_file_is_refused_before_the_fetch(fresh, sim, make, why):
+    os.makedirs(fresh["remote"])
+    path = os.path.join(fresh["remote"], "named.ekf")
+    make(path)
+    sim.control.lose_keys("1-1")
+    before = sim.control.state()
+    sim.control.clear_requests()
+    run = run_shipped(fresh["work"], fresh["inventory"], "vsp.encryption.restore_encryption_keys", {
+        "encryption_key_restore_from_host": "backup1", "encryption_key_restore_path": path,
+        "encryption_key_restore_backup_password": BACKUP_PASSWORD, "encryption_key_restore_confirm": True})
+    assert run.returncode != 0
+    said = " ".join(run.stdout.split())
+    assert "encryption_key_restore_path: %s on backup1 %s" % (path, why) in said, said[-3000:]
+    assert [e for e in sim.control.requests_log() if e["method"] != "GET" and "sessions" not in e["path"]] == []
+    assert sim.control.state()["ldevs"] == before["ldevs"]
