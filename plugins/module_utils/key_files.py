@@ -31,6 +31,7 @@ import datetime
 import errno
 import os
 import socket
+import stat
 import time
 
 try:
@@ -372,7 +373,15 @@ class DirectoryLock(object):
     def __enter__(self):
         if fcntl is None:  # pragma: no cover
             return self
-        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, 'O_NOFOLLOW', 0), 0o600)
+        try:  # never through a symlink someone put there
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_NONBLOCK', 0), 0o600)
+            if not stat.S_ISREG(os.fstat(self._fd).st_mode):
+                raise OSError(errno.EINVAL, 'not a regular file')
+        except OSError as exc:
+            self._close()
+            why = 'it is a symbolic link' if os.path.islink(self.path) else (exc.strerror or type(exc).__name__)
+            raise VspApiError('The lock %s of the backup directory cannot be taken: %s. Nothing was written or deleted; '
+                              'remove it (a run recreates it) and run again.' % (self.path, why)) from None
         deadline = time.monotonic() + self.wait
         delay = 0.05
         while True:

@@ -728,3 +728,20 @@ def test_reusable_salt_is_that_of_the_newest_file_that_counts(tmp_path, fast_kdf
     assert key_files.reusable_salt(files, mf.Deriver(BACKUP_PASSWORD)) == (b'O' * 16, FAST_ITERATIONS)
     files, dummy = key_files.scan(str(tmp_path), SID)
     assert key_files.reusable_salt(files, None) == (None, None)
+
+
+@pytest.mark.parametrize('plant', ['symlink', 'directory'])
+def test_a_lock_file_planted_as_a_symlink_or_a_directory_is_refused_naming_it(tmp_path, plant):
+    target = tmp_path / 'elsewhere'
+    target.write_text('not ours')
+    lock_path = tmp_path / '.vsp-encryption.lock'
+    if plant == 'symlink':
+        os.symlink(str(target), str(lock_path))
+    else:
+        lock_path.mkdir()
+    with pytest.raises(VspApiError) as info:
+        with key_files.DirectoryLock(str(tmp_path), wait=0):
+            pytest.fail('the lock was taken through a planted %s' % plant)
+    assert info.value.msg.startswith('The lock %s of the backup directory cannot be taken: ' % lock_path)
+    assert info.value.msg.endswith('Nothing was written or deleted; remove it (a run recreates it) and run again.')
+    assert target.read_text() == 'not ours'  # never written through the link
