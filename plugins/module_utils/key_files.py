@@ -194,13 +194,17 @@ def set_aside(files):
     return [{'path': f['path'], 'reason': f['trust']} for f in files if not f.get('counts')]
 
 
-def set_aside_warning(files, limit=5):
-    """One warning naming the files of this array that do not count (capped), or None."""
+def set_aside_warning(files, limit=5, restore=False):
+    """One warning naming the files of this array that do not count (capped), or None. ``restore``: worded for a
+    restore (which deletes nothing anyway)."""
     aside = set_aside(files)
     if not aside:
         return None
     shown = '; '.join('%s %s' % (os.path.basename(a['path']), a['reason']) for a in aside[:limit])
     more = ' (and %d more)' % (len(aside) - limit) if len(aside) > limit else ''
+    if restore:
+        return ('%d newer key file(s) of this array in the directory do not count and were not used: %s%s.'
+                % (len(aside), shown, more))
     return ('%d key file(s) of this array in the directory do not count and were neither used nor deleted: %s%s. '
             'Look at them, and delete them yourself once you know they are not needed.' % (len(aside), shown, more))
 

@@ -168,7 +168,7 @@ def choose_file(params, storage, lost_drives, deriver):
                               'again from the start.%s' % (path, entry['name'], entry['sha256'], params['verified_sha256'],
                                                             NOTHING_SENT))
         newer = [f for f in files if not f['counts'] and f['created_utc'] > entry['created_utc']]
-        warning = key_files.set_aside_warning(newer)
+        warning = key_files.set_aside_warning(newer, restore=True)
         return entry['path'], reason, True, True, [warning] if warning else [], entry['sha256']
     if not verify:
         return path, 'named by path (manifest check turned off with verify_manifest: false)', False, None, [

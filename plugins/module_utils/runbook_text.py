@@ -163,7 +163,8 @@ def backup_summary(info, *, files=None, backup=None, kms=None, retention=None, c
         deleted = retention.get('delete') or []
         verb = 'would delete' if check_mode else 'deleted'
         lines.append('Retention: %s %s.' % (verb, ids(deleted)) if deleted else 'Retention: nothing to delete.')
-        kept = [k for k in retention.get('kept') or [] if not k.get('reason', '').startswith('one of the')]
+        # the newest are expected, and the files that do not count a warning of the backup run has named already
+        kept = [k for k in retention.get('kept') or [] if not k.get('reason', '').startswith(('one of the', 'not deleted: it '))]
         for item in kept:
             lines.append('Retention kept %s: %s.' % (item.get('path'), item.get('reason')))
     return lines
