@@ -405,8 +405,8 @@ class DirectoryLock(object):
                 time.sleep(delay)
                 delay = min(delay * 2, 1.0)
         os.ftruncate(self._fd, 0)
-        os.write(self._fd, ('pid %d on %s since %s\n' % (os.getpid(), socket.gethostname(),
-                                                        mf.utc_now().strftime(mf.TIME_FORMAT))).encode('ascii', 'replace'))
+        holder = 'pid %d on %s since %s\n' % (os.getpid(), socket.gethostname(), mf.utc_now().strftime(mf.TIME_FORMAT))
+        os.write(self._fd, holder.encode('ascii', 'replace'))
         return self
 
     def _holder(self):

@@ -165,8 +165,8 @@ def choose_file(params, storage, lost_drives, deriver):
         if params.get('verified_sha256') and params['verified_sha256'] != entry['sha256']:
             raise VspApiError('path: in %s, the file to restore is now %s (sha256 %s), not the file the preflight checked '
                               '(sha256 %s). The rule: the bytes uploaded are the bytes the plan checked. Run the procedure '
-                              'again from the start.%s' % (path, entry['name'], entry['sha256'], params['verified_sha256'],
-                                                            NOTHING_SENT))
+                              'again from the start.%s'
+                              % (path, entry['name'], entry['sha256'], params['verified_sha256'], NOTHING_SENT))
         newer = [f for f in files if not f['counts'] and f['created_utc'] > entry['created_utc']]
         warning = key_files.set_aside_warning(newer, restore=True)
         return entry['path'], reason, True, True, [warning] if warning else [], entry['sha256']
