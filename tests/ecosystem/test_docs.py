@@ -82,9 +82,9 @@ def test_claims_leaves_out_only_the_mutant_rows():
     assert claims("| `make demo` | survived by the docs |") == "| `make demo` | survived by the docs |"
 
 
-@pytest.mark.parametrize("page", [os.path.basename(p) for p in GUIDE])
+@pytest.mark.parametrize("page", ["docs/" + os.path.basename(p) for p in GUIDE] + ["README.md"])
 def test_guide_names_what_exists(page):
-    text = claims(read(os.path.join(ROOT, "docs", page)))
+    text = claims(read(os.path.join(ROOT, page)))
     problems = []
     for role in ("encryption_key_backup", "encryption_key_restore"):
         if not os.path.isdir(os.path.join(ROOT, "roles", role)):
@@ -107,7 +107,7 @@ def test_guide_names_what_exists(page):
     for var in sorted(set(re.findall(r"\bVSP_[A-Z_]+\b", text))):
         if var not in ENV_KNOWN:
             problems.append("%s is read by no module and set by no tool" % var)
-    assert not problems, "docs/%s:\n  " % page + "\n  ".join(problems)
+    assert not problems, "%s:\n  " % page + "\n  ".join(problems)
 
 
 # read by a module (env_fallback), or set by one of the project's tools (make targets, hack/with-simulator through
@@ -127,3 +127,57 @@ def test_env_variables_in_credential_type_are_documented():
     injectors = yaml.safe_load(read(os.path.join(ROOT, "extensions", "awx", "credential_type_injectors.yml")))
     for var in injectors["env"]:
         assert var in text, "docs/awx.md does not mention %s" % var
+
+
+# -- the options in the YAML examples -----------------------------------------------------------------------------
+YAML_BLOCK = re.compile(r"^( *)```ya?ml\n(.*?)^\1```", re.M | re.S)
+PAGES_WITH_EXAMPLES = ["README.md"] + ["docs/" + os.path.basename(p) for p in GUIDE]
+
+
+@pytest.fixture(scope="module")
+def module_options(tmp_path_factory):
+    """{module: set of its options}, as ansible-doc renders them (doc fragments included)."""
+    proc = run([os.path.join(BIN, "ansible-doc"), "--json", "-t", "module"] + ["vsp.encryption." + m for m in MODULES],
+               env=clean_env(ANSIBLE_COLLECTIONS_PATH=DEV_COLLECTIONS), cwd=str(tmp_path_factory.mktemp("doc")))
+    return dict((m, set(entry["doc"]["options"])) for m, entry in
+                ((name.split(".")[-1], entry) for name, entry in json.loads(proc.stdout).items()))
+
+
+def yaml_examples(text):
+    """The YAML code blocks of a page, parsed (blocks that are not YAML on their own, such as fragments with
+    placeholders, are left out: they hold no task)."""
+    for match in YAML_BLOCK.finditer(text):
+        body = "\n".join(line[len(match.group(1)):] for line in match.group(2).splitlines())
+        try:
+            yield yaml.safe_load(body)
+        except yaml.YAMLError:
+            continue
+
+
+def module_calls(node):
+    """(module, options) for every dict key `vsp.encryption.<module>` whose value is a dict (a task's module call)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if isinstance(key, str) and key.startswith("vsp.encryption.") and isinstance(value, dict):
+                yield key.split(".")[-1], set(value)
+            yield from module_calls(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from module_calls(item)
+
+
+@pytest.mark.parametrize("page", PAGES_WITH_EXAMPLES)
+def test_yaml_examples_use_only_options_the_modules_have(page, module_options):
+    problems = []
+    for example in yaml_examples(read(os.path.join(ROOT, page))):
+        for module, options in module_calls(example):
+            if module in module_options:
+                problems.extend("%s: option %s" % (module, o) for o in sorted(options - module_options[module]))
+    assert not problems, "%s names options that do not exist:\n  " % page + "\n  ".join(problems)
+
+
+def test_yaml_examples_check_finds_an_option_that_does_not_exist(module_options):
+    page = "```yaml\n- name: x\n  vsp.encryption.encryption_key_backup:\n    path: /b/\n    no_such_option: true\n```\n"
+    calls = [c for e in yaml_examples(page) for c in module_calls(e)]
+    assert calls == [("encryption_key_backup", {"path", "no_such_option"})]
+    assert calls[0][1] - module_options["encryption_key_backup"] == {"no_such_option"}
