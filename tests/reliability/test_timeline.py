@@ -598,3 +598,19 @@ def test_1_runs_show_no_spurious_no_log_warning(situation_1):
             situation_1["green_nightly"][0]]
     warned = sorted({line.strip() for run in runs for line in (run.stdout + run.stderr).splitlines() if "did not set no_log" in line})
     assert warned == [], warned
+
+
+@pytest.mark.reliability("bad_input")
+@pytest.mark.parametrize("playbook", [BACKUP_PLAYBOOK, RESTORE_PLAYBOOK, "vsp.encryption.audit_key_backups",
+                                      "vsp.encryption.check_array_api"])
+def test_a_run_that_matches_no_array_fails_naming_the_group_and_the_inventory(sim, tmp_path, playbook):
+    """A mistyped group (vsp_arrays_group) or -i path: Ansible alone would end green having done nothing."""
+    site = Site(tmp_path / "control-node", sim)
+    sim.control.clear_requests()
+    run = site.run(playbook, {"vsp_arrays_group": "vsp_arays", "encryption_key_backup_dir": str(tmp_path / "b"),
+                              "encryption_key_backup_password": BACKUP_PASSWORD})
+    assert run.rc != 0
+    assert ("No array to act on: the group or pattern vsp_arays (vsp_arrays_group) matches no host of the inventory %s. "
+            "Nothing was done." % site.inventory) in run.final_failure()
+    assert sim.control.requests_log() == []
+    assert not os.path.exists(str(tmp_path / "b"))
