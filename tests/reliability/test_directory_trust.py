@@ -298,3 +298,30 @@ def test_a_connection_password_outside_ascii_is_refused_before_any_request(site,
     assert "password contains a character outside ASCII" in run.stdout and "UnicodeEncodeError" not in run.stdout
     assert "\u20ac" not in run.stdout + run.stderr
     assert sim.control.requests_log() == []
+
+
+@pytest.mark.reliability("fault")
+def test_a_backup_during_a_restore_writes_and_deletes_nothing_and_the_restore_ends_green(site, sim, tmp_path):
+    """The nightly schedule fires while an operator restores from the same directory: the backup sees the lost keys,
+    writes nothing and deletes nothing (not even with keep 1), and the restore goes on to the end."""
+    assert site.backup(site.dir).rc == 0
+    age_backups(site.dir, [BACKUP_PASSWORD])
+    sim.control.lose_keys("1-1")
+    before = sorted(os.listdir(site.dir))
+    nightly_site = Site(tmp_path / "scheduler", sim)
+    sim.control.clear_requests()
+    sim.control.hold_jobs()  # the block's jobs wait: the restore is under way when the nightly backup runs
+    try:
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            restore = pool.submit(site.restore, site.dir)
+            blocking = sim.control.await_log(lambda log: any("change-status" in e["path"] for e in log), timeout=180)
+            assert blocking is not None, "the restore never reached the block"
+            nightly = nightly_site.backup(site.dir, encryption_key_backup_keep=1)
+            sim.control.release_jobs()
+            restored = restore.result()
+    finally:
+        sim.control.release_jobs()
+    assert nightly.rc != 0 and "lost" in nightly.final_failure()
+    assert restored.rc == 0, restored
+    assert sorted(os.listdir(site.dir)) == before  # nothing written or deleted by either run
+    assert_green(sim.control.state())
