@@ -190,8 +190,8 @@ def counted(files):
 
 
 def set_aside(files):
-    """``[{path, reason}]`` of the files that do not count, as warnings name them."""
-    return [{'path': f['path'], 'reason': f['trust']} for f in files if not f.get('counts')]
+    """``[{path, reason}]`` of the files that do not count, as warnings name them (:func:`authenticate` first)."""
+    return [{'path': f['path'], 'reason': f.get('trust') or 'not checked'} for f in files if not f.get('counts')]
 
 
 def set_aside_warning(files, limit=5, restore=False):

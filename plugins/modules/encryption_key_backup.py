@@ -540,7 +540,7 @@ def apply_retention(module, result, target, deriver):
         result['retention'] = {'delete': delete, 'kept': kept, 'failed': failed}
         for item in failed:
             module.warn('Retention could not delete %s: %s.' % (item['path'], item['reason']))
-    warning = key_files.set_aside_warning(files)
+    warning = key_files.set_aside_warning(key_files.authenticate(files, deriver))
     if warning:
         module.warn(warning)
     return result

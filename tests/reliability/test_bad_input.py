@@ -46,11 +46,13 @@ def backup_file(sim, dest):
         with open(dest, "wb") as handle:
             handle.write(resp.content)
         with open(dest + ".manifest.json", "w") as handle:
-            # a format-1 manifest (still read): no key ids, no password verifier, so only the array can refuse a wrong
-            # password; it names the array (a file counts as this array's only by its manifest)
+            # a format-1 manifest (still read): no key ids, no password verifier; it names the array (a file counts as
+            # this array's only by its manifest). Not authenticated, so a restore uses it only when the file is named
+            # with verify_manifest false (then only the array can refuse a wrong password)
             storage = sim.control.state()["storage"]
             json.dump({"format_version": 1, "sha256": hashlib.sha256(resp.content).hexdigest(), "size": len(resp.content),
-                       "storage_device_id": storage["storageDeviceId"], "serial_number": storage["serialNumber"]}, handle)
+                       "created_utc": "2026-11-30T02:00:00Z", "storage_device_id": storage["storageDeviceId"],
+                       "serial_number": storage["serialNumber"]}, handle)
         for ldev in (0, 1):  # parity group 1-1: blocked, so that a restore reaches the password check
             job = http.post(base + "/ldevs/%d/actions/change-status/invoke" % ldev, headers=dict(headers, **{"Response-Job-Status": "Completed"}),
                             json={"parameters": {"status": "blk"}}, timeout=30).json()
@@ -73,7 +75,7 @@ def cases(files, sim, other):
     """The refusals, in the order they run (each is a test id: docs/reliability.md names them)."""
     short, long_, space, outside = "Ab1!x", "A1" * 128, "Bk9 kEyF1le-Rq5m", "Bk9\u00e9kEyF1le-Rq5m"
     backup = {"path": files["new"], "backup_password": BACKUP_PASSWORD}
-    restore = {"path": files["good"], "backup_password": BACKUP_PASSWORD, "parity_groups": ["1-1"]}
+    restore = {"path": files["good"], "backup_password": BACKUP_PASSWORD, "parity_groups": ["1-1"], "verify_manifest": False}
     unreadable = files["unreadable"]
     return [
         # -- encryption_key_backup
@@ -99,8 +101,10 @@ def cases(files, sim, other):
         Bad("restore file unreadable", files.get("unreadable_kind", "local"), "encryption_key_restore",
             dict(restore, path=unreadable, **files.get("unreadable_args", {})), [unreadable, "read"]),
         # checked against the array's identity and lost keys too (issue 11): after reads, before any write
-        Bad("restore file does not match its manifest", "array", "encryption_key_restore", dict(restore, path=files["tampered"]),
-            ["does not match its manifest", files["tampered"]]),
+        Bad("restore file does not match its manifest", "array", "encryption_key_restore",
+            dict(restore, path=files["tampered"], verify_manifest=True), ["does not match its manifest", files["tampered"]]),
+        Bad("restore a named file whose manifest is not authenticated", "array", "encryption_key_restore",
+            dict(restore, verify_manifest=True), ["is not authenticated", "verify_manifest: false", files["good"]]),
         Bad("restore source unknown", "local", "encryption_key_restore", dict(restore, source="tape"), ["source"]),
         Bad("restore wrong password", "array", "encryption_key_restore", dict(restore, backup_password=WRONG_BACKUP_PASSWORD),
             ["password is incorrect", "KART40060-E"]),

@@ -577,3 +577,16 @@ def test_keep_on_a_fixed_file_path_is_refused_before_any_request(vsp, tmp_path):
     assert result['msg'] == ('keep: %s is not a directory. The rule: retention keeps the newest key files of this array in a '
                              'directory, so path must name the directory. Nothing was sent to the array.' % path)
     assert vsp.calls == []
+
+
+def test_check_mode_into_a_directory_with_a_file_that_does_not_count_names_it_and_sends_no_write(vsp, tmp_path, warned):
+    """Neither skip_unchanged nor keep: the files there are still judged (with the password) before they are named."""
+    bare = array_file(tmp_path, 'bare.ekf', 3, password=None)  # no verifier: anyone's
+    expect_reads(vsp)
+    result = vsp.run(encryption_key_backup.main, args(path=str(tmp_path)), check_mode=True)
+    assert result['changed'] is True and result['msg'].startswith('Would back up ')
+    assert vsp.write_calls() == []
+    assert len(warned) == 1 and warned[0].startswith('1 key file(s) of this array in the directory do not count') and 'bare.ekf' in warned[0]
+    assert sorted(os.listdir(str(tmp_path))) == [
+        'bare.ekf', 'bare.ekf.manifest.json']
+    assert os.path.exists(bare)
