@@ -54,6 +54,15 @@ def shown(value):
     return text
 
 
+def cut_list_message(name, value):
+    """Why a comma-separated text with an empty element is refused, and the forms that work."""
+    one, two = ('1-1', '1-2') if 'parity_group' in name else ('a', 'b')
+    return ('%s: %s has an empty element (a separator at the start, at the end or twice). That is often what Ansible '
+            'leaves of a list typed with spaces: -e %s="%s, %s" is split at the spaces (the key=value form), and only '
+            '"%s," arrives. Give the whole list as JSON, for example -e \'{"%s": ["%s", "%s"]}\', or as text without '
+            'spaces, for example -e %s=%s,%s.' % (name, shown(value), name, one, two, one, name, one, two, name, one, two))
+
+
 def text_list(value, name):
     """A list given as a list or as comma-separated text (``"1-1, 1-2"``, as an AWX survey gives it).
 
@@ -69,6 +78,8 @@ def text_list(value, name):
             items.extend(str(item).split(','))
     elif isinstance(value, (str, int)):
         items = str(value).split(',')
+        if len(items) > 1 and not all(item.strip() for item in items):
+            raise VspApiError(cut_list_message(name, value))
     else:
         raise VspApiError('%s must be a list or comma-separated text, not %s' % (name, shown(value)))
     result = []

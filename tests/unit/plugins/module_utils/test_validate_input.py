@@ -319,3 +319,25 @@ def test_the_password_refused_is_never_in_the_message(password):
     assert msg.startswith('password contains ')
     assert password not in msg
     assert not set(password) - set(string.printable) & set(msg)
+
+
+@pytest.mark.parametrize('text', ['1-1,', ',1-1', '1-1,,1-2', '1-1, ,1-2', ' , '])
+def test_a_list_text_that_ansible_cut_is_refused_with_the_forms_that_work(text):
+    with pytest.raises(VspApiError) as info:
+        validate.text_list(text, 'encryption_key_restore_parity_groups')
+    msg = info.value.msg
+    assert msg.startswith('encryption_key_restore_parity_groups: %r has an empty element' % text)
+    assert '-e \'{"encryption_key_restore_parity_groups": ["1-1", "1-2"]}\'' in msg
+    assert 'for example -e encryption_key_restore_parity_groups=1-1,1-2.' in msg
+
+
+@pytest.mark.parametrize('value, expected', [('1-1, 1-2', ['1-1', '1-2']), ('1-1', ['1-1']), ('', []), ('  ', []),
+                                             (['1-1', ''], ['1-1']), ('1-1,1-1', ['1-1'])])
+def test_a_list_text_without_an_empty_element_is_taken(value, expected):
+    assert validate.text_list(value, 'parity_groups') == expected
+
+
+def test_the_cut_list_example_of_a_list_of_hosts_is_not_a_parity_group():
+    with pytest.raises(VspApiError) as info:
+        validate.text_list('backup01,', 'encryption_key_backup_copy_hosts')
+    assert '-e \'{"encryption_key_backup_copy_hosts": ["a", "b"]}\'' in info.value.msg
