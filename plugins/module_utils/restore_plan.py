@@ -9,6 +9,10 @@
 volumes) and the backup source, and either returns the plan or raises :class:`VspApiError` naming
 the parameter and the rule. Every refusal the collection can decide happens here, before the role
 blocks anything. :func:`plan_lines` words the plan for the operator.
+
+Plan -> review -> apply: a check-mode run returns the plan; the run that restores is given it back
+(:func:`options_of` reads the options it was made with), makes it again with every check, and
+refuses it as stale, before any write, when anything it decided differs (:func:`refuse_stale`).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -53,12 +57,9 @@ def choose_groups(named, lost, force):
     return list(lost)
 
 
-def _file_from_manifest(path, manifest_data, storage, lost_drives, deriver, *, verified_sha256=None):
-    """Checks of an explicitly named key file against its manifest. Returns (manifest_verified, password_checked, warnings).
-
-    ``verified_sha256``: the sha256 with which an earlier run of this play found the file and its password verifier
-    right; when the file still has it, the verifier (a PBKDF2 of 600,000 iterations) is not derived again.
-    """
+def _file_from_manifest(path, manifest_data, storage, lost_drives, deriver):
+    """Checks of an explicitly named key file against its manifest, the password verifier included (derived every
+    time: no run skips it). Returns (manifest_verified, password_checked, warnings, sha256)."""
     mpath = mf.manifest_path(path)
     warnings = []
     sid = storage.get('storage_device_id')
@@ -91,13 +92,7 @@ def _file_from_manifest(path, manifest_data, storage, lost_drives, deriver, *, v
                           'this file is right, restore it without its manifest (verify_manifest: false); the array then '
                           'decides whether it is this array\'s and holds the lost keys, after the volumes are blocked.%s'
                           % (mpath, mf.version(manifest_data), NOTHING_SENT))
-    if verified_sha256 and verified_sha256 != sha256:
-        raise VspApiError('path: %s changed after the preflight checked it (sha256 now %s, then %s). The rule: the bytes '
-                          'uploaded are the bytes the plan checked. Run the procedure again from the start.%s'
-                          % (path, sha256, verified_sha256, NOTHING_SENT))
-    if verified_sha256:
-        checked = True
-    elif deriver is None:
+    if deriver is None:
         raise VspApiError('backup_password: needed to check the manifest %s (its password verifier and MAC).%s' % (mpath, NOTHING_SENT))
     else:
         checked = mf.check_password(manifest_data, deriver, mpath)
@@ -162,11 +157,6 @@ def choose_file(params, storage, lost_drives, deriver):
         except VspApiError as exc:
             name = 'backup_password' if isinstance(exc, key_files.PasswordRefused) else 'path'
             raise VspApiError('%s: in %s, %s.%s%s' % (name, path, exc.msg, _ignored_text(ignored), NOTHING_SENT)) from None
-        if params.get('verified_sha256') and params['verified_sha256'] != entry['sha256']:
-            raise VspApiError('path: in %s, the file to restore is now %s (sha256 %s), not the file the preflight checked '
-                              '(sha256 %s). The rule: the bytes uploaded are the bytes the plan checked. Run the procedure '
-                              'again from the start.%s'
-                              % (path, entry['name'], entry['sha256'], params['verified_sha256'], NOTHING_SENT))
         newer = [f for f in files if not f['counts'] and f['created_utc'] > entry['created_utc']]
         warning = key_files.set_aside_warning(newer, restore=True)
         return entry['path'], reason, True, True, [warning] if warning else [], entry['sha256']
@@ -180,26 +170,35 @@ def choose_file(params, storage, lost_drives, deriver):
                           'check that the file is this array\'s, is intact, holds the lost keys and opens with the password. '
                           'Set verify_manifest: false only if you know the file is right.%s'
                           % (path, mf.manifest_path(path), NOTHING_SENT))
-    verified, checked, warnings, sha256 = _file_from_manifest(path, manifest_data, storage, lost_drives, deriver,
-                                                              verified_sha256=params.get('verified_sha256'))
+    verified, checked, warnings, sha256 = _file_from_manifest(path, manifest_data, storage, lost_drives, deriver)
     return path, 'named by path', verified, checked, warnings, sha256
 
 
-def make_plan(api, params, storage, deriver=None, offline=True):
+def make_plan(api, params, storage, deriver=None, offline=True, *, against=None):
     """Read the array and the backup source; return the plan (no write is sent).
 
     ``offline``: also read which pools and DP volumes go offline (for the operator; the restore
     itself, after the block, does not need it).
+
+    ``against``: a plan made before (given back as the option ``plan``; ``params`` then hold the options it was made
+    with, :func:`options_of`). The plan is made again, every check included, and any difference from ``against``
+    (:func:`array_differences`, :func:`decision_differences`) is refused before any write.
     """
     keys = api.list_keys_by_type()
     check_identity(storage, params.get('expected_storage_device_id'), params.get('expected_serial_number'))
     parity_groups = ParityGroups(api)  # the coverage's list of every group serves the pool volume lookups
     cov = parity_group_coverage(api, keys.get('DEK') or [], parity_groups=parity_groups)
+    if against is not None:  # the array's facts first: on another array, or with other keys lost, nothing else holds
+        refuse_stale(against, array_differences(against, storage, cov))
     named = validate.parity_group_ids(params.get('parity_groups'), 'parity_groups')
     force = bool(params.get('force'))
     groups = choose_groups(named, cov['lost_parity_groups'], force)
     needed = bool(cov['lost_parity_groups']) or force
     plan = {
+        'format_version': PLAN_FORMAT,
+        'created_utc': mf.utc_now().strftime(mf.TIME_FORMAT),
+        'made_with': {'source': params['source'], 'path': params.get('path') if params['source'] == 'file' else None,
+                      'parity_groups': named or None, 'force': force},
         'storage': storage,
         'parity_groups': groups,
         'parity_groups_named': bool(named),
@@ -224,6 +223,8 @@ def make_plan(api, params, storage, deriver=None, offline=True):
         plan['warnings'].extend(warnings)
     elif params['source'] == 'file':
         plan.update(path=params['path'], path_reason='not used: no key is lost')
+    if against is not None:
+        refuse_stale(against, decision_differences(against, plan))
     volumes = PoolVolumeFinder(api, parity_groups).by_parity_groups(groups) if groups else []
     plan['volumes'] = [{'ldev_id': int(v['ldevId']), 'status': v.get('status'),
                         'pool_id': v.get('composingPoolId', v.get('poolId'))} for v in volumes]
@@ -235,6 +236,129 @@ def make_plan(api, params, storage, deriver=None, offline=True):
     plan['offline'] = offline_impact(api, groups, volumes) if offline and needed and volumes else None
     plan['lines'] = plan_lines(plan)
     return plan
+
+
+# -- plan -> review -> apply: a plan given back is one of this module, and it still holds -------------------------
+PLAN_FORMAT = 1
+PLAN_RULE = ('The rule: plan takes the plan (RV plan) that a check-mode run of vsp.encryption.encryption_key_restore '
+             'returned, unchanged (format_version %d).' % PLAN_FORMAT)
+NOTHING_SENT_TO_ARRAY = ' Nothing was sent to the array; nothing was changed on it.'
+
+
+def _is_text_list(value, pattern=None):
+    return isinstance(value, list) and all(isinstance(v, str) and (pattern is None or pattern.match(v)) for v in value)
+
+
+def _is_bool(value):
+    return isinstance(value, bool)
+
+
+# (field, check, what it must be): the fields an apply reads from a plan
+_PLAN_FIELDS = (
+    ('created_utc', lambda v: mf.parse_time(v) is not None, 'a UTC time such as 2026-12-01T02:00:00Z'),
+    ('storage', lambda v: isinstance(v, dict) and isinstance(v.get('storage_device_id'), str)
+     and isinstance(v.get('serial_number'), (int, str, type(None))) and not isinstance(v.get('serial_number'), bool),
+     'a dict with storage_device_id and serial_number'),
+    ('parity_groups', lambda v: _is_text_list(v, validate.ARRAY_PARITY_GROUP_ID_RE), 'a list of parity group ids'),
+    ('lost_parity_groups', lambda v: _is_text_list(v, validate.ARRAY_PARITY_GROUP_ID_RE), 'a list of parity group ids'),
+    ('lost_drives', _is_text_list, 'a list of drive locations'),
+    ('restore_needed', _is_bool, 'true or false'),
+    ('source', lambda v: v in ('file', 'kms'), 'file or kms'),
+    ('path', lambda v: v is None or isinstance(v, str), 'text or null'),
+    ('sha256', lambda v: v is None or (isinstance(v, str) and validate.SHA256_RE.match(v)), 'null or 64 lower-case hex digits'),
+    ('manifest_verified', _is_bool, 'true or false'),
+)
+_MADE_WITH_FIELDS = (
+    ('source', lambda v: v in ('file', 'kms'), 'file or kms'),
+    ('path', lambda v: v is None or (isinstance(v, str) and v != ''), 'text (with source file) or null'),
+    ('parity_groups', lambda v: v is None or (_is_text_list(v, validate.PARITY_GROUP_ID_RE) and v != []),
+     'null or a list of parity group ids'),
+    ('force', _is_bool, 'true or false'),
+)
+
+
+def _field_problems(data, fields, prefix=''):
+    problems = []
+    for name, check, what in fields:
+        if name not in data:
+            problems.append('%s%s is missing' % (prefix, name))
+        elif not check(data[name]):
+            problems.append('%s%s must be %s, not %s' % (prefix, name, what, validate.shown(data[name])))
+    return problems
+
+
+def options_of(plan):
+    """The options the plan was made with (``source``, ``path``, ``parity_groups``, ``force``), for the apply that
+    makes it again. Refuses, naming each problem and the rule, what is not a plan of this module: before any request."""
+    if not isinstance(plan, dict):
+        problems = ['it is %s, not a dict' % validate.shown(plan)]
+    elif 'format_version' not in plan:
+        problems = ['format_version is missing']
+    elif plan['format_version'] != PLAN_FORMAT or isinstance(plan['format_version'], bool):
+        problems = ['format_version is %s; this version of the collection reads plans of format_version %d'
+                    % (validate.shown(plan['format_version']), PLAN_FORMAT)]
+    else:
+        problems = _field_problems(plan, _PLAN_FIELDS)
+        made = plan.get('made_with')
+        if 'made_with' not in plan:
+            problems.append('made_with is missing')
+        elif not isinstance(made, dict):
+            problems.append('made_with must be a dict of source, path, parity_groups and force, not %s' % validate.shown(made))
+        else:
+            problems.extend(_field_problems(made, _MADE_WITH_FIELDS, 'made_with.'))
+            if not problems and made['source'] == 'file' and made['path'] is None:
+                problems.append('made_with.path is missing (null) with made_with.source file')
+    if problems:
+        raise VspApiError('plan: not a plan of this module - %s. %s%s'
+                          % ('; '.join(problems), PLAN_RULE, NOTHING_SENT_TO_ARRAY))
+    made = plan['made_with']
+    return {'source': made['source'], 'path': made['path'], 'parity_groups': made['parity_groups'], 'force': made['force']}
+
+
+def array_differences(plan, storage, cov):
+    """What the array says now that the plan did not: its identity, the groups with lost keys, the drives without a DEK."""
+    differences = []
+    then = plan.get('storage') or {}
+    if (str(then.get('storage_device_id')), str(then.get('serial_number'))) != (
+            str(storage.get('storage_device_id')), str(storage.get('serial_number'))):
+        differences.append('the array at this address is now storage device id %s (serial %s), the plan has %s (serial %s)'
+                           % (storage.get('storage_device_id'), storage.get('serial_number'), then.get('storage_device_id'),
+                              then.get('serial_number')))
+    if list(cov['lost_parity_groups']) != list(plan.get('lost_parity_groups') or []):
+        differences.append('the parity groups with lost keys are now %s, the plan has %s'
+                           % (ids_text(cov['lost_parity_groups']), ids_text(plan.get('lost_parity_groups') or [])))
+    if list(cov['lost_drives']) != list(plan.get('lost_drives') or []):
+        differences.append('the drives without a DEK are now %s, the plan has %s'
+                           % (ids_text(cov['lost_drives']), ids_text(plan.get('lost_drives') or [])))
+    return differences
+
+
+def decision_differences(plan, now):
+    """What the plan made again decides that the plan did not: the groups, whether to restore, the source, the file."""
+    differences = []
+    if now['parity_groups'] != plan.get('parity_groups'):
+        differences.append('the parity groups to act on are now %s, the plan has %s'
+                           % (ids_text(now['parity_groups']), ids_text(plan.get('parity_groups') or [])))
+    if now['restore_needed'] != plan.get('restore_needed'):
+        differences.append('a restore is now needed, the plan has none' if now['restore_needed']
+                           else 'no restore is needed now, the plan has one')
+    if now['source'] != plan.get('source'):
+        differences.append('the source is now %s, the plan has %s' % (now['source'], plan.get('source')))
+    if now['path'] != plan.get('path'):
+        differences.append('the key file is now %s, the plan has %s' % (now['path'], plan.get('path')))
+    if now['sha256'] != plan.get('sha256'):
+        differences.append("the file's sha256 is now %s, the plan has %s" % (now['sha256'], plan.get('sha256')))
+    if now['manifest_verified'] != plan.get('manifest_verified'):
+        differences.append('the file is now checked against its manifest, the plan\'s was not' if now['manifest_verified']
+                           else 'the file is not checked against its manifest now (verify_manifest: false), the plan\'s was')
+    return differences
+
+
+def refuse_stale(plan, differences):
+    """Refuse a plan that no longer holds, naming each difference."""
+    if differences:
+        raise VspApiError('plan: stale - %s. Make a new plan (check mode) and review it (this one was made at %s).%s'
+                          % ('; '.join(differences), plan.get('created_utc'), NOTHING_SENT_TO_ARRAY))
 
 
 def pools_to_recover(api, pool_ids, needed):

@@ -46,14 +46,6 @@ options:
       - Report the key coverage (two more requests, or two per named parity group).
     type: bool
     default: true
-  pool_volumes_of:
-    description:
-      - Also list the pool volumes of these parity groups and their pools, as M(vsp.encryption.pool_volume_info) does
-        with its O(vsp.encryption.pool_volume_info#module:parity_groups) (RV(pool_volumes), RV(pool_volume_counts),
-        RV(pools)), in the same module run. The key restore role verifies with one run instead of two.
-      - A list or comma-separated text of parity group ids; an unknown parity group fails the task.
-    type: list
-    elements: str
 seealso:
   - module: vsp.encryption.encryption_key_backup
   - module: vsp.encryption.encryption_key_restore
@@ -163,51 +155,6 @@ coverage_evidence:
   returned: when O(coverage=true)
   type: str
   sample: an encrypted parity group has lost keys when one of its drives is served by no DEK
-pool_volumes:
-  description:
-    - The pool volumes of the parity groups of O(pool_volumes_of), as RV(vsp.encryption.pool_volume_info#module:pool_volumes).
-  returned: when O(pool_volumes_of) is given
-  type: list
-  elements: dict
-  contains:
-    ldev_id:
-      description: LDEV id.
-      type: int
-    status:
-      description: Status as the storage system names it (C(NML) normal, C(BLK) blocked).
-      type: str
-    pool_id:
-      description: Pool the volume belongs to.
-      type: int
-    parity_group_ids:
-      description: Parity groups of the volume.
-      type: list
-      elements: str
-    encrypted:
-      description: Whether a parity group of the volume has encryption enabled.
-      type: bool
-  sample: [{"ldev_id": 1, "status": "NML", "pool_id": 0, "parity_group_ids": ["1-1"], "encrypted": true}]
-pool_volume_counts:
-  description: Number of those pool volumes by status.
-  returned: when O(pool_volumes_of) is given
-  type: dict
-  sample: {"NML": 4}
-pools:
-  description: The pools of those pool volumes.
-  returned: when O(pool_volumes_of) is given
-  type: list
-  elements: dict
-  contains:
-    pool_id:
-      description: Pool id.
-      type: int
-    pool_name:
-      description: Pool name.
-      type: str
-    pool_status:
-      description: Pool status (for example C(POLN) normal, C(POLE) blocked).
-      type: str
-  sample: [{"pool_id": 0, "pool_name": "pool0", "pool_status": "POLN"}]
 request_retries:
   description:
     - Every retry the module made (which request, why, how long it waited), so it is visible at C(-v). Never holds a secret.
@@ -223,14 +170,11 @@ from ansible_collections.vsp.encryption.plugins.module_utils.api import KEY_TYPE
 from ansible_collections.vsp.encryption.plugins.module_utils.keys import key_fingerprint, storage_view
 from ansible_collections.vsp.encryption.plugins.module_utils.runner import argument_spec, fail_on_error, run_module
 from ansible_collections.vsp.encryption.plugins.module_utils.coverage import EVIDENCE, parity_group_coverage
-from ansible_collections.vsp.encryption.plugins.module_utils.parity_groups import ParityGroups
-from ansible_collections.vsp.encryption.plugins.module_utils.pool_volumes import pool_volume_report
 from ansible_collections.vsp.encryption.plugins.module_utils.validate import parity_group_ids
 
 
-def run(module, api, groups, volume_groups=None):
+def run(module, api, groups):
     types = [t for t in KEY_TYPES if t in module.params['key_types']]
-    parity_groups = ParityGroups(api)  # read once for the coverage and the pool volumes
     keys = api.list_keys_by_type(types)
     result = dict(
         changed=False,
@@ -242,12 +186,9 @@ def run(module, api, groups, volume_groups=None):
         result['key_fingerprint'] = key_fingerprint(keys)
     if module.params['coverage']:
         deks = keys['DEK'] if 'DEK' in keys else api.list_keys('DEK')
-        cov = parity_group_coverage(api, deks, groups or None, parity_groups)
+        cov = parity_group_coverage(api, deks, groups or None)
         result.update(parity_groups=cov['parity_groups'], lost_parity_groups=cov['lost_parity_groups'],
                       lost_drives=cov['lost_drives'], coverage_evidence=EVIDENCE)
-    if volume_groups:
-        volumes, counts, pools = pool_volume_report(api, volume_groups, parity_groups=parity_groups)
-        result.update(pool_volumes=volumes, pool_volume_counts=counts, pools=pools)
     return result
 
 
@@ -257,13 +198,11 @@ def main():
             key_types=dict(type='list', elements='str', choices=list(KEY_TYPES), default=list(KEY_TYPES), no_log=False),
             parity_groups=dict(type='list', elements='str'),
             coverage=dict(type='bool', default=True),
-            pool_volumes_of=dict(type='list', elements='str'),
         ),
         supports_check_mode=True,
     )
     groups = fail_on_error(module, parity_group_ids, module.params['parity_groups'])
-    volume_groups = fail_on_error(module, parity_group_ids, module.params['pool_volumes_of'], 'pool_volumes_of')
-    run_module(module, lambda module, api: run(module, api, groups, volume_groups))
+    run_module(module, lambda module, api: run(module, api, groups))
 
 
 if __name__ == '__main__':

@@ -30,6 +30,11 @@ description:
     M(vsp.encryption.pool_volume_state) to block them, and to recover them afterwards.
   - After the restore it reads the key coverage again and fails when keys are still lost, so that no recovery
     is tried that must fail.
+  - "Plan, review, apply: run it in check mode, show RV(plan) and have it confirmed, block the pool volumes, then run it
+    with O(plan) (and O(backup_password)). That run makes the plan again from the array and the file, with every check
+    (identity, key coverage, file chosen, manifest authenticated with the password, lost drives held), and refuses a
+    plan that no longer holds - another array, other groups with lost keys or other drives without a DEK, other groups
+    to act on, another source, key file or sha256 - before any write, naming each difference."
 author:
   - vsp.encryption contributors (@vsp-encryption)
 extends_documentation_fragment:
@@ -42,6 +47,7 @@ attributes:
     details:
       - Runs every read-only check (file, manifest, password rule and verifier, key coverage, pool volume states)
         and returns the plan; sends no restore request. The restore role uses it as its preflight.
+      - With O(plan), checks that the plan still holds, and sends no restore request either.
   diff_mode:
     support: none
   idempotent:
@@ -49,21 +55,35 @@ attributes:
     details:
       - When no parity group shows lost keys (and O(force=false)) nothing is restored and the module reports no change.
 options:
+  plan:
+    description:
+      - The plan to apply, RV(plan) of a check-mode run of this module (for example C("{{ planned.plan }}")), unchanged.
+      - The source, the path, the parity groups and O(force) are those the plan was made with (RV(plan.made_with)), so
+        O(source), O(path), O(parity_groups) and O(force) are refused with it. Give O(backup_password) again (the plan
+        holds no secret), and O(verify_manifest) as the plan was made.
+      - The plan is made again and compared with this one before any write; a plan that no longer holds is refused as
+        stale, naming each difference. A plan is not refused for its age alone (RV(plan.created_utc)).
+      - Something that is not a plan of this module (a field missing or of the wrong type, another RV(plan.format_version))
+        is refused before any request.
+    type: dict
   source:
     description:
       - Where to restore the keys from.
+      - Not with O(plan), which names the source.
     type: str
     choices: [file, kms]
     default: file
   path:
     description:
       - With O(source=file), the key file made by M(vsp.encryption.encryption_key_backup), or the directory that
-        holds the key files, on the host that runs the module. Required when O(source=file).
+        holds the key files, on the host that runs the module. Required when O(source=file), without O(plan).
+      - Not with O(plan), which names the path it was made with.
     type: path
   backup_password:
     description:
       - With O(source=file), the password given when the file was made. Checked against the password rule and
-        against the manifest's password verifier before anything is sent. Required when O(source=file).
+        against the manifest's password verifier before anything is sent (also with O(plan), as no run skips the check).
+        Required when O(source=file), and with a O(plan) made with O(source=file).
     type: str
   verify_manifest:
     description:
@@ -72,29 +92,20 @@ options:
       - Set V(false) only on purpose, for a file whose manifest is lost; O(path) must then name the file.
     type: bool
     default: true
-  verified_sha256:
-    description:
-      - The sha256 of the key file O(path) as a check-mode run of this module in the same play found it right
-        (RV(plan.sha256), with RV(plan.password_checked) V(true)) with the same O(backup_password). When the file still
-        has this sha256, its password verifier (a PBKDF2 of 600,000 iterations, about a third of a second of CPU) is
-        not derived again; every other check of the file and its manifest runs.
-      - The role M(vsp.encryption.encryption_key_restore) passes its preflight's plan, so the restore after the block
-        does not repeat the derivation. Give it only with the password that run checked - a wrong password is then
-        found by the array, after the pool volumes were blocked.
-      - 64 lower-case hex digits.
-    type: str
   parity_groups:
     description:
       - Parity groups whose pool volumes are blocked for the restore, as a list or comma-separated text
         (V(1-1, 1-2)). Each must be a parity group id such as V(1-1).
       - When not given, the parity groups that the array shows with lost keys.
       - When given, it must include every parity group with lost keys.
+      - Not with O(plan), which names the parity groups it was made with.
     type: list
     elements: str
   force:
     description:
       - Restore even when no parity group shows lost keys (for an array that keeps lost keys listed).
         Needs O(parity_groups).
+      - Not with O(plan), which says whether it was made with O(force).
     type: bool
     default: false
   expected_storage_device_id:
@@ -117,6 +128,7 @@ seealso:
 '''
 
 EXAMPLES = r'''
+# Plan, review, apply (what the role vsp.encryption.encryption_key_restore does, with batches and a resume hint).
 - name: Plan the restore (check mode); the groups with lost keys and the file come from the array and the manifests
   vsp.encryption.encryption_key_restore:
     host: vsp01.example.com
@@ -126,16 +138,46 @@ EXAMPLES = r'''
     backup_password: "{{ vault_vsp_backup_password }}"
   check_mode: true
   delegate_to: localhost
-  register: restore_plan
+  no_log: true  # the task takes the backup password; the plan holds no secret
+  register: planned
 
-- name: Restore the lost keys of parity group 1-1 from a backup file (its pool volumes are blocked)
+- name: Review the plan
+  ansible.builtin.debug:
+    msg: "{{ planned.plan.lines }}"
+
+- name: Confirm it
+  ansible.builtin.pause:
+    prompt: "The pool volumes {{ planned.plan.volumes_to_block }} go offline. Enter to go on, Ctrl+C and A to stop"
+  when: planned.plan.restore_needed
+
+- name: Block every pool volume of the parity groups of the plan
+  vsp.encryption.pool_volume_state:
+    host: vsp01.example.com
+    username: "{{ vault_vsp_username }}"
+    password: "{{ vault_vsp_password }}"
+    parity_groups: "{{ planned.plan.parity_groups }}"
+    state: blocked
+  delegate_to: localhost
+  when: planned.plan.restore_needed
+
+- name: Apply the plan (refused before any write when it no longer holds)
   vsp.encryption.encryption_key_restore:
     host: vsp01.example.com
     username: "{{ vault_vsp_username }}"
     password: "{{ vault_vsp_password }}"
-    path: /srv/vsp-key-backups/900000061726/900000061726_20261129T101500Z.ekf
+    plan: "{{ planned.plan }}"
     backup_password: "{{ vault_vsp_backup_password }}"
-    parity_groups: [1-1]
+  delegate_to: localhost
+  no_log: true
+  when: planned.plan.restore_needed
+
+- name: Recover the pool volumes
+  vsp.encryption.pool_volume_state:
+    host: vsp01.example.com
+    username: "{{ vault_vsp_username }}"
+    password: "{{ vault_vsp_password }}"
+    parity_groups: "{{ planned.plan.parity_groups }}"
+    state: normal
   delegate_to: localhost
 
 - name: Restore from the key management server
@@ -220,14 +262,49 @@ lost_parity_groups_after:
   elements: str
   sample: []
 plan:
-  description: The decisions made before any write (also in check mode).
+  description:
+    - The decisions made before any write (also in check mode). Plain data, no secret; give it back unchanged as O(plan)
+      to apply it.
+    - With O(plan), the plan made again (with a new RV(plan.created_utc)).
   returned: when the storage system was asked
   type: dict
   contains:
+    format_version:
+      description: The format of the plan (V(1)); O(plan) takes a plan of a format this version of the collection reads.
+      type: int
+    created_utc:
+      description: When the plan was made (UTC, C(YYYY-MM-DDThh:mm:ssZ)), so that an old plan can be told.
+      type: str
+    made_with:
+      description: The options the plan was made with; a run with O(plan) makes the plan again with them.
+      type: dict
+      contains:
+        source:
+          description: O(source).
+          type: str
+        path:
+          description: O(path) as given (the file, or the directory); null with O(source=kms).
+          type: str
+        parity_groups:
+          description: O(parity_groups) as given, or null when not given.
+          type: list
+          elements: str
+        force:
+          description: O(force).
+          type: bool
+    storage:
+      description: Identity of the storage system the plan was made on (storage_device_id, serial_number, model).
+      type: dict
+    source:
+      description: Where the keys are restored from.
+      type: str
     parity_groups:
       description: The parity groups acted on.
       type: list
       elements: str
+    parity_groups_named:
+      description: Whether O(parity_groups) named them (else they are the groups with lost keys).
+      type: bool
     lost_parity_groups:
       description: Every encrypted parity group of the array with lost keys.
       type: list
@@ -242,6 +319,9 @@ plan:
     restore_needed:
       description: Whether a restore is needed (keys lost, or O(force)).
       type: bool
+    forced:
+      description: Whether the restore is needed only because of O(force) (no group shows lost keys).
+      type: bool
     path:
       description: The key file used (or to be used).
       type: str
@@ -251,9 +331,19 @@ plan:
     sha256:
       description: The sha256 of that file, which its manifest gives and the file was found to have (null without a manifest check).
       type: str
+    manifest_verified:
+      description: Whether the file was checked against its manifest.
+      type: bool
     password_checked:
       description: Whether O(backup_password) matches the manifest's password verifier (null when there is none).
       type: bool
+    key_counts:
+      description: Number of keys by type when the plan was made.
+      type: dict
+    warnings:
+      description: Warnings about the file chosen (also in RV(plan.lines)).
+      type: list
+      elements: str
     volumes:
       description: Pool volumes of the parity groups with status and pool id.
       type: list
@@ -276,11 +366,19 @@ plan:
           without one, those of them that are not normal now (left so by an earlier run), read once per pool.
       type: list
       elements: int
+    coverage:
+      description: The key coverage of every encrypted parity group (its drives, which of them no DEK serves).
+      type: list
+      elements: dict
+    offline:
+      description: In check mode with a restore planned, the pools and DP volumes that go offline (null otherwise).
+      type: dict
     lines:
       description: The plan in words, for the operator.
       type: list
       elements: str
-  sample: {"parity_groups": ["1-1"], "lost_parity_groups": ["1-1"], "restore_needed": true, "volumes_to_block": [1, 2]}
+  sample: {"format_version": 1, "created_utc": "2026-12-01T02:00:00Z", "parity_groups": ["1-1"], "lost_parity_groups": ["1-1"],
+           "restore_needed": true, "volumes_to_block": [1, 2]}
 request_retries:
   description:
     - Every retry the module made (which request, why, how long it waited), so it is visible at C(-v). Never holds a secret.
@@ -302,18 +400,34 @@ from ansible_collections.vsp.encryption.plugins.module_utils.coverage import par
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
 from ansible_collections.vsp.encryption.plugins.module_utils.jobs import summarize_job
 from ansible_collections.vsp.encryption.plugins.module_utils.validate import (
-    backup_password, named_file_without_manifest, parity_group_ids, readable_path, sha256_hex)
+    backup_password, named_file_without_manifest, parity_group_ids, readable_path)
+
+
+def run_params(params):
+    """The options of this run: with ``plan``, the source, path, parity groups and force it was made with (a plan that
+    is not one of this module is refused)."""
+    if params['plan'] is None:
+        return params
+    return dict(params, **restore_plan.options_of(params['plan']))
 
 
 def check_local(params):
     """Local checks, before anything is sent."""
+    given = params
+    params = run_params(params)
     parity_group_ids(params['parity_groups'])
     if params['source'] != 'file':
         return
+    if given['plan'] is not None and params['backup_password'] is None:
+        raise VspApiError('backup_password: the plan restores from the key file %s; give its backup_password (the plan holds '
+                          'no secret): the password is checked against the manifest again and sent with the file.%s'
+                          % (params['path'], restore_plan.NOTHING_SENT_TO_ARRAY))
+    missing = [name for name in ('path', 'backup_password') if params[name] is None]
+    if missing:
+        raise VspApiError('source is file but all of the following are missing: %s' % ', '.join(missing))
     backup_password(params['backup_password'])
     readable_path(params['path'])
     named_file_without_manifest(params['path'], params['verify_manifest'])
-    sha256_hex(params['verified_sha256'], 'verified_sha256')
 
 
 def restore(api, params, plan):
@@ -327,12 +441,13 @@ def restore(api, params, plan):
 
 
 def run(module, api):
-    params = module.params
+    params = run_params(module.params)
     deriver = mf.Deriver(params['backup_password']) if params['source'] == 'file' and params['verify_manifest'] else None
-    if deriver is not None and not params['verified_sha256']:
+    if deriver is not None:
         restore_plan.start_derivation(params['path'], deriver)  # while the array is read
     storage = storage_view(api.storage())
-    plan = restore_plan.make_plan(api, params, storage, deriver, offline=module.check_mode)
+    # with a plan given back: made again, every check included; refused as stale when anything differs
+    plan = restore_plan.make_plan(api, params, storage, deriver, offline=module.check_mode, against=module.params['plan'])
     for warning in plan['warnings']:
         module.warn(warning)
     result = dict(changed=False, source=params['source'], parity_groups=plan['parity_groups'], plan=plan, storage=storage,
@@ -344,7 +459,8 @@ def run(module, api):
         result['msg'] = 'No encrypted parity group of the array shows lost keys: nothing to restore'
         return result
     if module.check_mode:
-        result.update(changed=True, msg='Check mode, nothing was sent: ' + ' '.join(plan['lines']))
+        held = 'the plan given still holds. ' if module.params['plan'] is not None else ''
+        result.update(changed=True, msg='Check mode, nothing was sent: ' + held + ' '.join(plan['lines']))
         return result
     not_blocked = [v for v in result['pool_volumes'] if v['status'] != 'BLK']
     if not_blocked:
@@ -375,17 +491,18 @@ def run(module, api):
 def main():
     module = AnsibleModule(
         argument_spec=argument_spec(
+            plan=dict(type='dict'),
             source=dict(type='str', default='file', choices=['file', 'kms']),
             path=dict(type='path'),
             backup_password=dict(type='str', no_log=True),
             verify_manifest=dict(type='bool', default=True),
-            verified_sha256=dict(type='str', no_log=False),
             parity_groups=dict(type='list', elements='str'),
             force=dict(type='bool', default=False),
             expected_storage_device_id=dict(type='str'),
             expected_serial_number=dict(type='str'),
         ),
-        required_if=[('source', 'file', ('path', 'backup_password'))],
+        # with a plan, these are the plan's (defaults do not count: Ansible checks this before it sets them)
+        mutually_exclusive=[('plan', 'source'), ('plan', 'path'), ('plan', 'parity_groups'), ('plan', 'force')],
         supports_check_mode=True,
     )
     fail_on_error(module, check_local, module.params)

@@ -59,3 +59,10 @@ def params(path=None, **extra):
 
 def plan(api, path=None, password=BACKUP_PASSWORD, **extra):
     return restore_plan.make_plan(api, params(path, **extra), dict(STORAGE), mf.Deriver(password) if password else None)
+
+
+def apply_plan(api, made, password=BACKUP_PASSWORD, storage=None, **extra):
+    """make_plan as a run given ``made`` back (option ``plan``) runs it: with the options it was made with, against it."""
+    options = dict(extra, **restore_plan.options_of(made))
+    return restore_plan.make_plan(api, params(**options), dict(storage or STORAGE), mf.Deriver(password) if password else None,
+                                  against=made)

@@ -12,7 +12,7 @@ from ansible_collections.vsp.encryption.plugins.module_utils import restore_plan
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
 from conftest import BACKUP_PASSWORD
 from key_file_helpers import OTHER_SID, SERIAL, SID, STORAGE, forge, read_manifest, resign, rewrite_manifest, write_key_file
-from restore_plan_fakes import plan
+from restore_plan_fakes import apply_plan, plan
 from test_restore_plan import ALL, LOST_1_1, Api, refused
 
 
@@ -131,16 +131,24 @@ def test_unauthenticated_named_file_message_word_for_word(tmp_path, fast_kdf):
             'the lost keys, after the volumes are blocked.%s' % (mf.manifest_path(path), version, NOTHING))
 
 
-def test_changed_after_the_preflight_message_word_for_word(tmp_path, fast_kdf):
+def test_stale_plan_message_word_for_word(tmp_path, fast_kdf):
     path = write_key_file(tmp_path, 'k.ekf', locations=ALL, password=BACKUP_PASSWORD)
-    sha = mf_sha(path)[0]
-    assert refused(Api(LOST_1_1), path, verified_sha256='f' * 64) == (
-        'path: %s changed after the preflight checked it (sha256 now %s, then %s). The rule: the bytes uploaded are the '
-        'bytes the plan checked. Run the procedure again from the start.%s' % (path, sha, 'f' * 64, NOTHING))
-    assert refused(Api(LOST_1_1), str(tmp_path), verified_sha256='f' * 64) == (
-        'path: in %s, the file to restore is now k.ekf (sha256 %s), not the file the preflight checked (sha256 %s). The '
-        'rule: the bytes uploaded are the bytes the plan checked. Run the procedure again from the start.%s'
-        % (tmp_path, sha, 'f' * 64, NOTHING))
+    made = plan(Api(LOST_1_1), path)
+    edited = dict(made, sha256='f' * 64, created_utc='2026-12-01T02:00:00Z')
+    with pytest.raises(VspApiError) as info:
+        apply_plan(Api(LOST_1_1), edited)
+    assert info.value.msg == (
+        "plan: stale - the file's sha256 is now %s, the plan has %s. Make a new plan (check mode) and review it (this one "
+        'was made at 2026-12-01T02:00:00Z). Nothing was sent to the array; nothing was changed on it.' % (mf_sha(path)[0], 'f' * 64))
+
+
+def test_not_a_plan_message_word_for_word():
+    with pytest.raises(VspApiError) as info:
+        restore_plan.options_of({'format_version': 1})
+    assert info.value.msg.startswith('plan: not a plan of this module - created_utc is missing; storage is missing; ')
+    assert info.value.msg.endswith('; made_with is missing. The rule: plan takes the plan (RV plan) that a check-mode run of '
+                                   'vsp.encryption.encryption_key_restore returned, unchanged (format_version 1). Nothing was '
+                                   'sent to the array; nothing was changed on it.')
 
 
 def test_password_checked_with_the_manifest_path_named(tmp_path, fast_kdf):

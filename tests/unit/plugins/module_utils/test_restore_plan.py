@@ -3,13 +3,14 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 import datetime
+import json
 import os
 
 import pytest
 from conftest import BACKUP_PASSWORD
 from key_file_helpers import OTHER_SID, SERIAL, SID, STORAGE, forge, read_manifest, rewrite_manifest, write_key_file
 from restore_plan_fakes import FakeArray as Api
-from restore_plan_fakes import plan
+from restore_plan_fakes import apply_plan, plan
 
 from ansible_collections.vsp.encryption.plugins.module_utils import key_files
 from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
@@ -375,7 +376,18 @@ def test_holder_hint_names_a_holder_the_password_opens(tmp_path, fast_kdf):
     assert hint.startswith('The key file %s holds them' % good)
 
 
-# -- verified_sha256: the restore after the block does not derive the verifier the preflight checked ---------
+# -- plan -> review -> apply: the plan made again against the plan given back ------------------------------------------
+STALE_END = '. Make a new plan (check mode) and review it (this one was made at %s). Nothing was sent to the array; nothing was changed on it.'
+
+
+def stale(api, made, password=BACKUP_PASSWORD, **extra):
+    with pytest.raises(VspApiError) as info:
+        apply_plan(api, made, password, **extra)
+    msg = info.value.msg
+    assert msg.startswith('plan: stale - ') and msg.endswith(STALE_END % made['created_utc']), msg
+    return msg[len('plan: stale - '):-len(STALE_END % made['created_utc'])]
+
+
 def test_plan_gives_the_sha256_of_the_file_it_verified(tmp_path, fast_kdf):
     path = write_key_file(tmp_path, 'k.ekf', locations=ALL, password=BACKUP_PASSWORD)
     first = plan(Api(LOST_1_1), path)
@@ -383,58 +395,148 @@ def test_plan_gives_the_sha256_of_the_file_it_verified(tmp_path, fast_kdf):
     assert first['password_checked'] is True
 
 
-def test_a_verified_sha256_the_file_still_has_skips_only_the_derivation(tmp_path, fast_kdf, derivations):
+def test_a_plan_is_plain_data_with_its_format_its_time_and_the_options_it_was_made_with(tmp_path, fast_kdf):
     path = write_key_file(tmp_path, 'k.ekf', locations=ALL, password=BACKUP_PASSWORD)
-    sha256 = plan(Api(LOST_1_1), path)['sha256']
+    made = plan(Api(LOST_1_1), str(tmp_path), parity_groups='1-1')
+    assert json.loads(json.dumps(made)) == made  # through Ansible unchanged: dicts, lists, text, numbers, booleans, null
+    assert BACKUP_PASSWORD not in json.dumps(made)
+    assert made['format_version'] == 1
+    assert abs((mf.parse_time(made['created_utc']) - mf.utc_now()).total_seconds()) < 60
+    assert made['made_with'] == {'source': 'file', 'path': str(tmp_path), 'parity_groups': ['1-1'], 'force': False}
+    assert made['path'] == path
+    assert restore_plan.options_of(made) == made['made_with']
+    kms = plan(Api(LOST_1_1), None, password=None, source='kms')
+    assert kms['made_with'] == {'source': 'kms', 'path': None, 'parity_groups': None, 'force': False}
+
+
+def test_a_plan_applied_as_made_holds_and_the_password_is_derived_again(tmp_path, fast_kdf, derivations):
+    path = write_key_file(tmp_path, 'k.ekf', locations=ALL, password=BACKUP_PASSWORD)
+    made = plan(Api(LOST_1_1), str(tmp_path))
     del derivations[:]
-    again = plan(Api(LOST_1_1), path, verified_sha256=sha256)
-    assert derivations == []
-    assert again['password_checked'] is True and again['manifest_verified'] is True and again['sha256'] == sha256
-    # every other check still runs: a file changed since (same size) is refused, whatever sha256 is given
-    with open(path, 'r+b') as handle:
-        first = handle.read(1)
-        handle.seek(0)
-        handle.write(bytes([first[0] ^ 0xFF]))
-    assert 'does not match its manifest' in refused(Api(LOST_1_1), path, verified_sha256=sha256)
+    again = apply_plan(Api(LOST_1_1, statuses={'1-1': {1: 'BLK', 2: 'BLK'}, '1-2': {3: 'NML'}, '2-1': {}}), made)
+    assert derivations  # no option skips the password verifier: the apply derives it again
+    assert again['path'] == path and again['sha256'] == made['sha256'] and again['password_checked'] is True
+    assert again['parity_groups'] == made['parity_groups'] == ['1-1']
+    assert again['volumes_to_block'] == []  # blocked since: the volumes are not part of the comparison
 
 
-def test_a_verified_sha256_of_other_bytes_is_refused_before_any_derivation(tmp_path, fast_kdf, derivations):
+def test_a_plan_is_not_refused_for_its_age_alone(tmp_path, fast_kdf):
+    write_key_file(tmp_path, 'k.ekf', locations=ALL, password=BACKUP_PASSWORD)
+    made = dict(plan(Api(LOST_1_1), str(tmp_path)), created_utc='2020-01-01T00:00:00Z')
+    assert apply_plan(Api(LOST_1_1), made)['sha256'] == made['sha256']
+
+
+def test_a_stale_plan_file_swapped_for_another_the_password_opens(tmp_path, fast_kdf):
     path = write_key_file(tmp_path, 'k.ekf', locations=ALL, password=BACKUP_PASSWORD)
-    del derivations[:]  # the one of the writer
-    msg = refused(Api(LOST_1_1), path, password='Other-Passw0rd', verified_sha256='0' * 64)
-    assert msg.startswith('path: %s changed after the preflight checked it (sha256 now %s, then %s). The rule: the bytes '
-                          'uploaded are the bytes the plan checked.' % (path, key_files.sha256_file(path)[0], '0' * 64))
-    assert derivations == []
-
-
-# -- a file swapped between the preflight and the restore -----------------------------------------------------------
-def test_a_named_file_swapped_after_the_plan_for_one_without_verifier_is_refused(tmp_path, fast_kdf):
-    path = write_key_file(tmp_path, 'k.ekf', locations=ALL, password=BACKUP_PASSWORD)
-    checked = plan(Api(LOST_1_1), path)['sha256']
-    write_key_file(tmp_path, 'k.ekf', locations=ALL, content=b'other bytes' * 30)  # new bytes, a manifest anyone can write
-    msg = refused(Api(LOST_1_1), path, verified_sha256=checked)
-    assert msg.startswith(UNAUTHENTICATED % (mf.manifest_path(path), 2))
-
-
-def test_a_named_file_swapped_after_the_plan_for_another_authenticated_one_is_refused(tmp_path, fast_kdf, derivations):
-    path = write_key_file(tmp_path, 'k.ekf', locations=ALL, password=BACKUP_PASSWORD)
-    checked = plan(Api(LOST_1_1), path)['sha256']
+    made = plan(Api(LOST_1_1), path)
     write_key_file(tmp_path, 'k.ekf', locations=ALL, password=BACKUP_PASSWORD, content=b'newer backup' * 30)
-    del derivations[:]
-    msg = refused(Api(LOST_1_1), path, verified_sha256=checked)
-    assert msg.startswith('path: %s changed after the preflight checked it (sha256 now %s, then %s).'
-                          % (path, key_files.sha256_file(path)[0], checked))
-    assert derivations == []
+    assert stale(Api(LOST_1_1), made) == "the file's sha256 is now %s, the plan has %s" % (key_files.sha256_file(path)[0],
+                                                                                           made['sha256'])
 
 
-def test_a_directory_whose_pick_changed_after_the_plan_is_refused(tmp_path, fast_kdf):
-    write_key_file(tmp_path, 'good.ekf', locations=ALL, password=BACKUP_PASSWORD, day=3)
-    checked = plan(Api(LOST_1_1), str(tmp_path))['sha256']
-    assert plan(Api(LOST_1_1), str(tmp_path), verified_sha256=checked)['sha256'] == checked
+def test_a_stale_plan_file_swapped_for_one_without_verifier_is_refused_by_the_manifest_check(tmp_path, fast_kdf):
+    path = write_key_file(tmp_path, 'k.ekf', locations=ALL, password=BACKUP_PASSWORD)
+    made = plan(Api(LOST_1_1), path)
+    write_key_file(tmp_path, 'k.ekf', locations=ALL, content=b'other bytes' * 30)  # new bytes, a manifest anyone can write
+    with pytest.raises(VspApiError) as info:
+        apply_plan(Api(LOST_1_1), made)
+    assert info.value.msg.startswith(UNAUTHENTICATED % (mf.manifest_path(path), 2))
+
+
+def test_a_stale_plan_directory_that_now_gives_another_file(tmp_path, fast_kdf):
+    good = write_key_file(tmp_path, 'good.ekf', locations=ALL, password=BACKUP_PASSWORD, day=3)
+    made = plan(Api(LOST_1_1), str(tmp_path))
     newer = write_key_file(tmp_path, 'newer.ekf', locations=ALL, password=BACKUP_PASSWORD, day=4)
-    msg = refused(Api(LOST_1_1), str(tmp_path), verified_sha256=checked)
-    assert msg.startswith('path: in %s, the file to restore is now newer.ekf (sha256 %s), not the file the preflight checked '
-                          '(sha256 %s).' % (tmp_path, key_files.sha256_file(newer)[0], checked))
+    assert stale(Api(LOST_1_1), made) == ("the key file is now %s, the plan has %s; the file's sha256 is now %s, the plan has %s"
+                                          % (newer, good, key_files.sha256_file(newer)[0], made['sha256']))
+
+
+def test_a_stale_plan_another_array(tmp_path, fast_kdf):
+    """Refused on the array's facts, before the file is read (the file is of the plan's array, not of this one)."""
+    path = write_key_file(tmp_path, 'k.ekf', locations=ALL, password=BACKUP_PASSWORD)
+    made = plan(Api(LOST_1_1), path)
+    other = dict(STORAGE, storage_device_id=OTHER_SID, serial_number=12345)
+    assert stale(Api(LOST_1_1), made, storage=other) == (
+        'the array at this address is now storage device id %s (serial 12345), the plan has %s (serial %s)' % (OTHER_SID, SID, SERIAL))
+
+
+def test_a_stale_plan_a_group_no_longer_lost(tmp_path, fast_kdf):
+    path = write_key_file(tmp_path, 'k.ekf', locations=ALL, password=BACKUP_PASSWORD)
+    made = plan(Api(LOST_1_1), path)
+    assert stale(Api(ALL), made) == ('the parity groups with lost keys are now [], the plan has [1-1]; the drives without a DEK '
+                                     'are now [], the plan has [HDD01-01]')
+
+
+def test_a_stale_plan_a_new_group_lost(tmp_path, fast_kdf):
+    path = write_key_file(tmp_path, 'k.ekf', locations=ALL, password=BACKUP_PASSWORD)
+    both = {'1': 'HDD01-00', '4': 'HDD01-11'}
+    for named in (None, ['1-1']):  # also with the groups named: stale, not a refusal of the plan's parity_groups
+        made = plan(Api(LOST_1_1), path, parity_groups=named)
+        assert stale(Api(both), made) == ('the parity groups with lost keys are now [1-1, 1-2], the plan has [1-1]; the drives '
+                                          'without a DEK are now [HDD01-01, HDD01-10], the plan has [HDD01-01]')
+
+
+def test_a_stale_plan_edited_by_hand_to_other_groups(tmp_path, fast_kdf):
+    path = write_key_file(tmp_path, 'k.ekf', locations=ALL, password=BACKUP_PASSWORD)
+    made = plan(Api(LOST_1_1), path)
+    edited = dict(made, parity_groups=['1-1', '1-2'], volumes_to_block=[1, 3])
+    assert stale(Api(LOST_1_1), edited) == 'the parity groups to act on are now [1-1], the plan has [1-1, 1-2]'
+    edited = dict(made, made_with=dict(made['made_with'], parity_groups=['1-1', '1-2']))
+    assert stale(Api(LOST_1_1), edited) == 'the parity groups to act on are now [1-1, 1-2], the plan has [1-1]'
+    edited = dict(made, source='kms', path=None, sha256=None)
+    assert stale(Api(LOST_1_1), edited) == (
+        'the source is now file, the plan has kms; the key file is now %s, the plan has None; the file\'s sha256 is now %s, the '
+        'plan has None' % (path, made['sha256']))
+
+
+def test_a_stale_plan_made_without_the_manifest_check(tmp_path, fast_kdf):
+    path = write_key_file(tmp_path, 'k.ekf', locations=ALL, password=BACKUP_PASSWORD)
+    made = plan(Api(LOST_1_1), path, verify_manifest=False)
+    assert stale(Api(LOST_1_1), made) == ("the file's sha256 is now %s, the plan has None; the file is now checked against its "
+                                          "manifest, the plan's was not" % key_files.sha256_file(path)[0])
+    assert apply_plan(Api(LOST_1_1), made, verify_manifest=False)['manifest_verified'] is False
+
+
+def test_a_stale_plan_names_every_difference(tmp_path, fast_kdf):
+    path = write_key_file(tmp_path, 'k.ekf', locations=ALL, password=BACKUP_PASSWORD)
+    made = plan(Api(ALL), path, parity_groups=['1-2'], force=True)
+    msg = stale(Api(ALL), dict(made, restore_needed=False, parity_groups=['1-1'], sha256='0' * 64))
+    assert msg == ('the parity groups to act on are now [1-2], the plan has [1-1]; a restore is now needed, the plan has none; '
+                   "the file's sha256 is now %s, the plan has %s" % (made['sha256'], '0' * 64))
+
+
+NOT_A_PLAN_END = ('. The rule: plan takes the plan (RV plan) that a check-mode run of vsp.encryption.encryption_key_restore '
+                  'returned, unchanged (format_version 1). Nothing was sent to the array; nothing was changed on it.')
+
+
+def not_a_plan(value):
+    with pytest.raises(VspApiError) as info:
+        restore_plan.options_of(value)
+    msg = info.value.msg
+    assert msg.startswith('plan: not a plan of this module - ') and msg.endswith(NOT_A_PLAN_END), msg
+    return msg[len('plan: not a plan of this module - '):-len(NOT_A_PLAN_END)]
+
+
+def test_a_plan_missing_fields_or_of_wrong_types_is_refused_naming_each(tmp_path, fast_kdf):
+    path = write_key_file(tmp_path, 'k.ekf', locations=ALL, password=BACKUP_PASSWORD)
+    made = plan(Api(LOST_1_1), path)
+    assert not_a_plan(['1-1']) == "it is ['1-1'], not a dict"
+    assert not_a_plan({'parity_groups': ['1-1']}) == 'format_version is missing'
+    assert not_a_plan(dict(made, format_version=2)) == 'format_version is 2; this version of the collection reads plans of format_version 1'
+    assert not_a_plan(dict(made, format_version=True)).startswith('format_version is True')
+    short = dict((k, v) for k, v in made.items() if k not in ('sha256', 'lost_drives', 'made_with'))
+    assert not_a_plan(short) == 'lost_drives is missing; sha256 is missing; made_with is missing'
+    assert not_a_plan(dict(made, parity_groups='1-1', restore_needed='yes', created_utc='today', storage={})) == (
+        "created_utc must be a UTC time such as 2026-12-01T02:00:00Z, not 'today'; storage must be a dict with storage_device_id "
+        "and serial_number, not {}; parity_groups must be a list of parity group ids, not '1-1'; restore_needed must be true or "
+        "false, not 'yes'")
+    assert not_a_plan(dict(made, sha256='ABC')) == "sha256 must be null or 64 lower-case hex digits, not 'ABC'"
+    assert not_a_plan(dict(made, made_with=dict(made['made_with'], force='no', parity_groups=['1_1']))) == (
+        "made_with.parity_groups must be null or a list of parity group ids, not ['1_1']; made_with.force must be true or false, "
+        "not 'no'")
+    assert not_a_plan(dict(made, made_with={'source': 'file', 'path': None, 'parity_groups': None, 'force': False})) == (
+        'made_with.path is missing (null) with made_with.source file')
+    assert not_a_plan(dict(made, made_with='file')) == "made_with must be a dict of source, path, parity_groups and force, not 'file'"
 
 
 def test_a_named_group_the_coverage_did_not_list_is_asked_of_the_array(tmp_path, fast_kdf):

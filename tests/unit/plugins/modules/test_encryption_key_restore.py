@@ -343,19 +343,6 @@ def test_a_directory_with_a_forged_newer_file_restores_the_real_one(vsp, tmp_pat
     assert b'filename="good.ekf"' in request.body and KEY_FILE in request.body
 
 
-def test_a_file_swapped_after_the_preflight_is_refused_before_any_upload(vsp, tmp_path):
-    path = write_key_file(tmp_path, 'k.ekf', locations=ALL, password=BACKUP_PASSWORD, content=KEY_FILE)
-    checked = hashlib.sha256(KEY_FILE).hexdigest()  # what the preflight's plan returned as plan.sha256
-    # swapped: other bytes, with a manifest made for them (anyone can write one, without verifier and MAC)
-    write_key_file(tmp_path, 'k.ekf', locations=ALL, content=b'not the keys the preflight checked' * 10)
-    msg = refusal(vsp, args(path, verified_sha256=checked), 'coverage')
-    assert msg.startswith('path: the manifest %s is not authenticated' % mf.manifest_path(path))
-    # swapped for another file the password opens: refused too, the bytes are not those checked
-    write_key_file(tmp_path, 'k.ekf', locations=ALL, password=BACKUP_PASSWORD, content=b'a newer backup' * 10)
-    msg = refusal(vsp, args(path, verified_sha256=checked), 'coverage')
-    assert msg.startswith('path: %s changed after the preflight checked it' % path)
-
-
 def test_refuses_a_directory_whose_files_lack_the_lost_keys_naming_path(vsp, tmp_path):
     write_key_file(tmp_path, 'short.ekf', locations=LOST_1_1, password=BACKUP_PASSWORD, day=2)
     msg = refusal(vsp, args(str(tmp_path)), 'coverage')
@@ -438,12 +425,6 @@ def test_bad_parity_group_refused_before_any_request(vsp, key_file):
     assert vsp.calls == []
 
 
-def test_bad_verified_sha256_refused_before_any_request(vsp, key_file):
-    result = vsp.fail(encryption_key_restore.main, args(key_file, verified_sha256='ABC'))
-    assert result['msg'].startswith("verified_sha256: 'ABC' is not a sha256; the rule: 64 lower-case hex digits")
-    assert vsp.calls == []
-
-
 def test_missing_file_refused_before_any_request(vsp, tmp_path):
     path = str(tmp_path / 'Nope.EKF')
     result = vsp.fail(encryption_key_restore.main, args(path))
@@ -463,3 +444,180 @@ def test_unreadable_file_refused_naming_the_path(vsp, key_file, monkeypatch):
     assert key_file in msg
     assert 'Unexpected error' not in msg
     assert os.path.exists(key_file)
+
+
+# -- plan -> review -> apply ----------------------------------------------------------------------------
+def make_plan(vsp, path, locations=None, groups=('1-1',), **extra):
+    """The check-mode run that makes the plan (the volumes not blocked yet); its result."""
+    expect_plan(vsp, locations, groups=groups, volumes={'1-1': [(1, 'NML'), (2, 'NML')], '1-2': [(3, 'NML')]}, offline=True)
+    vsp.logout()
+    result = vsp.run(encryption_key_restore.main, args(path, **extra), check_mode=True)
+    assert vsp.write_calls() == []
+    return result
+
+
+def apply_args(plan, **extra):
+    """What the role passes to apply a plan: the plan and the backup password (the connection aside)."""
+    base = connection_args(plan=plan, backup_password=BACKUP_PASSWORD)
+    base.update(extra)
+    return dict((k, v) for k, v in base.items() if v is not None)
+
+
+def through_ansible(plan):
+    """The plan as a later task gets it back (registered, templated, passed as a module option): JSON."""
+    return json.loads(json.dumps(plan))
+
+
+def test_a_plan_applied_as_made_restores_the_planned_bytes(vsp, tmp_path, derivations):
+    write_key_file(tmp_path, 'older.ekf', locations=ALL, password=BACKUP_PASSWORD, day=2)
+    good = write_key_file(tmp_path, 'good.ekf', locations=ALL, password=BACKUP_PASSWORD, day=3, content=KEY_FILE)
+    planned = make_plan(vsp, str(tmp_path))['plan']
+    assert planned['path'] == good and planned['sha256'] == hashlib.sha256(KEY_FILE).hexdigest()
+    assert planned['format_version'] == 1 and planned['made_with']['path'] == str(tmp_path)
+    assert_no_secret(planned)
+    del derivations[:]
+    expect_plan(vsp)  # the volumes blocked by now
+    expect_restore(vsp)
+    vsp.logout()
+    result = vsp.run(encryption_key_restore.main, apply_args(through_ansible(planned)))
+    assert derivations  # the password verifier is derived again: no run skips it
+    assert result['changed'] is True and result['keys_restored'] == 1
+    assert result['path'] == good and result['sha256'] == planned['sha256']
+    request = [c.request for c in vsp.rsps.calls if c.request.method == 'POST' and c.request.url.endswith(RESTORE)][0]
+    assert b'filename="good.ekf"' in request.body and KEY_FILE in request.body
+    assert posts(vsp) == [RESTORE]
+    assert result['plan']['parity_groups'] == planned['parity_groups'] == ['1-1']
+    assert_no_secret(result)
+
+
+def test_a_plan_from_the_kms_applied_as_made_restores(vsp):
+    expect_plan(vsp, offline=True)
+    vsp.logout()
+    planned = vsp.run(encryption_key_restore.main, connection_args(source='kms'), check_mode=True)['plan']
+    expect_plan(vsp)
+    vsp.add('POST', KMS_RESTORE, status=202, json=job(32))
+    expect_keys(vsp, ALL)
+    expect_coverage(vsp)
+    vsp.logout()
+    result = vsp.run(encryption_key_restore.main, connection_args(plan=through_ansible(planned)))  # no password needed
+    assert result['changed'] is True and result['source'] == 'kms'
+    assert posts(vsp) == [KMS_RESTORE]
+
+
+def test_a_plan_in_check_mode_is_made_again_and_sends_no_write(vsp, key_file):
+    planned = make_plan(vsp, key_file)['plan']
+    expect_plan(vsp, volumes={'1-1': [(1, 'NML'), (2, 'NML')]}, offline=True)
+    vsp.logout()
+    result = vsp.run(encryption_key_restore.main, apply_args(planned), check_mode=True)
+    assert result['msg'].startswith('Check mode, nothing was sent: the plan given still holds. Array 900000061726')
+    assert vsp.write_calls() == []
+    assert_no_secret(result)
+
+
+STALE_END = '. Make a new plan (check mode) and review it (this one was made at %s). Nothing was sent to the array; nothing was changed on it.'
+
+
+def stale(vsp, planned, reads, **extra):
+    """Apply ``planned`` after ``reads`` registered what the array answers now: refused before any write."""
+    reads()
+    vsp.logout()
+    result = vsp.fail(encryption_key_restore.main, apply_args(planned, **extra))
+    assert vsp.write_calls() == []
+    assert_no_secret(result)
+    msg = result['msg']
+    assert msg.startswith('plan: stale - ') and msg.endswith(STALE_END % planned['created_utc']), msg
+    return msg[len('plan: stale - '):-len(STALE_END % planned['created_utc'])]
+
+
+def test_a_stale_plan_file_swapped_is_refused_before_any_write(vsp, key_file, tmp_path):
+    planned = make_plan(vsp, key_file)['plan']
+    swapped = write_key_file(tmp_path, 'k.ekf', locations=ALL, password=BACKUP_PASSWORD, content=b'a newer backup' * 10)
+    assert swapped == key_file
+    assert stale(vsp, planned, lambda: expect_reads(vsp)) == (
+        "the file's sha256 is now %s, the plan has %s" % (hashlib.sha256(b'a newer backup' * 10).hexdigest(), planned['sha256']))
+
+
+def test_a_stale_plan_of_another_array_is_refused_before_any_write(vsp, key_file):
+    planned = make_plan(vsp, key_file)['plan']
+
+    def another_array():
+        vsp.login()
+        vsp.storage(OTHER_SID)
+        expect_keys(vsp, LOST_1_1)
+        expect_coverage(vsp)
+
+    assert stale(vsp, planned, another_array) == (
+        'the array at this address is now storage device id %s (serial 61726), the plan has 900000061726 (serial 61726)' % OTHER_SID)
+
+
+def test_a_stale_plan_a_group_no_longer_lost_is_refused_before_any_write(vsp, key_file):
+    planned = make_plan(vsp, key_file)['plan']
+    assert stale(vsp, planned, lambda: expect_reads(vsp, ALL)) == (
+        'the parity groups with lost keys are now [], the plan has [1-1]; the drives without a DEK are now [], the plan has '
+        '[HDD00-01]')
+
+
+@pytest.mark.parametrize('named', [None, ['1-1']])
+def test_a_stale_plan_a_new_group_lost_is_refused_before_any_write(vsp, key_file, named):
+    planned = make_plan(vsp, key_file, parity_groups=named)['plan']
+    assert stale(vsp, planned, lambda: expect_reads(vsp, LOST_BOTH)) == (
+        'the parity groups with lost keys are now [1-1, 1-2], the plan has [1-1]; the drives without a DEK are now '
+        '[HDD00-01, HDD00-10], the plan has [HDD00-01]')
+
+
+def test_a_stale_plan_edited_by_hand_to_other_groups_is_refused_before_any_write(vsp, key_file):
+    planned = make_plan(vsp, key_file)['plan']
+    edited = dict(planned, parity_groups=['1-1', '1-2'], volumes_to_block=[1, 2, 3])
+    assert stale(vsp, edited, lambda: expect_reads(vsp)) == 'the parity groups to act on are now [1-1], the plan has [1-1, 1-2]'
+
+
+@pytest.mark.parametrize('change, named', [
+    (lambda p: p.pop('sha256'), 'sha256 is missing'),
+    (lambda p: p.pop('made_with'), 'made_with is missing'),
+    (lambda p: p.update(lost_parity_groups='1-1'), "lost_parity_groups must be a list of parity group ids, not '1-1'"),
+    (lambda p: p.update(format_version=2), 'format_version is 2; this version of the collection reads plans of format_version 1'),
+    (lambda p: p.clear(), 'format_version is missing'),
+])
+def test_a_plan_missing_fields_or_of_wrong_types_is_refused_before_any_request(vsp, key_file, change, named):
+    planned = make_plan(vsp, key_file)['plan']
+    calls = len(vsp.calls)
+    change(planned)
+    result = vsp.fail(encryption_key_restore.main, apply_args(planned))
+    assert result['msg'].startswith('plan: not a plan of this module - %s. The rule: plan takes the plan (RV plan) that a '
+                                    'check-mode run of vsp.encryption.encryption_key_restore returned, unchanged' % named)
+    assert len(vsp.calls) == calls  # not a single request
+    assert_no_secret(result)
+
+
+@pytest.mark.parametrize('option, value', [('path', '/srv/other.ekf'), ('parity_groups', ['1-1']), ('force', False),
+                                           ('source', 'file')])
+def test_a_plan_with_an_option_it_names_is_refused_before_any_request(vsp, key_file, option, value):
+    planned = make_plan(vsp, key_file)['plan']
+    calls = len(vsp.calls)
+    result = vsp.fail(encryption_key_restore.main, apply_args(planned, **{option: value}))
+    assert 'mutually exclusive' in result['msg'] and 'plan|%s' % option in result['msg']
+    assert len(vsp.calls) == calls
+
+
+def test_a_plan_from_a_file_without_the_backup_password_is_refused_before_any_request(vsp, key_file):
+    planned = make_plan(vsp, key_file)['plan']
+    calls = len(vsp.calls)
+    result = vsp.fail(encryption_key_restore.main, connection_args(plan=planned))
+    assert result['msg'].startswith('backup_password: the plan restores from the key file %s; give its backup_password' % key_file)
+    assert len(vsp.calls) == calls
+
+
+def test_a_plan_applied_with_a_wrong_password_is_refused_by_the_verifier_before_any_write(vsp, key_file):
+    planned = make_plan(vsp, key_file)['plan']
+    expect_reads(vsp)
+    vsp.logout()
+    result = vsp.fail(encryption_key_restore.main, apply_args(planned, backup_password=OTHER_PASSWORD))
+    assert result['msg'].startswith('backup_password does not match the password verifier')
+    assert vsp.write_calls() == []
+    assert OTHER_PASSWORD not in json.dumps(result)
+
+
+def test_source_file_without_path_or_password_is_refused_before_any_request(vsp):
+    result = vsp.fail(encryption_key_restore.main, connection_args())
+    assert result['msg'] == 'source is file but all of the following are missing: path, backup_password'
+    assert vsp.calls == []

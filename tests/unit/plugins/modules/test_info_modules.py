@@ -128,56 +128,22 @@ def test_key_coverage_unknown_parity_group(vsp):
     assert 'parity_groups: unknown parity group(s) 9-9' in result['msg']
 
 
-def test_key_info_with_the_pool_volumes_of_parity_groups_in_the_same_run(vsp):
-    vsp.login()
-    vsp.keys()
-    vsp.storage()
-    expect_all_groups(vsp)
-    vsp.get('/v1/objects/pools', {'data': [{'poolId': 0, 'poolName': 'p0', 'poolStatus': 'POLE'},
-                                           {'poolId': 1, 'poolName': 'p1', 'poolStatus': 'POLN'}]})
-    # no GET parity-groups/1-1: the coverage's list of every group is not read again
-    vsp.get('/v1/objects/ldevs', {'data': [ldev(1, 'NML', 0, ('1-1',)), ldev(2, 'BLK', 0, ('1-1',)), ldev(7, pool_volume=False)]})
-    vsp.logout()
-    result = vsp.run(encryption_key_info.main, connection_args(pool_volumes_of='1-1'))
-    assert result['lost_parity_groups'] == ['1-2']  # the coverage of every encrypted group, not only of pool_volumes_of
-    assert result['pool_volumes'] == [
-        {'ldev_id': 1, 'status': 'NML', 'pool_id': 0, 'parity_group_ids': ['1-1'], 'encrypted': True},
-        {'ldev_id': 2, 'status': 'BLK', 'pool_id': 0, 'parity_group_ids': ['1-1'], 'encrypted': True},
-    ]
-    assert result['pool_volume_counts'] == {'NML': 1, 'BLK': 1}
-    assert result['pools'] == [{'pool_id': 0, 'pool_name': 'p0', 'pool_status': 'POLE'}]
-    assert vsp.write_calls() == []
-    assert [c.request.url.count('/objects/sessions') for c in vsp.rsps.calls].count(1) == 2  # one session: in, out
-
-
-def test_key_info_named_groups_read_once_for_coverage_and_pool_volumes(vsp):
-    vsp.login()
-    vsp.keys()
-    vsp.storage()
-    vsp.get('/v1/objects/parity-groups/1-1', {'parityGroupId': '1-1', 'isEncryptionEnabled': True})
-    vsp.get('/v1/objects/drives', {'data': [{'driveLocationId': 'HDD00-00', 'parityGroupId': '1-1'}]})
-    vsp.get('/v1/objects/pools', {'data': [{'poolId': 0, 'poolName': 'p0', 'poolStatus': 'POLN'}]})
-    vsp.get('/v1/objects/ldevs', {'data': [ldev(1, 'NML', 0, ('1-1',))]})
-    vsp.logout()
-    result = vsp.run(encryption_key_info.main, connection_args(parity_groups=['1-1'], pool_volumes_of=['1-1']))
-    assert [g['parity_group_id'] for g in result['parity_groups']] == ['1-1']
-    assert result['pool_volumes'] == [{'ldev_id': 1, 'status': 'NML', 'pool_id': 0, 'parity_group_ids': ['1-1'], 'encrypted': True}]
-    assert [c.request.url.split('?')[0].endswith('/parity-groups/1-1') for c in vsp.rsps.calls].count(True) == 1  # read once
-
-
-def test_key_info_without_pool_volumes_of_returns_no_pool_volumes(vsp):
+def test_key_info_returns_keys_and_coverage_but_no_pool_volumes(vsp):
+    """The pool volumes are pool_volume_info's (the restore role's verify runs both)."""
     vsp.login()
     vsp.keys()
     vsp.storage()
     expect_all_groups(vsp)
     vsp.logout()
     result = vsp.run(encryption_key_info.main, connection_args())
+    assert result['lost_parity_groups'] == ['1-2']
     assert 'pool_volumes' not in result and 'pools' not in result and 'pool_volume_counts' not in result
+    assert vsp.write_calls() == []
 
 
-def test_key_info_bad_pool_volumes_of_fails_before_a_request(vsp):
-    result = vsp.fail(encryption_key_info.main, connection_args(pool_volumes_of=['1-1', 'x']))
-    assert result['msg'].startswith("pool_volumes_of: 'x' is not a parity group id")
+def test_key_info_pool_volumes_of_is_no_option_and_is_refused_before_a_request(vsp):
+    result = vsp.fail(encryption_key_info.main, connection_args(pool_volumes_of=['1-1']))
+    assert result['msg'].startswith('Unsupported parameters') and 'pool_volumes_of' in result['msg']
     assert vsp.calls == []
 
 
