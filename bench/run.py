@@ -523,7 +523,7 @@ def bench_one(n, opts, runner_root, with_baseline, defaults):
                         ("encryption_key_restore (check mode)", "encryption_key_restore",
                          dict(restore_args, _ansible_check_mode=True)),
                         ("encryption_key_info", "encryption_key_info",  # as the role's verification runs it
-                         dict(connection_args(sim), key_types=["DEK", "CEK", "KEK", "FREE"], pool_volumes_of=groups)),
+                         dict(connection_args(sim), key_types=["DEK", "CEK", "KEK", "FREE"])),
                         ("pool_volume_info", "pool_volume_info", dict(connection_args(sim), parity_groups=groups))):
                     _, wall, rss, cpu = runner.module(name, args, "reader-%s" % name)
                     row["readers"][label] = {"wall": wall, "rss_kib": rss, "cpu": cpu}

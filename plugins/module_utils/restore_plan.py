@@ -265,7 +265,7 @@ _PLAN_FIELDS = (
     ('restore_needed', _is_bool, 'true or false'),
     ('source', lambda v: v in ('file', 'kms'), 'file or kms'),
     ('path', lambda v: v is None or isinstance(v, str), 'text or null'),
-    ('sha256', lambda v: v is None or (isinstance(v, str) and validate.SHA256_RE.match(v)), 'null or 64 lower-case hex digits'),
+    ('sha256', lambda v: v is None or (isinstance(v, str) and mf.SHA256_RE.fullmatch(v)), 'null or 64 lower-case hex digits'),
     ('manifest_verified', _is_bool, 'true or false'),
 )
 _MADE_WITH_FIELDS = (

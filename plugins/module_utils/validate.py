@@ -25,7 +25,6 @@ from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspAp
 STORAGE_DEVICE_ID_RE = re.compile(r'^[0-9]{12}\Z')  # \Z: $ would accept a trailing newline
 PARITY_GROUP_ID_RE = re.compile(r'^[0-9]{1,3}-[0-9]{1,3}\Z')
 # as the array may send it: an external parity group carries an E (E1-1)
-SHA256_RE = re.compile(r'^[0-9a-f]{64}\Z')
 ARRAY_PARITY_GROUP_ID_RE = re.compile(r'^E?[0-9]{1,3}-[0-9]{1,3}\Z')
 KEY_ID_MAX = 4095
 LDEV_ID_MAX = 65279
@@ -359,14 +358,6 @@ def named_file_without_manifest(path, verify_manifest, name='path'):
     if not verify_manifest and os.path.isdir(path):
         raise VspApiError('%s: %s is a directory; picking a file from it reads the manifests, so verify_manifest: false '
                           'needs the key file named. Nothing was changed on the array.' % (name, path))
-
-
-def sha256_hex(value, name):
-    """A sha256 the user gives (None: not given): 64 lower-case hex digits."""
-    if value is not None and not SHA256_RE.match(value):
-        raise VspApiError('%s: %s is not a sha256; the rule: 64 lower-case hex digits, as a plan or a manifest gives it. '
-                          'Nothing was changed on the array.' % (name, shown(value)))
-    return value
 
 
 def concurrency(value, high, name='concurrency'):

@@ -221,19 +221,6 @@ def test_audit_inputs():
     assert info.value.msg.endswith('missing: KEK')
 
 
-@pytest.mark.parametrize('value', ['a' * 64, '0123456789abcdef' * 4, None])
-def test_sha256_hex_passes(value):
-    assert validate.sha256_hex(value, 'verified_sha256') == value
-
-
-@pytest.mark.parametrize('value', ['A' * 64, 'a' * 63, 'a' * 65, 'g' * 64, 'a' * 64 + '\n', ''])
-def test_sha256_hex_refused(value):
-    with pytest.raises(VspApiError) as info:
-        validate.sha256_hex(value, 'verified_sha256')
-    assert info.value.msg == ('verified_sha256: %s is not a sha256; the rule: 64 lower-case hex digits, as a plan or a '
-                              'manifest gives it. Nothing was changed on the array.' % validate.shown(value))
-
-
 # Issue 22: requests encodes Basic auth as latin-1, so a euro sign in the password failed every module with a
 # UnicodeEncodeError. The connection's password and user name are printable ASCII ([I]), checked before anything is sent.
 PASSWORD_RULE = ('the rule: a password of an array user uses only printable ASCII: letters A-Z a-z, digits 0-9 and the symbols '
