@@ -401,8 +401,8 @@ def plan_lines(plan):
             dp_text = ('%d DP volume(s) (LDEV %s%s)' % (offline['dp_volume_count'], ids_text(offline['dp_volume_ids'][:50]),
                                                         ' ...' if offline['dp_volume_count'] > 50 else '')
                        if offline['dp_volume_count'] else 'no DP volume')
-            lines.append('Offline from the block until the recovery: pool(s) %s, so %s carved from them; %d pool volume(s) '
-                         'of these parity groups are blocked. Stop or quiesce the hosts that use them.'
+            lines.append('Offline from the block until the recovery: pool(s) %s, so %s carved from them, and the %d pool '
+                         'volume(s) of these parity groups. Stop or quiesce the hosts that use them.'
                          % (pools_text, dp_text, offline['pool_volume_count']))
         if plan['source'] == 'file':
             checks = ['manifest verified' if plan['manifest_verified'] else 'no manifest check']

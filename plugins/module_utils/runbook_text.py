@@ -32,15 +32,17 @@ def text_list(value, name='value'):
     return _text_list(value, name)
 
 
-def resume_hint(playbook, resume_vars, host, inventories=None, awx_template=None):
-    """How to run the same job again: an AWX relaunch, or an ``ansible-playbook`` line with the vault hint."""
+def resume_hint(playbook, resume_vars, host, inventories=None, awx_template=None, check_mode=False):
+    """How to run the same job again: an AWX relaunch, or an ``ansible-playbook`` line with the vault hint.
+    ``check_mode``: the run was a rehearsal, and so is the rerun (``--check``; the job template in check mode)."""
     extra = json.dumps(resume_vars, sort_keys=True)
     if awx_template:
-        return ('Relaunch the job template %s (limit %s) with these extra variables: %s'
-                % (json.dumps(awx_template), host, extra))
+        return ('Relaunch the job template %s (limit %s%s) with these extra variables: %s'
+                % (json.dumps(awx_template), host, ', job type check' if check_mode else '', extra))
     inventory = ' '.join('-i %s' % shlex.quote(i) for i in (inventories or [])) or '-i <inventory>'
-    return ('ansible-playbook %s %s --limit %s -e %s  (add the vault options this run used, for example --ask-vault-pass '
-            'or --vault-password-file <file>)' % (inventory, shlex.quote(playbook), shlex.quote(host), shlex.quote(extra)))
+    return ('ansible-playbook %s %s --limit %s%s -e %s  (add the vault options this run used, for example --ask-vault-pass '
+            'or --vault-password-file <file>)' % (inventory, shlex.quote(playbook), shlex.quote(host),
+                                                   ' --check' if check_mode else '', shlex.quote(extra)))
 
 
 def volume_states(volumes):

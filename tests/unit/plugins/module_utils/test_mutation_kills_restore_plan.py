@@ -286,8 +286,8 @@ def test_plan_lines_texts_word_for_word():
     assert lines[1] == ('Evidence: E. If you know keys are lost but the array shows none (an array that keeps lost keys '
                         'listed), name the parity groups and set force.')
     assert lines[2] == 'Parity groups to act on (as named): [1-1].'
-    assert lines[4] == ('Offline from the block until the recovery: pool(s) 5, so no DP volume carved from them; 2 pool '
-                        'volume(s) of these parity groups are blocked. Stop or quiesce the hosts that use them.')
+    assert lines[4] == ('Offline from the block until the recovery: pool(s) 5, so no DP volume carved from them, and the 2 pool '
+                        'volume(s) of these parity groups. Stop or quiesce the hosts that use them.')
     assert lines[5] == "Checks before any write: this array's file, no manifest check, password does not match."
     base['offline'] = {'pools': [{'pool_id': 5}], 'dp_volume_count': 50, 'dp_volume_ids': list(range(50)),
                        'pool_volume_count': 2}

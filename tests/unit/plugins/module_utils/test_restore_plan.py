@@ -286,7 +286,7 @@ def test_plan_lines_print_lists_as_lists_and_keep_the_path_case(tmp_path, fast_k
     assert lines[3].startswith('Block 2 pool volume(s) not blocked yet: LDEV [1, 3] (pools [5]); restore the keys from '
                                'the key file %s (named by path); then recover all 3 pool volume(s): LDEV [1, 2, 3].' % path)
     assert lines[4] == ('Offline from the block until the recovery: pool(s) 5 (enc-pool-5), so 1 DP volume(s) (LDEV [105]) '
-                        'carved from them; 3 pool volume(s) of these parity groups are blocked. Stop or quiesce the hosts '
+                        'carved from them, and the 3 pool volume(s) of these parity groups. Stop or quiesce the hosts '
                         'that use them.')
     assert lines[5] == "Checks before any write: this array's file, manifest verified, password matches the verifier."
     assert 'Backups/VSP01/Keys-OK.EKF.ekf' in ' '.join(lines)

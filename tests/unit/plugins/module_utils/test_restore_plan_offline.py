@@ -87,7 +87,7 @@ def test_offline_line_words_the_pools_and_dp_volumes(key_file):
     block = [i for i, line in enumerate(lines) if line.startswith('Block ')]
     assert block
     assert lines[block[0] + 1] == ('Offline from the block until the recovery: pool(s) 0 (enc-pool-0), 1, so 2 DP volume(s) '
-                                   '(LDEV [100, 101]) carved from them; 3 pool volume(s) of these parity groups are blocked. '
+                                   '(LDEV [100, 101]) carved from them, and the 3 pool volume(s) of these parity groups. '
                                    'Stop or quiesce the hosts that use them.')
     assert lines[block[0] + 2].startswith("Checks before any write: this array's file")
 
@@ -104,7 +104,7 @@ def test_offline_over_two_groups_counts_each_pool_once(key_file):
     assert api.pool_calls() == ['get_pool 0', 'list_dp_volumes 0', 'get_pool 2', 'list_dp_volumes 2']
     assert offline_lines(result) == [
         'Offline from the block until the recovery: pool(s) 0 (enc-pool-0), 2 (enc-pool-2), so 3 DP volume(s) '
-        '(LDEV [100, 101, 200]) carved from them; 3 pool volume(s) of these parity groups are blocked. '
+        '(LDEV [100, 101, 200]) carved from them, and the 3 pool volume(s) of these parity groups. '
         'Stop or quiesce the hosts that use them.']
 
 
@@ -115,7 +115,7 @@ def test_offline_more_than_50_dp_volumes_lists_the_first_50(key_file):
     assert result['offline']['dp_volume_ids'] == list(range(1000, 1060))  # the plan keeps them all
     assert offline_lines(result) == [
         'Offline from the block until the recovery: pool(s) 0 (enc-pool-0), so 60 DP volume(s) (LDEV [%s] ...) carved '
-        'from them; 1 pool volume(s) of these parity groups are blocked. Stop or quiesce the hosts that use them.'
+        'from them, and the 1 pool volume(s) of these parity groups. Stop or quiesce the hosts that use them.'
         % ', '.join(str(i) for i in range(1000, 1050))]
 
 
@@ -129,7 +129,7 @@ def test_offline_also_for_kms_and_forced_restores(tmp_path, fast_kdf):
     assert forced['offline']['pool_ids'] == [2]
     assert offline_lines(forced) == [
         'Offline from the block until the recovery: pool(s) 2 (enc-pool-2), so 1 DP volume(s) (LDEV [200]) carved from '
-        'them; 1 pool volume(s) of these parity groups are blocked. Stop or quiesce the hosts that use them.']
+        'them, and the 1 pool volume(s) of these parity groups. Stop or quiesce the hosts that use them.']
 
 
 def test_no_offline_when_nothing_is_to_restore(tmp_path):
@@ -200,7 +200,7 @@ def test_plan_lines_offline_exact_wording():
         'Block 1 pool volume(s) not blocked yet: LDEV [1] (pools [0]); restore the keys from the key management server; then '
         'recover all 1 pool volume(s): LDEV [1].',
         'Offline from the block until the recovery: pool(s) 0 (Pool A), 7, so 2 DP volume(s) (LDEV [5, 6]) carved from '
-        'them; 3 pool volume(s) of these parity groups are blocked. Stop or quiesce the hosts that use them.',
+        'them, and the 3 pool volume(s) of these parity groups. Stop or quiesce the hosts that use them.',
     ]
     assert lines[1].startswith('Evidence: E.')
 
@@ -209,7 +209,7 @@ def test_plan_lines_exactly_50_dp_volumes_has_no_ellipsis():
     ids = list(range(50))
     lines = restore_plan.plan_lines(plan_dict(offline=offline([{'pool_id': 0, 'pool_name': None, 'pool_volume_count': 1}], ids)))
     line = [x for x in lines if x.startswith('Offline')][0]
-    assert 'so 50 DP volume(s) (LDEV [%s]) carved from them;' % ', '.join(str(i) for i in ids) in line
+    assert 'so 50 DP volume(s) (LDEV [%s]) carved from them, and the' % ', '.join(str(i) for i in ids) in line
 
 
 @pytest.mark.parametrize('extra', [{}, {'offline': None}])

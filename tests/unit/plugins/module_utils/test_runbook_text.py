@@ -101,6 +101,16 @@ def test_resume_hint_awx_form():
     assert 'ansible-playbook' not in hint and 'vault' not in hint
 
 
+def test_resume_hint_of_a_rehearsal_is_a_rehearsal():
+    hint = rt.resume_hint('vsp.encryption.restore_encryption_keys', {'encryption_key_restore_source': 'file'}, 'vsp01',
+                          ['hosts'], check_mode=True)
+    argv = shlex.split(shell_part(hint))
+    assert argv[4:8] == ['--limit', 'vsp01', '--check', '-e']
+    assert json.loads(argv[8]) == {'encryption_key_restore_source': 'file'}
+    awx = rt.resume_hint('pb.yml', {}, 'vsp01', [], awx_template='DR', check_mode=True)
+    assert awx.startswith('Relaunch the job template "DR" (limit vsp01, job type check) with these extra variables: ')
+
+
 def test_resume_hint_empty_awx_template_gives_the_shell_form():
     assert rt.resume_hint('pb.yml', {}, 'vsp01', [], '').startswith('ansible-playbook ')
 
