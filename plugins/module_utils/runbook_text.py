@@ -118,9 +118,21 @@ def verify_problems(lost_groups, volumes, pools=None):
 def backup_refusal(info, files, restore_command):
     """Why the nightly backup writes nothing while keys are lost, which file holds them, what to do."""
     holders = files.get('holders') or []
-    holder = ('The newest key file that holds them: %s.' % holders[0]) if holders else (
-        'No key file in the backup directory holds them all (by the manifests); look for older copies elsewhere, or '
-        'restore from the KMS.')
+    lost = set(info.get('lost_drives') or [])
+    # files whose manifest claims the lost keys but that do not count (damaged, another password, not authenticated)
+    claimed = [f for f in files.get('files') or [] if not f.get('counts') and lost
+               and lost <= set(((f.get('manifest') or {}).get('dek_locations') or {}).values())]
+    if holders:
+        holder = 'The newest key file that holds them: %s.' % holders[0]
+    elif claimed:
+        shown = '; '.join('%s %s' % (f.get('path'), f.get('trust')) for f in claimed[:3])
+        more = ' (and %d more)' % (len(claimed) - 3) if len(claimed) > 3 else ''
+        holder = ('Only key files that do not count claim to hold them: %s%s. A good copy may be on the backup hosts '
+                  '(restore with encryption_key_restore_from_host) or on the KMS (encryption_key_restore_source=kms).'
+                  % (shown, more))
+    else:
+        holder = ('No key file in the backup directory holds them all (by the manifests). A good copy may be on the backup '
+                  'hosts (restore with encryption_key_restore_from_host) or on the KMS (encryption_key_restore_source=kms).')
     return ('Keys of parity group(s) %s of array %s are lost (drives without a DEK: %s). No backup was written and none '
             'was deleted: a backup now would lack those keys, and retention could delete the only file that holds them. '
             '%s Restore the keys: %s. To write a file anyway (retention then deletes nothing), set '

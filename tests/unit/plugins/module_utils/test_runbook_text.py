@@ -191,9 +191,20 @@ def test_backup_refusal_names_groups_holder_and_restore_command():
     assert 'encryption_key_backup_allow_lost_keys=true' in text
 
 
-def test_backup_refusal_without_holder():
+def test_backup_refusal_without_holder_says_where_a_good_copy_may_be():
     text = rt.backup_refusal(INFO, {}, 'cmd')
-    assert 'No key file in the backup directory holds them all' in text
+    assert 'No key file in the backup directory holds them all (by the manifests). A good copy may be on the backup hosts ' \
+           '(restore with encryption_key_restore_from_host) or on the KMS (encryption_key_restore_source=kms).' in text
+
+
+def test_backup_refusal_with_only_a_damaged_holder_says_so():
+    damaged = {'path': '/Backups/VSP01/Only.ekf', 'counts': False, 'trust': 'does not match its manifest (sha256 or size)',
+               'manifest': {'dek_locations': {'1': 'HDD01-01', '2': 'HDD01-10'}}}
+    elsewhere = {'path': '/Backups/VSP01/Part.ekf', 'counts': False, 'trust': 'x', 'manifest': {'dek_locations': {'1': 'HDD01-01'}}}
+    text = rt.backup_refusal(INFO, {'holders': [], 'files': [damaged, elsewhere]}, 'cmd')
+    assert ('Only key files that do not count claim to hold them: /Backups/VSP01/Only.ekf does not match its manifest '
+            '(sha256 or size). A good copy may be on the backup hosts') in text
+    assert 'Part.ekf' not in text and 'No key file in the backup directory' not in text
 
 
 def test_backup_summary_written():
