@@ -32,7 +32,7 @@ def text_list(value, name='value'):
     return _text_list(value, name)
 
 
-def resume_hint(playbook, resume_vars, host, inventories=None, awx_template=None, check_mode=False):
+def resume_hint(playbook, resume_vars, host, inventories=None, awx_template=None, *, check_mode=False):
     """How to run the same job again: an AWX relaunch, or an ``ansible-playbook`` line with the vault hint.
     ``check_mode``: the run was a rehearsal, and so is the rerun (``--check``; the job template in check mode)."""
     extra = json.dumps(resume_vars, sort_keys=True)

@@ -3,9 +3,10 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The module runner: the connection argument spec (matches doc fragment ``vsp.encryption.connection``),
-``run_module`` (one session, logged out in every case, one exception type turned into ``fail_json``),
-``fail_on_error`` for local checks, and the connection warnings."""
+"""The module runner: the connection argument spec (matches doc fragment ``vsp.encryption.connection``), the identity
+guards' argument spec (matches doc fragment ``vsp.encryption.identity``), ``run_module`` (one session, logged out in
+every case, one exception type turned into ``fail_json``), ``fail_on_error`` for local checks, and the connection
+warnings."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -34,6 +35,15 @@ def connection_argument_spec():
         timeout=dict(type='int', default=30),
         retries=dict(type='int', default=5),
         wait_timeout=dict(type='int', default=900),
+    )
+
+
+def identity_argument_spec():
+    """The identity guards of a module that writes (doc fragment ``vsp.encryption.identity``): the module checks them
+    with :func:`keys.check_identity` before anything is written or changed."""
+    return dict(
+        expected_storage_device_id=dict(type='str'),
+        expected_serial_number=dict(type='str'),
     )
 
 

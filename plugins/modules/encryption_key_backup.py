@@ -15,33 +15,54 @@ short_description: Back up the encryption keys of a Hitachi VSP to a password-pr
 version_added: 0.1.0
 description:
   - Makes a secondary backup of the encryption keys of the storage system.
+  - Before a backup it checks that the array is the one expected (O(expected_storage_device_id),
+    O(expected_serial_number)), reads the keys and the key coverage of every encrypted parity group (as
+    M(vsp.encryption.encryption_key_info) does) and returns them (RV(encryption_keys), RV(parity_groups),
+    RV(lost_parity_groups), RV(lost_drives)).
+  - While an encrypted parity group has lost keys it refuses (RV(backup_refused)) - nothing is written or deleted and no
+    backup is requested - unless O(allow_lost_keys=true).
   - With O(destination=file), downloads the key file (protected by O(backup_password)) to O(path) on the
     host that runs the module, private (O(mode), default V(0600)) from creation, moved into place only
-    when complete, and writes a manifest next to it with its sha256, size, time, storage identity and key counts.
+    when complete, and writes its manifest next to it (RV(manifest_path)).
+  - With O(path) a directory, a new key file is made only when needed (see O(force)), and O(keep) applies retention
+    there in the same run.
   - The key file written is read back from disk; the task fails when its size, sha256 or permissions differ from the
     download and O(mode) (RV(verified)).
   - With O(destination=kms), asks the storage system to back up the keys (all, or O(key_ids)) to the
     key management server.
+  - After a backup it reads the keys again and returns them with the C(numOfBackups) the backup counted up
+    (RV(encryption_keys_after)).
+  - The manifest C(<file>.manifest.json) (mode 0600, format 2) holds the sha256, size, UTC time, storage device ID,
+    serial number, model, key counts by type, the key fingerprint (see RV(key_fingerprint)), the key ids of each type,
+    the drive each DEK serves (C(targetDeviceLocation)), a password verifier (a salted PBKDF2-HMAC-SHA256 hash of
+    O(backup_password), 600,000 iterations) and an HMAC-SHA256 of the manifest keyed from the same derivation. It is
+    always written - only a manifest that opens with the password is believed when a backup, a restore or retention
+    reads the directory. The verifier adds nothing to what the key file (encrypted with the same password) already
+    allows an attacker who can read the directory.
   - The file content is never returned.
 author:
   - vsp.encryption contributors (@vsp-encryption)
 extends_documentation_fragment:
   - vsp.encryption.connection
+  - vsp.encryption.identity
   - vsp.encryption.attributes
   - vsp.encryption.attributes.actiongroup_vsp
 attributes:
   check_mode:
     support: full
     details:
-      - Reads the storage identity and key counts and reports what would be written; sends no backup request.
+      - Reads the storage identity, the keys and the key coverage and reports what would be done - whether a new key
+        file is needed (RV(backup_needed)), what would be written, what retention would delete (RV(retention)); sends
+        no backup request, writes and deletes nothing.
   diff_mode:
     support: none
   idempotent:
     support: partial
     details:
-      - A backup is an action and reports a change each time, except that an existing O(path) file is left
-        alone (and nothing is sent) unless O(force=true), and that with O(skip_unchanged=true) no file is made while
-        the newest one holds the current keys and opens with the password.
+      - With O(path) a directory and O(force=false) (the default), no file is made and nothing is requested while the
+        newest key file of this array there that counts holds the current keys; an existing O(path) file is left alone
+        (and nothing is sent) unless O(force=true).
+      - O(force=true) with O(path) a directory, and O(destination=kms), back up on every run.
 options:
   destination:
     description:
@@ -51,10 +72,12 @@ options:
     default: file
   path:
     description:
-      - With O(destination=file), the key file to write on the host that runs the module.
-      - If it is an existing directory, a new file named C(<storageDeviceId>_<YYYYmmddTHHMMSSZ>.ekf) (UTC) is
-        created in it; when a file of that name (or its manifest) exists, C(_002), C(_003)... up to C(_999) is
-        added, so no file is ever replaced. The storage device id must be the documented 12 digits.
+      - With O(destination=file), the key file to write on the host that runs the module, or the directory of the key
+        files.
+      - If it is an existing directory (or ends with C(/) together with O(directory_mode)), a new file, when one is made
+        (see O(force)), is named C(<storageDeviceId>_<YYYYmmddTHHMMSSZ>.ekf) (UTC); when a file of that name (or its
+        manifest) exists, C(_002), C(_003)... up to C(_999) is added, so no file is ever replaced. The storage device
+        id must be the documented 12 digits.
       - The parent directory must exist, unless O(directory_mode) is given.
       - Required when O(destination=file).
     type: path
@@ -76,22 +99,20 @@ options:
     default: '0600'
   force:
     description:
-      - Replace an existing O(path) file. When V(false) and O(path) is an existing file, nothing is sent and
-        the module reports no change.
+      - With O(path) a directory and V(false), no backup is requested and nothing is written while the newest key file of
+        this array there that counts holds the current keys - its manifest names this array and opens with
+        O(backup_password) (its verifier takes the password and its MAC holds), the file still matches it (sha256 and
+        size), it is not dated in the future, and its C(key_fingerprint) equals the array's current one
+        (RV(key_fingerprint)). A newer file of another password, one without an authenticated manifest, a damaged one
+        or one dated in the future never stands in for it. The module then reports no change and returns that file as
+        RV(path), with RV(backup_needed) and RV(backup_reason); a key change or a password rotation makes a new file.
+        This is the decision of M(vsp.encryption.encryption_key_file_info)
+        (RV(vsp.encryption.encryption_key_file_info#module:backup_needed)).
+      - With O(path) a directory and V(true), a new key file is made on every run.
+      - With O(path) a file, V(false) leaves an existing file alone (nothing is sent and the module reports no change);
+        V(true) replaces it.
     type: bool
     default: false
-  manifest:
-    description:
-      - Write C(<path>.manifest.json) (mode 0600), format 2, with the sha256, size, UTC time, storage device ID,
-        serial number, model, key counts by type, the key fingerprint (see RV(key_fingerprint)), the key ids of
-        each type, the drive each DEK serves (C(targetDeviceLocation)), a password verifier (a salted
-        PBKDF2-HMAC-SHA256 hash of O(backup_password), 600,000 iterations) and an HMAC-SHA256 of the manifest keyed from
-        the same derivation. Only a manifest that opens with the password is believed when a restore or retention reads
-        the directory; the verifier adds nothing to what the key file (encrypted with the same password) already allows
-        an attacker who can read the directory.
-      - The restore refuses a key file without a manifest unless told otherwise, and the roles pick files by it.
-    type: bool
-    default: true
   keep:
     description:
       - With O(destination=file) and O(path) a directory, retention after the backup - delete the key files of this array
@@ -101,8 +122,8 @@ options:
         in the last hour (another run may still be copying or restoring it). Right after a backup that is at most
         O(keep) files plus those of the last hour. Files that do not open with the password, are damaged, have no
         authenticated manifest or are dated in the future are never deleted; a warning names them.
-      - Nothing is deleted while an encrypted parity group has lost keys (O(keep) reads the key coverage as O(coverage)
-        does), nor in check mode (RV(retention) then says what would be deleted).
+      - Nothing is deleted while an encrypted parity group has lost keys (with O(allow_lost_keys=true), the only case a
+        backup is made then), nor in check mode (RV(retention) then says what would be deleted).
       - V(0) keeps every file.
     type: int
     default: 0
@@ -119,70 +140,49 @@ options:
         sent to the array.
       - Not given, the directory must exist and is left as it is.
     type: raw
-  skip_unchanged:
+  allow_lost_keys:
     description:
-      - With O(destination=file) and O(path) a directory, send no backup request and write nothing when the newest key
-        file of this array there (by its manifest) still matches its manifest (sha256 and size), has a format-2
-        manifest whose C(key_fingerprint) equals the array's current one (RV(key_fingerprint)) and that opens with
-        O(backup_password) (its verifier takes the password and its MAC holds). A newer file of another password, one
-        without an authenticated manifest or one dated in the future never stands in for it. The module then reports no
-        change, that file as RV(path), and why (RV(backup_reason)); a key change or a password rotation makes a new file.
-      - The decision of M(vsp.encryption.encryption_key_file_info) (RV(vsp.encryption.encryption_key_file_info#module:backup_needed)),
-        made in the same run, so a nightly backup needs no run of that module.
-      - Needs O(path) to be a directory (or to end with C(/) together with O(directory_mode)).
+      - While an encrypted parity group has lost keys (a drive that no listed DEK serves), the module refuses by default,
+        and the task fails with RV(backup_refused=true) and the coverage (RV(lost_parity_groups), RV(lost_drives)) before
+        anything is written or deleted and before a backup is requested. A backup then would lack those keys, and a
+        retention that trusts the newest file could delete the only file that holds them. Restore them first
+        (M(vsp.encryption.encryption_key_restore)); M(vsp.encryption.encryption_key_file_info) with
+        O(vsp.encryption.encryption_key_file_info#module:lost_drives) names the key file that holds them.
+      - V(true) backs up the keys that are left; O(keep) still deletes nothing while keys are lost.
     type: bool
     default: false
-  read_keys_after:
-    description:
-      - After the backup, read the key list again and return it as RV(encryption_keys_after), with the C(numOfBackups)
-        that the backup counted up (four more requests; saves a run of M(vsp.encryption.encryption_key_info)).
-    type: bool
-    default: false
-  coverage:
-    description:
-      - Before the backup, also read the key coverage of every encrypted parity group, as
-        M(vsp.encryption.encryption_key_info) does, and return it (RV(lost_parity_groups), RV(lost_drives),
-        RV(parity_groups), RV(coverage_evidence)) with the keys as read before the backup (RV(encryption_keys)).
-        This is the preflight of a backup, in the same module run (two more requests).
-      - Not read when O(path) is an existing file and O(force=false) (nothing is sent then).
-    type: bool
-    default: false
-  refuse_lost_keys:
-    description:
-      - Fail when an encrypted parity group has lost keys (see O(coverage), which this implies), before anything is
-        written or a backup is requested. A backup then would lack those keys, and a retention that trusts the newest
-        file could delete the only file that holds them.
-      - The failure returns RV(backup_refused=true) and the coverage, so a playbook can name the key file that holds
-        the lost keys (M(vsp.encryption.encryption_key_file_info) with RV(lost_drives)).
-    type: bool
-    default: false
-  expected_storage_device_id:
-    description:
-      - Fail, before anything is written or a backup is requested, when the array does not report this storage device
-        id (the inventory names another array than the one at this address).
-    type: str
-  expected_serial_number:
-    description:
-      - Fail, before anything is written or a backup is requested, when the array does not report this serial number.
-    type: str
 notes:
   - The file is written on the host that runs the module; use C(delegate_to) to write it on the controller.
   - Keep the file and its password in different places; both are needed to restore the keys.
 seealso:
   - module: vsp.encryption.encryption_key_restore
   - module: vsp.encryption.encryption_key_info
+  - module: vsp.encryption.encryption_key_file_info
 '''
 
 EXAMPLES = r'''
-- name: Back up the keys to a file in a directory (name made from the storage id and the time)
+- name: Back up the keys into a directory, a new file only when the keys or the password changed (run it as often as you like)
+  vsp.encryption.encryption_key_backup:
+    host: vsp01.example.com
+    username: "{{ vault_vsp_username }}"
+    password: "{{ vault_vsp_password }}"
+    path: /srv/vsp-key-backups/
+    directory_mode: '0700'
+    backup_password: "{{ vault_vsp_backup_password }}"
+    keep: 30
+    expected_storage_device_id: "900000061726"
+  delegate_to: localhost
+  register: backup
+
+- name: Make a new key file now, although the keys are unchanged
   vsp.encryption.encryption_key_backup:
     host: vsp01.example.com
     username: "{{ vault_vsp_username }}"
     password: "{{ vault_vsp_password }}"
     path: /srv/vsp-key-backups/
     backup_password: "{{ vault_vsp_backup_password }}"
+    force: true
   delegate_to: localhost
-  register: backup
 
 - name: Back up to a fixed file, replacing it
   vsp.encryption.encryption_key_backup:
@@ -213,9 +213,9 @@ destination:
   sample: file
 path:
   description:
-    - The key file (written, would be written in check mode, or left alone). With O(skip_unchanged=true) and no new
-      file needed, the newest key file of this array, which holds the current keys.
-  returned: when O(destination=file)
+    - The key file (written, would be written in check mode, or left alone). With O(path) a directory and no new file
+      needed, the newest key file of this array there, which holds the current keys.
+  returned: when O(destination=file) and the backup was not refused
   type: str
   sample: /srv/vsp-key-backups/900000061726_20261129T101500Z.ekf
 size:
@@ -232,7 +232,7 @@ retention:
   description:
     - With O(keep) above 0 - the key files retention deleted (RV(retention.delete); in check mode, would delete), the
       files it kept with the reason (RV(retention.kept)), and the deletions that failed (RV(retention.failed)).
-  returned: when O(keep) is above 0 and O(path) is a directory
+  returned: when O(keep) is above 0, O(path) is a directory and the backup was not refused
   type: dict
   contains:
     delete:
@@ -249,12 +249,12 @@ retention:
       elements: dict
   sample: {"delete": ["/srv/b/900000061726_20261101T020000Z.ekf"], "kept": [{"path": "/srv/b/x.ekf", "reason": "one of the 1 newest"}], "failed": []}
 manifest_path:
-  description: The manifest written next to the key file.
-  returned: when O(destination=file) and O(manifest=true)
+  description: The manifest next to the key file (written, would be written in check mode, or the one of the file left alone).
+  returned: when O(destination=file) and the backup was not refused, except for an existing O(path) left alone without a manifest
   type: str
   sample: /srv/vsp-key-backups/900000061726_20261129T101500Z.ekf.manifest.json
 key_counts:
-  description: Number of keys by type at the time of the backup.
+  description: Number of keys by type before the backup.
   returned: when the storage system was asked
   type: dict
   sample: {"DEK": 8, "CEK": 1, "KEK": 1, "FREE": 22}
@@ -295,58 +295,59 @@ directory:
   returned: when O(directory_mode) is given
   type: dict
   sample: {"path": "/srv/vsp-key-backups/", "created": false, "mode_changed": false}
+encryption_keys:
+  description:
+    - The keys by type as the storage system listed them before the backup (as
+      RV(vsp.encryption.encryption_key_info#module:encryption_keys)).
+  returned: when the storage system was asked
+  type: dict
+  sample: {"DEK": [{"keyId": "7", "keyType": "DEK", "targetDeviceLocation": "HDD00-09", "numOfBackups": 4}], "CEK": [], "KEK": [], "FREE": []}
 encryption_keys_after:
   description:
-    - With O(read_keys_after=true), the keys by type as the storage system lists them after the backup (as
+    - The keys by type as the storage system lists them after the backup (as
       RV(vsp.encryption.encryption_key_info#module:encryption_keys)), with C(numOfBackups) counted up.
-  returned: when O(read_keys_after=true) and a backup was made (not in check mode)
+  returned: when a backup was made (not in check mode)
   type: dict
   sample: {"DEK": [{"keyId": "7", "keyType": "DEK", "targetDeviceLocation": "HDD00-09", "numOfBackups": 5}], "CEK": [], "KEK": [], "FREE": []}
 backup_needed:
-  description: With O(skip_unchanged=true), whether a new key file was (in check mode, would be) made.
-  returned: when O(skip_unchanged=true)
+  description:
+    - With O(path) a directory and O(force=false), whether a new key file was (in check mode, would be) made.
+  returned: when O(path) is a directory, O(force=false) and the backup was not refused
   type: bool
   sample: false
 backup_reason:
-  description: With O(skip_unchanged=true), why a new key file was made or not.
-  returned: when O(skip_unchanged=true)
+  description: With O(path) a directory and O(force=false), why a new key file was made or not.
+  returned: when O(path) is a directory, O(force=false) and the backup was not refused
   type: str
-  sample: the keys are unchanged and the newest file 900000061726_20261128T101500Z.ekf matches its manifest and the password
-encryption_keys:
-  description:
-    - With O(coverage=true) or O(refuse_lost_keys=true), the keys by type as the storage system listed them before the
-      backup (as RV(vsp.encryption.encryption_key_info#module:encryption_keys)).
-  returned: when O(coverage=true) or O(refuse_lost_keys=true) and the storage system was asked
-  type: dict
-  sample: {"DEK": [{"keyId": "7", "keyType": "DEK", "targetDeviceLocation": "HDD00-09", "numOfBackups": 4}], "CEK": [], "KEK": [], "FREE": []}
+  sample: the keys are unchanged and the newest file 900000061726_20261128T101500Z.ekf matches its manifest and opens with the password
 parity_groups:
   description:
-    - With O(coverage=true) or O(refuse_lost_keys=true), the key coverage of every encrypted parity group (as
+    - The key coverage of every encrypted parity group before the backup (as
       RV(vsp.encryption.encryption_key_info#module:parity_groups)).
-  returned: when O(coverage=true) or O(refuse_lost_keys=true) and the storage system was asked
+  returned: when the storage system was asked
   type: list
   elements: dict
   sample: [{"parity_group_id": "1-1", "is_encryption_enabled": true, "drive_locations": ["HDD00-00"], "drives_without_key": [], "keys_lost": false}]
 lost_parity_groups:
-  description: With O(coverage=true) or O(refuse_lost_keys=true), the encrypted parity groups with lost keys.
-  returned: when O(coverage=true) or O(refuse_lost_keys=true) and the storage system was asked
+  description: The encrypted parity groups with lost keys.
+  returned: when the storage system was asked
   type: list
   elements: str
   sample: []
 lost_drives:
-  description: With O(coverage=true) or O(refuse_lost_keys=true), the drives of those groups that no DEK serves.
-  returned: when O(coverage=true) or O(refuse_lost_keys=true) and the storage system was asked
+  description: The drives of those groups that no DEK serves.
+  returned: when the storage system was asked
   type: list
   elements: str
   sample: []
 coverage_evidence:
   description: How the coverage was decided (as RV(vsp.encryption.encryption_key_info#module:coverage_evidence)).
-  returned: when O(coverage=true) or O(refuse_lost_keys=true) and the storage system was asked
+  returned: when the storage system was asked
   type: str
 backup_refused:
   description:
-    - V(true) when O(refuse_lost_keys=true) failed the task because keys are lost; nothing was written and no backup
-      was requested.
+    - V(true) when the module refused because keys are lost and O(allow_lost_keys=false); nothing was written or deleted
+      and no backup was requested.
   returned: when the backup was refused (a failed task)
   type: bool
   sample: true
@@ -382,7 +383,7 @@ from ansible_collections.vsp.encryption.plugins.module_utils.backup_file import 
 )
 from ansible_collections.vsp.encryption.plugins.module_utils.coverage import EVIDENCE, parity_group_coverage
 from ansible_collections.vsp.encryption.plugins.module_utils.keys import check_identity, key_counts, key_fingerprint, storage_view
-from ansible_collections.vsp.encryption.plugins.module_utils.runner import argument_spec, fail_on_error, run_module
+from ansible_collections.vsp.encryption.plugins.module_utils.runner import argument_spec, fail_on_error, identity_argument_spec, run_module
 from ansible_collections.vsp.encryption.plugins.module_utils.validate import backup_password, directory_mode, key_file_mode, writable_parent
 from ansible_collections.vsp.encryption.plugins.module_utils.validate import keep as validate_keep
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
@@ -410,36 +411,32 @@ def check_local(module):
     if params['keep'] and not path.endswith(('/', os.sep)):
         raise VspApiError('keep: %s is not a directory. The rule: retention keeps the newest key files of this array in a '
                           'directory, so path must name the directory. Nothing was sent to the array.' % path)
-    if params['skip_unchanged']:
-        raise VspApiError('skip_unchanged: %s is not a directory. The rule: skip_unchanged compares the newest key file of '
-                          'this array in a directory, so path must name the directory (or end with / together with '
-                          'directory_mode). Nothing was sent to the array.' % path)
     writable_parent(path)
     return False, os.path.exists(path)
 
 
 def read_array(api, params):
-    """The array before a backup: its identity (checked against the expected one) and its keys, with ``coverage`` or
-    ``refuse_lost_keys`` also the key coverage (refused while keys are lost). Returns ``(keys, facts)``: the facts
-    are result fields."""
+    """The array before a backup: its identity (checked against the expected one), its keys and the key coverage of
+    every encrypted parity group (retention and the refusal must know which keys are lost). Refused while keys are
+    lost, unless ``allow_lost_keys``. Returns ``(keys, facts)``: the facts are result fields."""
     storage = storage_view(api.storage())
     check_identity(storage, params['expected_storage_device_id'], params['expected_serial_number'])
     keys = api.list_keys_by_type()
-    facts = dict(storage=storage, key_counts=key_counts(keys), key_fingerprint=key_fingerprint(keys))
-    if params['coverage'] or params['refuse_lost_keys'] or params['keep']:  # retention must know which keys are lost
-        cov = parity_group_coverage(api, keys.get('DEK') or [])
-        facts.update(encryption_keys=keys, parity_groups=cov['parity_groups'], lost_parity_groups=cov['lost_parity_groups'],
-                     lost_drives=cov['lost_drives'], coverage_evidence=EVIDENCE)
-        if params['refuse_lost_keys'] and cov['lost_parity_groups']:
-            refused = dict(facts, changed=False, destination=params['destination'], backup_refused=True)
-            raise VspApiError(lost_keys_refusal(facts), details=refused)
+    cov = parity_group_coverage(api, keys.get('DEK') or [])
+    facts = dict(storage=storage, key_counts=key_counts(keys), key_fingerprint=key_fingerprint(keys), encryption_keys=keys,
+                 parity_groups=cov['parity_groups'], lost_parity_groups=cov['lost_parity_groups'],
+                 lost_drives=cov['lost_drives'], coverage_evidence=EVIDENCE)
+    if cov['lost_parity_groups'] and not params['allow_lost_keys']:
+        refused = dict(facts, changed=False, destination=params['destination'], backup_refused=True)
+        raise VspApiError(lost_keys_refusal(facts), details=refused)
     return keys, facts
 
 
 def lost_keys_refusal(facts):
-    return ('refuse_lost_keys: keys of parity group(s) %s of array %s are lost (drives without a DEK: %s). Nothing was '
-            'written and no backup was requested: a backup now would lack those keys. Restore them first '
-            '(vsp.encryption.encryption_key_restore), or set refuse_lost_keys=false to back up the keys that are left.'
+    return ('Keys of parity group(s) %s of array %s are lost (drives without a DEK: %s). Nothing was written or deleted and '
+            'no backup was requested: a backup now would lack those keys. Restore them first '
+            '(vsp.encryption.encryption_key_restore), or set allow_lost_keys=true to back up the keys that are left '
+            '(retention then deletes nothing).'
             % (', '.join(facts['lost_parity_groups']), facts['storage']['storage_device_id'], ', '.join(facts['lost_drives'])))
 
 
@@ -483,14 +480,12 @@ def backup_into(module, api, result, target):
     storage, counts, fingerprint = result['storage'], result['key_counts'], result['key_fingerprint']
     if target.is_dir:
         path = os.path.join(path, backup_file_name(storage['storage_device_id'], utc_now()))
-    result.update(changed=True, path=path)
-    if params['manifest']:
-        result['manifest_path'] = mf.manifest_path(path)
+    result.update(changed=True, path=path, manifest_path=mf.manifest_path(path))
     # one Deriver: the decision, the salt reuse and retention share its derivations
     deriver = mf.Deriver(params['backup_password'])
     if target.is_dir and os.path.isdir(target.directory):
         target.files = key_files.scan(target.directory, storage['storage_device_id'])[0]
-    if params['skip_unchanged']:
+    if target.is_dir and not params['force']:  # idempotence: a new file only when the newest one that counts is not enough
         needed, reason = key_files.backup_decision(target.files, fingerprint, deriver)
         result.update(backup_needed=needed, backup_reason=reason)
         if not needed:
@@ -500,22 +495,19 @@ def backup_into(module, api, result, target):
         result['msg'] = 'Would back up %d keys to %s' % (sum(counts.values()), path)
         return apply_retention(module, result, target, deriver)
     mode = key_file_mode(params['mode'])
-    salt, iterations = key_files.reusable_salt(target.files, deriver) if params['manifest'] else (None, None)
+    salt, iterations = key_files.reusable_salt(target.files, deriver)
     response = api.backup_keys_to_file(params['backup_password'])
     if target.is_dir:  # a new, unique name: never replaces a file made in the same second
         path, size, sha256 = download_new_backup_file(response, target.directory, storage['storage_device_id'], mode=mode)
     else:
         size, sha256 = download_response(response, path, mode=mode)
-    result.update(path=path, size=size, sha256=sha256)
-    if params['manifest']:
-        result['manifest_path'] = mf.manifest_path(path)
-        manifest_data = mf.build(os.path.basename(path), size, sha256, storage=storage, keys_by_type=target.keys,
-                                 key_fingerprint=fingerprint, deriver=deriver, salt=salt,
-                                 iterations=iterations or mf.KDF_ITERATIONS)
-        write_manifest_or_remove(path, mf.dumps(manifest_data))
+    result.update(path=path, size=size, sha256=sha256, manifest_path=mf.manifest_path(path))
+    manifest_data = mf.build(os.path.basename(path), size, sha256, storage=storage, keys_by_type=target.keys,
+                             key_fingerprint=fingerprint, deriver=deriver, salt=salt,
+                             iterations=iterations or mf.KDF_ITERATIONS)
+    write_manifest_or_remove(path, mf.dumps(manifest_data))
     result['verified'] = verify_written(path, size, sha256, mode)
-    if params['read_keys_after']:
-        result['encryption_keys_after'] = api.list_keys_by_type()
+    result['encryption_keys_after'] = api.list_keys_by_type()  # numOfBackups counted up by the backup
     if target.is_dir and params['keep']:
         target.files = key_files.scan(target.directory, storage['storage_device_id'])[0]  # with the new file
     return apply_retention(module, result, target, deriver)
@@ -540,6 +532,7 @@ def apply_retention(module, result, target, deriver):
         result['retention'] = {'delete': delete, 'kept': kept, 'failed': failed}
         for item in failed:
             module.warn('Retention could not delete %s: %s.' % (item['path'], item['reason']))
+    # authenticate marks each file once: the decision or retention did, except in check mode with force
     warning = key_files.set_aside_warning(key_files.authenticate(files, deriver))
     if warning:
         module.warn(warning)
@@ -557,34 +550,32 @@ def unchanged_result(result, files):
 
 def run_kms(module, api):
     result = dict(read_array(api, module.params)[1], changed=True, destination='kms')
+    key_ids = module.params['key_ids']
     if module.check_mode:
+        result['msg'] = 'Would back up %s to the key management server' % (
+            'the keys %s' % ', '.join(key_ids) if key_ids else 'every key')
         return result
-    job = api.backup_keys_to_kms(module.params['key_ids'])
+    job = api.backup_keys_to_kms(key_ids)
     result['job'] = summarize_job(job)
-    if module.params['read_keys_after']:
-        result['encryption_keys_after'] = api.list_keys_by_type()
+    result['encryption_keys_after'] = api.list_keys_by_type()  # numOfBackups counted up by the backup
     return result
 
 
 def main():
+    spec = argument_spec(
+        destination=dict(type='str', default='file', choices=['file', 'kms']),
+        path=dict(type='path'),
+        backup_password=dict(type='str', no_log=True),
+        mode=dict(type='raw', default='0600'),
+        force=dict(type='bool', default=False),
+        keep=dict(type='int', default=0),
+        key_ids=dict(type='list', elements='str', no_log=False),
+        directory_mode=dict(type='raw'),
+        allow_lost_keys=dict(type='bool', default=False),
+    )
+    spec.update(identity_argument_spec())
     module = AnsibleModule(
-        argument_spec=argument_spec(
-            destination=dict(type='str', default='file', choices=['file', 'kms']),
-            path=dict(type='path'),
-            backup_password=dict(type='str', no_log=True),
-            mode=dict(type='raw', default='0600'),
-            force=dict(type='bool', default=False),
-            manifest=dict(type='bool', default=True),
-            keep=dict(type='int', default=0),
-            key_ids=dict(type='list', elements='str', no_log=False),
-            directory_mode=dict(type='raw'),
-            read_keys_after=dict(type='bool', default=False),
-            skip_unchanged=dict(type='bool', default=False),
-            coverage=dict(type='bool', default=False),
-            refuse_lost_keys=dict(type='bool', default=False),
-            expected_storage_device_id=dict(type='str'),
-            expected_serial_number=dict(type='str'),
-        ),
+        argument_spec=spec,
         required_if=[('destination', 'file', ('path', 'backup_password'))],
         supports_check_mode=True,
     )

@@ -24,10 +24,13 @@ description:
   - Every parity group, pool or LDEV id is checked before any change; an unknown one, or an LDEV that
     is not a pool volume, fails the task and nothing is changed.
   - Blocking a pool volume blocks its pool; the volumes of that pool become unavailable to hosts.
+  - With O(expected_storage_device_id) or O(expected_serial_number), the identity of the array is read and checked
+    first, before any volume is read or changed.
 author:
   - vsp.encryption contributors (@vsp-encryption)
 extends_documentation_fragment:
   - vsp.encryption.connection
+  - vsp.encryption.identity
   - vsp.encryption.attributes
   - vsp.encryption.attributes.actiongroup_vsp
 attributes:
@@ -101,7 +104,7 @@ EXAMPLES = r'''
     state: blocked
   delegate_to: localhost
 
-- name: Recover them after the key restore, 16 at a time
+- name: Recover them after the key restore, 16 at a time, only on the array the inventory names
   vsp.encryption.pool_volume_state:
     host: vsp01.example.com
     username: "{{ vault_vsp_username }}"
@@ -109,6 +112,7 @@ EXAMPLES = r'''
     parity_groups: [1-1, 1-2]
     state: normal
     concurrency: 16
+    expected_storage_device_id: "900000061726"
   delegate_to: localhost
 
 - name: Block the pool volumes of pool 0 (connection set by module_defaults)
@@ -188,7 +192,8 @@ request_retries:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.vsp.encryption.plugins.module_utils import validate
-from ansible_collections.vsp.encryption.plugins.module_utils.runner import argument_spec, fail_on_error, run_module
+from ansible_collections.vsp.encryption.plugins.module_utils.keys import check_identity, storage_view
+from ansible_collections.vsp.encryption.plugins.module_utils.runner import argument_spec, fail_on_error, identity_argument_spec, run_module
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
 from ansible_collections.vsp.encryption.plugins.module_utils.pools import recover_pools
 from ansible_collections.vsp.encryption.plugins.module_utils.pool_volumes import (
@@ -212,7 +217,15 @@ def select_volumes(module, api):
     return finder.by_ldev_ids(module.params['ldev_ids'])
 
 
+def check_expected_array(module, api):
+    """The identity guards, before any volume is read or changed (the array is asked only when one is given)."""
+    expected_id, expected_serial = module.params['expected_storage_device_id'], module.params['expected_serial_number']
+    if expected_id or expected_serial not in (None, ''):
+        check_identity(storage_view(api.storage()), expected_id, expected_serial)
+
+
 def run(module, api):
+    check_expected_array(module, api)
     state = module.params['state']
     target = STATE_TO_STATUS[state]
     volumes = select_volumes(module, api)
@@ -262,15 +275,17 @@ def run(module, api):
 
 
 def main():
+    spec = argument_spec(
+        parity_groups=dict(type='list', elements='str'),
+        pool_ids=dict(type='list', elements='int'),
+        ldev_ids=dict(type='list', elements='int'),
+        state=dict(type='str', required=True, choices=['blocked', 'normal']),
+        concurrency=dict(type='int', default=8),
+        recover_pools=dict(type='bool', default=False),
+    )
+    spec.update(identity_argument_spec())
     module = AnsibleModule(
-        argument_spec=argument_spec(
-            parity_groups=dict(type='list', elements='str'),
-            pool_ids=dict(type='list', elements='int'),
-            ldev_ids=dict(type='list', elements='int'),
-            state=dict(type='str', required=True, choices=['blocked', 'normal']),
-            concurrency=dict(type='int', default=8),
-            recover_pools=dict(type='bool', default=False),
-        ),
+        argument_spec=spec,
         mutually_exclusive=[('parity_groups', 'pool_ids'), ('pool_ids', 'ldev_ids')],
         required_one_of=[('parity_groups', 'pool_ids', 'ldev_ids')],
         supports_check_mode=True,

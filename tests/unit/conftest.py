@@ -169,6 +169,13 @@ class Vsp(object):
         self.get('/v1/objects/parity-groups', {'data': groups})
         self.get('/v1/objects/drives', {'data': drives})
 
+    def before_backup(self, lost=False, counts=None):
+        """What encryption_key_backup reads before a backup: the identity, the keys (:meth:`keys`) and the key coverage
+        (:meth:`coverage`)."""
+        self.storage()
+        self.keys(counts)
+        self.coverage(lost)
+
     def not_found(self, path):
         self.add('GET', path, status=404, json=kart_error('KART30013-E', 'Specified object does not exist. (ldevId = 1)', None, None))
 

@@ -35,16 +35,42 @@ def fast(fast_kdf):
     return fast_kdf
 
 
-def expect_backup(vsp, body=KEY_FILE, headers=None, coverage=False):
-    """The requests of a backup; with ``coverage`` (``keep`` reads it) the key coverage too."""
+def expect_backup(vsp, body=KEY_FILE, headers=None, after=True):
+    """The requests of a file backup: the identity, the keys and the key coverage, the download, and (``after``: the
+    backup was made) the keys again."""
     vsp.login()
-    vsp.storage()
-    vsp.keys()
-    if coverage:
-        vsp.coverage()
+    vsp.before_backup()
     headers = headers or {'Content-Disposition': 'attachment; filename="keys.ekf"'}
     vsp.add('POST', BACKUP, body=body, headers=headers, content_type='application/octet-stream')
+    if after:
+        vsp.keys()
     vsp.logout()
+
+
+def expect_reads(vsp, lost=False):
+    """The requests of a run that backs nothing up: the identity, the keys and the key coverage."""
+    vsp.login()
+    vsp.before_backup(lost)
+    vsp.logout()
+
+
+def request_to(vsp, path):
+    """The one request sent to ``path``."""
+    found = [c.request for c in vsp.rsps.calls if c.request.url.split('/ConfigurationManager', 1)[1] == path]
+    assert len(found) == 1, vsp.calls
+    return found[0]
+
+
+REMOVED_OPTIONS = {'password_verifier': False, 'manifest': False, 'skip_unchanged': True, 'read_keys_after': True,
+                   'coverage': True, 'refuse_lost_keys': True}
+
+
+@pytest.mark.parametrize('option', sorted(REMOVED_OPTIONS))
+def test_removed_options_are_refused_before_any_request(vsp, tmp_path, option):
+    """Options that only saved a module run or requests, or left out the manifest, are gone (issue 23)."""
+    result = vsp.fail(encryption_key_backup.main, args(path=str(tmp_path), **{option: REMOVED_OPTIONS[option]}))
+    assert result['msg'].startswith('Unsupported parameters for') and option in result['msg']
+    assert vsp.calls == [] and os.listdir(str(tmp_path)) == []
 
 
 def test_backup_to_directory_with_manifest(vsp, tmp_path):
@@ -57,9 +83,12 @@ def test_backup_to_directory_with_manifest(vsp, tmp_path):
         assert handle.read() == KEY_FILE
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert result['changed'] is True
+    assert result['backup_needed'] is True
+    assert result['backup_reason'] == 'no key file of this array there opens with this backup password and matches its manifest'
     assert result['size'] == len(KEY_FILE)
     assert result['sha256'] == hashlib.sha256(KEY_FILE).hexdigest()
     assert result['key_counts'] == {'DEK': 2, 'CEK': 1, 'KEK': 1, 'FREE': 3}
+    assert result['lost_parity_groups'] == [] and sorted(result['encryption_keys_after']) == ['CEK', 'DEK', 'FREE', 'KEK']
     assert result['storage'] == {'storage_device_id': '900000061726', 'serial_number': 61726, 'model': 'VSP 5600'}
     assert result['manifest_path'] == path + '.manifest.json'
     assert stat.S_IMODE(os.stat(result['manifest_path']).st_mode) == 0o600
@@ -95,17 +124,14 @@ def test_backup_to_directory_with_manifest(vsp, tmp_path):
     assert sorted(os.listdir(str(tmp_path))) == sorted([os.path.basename(path), os.path.basename(path) + '.manifest.json',
                                                         '.vsp-encryption.lock'])
     # request: JSON body with the password, Accept octet-stream
-    request = vsp.rsps.calls[6].request
+    request = request_to(vsp, BACKUP)
     assert request.headers['Accept'] == 'application/octet-stream'
     assert json.loads(request.body) == {'parameters': {'password': BACKUP_PASSWORD}}
     assert_no_secret(result, manifest_text)
     assert 'content' not in result
 
 
-def test_the_verifier_is_always_written_and_password_verifier_is_no_option(vsp, tmp_path, derivations):
-    result = vsp.fail(encryption_key_backup.main, args(path=str(tmp_path), password_verifier=False))
-    assert result['msg'].startswith('Unsupported parameters for')
-    assert 'password_verifier' in result['msg'] and vsp.calls == []
+def test_the_manifest_and_its_verifier_are_always_written_also_beside_a_fixed_path(vsp, tmp_path, derivations):
     expect_backup(vsp)
     result = vsp.run(encryption_key_backup.main, args(path=str(tmp_path / 'fixed.ekf')))  # a fixed path, too
     manifest = read_manifest(result['path'])
@@ -158,7 +184,7 @@ def test_two_backups_in_one_second_get_unique_names(vsp, tmp_path, monkeypatch):
     expect_backup(vsp)
     expect_backup(vsp, body=KEY_FILE + b'2')
     first = vsp.run(encryption_key_backup.main, args(path=str(tmp_path)))
-    second = vsp.run(encryption_key_backup.main, args(path=str(tmp_path)))
+    second = vsp.run(encryption_key_backup.main, args(path=str(tmp_path), force=True))
     assert os.path.basename(first['path']) == '900000061726_20261201T020000Z.ekf'
     assert os.path.basename(second['path']) == '900000061726_20261201T020000Z_002.ekf'
     with open(first['path'], 'rb') as handle:
@@ -167,13 +193,14 @@ def test_two_backups_in_one_second_get_unique_names(vsp, tmp_path, monkeypatch):
     assert read_manifest(second['path'])['sha256'] == hashlib.sha256(KEY_FILE + b'2').hexdigest()
 
 
-def test_backup_mode_and_no_manifest(vsp, tmp_path):
+def test_the_key_file_gets_mode_and_its_manifest_0600(vsp, tmp_path):
     expect_backup(vsp)
     path = str(tmp_path / 'k.ekf')
-    result = vsp.run(encryption_key_backup.main, args(path=path, mode='0640', manifest=False))
+    result = vsp.run(encryption_key_backup.main, args(path=path, mode='0640'))
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
-    assert 'manifest_path' not in result
-    assert os.listdir(str(tmp_path)) == ['k.ekf']
+    assert result['manifest_path'] == path + '.manifest.json'
+    assert stat.S_IMODE(os.stat(result['manifest_path']).st_mode) == 0o600
+    assert sorted(os.listdir(str(tmp_path))) == ['k.ekf', 'k.ekf.manifest.json']
 
 
 def test_existing_path_without_force_sends_nothing(vsp, tmp_path):
@@ -182,8 +209,10 @@ def test_existing_path_without_force_sends_nothing(vsp, tmp_path):
     result = vsp.run(encryption_key_backup.main, args(path=str(path)))
     assert result['changed'] is False
     assert result['sha256'] == hashlib.sha256(b'old-backup').hexdigest()
-    assert vsp.calls == []
+    assert vsp.calls == []  # not even the key coverage: nothing is sent
     assert path.read_bytes() == b'old-backup'
+    for field in ('encryption_keys', 'parity_groups', 'lost_parity_groups', 'backup_needed', 'encryption_keys_after'):
+        assert field not in result, field
 
 
 def test_existing_path_with_force_is_replaced(vsp, tmp_path):
@@ -205,12 +234,11 @@ def test_second_run_is_idempotent(vsp, tmp_path):
 
 
 def test_check_mode_sends_no_write_and_writes_nothing(vsp, tmp_path):
-    vsp.login()
-    vsp.storage()
-    vsp.keys()
-    vsp.logout()
+    expect_reads(vsp)
     result = vsp.run(encryption_key_backup.main, args(path=str(tmp_path)), check_mode=True)
-    assert result['changed'] is True
+    assert result['changed'] is True and result['backup_needed'] is True
+    assert result['msg'] == 'Would back up 7 keys to %s' % result['path']
+    assert 'encryption_keys_after' not in result and 'verified' not in result
     assert result['path'].startswith(str(tmp_path))
     assert vsp.write_calls() == []
     assert os.listdir(str(tmp_path)) == []
@@ -231,7 +259,7 @@ def test_password_validated_before_any_request(vsp, tmp_path, password):
 
 
 def test_content_length_mismatch_leaves_no_file(vsp, tmp_path):
-    expect_backup(vsp, headers={'Content-Length': str(len(KEY_FILE) + 10)})
+    expect_backup(vsp, headers={'Content-Length': str(len(KEY_FILE) + 10)}, after=False)
     result = vsp.fail(encryption_key_backup.main, args(path=str(tmp_path / 'k.ekf')))
     assert 'no file was written' in result['msg'] or 'incomplete' in result['msg']
     assert os.listdir(str(tmp_path)) == []
@@ -251,7 +279,7 @@ def test_stream_error_leaves_no_file(vsp, tmp_path, monkeypatch):
         raise requests.exceptions.ChunkedEncodingError('Connection broken')
 
     monkeypatch.setattr(requests.Response, 'iter_content', broken)
-    expect_backup(vsp)
+    expect_backup(vsp, after=False)
     result = vsp.fail(encryption_key_backup.main, args(path=str(tmp_path / 'k.ekf')))
     assert 'ChunkedEncodingError' in result['msg']
     assert os.listdir(str(tmp_path)) == []
@@ -259,8 +287,7 @@ def test_stream_error_leaves_no_file(vsp, tmp_path, monkeypatch):
 
 def test_array_error_is_readable_and_secret_free(vsp, tmp_path):
     vsp.login()
-    vsp.storage()
-    vsp.keys()
+    vsp.before_backup()
     vsp.add('POST', BACKUP, status=412, json=kart_error('KART40089-E', 'Resources are locked.', 'A lock is held.', 'Unlock first.'))
     vsp.logout()
     result = vsp.fail(encryption_key_backup.main, args(path=str(tmp_path / 'k.ekf')))
@@ -273,38 +300,37 @@ def test_array_error_is_readable_and_secret_free(vsp, tmp_path):
 
 def test_kms_backup(vsp):
     vsp.login()
-    vsp.storage()
-    vsp.keys()
+    vsp.before_backup()
     vsp.add('POST', KMS, status=202, json=job(20))
+    vsp.keys()
     vsp.logout()
     result = vsp.run(encryption_key_backup.main, connection_args(destination='kms', key_ids=['7', '8']))
     assert result['changed'] is True
     assert result['job']['jobId'] == 20
-    assert json.loads(vsp.rsps.calls[6].request.body) == {'parameters': {'keyIds': ['7', '8']}}
-    assert 'path' not in result
+    assert json.loads(request_to(vsp, KMS).body) == {'parameters': {'keyIds': ['7', '8']}}
+    assert 'path' not in result and 'manifest_path' not in result
+    assert sorted(result['encryption_keys_after']) == ['CEK', 'DEK', 'FREE', 'KEK']
 
 
 def test_kms_check_mode(vsp):
-    vsp.login()
-    vsp.storage()
-    vsp.keys()
-    vsp.logout()
+    expect_reads(vsp)
     result = vsp.run(encryption_key_backup.main, connection_args(destination='kms'), check_mode=True)
     assert result['changed'] is True
+    assert result['msg'] == 'Would back up every key to the key management server'
+    assert 'encryption_keys_after' not in result and 'job' not in result
     assert vsp.write_calls() == []
 
 
 def test_kms_not_configured(vsp):
     vsp.login()
-    vsp.storage()
-    vsp.keys()
+    vsp.before_backup()
     vsp.add('POST', KMS, status=412, json=kart_error('KART40100-E', 'No key management server is configured.'))
     vsp.logout()
     result = vsp.fail(encryption_key_backup.main, connection_args(destination='kms'))
     assert 'No key management server is configured.' in result['msg']
 
 
-# -- directory_mode, the check on disk, read_keys_after (issue 16: fewer module runs in the backup role) ---------
+# -- directory_mode, the check on disk, the keys after the backup -----------------------------------------------
 def test_directory_mode_creates_the_missing_directory_private_before_any_request(vsp, tmp_path):
     expect_backup(vsp)
     backups = tmp_path / 'new' / 'backups'
@@ -336,10 +362,7 @@ def test_directory_mode_unchanged_directory_and_an_existing_file_left_alone_is_n
 
 
 def test_directory_mode_in_check_mode_creates_nothing(vsp, tmp_path):
-    vsp.login()
-    vsp.storage()
-    vsp.keys()
-    vsp.logout()
+    expect_reads(vsp)
     backups = tmp_path / 'backups'
     result = vsp.run(encryption_key_backup.main, args(path=str(backups) + '/', directory_mode='0700'), check_mode=True)
     assert result['changed'] is True and result['directory']['created'] is True
@@ -364,7 +387,7 @@ def test_directory_mode_a_file_in_the_way_is_refused(vsp, tmp_path):
 
 
 def test_the_key_file_on_disk_differs_from_the_download_fails(vsp, tmp_path, monkeypatch):
-    expect_backup(vsp)
+    expect_backup(vsp, after=False)
     monkeypatch.setattr(backup_file, 'sha256_file', lambda path: ('0' * 64, len(KEY_FILE)))
     result = vsp.fail(encryption_key_backup.main, args(path=str(tmp_path / 'k.ekf')))
     assert result['msg'].startswith('The key file %s does not match what was downloaded (on disk: size %d, sha256 %s, mode 0600'
@@ -385,10 +408,9 @@ def test_verify_written_names_a_file_that_is_gone(tmp_path):
     assert backup_file.verify_written(str(path), 1, hashlib.sha256(b'x').hexdigest(), 0o640) is True
 
 
-def test_read_keys_after_returns_the_keys_the_array_lists_after_the_backup(vsp, tmp_path):
+def test_the_keys_are_read_again_after_a_backup_and_returned(vsp, tmp_path):
     vsp.login()
-    vsp.storage()
-    vsp.keys()
+    vsp.before_backup()
     vsp.add('POST', BACKUP, body=KEY_FILE, headers={'Content-Disposition': 'attachment; filename="keys.ekf"'},
             content_type='application/octet-stream')
     vsp.get('/v1/objects/encryption-keys', {'data': [{'keyId': '0', 'keyType': 'DEK', 'targetDeviceLocation': 'HDD00-00',
@@ -397,60 +419,73 @@ def test_read_keys_after_returns_the_keys_the_array_lists_after_the_backup(vsp, 
     vsp.get('/v1/objects/encryption-keys', {'data': []})
     vsp.get('/v1/objects/encryption-keys', {'data': []})
     vsp.logout()
-    result = vsp.run(encryption_key_backup.main, args(path=str(tmp_path / 'k.ekf'), read_keys_after=True))
+    result = vsp.run(encryption_key_backup.main, args(path=str(tmp_path / 'k.ekf')))
     assert result['encryption_keys_after']['DEK'] == [{'keyId': '0', 'keyType': 'DEK', 'targetDeviceLocation': 'HDD00-00',
                                                       'numOfBackups': 2}]
     assert sorted(result['encryption_keys_after']) == ['CEK', 'DEK', 'FREE', 'KEK']
+    assert [k['numOfBackups'] for k in result['encryption_keys']['DEK']] == [1, 1]  # as read before the backup
+    # the file is left alone on the next run: nothing is sent, so nothing is read after
     assert 'encryption_keys_after' not in vsp.run(encryption_key_backup.main, args(path=str(tmp_path / 'k.ekf')))
 
 
-# -- skip_unchanged: the decision of encryption_key_file_info, in the backup's own run -------------------------
-def expect_reads(vsp, coverage=False):
-    vsp.login()
-    vsp.storage()
-    vsp.keys()
-    if coverage:
-        vsp.coverage()
-    vsp.logout()
-
-
-def test_skip_unchanged_sends_no_backup_while_the_newest_file_holds_the_keys(vsp, tmp_path, derivations):
+# -- idempotence in a directory: path and force (the decision of encryption_key_file_info, in the backup's own run) ---
+def test_unchanged_keys_send_no_backup_request_and_report_no_change(vsp, tmp_path, derivations):
     expect_backup(vsp)
     first = vsp.run(encryption_key_backup.main, args(path=str(tmp_path)))
     del derivations[:]
     calls = len(vsp.calls)
     expect_reads(vsp)
-    result = vsp.run(encryption_key_backup.main, args(path=str(tmp_path), skip_unchanged=True))
+    result = vsp.run(encryption_key_backup.main, args(path=str(tmp_path)))
     assert result['changed'] is False and result['backup_needed'] is False
     assert result['path'] == first['path'] and result['sha256'] == first['sha256'] and result['size'] == first['size']
     assert result['manifest_path'] == first['manifest_path']
     assert result['backup_reason'] == ('the keys are unchanged and the newest file %s matches its manifest and opens with the '
                                        'password' % os.path.basename(first['path']))
     assert result['msg'] == 'No new backup: ' + result['backup_reason']
-    assert [c for c in vsp.calls[calls:] if c[0] != 'GET' and 'sessions' not in c[1]] == []
+    assert [c for c in vsp.calls[calls:] if c[0] != 'GET' and 'sessions' not in c[1]] == []  # no backup request
     assert sorted(os.listdir(str(tmp_path))) == sorted([os.path.basename(first['path']), os.path.basename(first['manifest_path']),
                                                         '.vsp-encryption.lock'])
     assert len(derivations) == 1  # the newest file's verifier, once
     assert 'encryption_keys_after' not in result and 'verified' not in result
+    assert result['lost_parity_groups'] == []  # the coverage is read (and returned) all the same
 
 
-def test_skip_unchanged_in_check_mode_reports_no_change(vsp, tmp_path):
+def test_unchanged_keys_in_check_mode_report_no_change(vsp, tmp_path):
     expect_backup(vsp)
     vsp.run(encryption_key_backup.main, args(path=str(tmp_path)))
     expect_reads(vsp)
     before = sorted(os.listdir(str(tmp_path)))
-    result = vsp.run(encryption_key_backup.main, args(path=str(tmp_path), skip_unchanged=True), check_mode=True)
+    result = vsp.run(encryption_key_backup.main, args(path=str(tmp_path)), check_mode=True)
     assert result['changed'] is False and result['backup_needed'] is False
+    assert result['msg'].startswith('No new backup: the keys are unchanged')
     assert sorted(os.listdir(str(tmp_path))) == before
 
 
-def test_skip_unchanged_backs_up_when_the_keys_changed_deriving_once(vsp, tmp_path, derivations):
+def test_force_in_a_directory_always_makes_a_new_file(vsp, tmp_path):
+    expect_backup(vsp)
+    first = vsp.run(encryption_key_backup.main, args(path=str(tmp_path)))
+    expect_reads(vsp)
+    expect_backup(vsp, body=KEY_FILE + b'2')
+    forced = vsp.run(encryption_key_backup.main, args(path=str(tmp_path), force=True), check_mode=True)
+    assert forced['changed'] is True and forced['msg'].startswith('Would back up 7 keys to ')  # check mode says so
+    forced = vsp.run(encryption_key_backup.main, args(path=str(tmp_path), force=True))
+    assert forced['changed'] is True and forced['verified'] is True and forced['path'] != first['path']
+    assert 'backup_needed' not in forced and 'backup_reason' not in forced  # no decision: force asks for a new file
+    assert len([c for c in vsp.calls if c == ('POST', BACKUP)]) == 2
+    assert sorted(f for f in os.listdir(str(tmp_path)) if f.endswith('.ekf')) == sorted(
+        [os.path.basename(first['path']), os.path.basename(forced['path'])])
+    with open(forced['path'], 'rb') as handle:
+        assert handle.read() == KEY_FILE + b'2'
+    assert read_manifest(forced['path'])['key_fingerprint'] == read_manifest(first['path'])['key_fingerprint']
+
+
+def test_a_key_change_makes_a_new_file_deriving_once(vsp, tmp_path, derivations):
     salt = b'S' * 16
     newest = write_key_file(tmp_path, 'newest.ekf', password=BACKUP_PASSWORD, salt=salt, iterations=1000, day=2,
                             fingerprint='keys of yesterday')
     del derivations[:]
     expect_backup(vsp)
-    result = vsp.run(encryption_key_backup.main, args(path=str(tmp_path), skip_unchanged=True))
+    result = vsp.run(encryption_key_backup.main, args(path=str(tmp_path)))
     assert result['changed'] is True and result['backup_needed'] is True and result['verified'] is True
     assert result['backup_reason'] == 'the keys changed since the newest file newest.ekf'
     assert result['path'] != newest and os.path.exists(result['path'])
@@ -458,12 +493,12 @@ def test_skip_unchanged_backs_up_when_the_keys_changed_deriving_once(vsp, tmp_pa
     assert derivations == [(salt, 1000)]  # the fingerprint decided without deriving; the salt reuse derived once
 
 
-def test_skip_unchanged_backs_up_after_a_password_rotation(vsp, tmp_path, derivations, warned):
+def test_a_password_rotation_makes_a_new_file(vsp, tmp_path, derivations, warned):
     expect_backup(vsp)
     first = vsp.run(encryption_key_backup.main, args(path=str(tmp_path), backup_password=OTHER_PASSWORD))
     del derivations[:]
     expect_backup(vsp)
-    result = vsp.run(encryption_key_backup.main, args(path=str(tmp_path), skip_unchanged=True))
+    result = vsp.run(encryption_key_backup.main, args(path=str(tmp_path)))
     assert result['changed'] is True and result['backup_needed'] is True
     assert result['backup_reason'] == ('no key file of this array there opens with this backup password and matches its '
                                        'manifest')
@@ -477,13 +512,13 @@ def test_skip_unchanged_backs_up_after_a_password_rotation(vsp, tmp_path, deriva
                       'are not needed.' % os.path.basename(first['path'])]
 
 
-def test_skip_unchanged_needs_a_directory_refused_before_any_request(vsp, tmp_path):
+def test_a_fixed_path_makes_no_decision(vsp, tmp_path):
+    """A fixed file path keeps its meaning: written when missing, left alone when it exists (unless force)."""
+    expect_backup(vsp)
     path = str(tmp_path / 'k.ekf')
-    result = vsp.fail(encryption_key_backup.main, args(path=path, skip_unchanged=True))
-    assert result['msg'] == ('skip_unchanged: %s is not a directory. The rule: skip_unchanged compares the newest key file '
-                             'of this array in a directory, so path must name the directory (or end with / together with '
-                             'directory_mode). Nothing was sent to the array.' % path)
-    assert vsp.calls == []
+    result = vsp.run(encryption_key_backup.main, args(path=path))
+    assert result['changed'] is True and result['path'] == path
+    assert 'backup_needed' not in result and 'backup_reason' not in result
 
 
 # -- keep: retention in the backup's own run, under the directory's lock --------------------------------------------
@@ -513,8 +548,8 @@ def array_file(directory, name, days, **extra):
 
 def test_keep_1_deletes_the_old_file_in_the_same_run_and_reports_it(vsp, tmp_path, warned):
     old = array_file(tmp_path, 'old.ekf', 1)
-    expect_backup(vsp, coverage=True)  # keep reads the key coverage: nothing is deleted while keys are lost
-    result = vsp.run(encryption_key_backup.main, args(path=str(tmp_path), keep=1))
+    expect_backup(vsp)
+    result = vsp.run(encryption_key_backup.main, args(path=str(tmp_path), keep=1, force=True))
     assert result['changed'] is True and result['verified'] is True
     assert result['retention'] == {'delete': [old], 'failed': [],
                                    'kept': [{'path': result['path'], 'reason': 'one of the 1 newest'}]}
@@ -527,25 +562,26 @@ def test_keep_in_check_mode_deletes_nothing_and_says_what_it_would(vsp, tmp_path
     newer = array_file(tmp_path, 'newer.ekf', 1)
     older = array_file(tmp_path, 'older.ekf', 2)
     before = sorted(os.listdir(str(tmp_path)))
-    expect_reads(vsp, coverage=True)
-    result = vsp.run(encryption_key_backup.main, args(path=str(tmp_path), keep=1), check_mode=True)
+    expect_reads(vsp)
+    result = vsp.run(encryption_key_backup.main, args(path=str(tmp_path), keep=1, force=True), check_mode=True)
+    assert result['changed'] is True
     assert result['retention'] == {'delete': [older], 'failed': [],
                                    'kept': [{'path': newer, 'reason': 'one of the 1 newest'}]}
     assert sorted(os.listdir(str(tmp_path))) == before  # nothing deleted, no lock file either
     assert vsp.write_calls() == []
-    expect_reads(vsp, coverage=True)
-    result = vsp.run(encryption_key_backup.main, args(path=str(tmp_path), keep=1, skip_unchanged=True), check_mode=True)
+    expect_reads(vsp)
+    result = vsp.run(encryption_key_backup.main, args(path=str(tmp_path), keep=1), check_mode=True)
     assert result['changed'] is False and result['backup_needed'] is False
     assert result['retention']['delete'] == [older]
     assert sorted(os.listdir(str(tmp_path))) == before
 
 
-def test_keep_with_skip_unchanged_deletes_the_old_file_without_a_new_backup(vsp, tmp_path):
+def test_keep_deletes_the_old_file_without_a_new_backup_while_the_keys_are_unchanged(vsp, tmp_path):
     expect_backup(vsp)
     first = vsp.run(encryption_key_backup.main, args(path=str(tmp_path)))
     older = array_file(tmp_path, 'older.ekf', 2)
-    expect_reads(vsp, coverage=True)
-    result = vsp.run(encryption_key_backup.main, args(path=str(tmp_path), keep=1, skip_unchanged=True))
+    expect_reads(vsp)
+    result = vsp.run(encryption_key_backup.main, args(path=str(tmp_path), keep=1))
     assert result['backup_needed'] is False and result['path'] == first['path']
     assert result['retention']['delete'] == [older] and not os.path.exists(older)
     assert result['changed'] is True  # a file was deleted
@@ -555,8 +591,8 @@ def test_keep_never_deletes_nor_counts_a_forged_file_and_names_it_once(vsp, tmp_
     old = array_file(tmp_path, 'old.ekf', 1)
     forged = forge(tmp_path, 'forged.ekf', old)
     bare = array_file(tmp_path, 'bare.ekf', 3, password=None)  # no verifier: anyone's
-    expect_reads(vsp, coverage=True)  # no backup request: old.ekf holds the keys
-    result = vsp.run(encryption_key_backup.main, args(path=str(tmp_path), keep=1, skip_unchanged=True))
+    expect_reads(vsp)  # no backup request: old.ekf holds the keys
+    result = vsp.run(encryption_key_backup.main, args(path=str(tmp_path), keep=1))
     assert result['backup_needed'] is False  # old.ekf holds the keys: the forged file dated 2099 did not outrank it
     assert result['path'] == old
     unauthenticated = ('has a manifest without a password verifier and MAC (format 2), so it is not authenticated: anyone who '

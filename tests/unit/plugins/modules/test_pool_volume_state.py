@@ -149,3 +149,37 @@ def test_array_unreachable_is_readable(vsp):
     result = vsp.fail(pool_volume_state.main, args())
     assert 'connection refused after 2 retries' in result['msg']
     assert_no_secret(result)
+
+
+# -- the identity guards (doc fragment vsp.encryption.identity): checked before any volume is read or changed --------
+def test_another_array_is_refused_before_any_volume_is_read_or_changed(vsp):
+    vsp.login()
+    vsp.storage()  # reports 900000061726
+    vsp.logout()
+    result = vsp.fail(pool_volume_state.main, args(expected_storage_device_id='900000099999'))
+    assert result['msg'] == (
+        'expected_storage_device_id / expected_serial_number: the array at this address reports storage device id '
+        '900000061726, not 900000099999. It is not the array the inventory names; check host and storage_device_id. '
+        'Nothing was changed on the array.')
+    assert vsp.write_calls() == []
+    assert [call[1] for call in vsp.calls] == ['/v1/objects/sessions', '/v1/objects/storages/instance', '/v1/objects/sessions/3']
+
+
+def test_another_serial_number_is_refused_with_no_write(vsp):
+    vsp.login()
+    vsp.storage()
+    vsp.logout()
+    result = vsp.fail(pool_volume_state.main, args(state='normal', expected_serial_number='412345'))
+    assert 'serial number 61726, not 412345' in result['msg']
+    assert vsp.write_calls() == []
+
+
+def test_the_expected_array_is_changed(vsp):
+    vsp.login()
+    vsp.storage()
+    expect_lookup(vsp, [ldev(1)])
+    vsp.add('POST', CHANGE % 1, status=202, json=job(1))
+    vsp.logout()
+    result = vsp.run(pool_volume_state.main, args(expected_storage_device_id='900000061726', expected_serial_number='61726'))
+    assert result['changed_ldev_ids'] == [1]
+    assert vsp.calls[1] == ('GET', '/v1/objects/storages/instance')  # first, before the volumes are read
