@@ -24,10 +24,11 @@ description:
     file whether it counts and why not.
   - Tells which files hold a DEK for every drive in O(lost_drives) (RV(holders)), whether a scheduled backup
     should write a new file (RV(backup_needed), when O(key_fingerprint) is given), and which files retention may
-    delete (RV(retention)) - never a file that holds a key or a drive's DEK that no newer kept file holds.
-  - The backup role uses it while keys are lost (which file holds them) and for retention, on the host that holds the
-    files; the decision whether a new file is needed, M(vsp.encryption.encryption_key_backup) makes itself
-    (O(vsp.encryption.encryption_key_backup#module:skip_unchanged)).
+    delete (RV(retention)) - never a file that holds a key the array has and no newer kept file holds.
+  - The backup role uses it while keys are lost (which file holds them) and, on the backup hosts, to read their files
+    (RV(files), with each manifest) so that the control node decides with the password; the decision whether a new file
+    is needed, and retention of its own directory, M(vsp.encryption.encryption_key_backup) makes itself (with
+    O(vsp.encryption.encryption_key_backup#module:path) a directory and O(vsp.encryption.encryption_key_backup#module:keep)).
 author:
   - vsp.encryption contributors (@vsp-encryption)
 extends_documentation_fragment:

@@ -340,7 +340,7 @@ def test_hostile_files_on_the_backup_host_are_not_fetched_and_the_real_copy_rest
 @pytest.mark.reliability("bad_input")
 @pytest.mark.parametrize("make, why", [
     (lambda path: os.symlink("/dev/zero", path), "is not a regular file"),
-    (lambda path: os.mkfifo(path), "is not a regular file"),
+    (os.mkfifo, "is not a regular file"),
     (lambda path: open(path, "wb").truncate(17 * 1024 * 1024), "is larger (17825792 bytes) than the cap of 16 MiB"),
 ], ids=["symlink to /dev/zero", "named pipe", "17 MiB file"])
 def test_a_named_file_on_the_backup_host_that_is_no_key_file_is_refused_before_the_fetch(fresh, sim, make, why):
