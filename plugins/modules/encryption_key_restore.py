@@ -39,6 +39,7 @@ author:
   - vsp.encryption contributors (@vsp-encryption)
 extends_documentation_fragment:
   - vsp.encryption.connection
+  - vsp.encryption.identity
   - vsp.encryption.attributes
   - vsp.encryption.attributes.actiongroup_vsp
 attributes:
@@ -108,14 +109,6 @@ options:
       - Not with O(plan), which says whether it was made with O(force).
     type: bool
     default: false
-  expected_storage_device_id:
-    description:
-      - Fail before anything is sent when the array reports another storage device id.
-    type: str
-  expected_serial_number:
-    description:
-      - Fail before anything is sent when the array reports another serial number.
-    type: str
 notes:
   - The request format of the restore (from a file and from the KMS) is not in the public documentation
     of the REST API; the collection's guess is marked in C(plugins/module_utils/api.py).
@@ -395,7 +388,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
 from ansible_collections.vsp.encryption.plugins.module_utils import restore_plan
 from ansible_collections.vsp.encryption.plugins.module_utils.keys import key_counts, storage_view
-from ansible_collections.vsp.encryption.plugins.module_utils.runner import argument_spec, fail_on_error, run_module
+from ansible_collections.vsp.encryption.plugins.module_utils.runner import argument_spec, fail_on_error, identity_argument_spec, run_module
 from ansible_collections.vsp.encryption.plugins.module_utils.coverage import parity_group_coverage
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
 from ansible_collections.vsp.encryption.plugins.module_utils.jobs import summarize_job
@@ -498,8 +491,7 @@ def main():
             verify_manifest=dict(type='bool', default=True),
             parity_groups=dict(type='list', elements='str'),
             force=dict(type='bool', default=False),
-            expected_storage_device_id=dict(type='str'),
-            expected_serial_number=dict(type='str'),
+            **identity_argument_spec()
         ),
         # with a plan, these are the plan's (defaults do not count: Ansible checks this before it sets them)
         mutually_exclusive=[('plan', 'source'), ('plan', 'path'), ('plan', 'parity_groups'), ('plan', 'force')],
