@@ -358,3 +358,21 @@ def test_a_named_file_on_the_backup_host_that_is_no_key_file_is_refused_before_t
     assert "encryption_key_restore_path: %s on backup1 %s" % (path, why) in said, said[-3000:]
     assert [e for e in sim.control.requests_log() if e["method"] != "GET" and "sessions" not in e["path"]] == []
     assert sim.control.state()["ldevs"] == before["ldevs"]
+
+
+@pytest.mark.reliability("rerun")
+def test_a_symlinked_directory_on_the_backup_host_works_as_it_does_locally(fresh, sim):
+    run = run_shipped(fresh["work"], fresh["inventory"], "vsp.encryption.backup_encryption_keys",
+                      dict(fresh["base"], encryption_key_backup_copy_hosts="backup1"))
+    assert run.returncode == 0, run.stdout[-4000:]
+    link = fresh["remote"] + "-current"
+    os.symlink(fresh["remote"], link)  # a site's "current" link to its backup directory
+    shutil.rmtree(fresh["local"])
+    sim.control.lose_keys("1-1")
+    restore = run_shipped(fresh["work"], fresh["inventory"], "vsp.encryption.restore_encryption_keys", {
+        "encryption_key_restore_from_host": "backup1", "encryption_key_restore_path": link,
+        "encryption_key_restore_backup_password": BACKUP_PASSWORD, "encryption_key_restore_confirm": True})
+    assert restore.returncode == 0, restore.stdout[-6000:]
+    state = sim.control.state()
+    assert state["lost_parity_groups"] == [] and not [k for k in state["keys"] if k["lost"]]
+    assert all(ld["status"] == "NML" for ld in state["ldevs"] if "POOL" in ld.get("attributes", []))
