@@ -250,6 +250,19 @@ def test_backup_dir_inside_the_jobs_private_data_dir_is_refused(sim, sshd, tmp_p
     assert len(key_files(backups)) == 1
 
 
+def assert_nothing_changed(sim, before):
+    """No write request reached the array (log in / log out aside) and its pool volumes are as they were."""
+    assert [e for e in sim.control.requests_log() if e["method"] != "GET" and "sessions" not in e["path"]] == []
+    assert sim.control.state()["ldevs"] == before["ldevs"]
+
+
+def assert_restored(sim):
+    """The array says it: no key lost, every pool volume normal."""
+    state = sim.control.state()
+    assert state["lost_parity_groups"] == [] and not [k for k in state["keys"] if k["lost"]]
+    assert all(ld["status"] == "NML" for ld in state["ldevs"] if "POOL" in ld.get("attributes", []))
+
+
 @pytest.fixture
 def fresh(sim, sshd, tmp_path):
     """A reset array, an inventory as users write it, and empty stores on the control node and on backup1."""
@@ -296,8 +309,7 @@ def test_a_backup_host_name_not_in_the_inventory_is_refused_before_anything_is_w
         "encryption_key_restore_backup_password": BACKUP_PASSWORD, "encryption_key_restore_confirm": True})
     assert restore.returncode != 0
     assert "encryption_key_restore_from_host: bakup1 is not a host of the inventory" in restore.stdout
-    assert [e for e in sim.control.requests_log() if e["method"] != "GET" and "sessions" not in e["path"]] == []
-    assert sim.control.state()["ldevs"] == before["ldevs"]
+    assert_nothing_changed(sim, before)
 
 
 @pytest.mark.reliability("bad_input")
@@ -330,9 +342,7 @@ def test_hostile_files_on_the_backup_host_are_not_fetched_and_the_real_copy_rest
         "encryption_key_restore_from_host": "backup1", "encryption_key_restore_path": fresh["remote"],
         "encryption_key_restore_backup_password": BACKUP_PASSWORD, "encryption_key_restore_confirm": True})
     assert restore.returncode == 0, restore.stdout[-6000:]
-    state = sim.control.state()
-    assert state["lost_parity_groups"] == [] and not [k for k in state["keys"] if k["lost"]]
-    assert all(ld["status"] == "NML" for ld in state["ldevs"] if "POOL" in ld.get("attributes", []))
+    assert_restored(sim)
     assert os.path.exists(forged) and os.path.exists(real)  # nothing deleted on the host
     assert BACKUP_PASSWORD not in restore.stdout + restore.stderr
 
@@ -356,8 +366,7 @@ def test_a_named_file_on_the_backup_host_that_is_no_key_file_is_refused_before_t
     assert run.returncode != 0
     said = " ".join(run.stdout.split())
     assert "encryption_key_restore_path: %s on backup1 %s" % (path, why) in said, said[-3000:]
-    assert [e for e in sim.control.requests_log() if e["method"] != "GET" and "sessions" not in e["path"]] == []
-    assert sim.control.state()["ldevs"] == before["ldevs"]
+    assert_nothing_changed(sim, before)
 
 
 @pytest.mark.reliability("rerun")
@@ -373,6 +382,4 @@ def test_a_symlinked_directory_on_the_backup_host_works_as_it_does_locally(fresh
         "encryption_key_restore_from_host": "backup1", "encryption_key_restore_path": link,
         "encryption_key_restore_backup_password": BACKUP_PASSWORD, "encryption_key_restore_confirm": True})
     assert restore.returncode == 0, restore.stdout[-6000:]
-    state = sim.control.state()
-    assert state["lost_parity_groups"] == [] and not [k for k in state["keys"] if k["lost"]]
-    assert all(ld["status"] == "NML" for ld in state["ldevs"] if "POOL" in ld.get("attributes", []))
+    assert_restored(sim)
