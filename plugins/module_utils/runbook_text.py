@@ -40,9 +40,9 @@ def resume_hint(playbook, resume_vars, host, inventories=None, awx_template=None
         return ('Relaunch the job template %s (limit %s%s) with these extra variables: %s'
                 % (json.dumps(awx_template), host, ', job type check' if check_mode else '', extra))
     inventory = ' '.join('-i %s' % shlex.quote(i) for i in (inventories or [])) or '-i <inventory>'
+    check = ' --check' if check_mode else ''
     return ('ansible-playbook %s %s --limit %s%s -e %s  (add the vault options this run used, for example --ask-vault-pass '
-            'or --vault-password-file <file>)' % (inventory, shlex.quote(playbook), shlex.quote(host),
-                                                   ' --check' if check_mode else '', shlex.quote(extra)))
+            'or --vault-password-file <file>)' % (inventory, shlex.quote(playbook), shlex.quote(host), check, shlex.quote(extra)))
 
 
 def volume_states(volumes):
