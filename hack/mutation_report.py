@@ -220,7 +220,8 @@ def main():
         out.write('# mutmut survivors\n\n' + summary + '\n')
         out.write('| mutant | status | class | mutated line | reason |\n|---|---|---|---|---|\n')
         for key, status, cls, diff in survivors:
-            name = key.replace('ansible_collections.vsp.encryption.plugins.module_utils.', '')
+            name = key.replace('ansible_collections.vsp.encryption.plugins.module_utils.', '').replace(
+                'ansible_collections.vsp.encryption.plugins.plugin_utils.', '')
             line = changed_line(diff).replace('|', '\\|').replace('`', "'")
             out.write('| `%s` | %s | %s | `%s` | %s |\n' % (name, status, cls[0], line, cls[1]))
         out.write('\n')

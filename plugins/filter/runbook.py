@@ -11,8 +11,8 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.vsp.encryption.plugins.module_utils import remote_files
-from ansible_collections.vsp.encryption.plugins.module_utils import runbook_text
+from ansible_collections.vsp.encryption.plugins.plugin_utils import remote_files
+from ansible_collections.vsp.encryption.plugins.plugin_utils import runbook_text
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
 
 

@@ -15,7 +15,7 @@ from ansible_collections.vsp.encryption.plugins.module_utils import validate
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
 from ansible_collections.vsp.encryption.plugins.module_utils.keys import storage_view
 from ansible_collections.vsp.encryption.plugins.module_utils.pool_volumes import pool_volume_report
-from ansible_collections.vsp.encryption.plugins.module_utils.runbook_text import progress_batches
+from ansible_collections.vsp.encryption.plugins.plugin_utils.runbook_text import progress_batches
 
 DIR_RULE = "the rule: a quoted octal text, for example '0700'"
 

@@ -12,7 +12,7 @@ from conftest import BACKUP_PASSWORD
 from key_file_helpers import SID, forge, keys_by_type, write_key_file
 
 from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
-from ansible_collections.vsp.encryption.plugins.module_utils import remote_files
+from ansible_collections.vsp.encryption.plugins.plugin_utils import remote_files
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
 from ansible_collections.vsp.encryption.plugins.modules import encryption_key_file_info
 

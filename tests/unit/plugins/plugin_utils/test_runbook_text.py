@@ -7,7 +7,7 @@ import shlex
 
 import pytest
 
-from ansible_collections.vsp.encryption.plugins.module_utils import runbook_text as rt
+from ansible_collections.vsp.encryption.plugins.plugin_utils import runbook_text as rt
 from ansible_collections.vsp.encryption.plugins.module_utils import validate
 from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
 

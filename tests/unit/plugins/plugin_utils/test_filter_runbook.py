@@ -9,8 +9,8 @@ from conftest import BACKUP_PASSWORD
 from key_file_helpers import write_key_file
 
 from ansible_collections.vsp.encryption.plugins.filter.runbook import FilterModule
-from ansible_collections.vsp.encryption.plugins.module_utils import remote_files
-from ansible_collections.vsp.encryption.plugins.module_utils import runbook_text
+from ansible_collections.vsp.encryption.plugins.plugin_utils import remote_files
+from ansible_collections.vsp.encryption.plugins.plugin_utils import runbook_text
 
 NAMES = {'text_list', 'resume_hint', 'failure_text', 'restore_summary', 'verify_problems', 'backup_refusal', 'backup_summary',
          'retention_deletions', 'host_key_file'}
