@@ -148,6 +148,21 @@ backup_reason:
   returned: when O(key_fingerprint) is given
   type: str
   sample: the keys are unchanged and the newest file matches its manifest and the password
+restore_choice:
+  description:
+    - The file a restore from this directory would use, with O(backup_password) and O(lost_drives) - the choice of
+      M(vsp.encryption.encryption_key_restore) (the newest file that counts and holds a DEK for every lost drive), and
+      why; C(path) is null, and C(reason) says why each file was refused, when none fits.
+  returned: when O(backup_password) is given
+  type: dict
+  contains:
+    path:
+      description: The key file, or null.
+      type: str
+    reason:
+      description: Why this file, or why none.
+      type: str
+  sample: {"path": "/srv/b/936000412345_20261130T020000Z.ekf", "reason": "the newest key file of this array that opens with the password"}
 retention:
   description: What retention deletes (key files; their manifests go with them) and what it keeps, with the reason.
   returned: always
@@ -159,6 +174,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.vsp.encryption.plugins.module_utils import key_files
 from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
+from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
 from ansible_collections.vsp.encryption.plugins.module_utils.runner import fail_on_error
 from ansible_collections.vsp.encryption.plugins.module_utils.validate import keep, storage_device_id
 
@@ -183,6 +199,12 @@ def run(params):
     if params['key_fingerprint']:
         needed, reason = key_files.backup_decision(files, params['key_fingerprint'], deriver)
         result.update(backup_needed=needed, backup_reason=reason)
+    if deriver is not None:  # the restore's own choice (key_files.choose_for_restore), with why
+        try:
+            entry, reason = key_files.choose_for_restore(files, lost, deriver)
+            result['restore_choice'] = {'path': entry['path'], 'reason': reason}
+        except VspApiError as exc:
+            result['restore_choice'] = {'path': None, 'reason': exc.msg}
     return result
 
 

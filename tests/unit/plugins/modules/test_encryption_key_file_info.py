@@ -166,3 +166,18 @@ def test_damaged_file_listed_not_intact_and_kept(vsp, tmp_path, fast_kdf):
     assert [f['counts'] for f in result['files']] == [False, True]
     assert result['newest'] == str(tmp_path / 'b.ekf')
     assert result['retention']['delete'] == []
+
+
+def test_restore_choice_is_the_restores_own_choice_and_says_why(vsp, backups):
+    """One rule: the file a restore from this directory would use (key_files.choose_for_restore), with the reason."""
+    lost = vsp.run(encryption_key_file_info.main, args(backups, lost_drives=['HDD00-01'], backup_password=BACKUP_PASSWORD))
+    assert lost['restore_choice']['path'] == str(backups / 'd3.ekf') == lost['holders'][0]
+    assert lost['restore_choice']['reason'].startswith('the newest key file of this array that opens with the password and '
+                                                       'holds a DEK for every drive that lost its key (HDD00-01)')
+    nothing_lost = vsp.run(encryption_key_file_info.main, args(backups, backup_password=BACKUP_PASSWORD))
+    assert nothing_lost['restore_choice'] == {'path': str(backups / 'd5.ekf'),
+                                              'reason': 'the newest key file of this array that opens with the password'}
+    wrong = vsp.run(encryption_key_file_info.main, args(backups, lost_drives=['HDD00-01'], backup_password='Other#Pass-w0rd'))
+    assert wrong['restore_choice']['path'] is None
+    assert wrong['restore_choice']['reason'].startswith('the password does not open any key file that would hold the lost keys')
+    assert 'restore_choice' not in vsp.run(encryption_key_file_info.main, args(backups))  # no password: no choice
