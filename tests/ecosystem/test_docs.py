@@ -61,6 +61,18 @@ def test_user_guide_page_exists(page):
     assert text.startswith("# ") and len(text) > 1500, "docs/%s is missing or a stub" % page
 
 
+def removed_names():
+    """Names a breaking_changes entry of a changelog fragment records as removed: an upgrade note may name them."""
+    names = set()
+    for path in glob.glob(os.path.join(ROOT, "changelogs", "fragments", "*.yml")):
+        for entry in (yaml.safe_load(read(path)) or {}).get("breaking_changes") or []:
+            names |= set(re.findall(r"``([a-z0-9_]+)``", entry))
+    return names
+
+
+REMOVED = removed_names()
+
+
 def known_role_words(role):
     """Options of the role plus the names its argument spec mentions (facts it sets, for example)."""
     spec_text = read(os.path.join(ROOT, "roles", role, "meta", "argument_specs.yml"))
@@ -91,7 +103,7 @@ def test_guide_names_what_exists(page):
             continue
         known = known_role_words(role) if role in ROLES else set()
         for var in sorted(set(re.findall(r"\b%s_[a-z0-9_]+\b" % role, text))):
-            if var not in known:
+            if var not in known and var not in REMOVED:
                 problems.append("role variable %s is not in roles/%s/meta/argument_specs.yml" % (var, role))
     # FQCNs, not Python import paths (ansible_collections.vsp.encryption.plugins...)
     fqcns = set(re.findall(r"(?<!ansible_collections\.)\bvsp\.encryption\.([a-z_]+)\b", text))
