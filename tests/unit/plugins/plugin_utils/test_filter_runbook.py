@@ -8,15 +8,20 @@ from ansible.errors import AnsibleFilterError
 from conftest import BACKUP_PASSWORD
 from key_file_helpers import write_key_file
 
-from ansible_collections.vsp.encryption.plugins.filter.runbook import FilterModule
+from ansible_collections.vsp.encryption.plugins.filter.runbook import BUILDERS, FilterModule, runbook
 from ansible_collections.vsp.encryption.plugins.plugin_utils import remote_files
 from ansible_collections.vsp.encryption.plugins.plugin_utils import runbook_text
 
-NAMES = {'text_list', 'resume_hint', 'failure_text', 'restore_summary', 'verify_problems', 'backup_refusal', 'backup_summary',
-         'retention_deletions', 'host_key_file'}
-# the filters about the files on backup hosts wrap a remote_files function (named for what it does there); the others
-# the runbook_text function of their name
-REMOTE = {'retention_deletions': remote_files.deletions, 'host_key_file': remote_files.choice_or_refusal}
+# the builders about the files on backup hosts are remote_files functions (named for what they do there); the audit's
+# wrap module_utils/audit.py; the others are the runbook_text function of their name
+REMOTE = {'retention_deletions': remote_files.deletions, 'host_key_file': remote_files.choice_or_refusal,
+          'reached_hosts': remote_files.reached, 'copy_status': remote_files.copy_status,
+          'with_deletions': remote_files.with_deletions}
+
+
+def builder(name):
+    """The runbook filter bound to one builder, as a template calls it: value | runbook(name, ...)."""
+    return lambda value, *args, **kwargs: runbook(value, name, *args, **kwargs)
 
 
 @pytest.fixture
@@ -26,18 +31,22 @@ def env():
     return environment
 
 
-def test_every_filter_is_there_and_wraps_its_function():
-    filters = FilterModule().filters()
-    assert NAMES <= set(filters)  # more may be added; each must wrap its function
-    for name, func in filters.items():
-        if hasattr(runbook_text, name):
-            target = getattr(runbook_text, name)
-        else:
-            target = REMOTE.get(name) or getattr(remote_files, func.__name__)
-        assert func.__name__ == target.__name__, name
-        assert func.__doc__ == target.__doc__, name
-    for name, target in REMOTE.items():
-        assert filters[name].__name__ == target.__name__
+def test_the_collection_has_two_filters_one_public_one_private():
+    assert set(FilterModule().filters()) == {'text_list', 'runbook'}
+
+
+def test_each_builder_is_its_function():
+    for name, func in BUILDERS.items():
+        if name.startswith('audit_'):
+            continue
+        assert func is (REMOTE.get(name) or getattr(runbook_text, name)), name
+    assert set(REMOTE) <= set(BUILDERS)
+
+
+def test_an_unknown_builder_is_a_filter_error_naming_the_builders(env):
+    with pytest.raises(AnsibleFilterError) as info:
+        env.from_string("{{ 1 | runbook('nope') }}").render()
+    assert str(info.value).startswith("runbook: no builder 'nope'; the builders: audit_error, audit_markdown, ")
 
 
 def test_text_list_in_a_template(env):
@@ -54,22 +63,22 @@ def test_text_list_error_becomes_a_filter_error_naming_the_variable():
 
 def test_keyword_arguments_pass_through(env):
     plan = {'restore_needed': False, 'parity_groups': ['1-1'], 'lines': []}
-    out = env.from_string("{{ plan | restore_summary(recover={'changed_ldev_ids': [3]}) | join(' ') }}").render(plan=plan)
+    out = env.from_string("{{ plan | runbook('restore_summary', recover={'changed_ldev_ids': [3]}) | join(' ') }}").render(plan=plan)
     assert out == 'No key was lost: nothing restored, nothing blocked; recovered 1 pool volume(s) [3].'
     info = {'storage': {'storage_device_id': '900000061726', 'model': 'VSP 5600'}, 'key_counts': {'DEK': 1}}
-    out = env.from_string("{{ info | backup_summary(files={'backup_needed': False, 'backup_reason': 'r'}) | join(' / ') }}").render(info=info)
+    out = env.from_string("{{ info | runbook('backup_summary', files={'backup_needed': False, 'backup_reason': 'r'}) | join(' / ') }}").render(info=info)
     assert out == 'Array VSP 5600 900000061726: keys DEK 1. / File: no new backup: r.'
 
 
 def test_resume_hint_in_a_template(env):
-    out = env.from_string("{{ 'pb.yml' | resume_hint({'a': 1}, 'vsp01', [], 'DR job') }}").render()
+    out = env.from_string("{{ 'pb.yml' | runbook('resume_hint', {'a': 1}, 'vsp01', [], 'DR job') }}").render()
     assert out == 'Relaunch the job template "DR job" (limit vsp01) with these extra variables: {"a": 1}'
 
 
 def test_verify_problems_and_failure_text_in_a_template(env):
-    out = env.from_string("{{ lost | verify_problems(vols) }}").render(lost=['1-1'], vols=[{'ldev_id': 1, 'status': 'BLK'}])
+    out = env.from_string("{{ lost | runbook('verify_problems', vols) }}").render(lost=['1-1'], vols=[{'ldev_id': 1, 'status': 'BLK'}])
     assert out == 'Verification failed: parity groups with lost keys: [1-1]; pool volumes not normal: LDEV 1 BLK.'
-    out = env.from_string("{{ 'key restore of vsp01' | failure_text('Restore', {'msg': 'M'}, false) }}").render()
+    out = env.from_string("{{ 'key restore of vsp01' | runbook('failure_text', 'Restore', {'msg': 'M'}, false) }}").render()
     assert out == 'The key restore of vsp01 stopped at "Restore": M'
 
 
@@ -78,13 +87,13 @@ def test_retention_deletions_in_a_template_pairs_each_manifest_then_its_key_file
     write_key_file(tmp_path, 'New.ekf', keys=KEYS, password=BACKUP_PASSWORD, made=days_ago(1))
     old = write_key_file(tmp_path, 'Old.ekf', keys=KEYS, password=BACKUP_PASSWORD, made=days_ago(2))
     results = [on_host(tmp_path, 'ctl1'), {'item': 'ctl2', 'skipped': True}]
-    out = env.from_string("{{ results | retention_deletions(password, 1, keys, directory) | map('join', ' ') | join(', ') }}")
+    out = env.from_string("{{ results | runbook('retention_deletions', password, 1, keys, directory) | map('join', ' ') | join(', ') }}")
     assert out.render(results=results, password=BACKUP_PASSWORD, keys=KEYS, directory=str(tmp_path)) == (
         'ctl1 %s.manifest.json, ctl1 %s' % (old, old))
 
 
 def test_host_key_file_refusal_becomes_a_filter_error(tmp_path, fast_kdf):
-    host_key_file = FilterModule().filters()['host_key_file']
+    host_key_file = builder('host_key_file')
     with pytest.raises(AnsibleFilterError) as info:
         host_key_file({'files': []}, BACKUP_PASSWORD, ['HDD00-01'], 'backup01', '/srv/b')
     assert str(info.value).startswith('encryption_key_restore_path: in /srv/b on backup01, no key file of this array')

@@ -8,7 +8,7 @@ the control node with the password, is tested with remote_files: test_remote_fil
 import jinja2
 import pytest
 
-from ansible_collections.vsp.encryption.plugins.filter.runbook import FilterModule
+from ansible_collections.vsp.encryption.plugins.filter.runbook import BUILDERS, FilterModule
 from ansible_collections.vsp.encryption.plugins.plugin_utils import runbook_text as rt
 
 INFO = {'storage': {'storage_device_id': '900000061726', 'model': 'VSP 5600'}, 'lost_parity_groups': ['1-1'],
@@ -22,11 +22,9 @@ def env():
     return environment
 
 
-def test_the_new_filters_are_there_and_wrap_their_functions():
-    filters = FilterModule().filters()
+def test_the_batch_builders_are_the_plugin_utils_functions():
     for name in ('progress_batches', 'merge_batches', 'verify_problems', 'backup_summary'):
-        assert filters[name].__name__ == name
-        assert filters[name].__doc__ == getattr(rt, name).__doc__
+        assert BUILDERS[name] is getattr(rt, name)
 
 
 # -- progress_batches ---------------------------------------------------------------------------------
@@ -68,7 +66,7 @@ def test_progress_batches_ids_as_text_and_size_as_text_or_below_one():
 
 
 def test_progress_batches_as_the_restore_role_loops_over_them(env):
-    template = ("{% for item in plan.volumes_to_block | progress_batches(size, 'blocked') %}"
+    template = ("{% for item in plan.volumes_to_block | runbook('progress_batches', size, 'blocked') %}"
                 "{{ item.label }}={{ item.ldev_ids | join(',') }};{% endfor %}")
     out = env.from_string(template).render(plan={'volumes_to_block': [5, 1, 3]}, size=2)
     assert out == 'blocked 2 / 3 pool volumes (LDEV 1-3)=1,3;blocked 3 / 3 pool volumes (LDEV 5)=5;'
@@ -120,7 +118,7 @@ def test_merge_batches_skipped_and_empty_loops_change_nothing():
 
 
 def test_merge_batches_as_the_restore_role_calls_it(env):
-    out = env.from_string("{{ (reg.results | default([]) | merge_batches).changed_ldev_ids | join(',') }}")
+    out = env.from_string("{{ (reg.results | default([]) | runbook('merge_batches')).changed_ldev_ids | join(',') }}")
     assert out.render(reg={'results': [{'changed_ldev_ids': [2]}, {'changed_ldev_ids': [1]}]}) == '1,2'
     # a loop over no items registers no results list
     assert out.render(reg={'skipped': True, 'changed': False}) == ''
@@ -151,7 +149,7 @@ def test_verify_problems_order_groups_then_pools_then_volumes():
 
 
 def test_verify_problems_with_pools_as_the_restore_role_calls_it(env):
-    template = "{{ lost | verify_problems(vols.pool_volumes | default([]), vols.pools | default([])) }}"
+    template = "{{ lost | runbook('verify_problems', vols.pool_volumes | default([]), vols.pools | default([])) }}"
     vols = {'pool_volumes': [{'ldev_id': 1, 'status': 'NML'}], 'pools': [{'pool_id': 0, 'pool_name': 'p0', 'pool_status': 'POLE'}]}
     assert env.from_string(template).render(lost=[], vols=vols) == 'Verification failed: pools not normal: pool 0 POLE.'
     assert env.from_string(template).render(lost=[], vols={'pool_volumes': []}) == ''
@@ -185,7 +183,7 @@ def test_backup_summary_no_copies_no_line(copies):
 
 
 def test_backup_summary_copies_as_the_backup_role_calls_it(env):
-    template = ("{{ info | backup_summary(files={'backup_needed': False, 'backup_reason': 'r'}, copies=summary.copies) "
+    template = ("{{ info | runbook('backup_summary', files={'backup_needed': False, 'backup_reason': 'r'}, copies=summary.copies) "
                 "| join(' / ') }}")
     out = env.from_string(template).render(info=INFO, summary={'copies': {'bk1': 'ef'}})
     assert out == 'Array VSP 5600 900000061726: keys DEK 6, CEK 1. / File: no new backup: r. / Copies: verified (sha256 ef) on [bk1].'
