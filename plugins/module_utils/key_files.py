@@ -48,6 +48,7 @@ KEY_FILE_SUFFIX = '.ekf'
 LOCK_NAME = '.vsp-encryption.lock'
 FUTURE_TOLERANCE = datetime.timedelta(minutes=10)  # clocks of the hosts that write one share may differ this much
 RETENTION_GRACE = datetime.timedelta(hours=1)  # a file this young may still be copied or restored by another run
+OTHER_ARRAY = 'the manifest names another array'  # the reason scan gives, how messages tell them apart
 LOCK_WAIT = 300  # seconds a run waits for another run on the same directory
 
 
@@ -55,7 +56,8 @@ class PasswordRefused(VspApiError):
     """Every file that would hold the lost keys was made with another backup password."""
 
 
-def _entry(path, manifest, sha256, size):
+def entry(path, manifest, sha256, size):
+    """A key file of the array as the decisions read it, from its manifest and the sha256 and size of its bytes."""
     tokens, locations = mf.holds(manifest)
     return {
         'path': path,
@@ -110,21 +112,30 @@ def scan(directory, storage_device_id):
             ignored.append({'path': path, 'reason': 'no manifest'})
             continue
         if str(manifest.get('storage_device_id')) != str(storage_device_id):
-            ignored.append({'path': path, 'reason': 'the manifest names another array (%s)' % manifest.get('storage_device_id')})
+            ignored.append({'path': path, 'reason': '%s (%s)' % (OTHER_ARRAY, manifest.get('storage_device_id'))})
             continue
         try:
             sha256, size = sha256_file(path, cap=KEY_FILE_MAX, follow=False)
         except OSError as exc:
             ignored.append({'path': path, 'reason': 'cannot be read (%s)' % (exc.strerror or type(exc).__name__)})
             continue
-        files.append(_entry(path, manifest, sha256, size))
-    files.sort(key=lambda e: (e['created_utc'] or '', e['name']), reverse=True)
-    return files, ignored
+        files.append(entry(path, manifest, sha256, size))
+    return newest_first(files), ignored
 
 
-def other_arrays(ignored):
-    """How many ignored files belong to other arrays (counted, not listed: a fleet shares one directory)."""
-    return len([i for i in ignored if i['reason'].startswith('the manifest names another array')])
+def newest_first(files):
+    """The entries ordered newest first (by the manifests' time, then by name)."""
+    return sorted(files, key=lambda e: (e['created_utc'] or '', e['name']), reverse=True)
+
+
+def of_other_arrays(ignored):
+    """The ignored files that belong to other arrays (counted, not listed, in messages: a fleet shares one directory)."""
+    return [i for i in ignored if i['reason'].startswith(OTHER_ARRAY)]
+
+
+def in_the_future(when, now=None):
+    """True when ``when`` (a manifest's time) lies more than ``FUTURE_TOLERANCE`` after ``now``."""
+    return when > (now or mf.utc_now()) + FUTURE_TOLERANCE
 
 
 # -- what counts --------------------------------------------------------------------------------------------------
@@ -146,7 +157,7 @@ def _distrust(entry, deriver, now):
     if ok is not True:
         return ('does not open with this backup password (its password verifier does not take it): made with another '
                 'password, or not made by vsp.encryption')
-    if entry['_time'] > now + FUTURE_TOLERANCE:
+    if in_the_future(entry['_time'], now):
         entry['_future'] = True
         return 'is dated in the future (%s; the clock of the host that made it is wrong)' % entry['created_utc']
     return None
@@ -235,11 +246,11 @@ def choose_for_restore(files, lost_drives, deriver=None, now=None):
         why = entry['trust']
         if why is None and not covers(entry, lost_drives):
             missing = sorted(set(lost_drives) - entry['_locations'])
-            why = 'holds no DEK for drive(s) %s' % _capped(missing)
+            why = 'holds no DEK for drive(s) %s' % capped(missing)
         if why is None:
             if lost_drives:
                 reason = ('the newest key file of this array that opens with the password and holds a DEK for every drive '
-                          'that lost its key (%s)' % _capped(sorted(lost_drives)))
+                          'that lost its key (%s)' % capped(sorted(lost_drives)))
             else:
                 reason = 'the newest key file of this array that opens with the password'
             return entry, reason
@@ -252,15 +263,16 @@ def choose_for_restore(files, lost_drives, deriver=None, now=None):
                            'it is dated in the future (%s): no file dated before now holds them' % entry['created_utc'])
     if not files:
         raise VspApiError('no key file of this array (by its manifest) is there')
-    listed = _capped(refused, 8, '; ')
+    listed = capped(refused, 8, '; ')
     if password_refused and not [f for f in files if f['counts'] and covers(f, lost_drives)]:
         raise PasswordRefused('the password does not open any key file that would hold the lost keys (%s): it is not the '
                               'password they were made with (after a rotation, older files need the older password); all '
-                              'files: %s' % (_capped(password_refused), listed))
+                              'files: %s' % (capped(password_refused), listed))
     raise VspApiError('no key file there can restore the lost keys: %s' % listed)
 
 
-def _capped(values, limit=8, sep=', '):
+def capped(values, limit=8, sep=', '):
+    """At most ``limit`` values joined with ``sep``, and how many more there are."""
     values = list(values)
     more = ' and %d more' % (len(values) - limit) if len(values) > limit else ''
     return sep.join(str(v) for v in values[:limit]) + more
@@ -293,7 +305,7 @@ def retention(files, keep, current_keys, deriver, now=None):
             newest += 1
             reason = 'one of the %d newest' % keep
         elif extra:
-            reason = 'the newest file that holds key(s) %s, which the array still has and no newer kept file holds' % _capped(extra)
+            reason = 'the newest file that holds key(s) %s, which the array still has and no newer kept file holds' % capped(extra)
         elif entry['_time'] > now - RETENTION_GRACE:
             reason = 'made less than %d minutes ago: another run may still be using it' % (RETENTION_GRACE.total_seconds() // 60)
         else:

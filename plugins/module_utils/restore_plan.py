@@ -84,7 +84,7 @@ def _file_from_manifest(path, manifest_data, storage, lost_drives, deriver):
         raise VspApiError('path: %s holds no DEK for drive(s) %s, whose keys are lost (the file was made after the loss, or '
                           'before those drives were encrypted). The rule: the file must hold a DEK for every drive that lost '
                           'its key. Name an older file, or the directory to let the collection pick one.%s'
-                          % (path, key_files._capped(missing), NOTHING_SENT))
+                          % (path, key_files.capped(missing), NOTHING_SENT))
     if locations is None or not manifest_data.get('password_verifier') or not manifest_data.get('mac'):
         raise VspApiError('path: the manifest %s is not authenticated (format %d, without a password verifier and MAC): anyone '
                           'who can write the directory could have written it, and nothing in it can be believed. The rule: a '
@@ -99,7 +99,7 @@ def _file_from_manifest(path, manifest_data, storage, lost_drives, deriver):
     if checked is not True:
         raise VspApiError('backup_password does not match the password verifier in %s: it is not the password this file was '
                           'made with (after a password rotation, older files need the older password).%s' % (mpath, NOTHING_SENT))
-    if mf.parse_time(manifest_data.get('created_utc')) > mf.utc_now() + key_files.FUTURE_TOLERANCE:
+    if key_files.in_the_future(mf.parse_time(manifest_data.get('created_utc'))):
         warnings.append('%s is dated in the future (%s): the clock of the host that made it is wrong.'
                         % (mpath, manifest_data.get('created_utc')))
     return True, checked, warnings, sha256
@@ -107,11 +107,12 @@ def _file_from_manifest(path, manifest_data, storage, lost_drives, deriver):
 
 def _ignored_text(ignored):
     """The files left out of a directory, for a refusal: other arrays' files counted, the rest named (capped)."""
-    others = key_files.other_arrays(ignored)
-    own = [i for i in ignored if not i['reason'].startswith('the manifest names another array')]
+    foreign = key_files.of_other_arrays(ignored)
+    others = len(foreign)
+    own = [i for i in ignored if i not in foreign]
     parts = []
     if own:
-        parts.append('Set aside there: %s.' % key_files._capped(
+        parts.append('Set aside there: %s.' % key_files.capped(
             ('%s: %s' % (os.path.basename(i['path']), i['reason']) for i in own), 5, '; '))
     if others:
         parts.append('%d file(s) there belong to other arrays.' % others)

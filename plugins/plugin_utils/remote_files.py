@@ -36,9 +36,8 @@ def entries(info):
         if not isinstance(item.get('sha256'), str) or not isinstance(item.get('size'), int):
             aside.append({'path': path, 'reason': 'the host did not say its sha256 and size'})
             continue
-        files.append(key_files._entry(path, manifest, item['sha256'], item['size']))
-    files.sort(key=lambda e: (e['created_utc'] or '', e['name']), reverse=True)
-    return files, aside
+        files.append(key_files.entry(path, manifest, item['sha256'], item['size']))
+    return key_files.newest_first(files), aside
 
 
 def choose(info, password, lost_drives):

@@ -321,3 +321,13 @@ def derivations(monkeypatch):
 
     monkeypatch.setattr(manifest, 'derive', counting)
     return calls
+
+
+@pytest.fixture
+def env():
+    """A Jinja environment with the collection's filters, as a role's template sees them (undefined is an error)."""
+    import jinja2  # noqa: PLC0415 - only the filter tests need it
+    from ansible_collections.vsp.encryption.plugins.filter.runbook import FilterModule  # noqa: PLC0415
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    environment.filters.update(FilterModule().filters())
+    return environment

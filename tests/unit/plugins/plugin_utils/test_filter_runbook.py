@@ -2,7 +2,6 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-import jinja2
 import pytest
 from ansible.errors import AnsibleFilterError
 from conftest import BACKUP_PASSWORD
@@ -22,13 +21,6 @@ REMOTE = {'retention_deletions': remote_files.deletions, 'host_key_file': remote
 def builder(name):
     """The runbook filter bound to one builder, as a template calls it: value | runbook(name, ...)."""
     return lambda value, *args, **kwargs: runbook(value, name, *args, **kwargs)
-
-
-@pytest.fixture
-def env():
-    environment = jinja2.Environment(undefined=jinja2.StrictUndefined)
-    environment.filters.update(FilterModule().filters())
-    return environment
 
 
 def test_the_collection_has_two_filters_one_public_one_private():

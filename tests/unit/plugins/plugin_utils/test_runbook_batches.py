@@ -5,21 +5,13 @@
 copies; each also as the filter the roles call, in the roles' own expressions (retention_deletions, which decides on
 the control node with the password, is tested with remote_files: test_remote_files.py)."""
 
-import jinja2
 import pytest
 
-from ansible_collections.vsp.encryption.plugins.filter.runbook import BUILDERS, FilterModule
+from ansible_collections.vsp.encryption.plugins.filter.runbook import BUILDERS
 from ansible_collections.vsp.encryption.plugins.plugin_utils import runbook_text as rt
 
 INFO = {'storage': {'storage_device_id': '900000061726', 'model': 'VSP 5600'}, 'lost_parity_groups': ['1-1'],
         'lost_drives': ['HDD01-01'], 'key_counts': {'DEK': 6, 'CEK': 1}}
-
-
-@pytest.fixture
-def env():
-    environment = jinja2.Environment(undefined=jinja2.StrictUndefined)
-    environment.filters.update(FilterModule().filters())
-    return environment
 
 
 def test_the_batch_builders_are_the_plugin_utils_functions():
