@@ -3,7 +3,8 @@
 # $(MUTATION_BUILD) with hack/mutmut-setup.cfg, so the work tree is never mutated. The summary and the
 # survivors (each with its diff class) are written to $(MUTATION_BUILD)/mutation-report.md; the target
 # fails when fewer than $(MUTATION_MIN) % of the mutants checked are killed. See docs/mutation.md.
-# MUTATION_ONLY: mutate only these modules of module_utils (names separated by spaces or commas, e.g.
+# MUTATION_ONLY: mutate only these modules of module_utils or plugin_utils (names with or without the leading _,
+# separated by spaces or commas, e.g.
 # MUTATION_ONLY=client.py or MUTATION_ONLY="errors.py validate.py") instead of the list of hack/mutmut-setup.cfg;
 # the score then covers only them. For short runs while killing the survivors of one module.
 MUTATION_BUILD ?= .build-mutation
@@ -19,7 +20,7 @@ mutation: $(STAMP)
 	@cp hack/mutmut-setup.cfg $(MUTATION_BUILD)/setup.cfg
 	@if [ -n "$(MUTATION_ONLY)" ]; then \
 	  awk -v only="$(MUTATION_ONLY)" 'BEGIN { n = split(only, m, /[ ,]+/) } \
-	    /^only_mutate =/ { print; for (i = 1; i <= n; i++) if (m[i] != "") print "    */module_utils/" m[i]; skip = 1; next } \
+	    /^only_mutate =/ { print; for (i = 1; i <= n; i++) if (m[i] != "") { name = m[i]; sub(/^_/, "", name); print "    */*_utils/_" name } skip = 1; next } \
 	    skip && /^    / { next } { skip = 0; print }' hack/mutmut-setup.cfg > $(MUTATION_BUILD)/setup.cfg; \
 	  echo "mutation: only $(MUTATION_ONLY)"; fi
 	@start=$$(date +%s); \

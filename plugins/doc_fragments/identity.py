@@ -10,7 +10,7 @@ __metaclass__ = type
 
 class ModuleDocFragment(object):
 
-    # The identity guards of the modules that write (argument spec: module_utils/runner.py, identity_argument_spec)
+    # The identity guards of the modules that write (argument spec: module_utils/_runner.py, identity_argument_spec)
     DOCUMENTATION = r'''
 options:
   expected_storage_device_id:

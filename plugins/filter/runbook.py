@@ -10,7 +10,7 @@
   release): ``value | vsp.encryption.runbook('<builder>', ...)`` calls one of the builders below, which word the roles'
   plans, summaries and failures and make the decisions a role makes on the control node (which backup hosts were
   reached, what retention deletes on them, which file to fetch). The logic lives in plugins/plugin_utils/ and
-  plugins/module_utils/audit.py.
+  plugins/module_utils/_audit.py.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -19,10 +19,10 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.vsp.encryption.plugins.module_utils import audit
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
-from ansible_collections.vsp.encryption.plugins.plugin_utils import remote_files
-from ansible_collections.vsp.encryption.plugins.plugin_utils import runbook_text
+from ansible_collections.vsp.encryption.plugins.module_utils import _audit as audit
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.plugin_utils import _remote_files as remote_files
+from ansible_collections.vsp.encryption.plugins.plugin_utils import _runbook_text as runbook_text
 
 
 def _safe(func):

@@ -142,10 +142,10 @@ request_retries:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.vsp.encryption.plugins.module_utils.api_check import Checker, markdown, summarize
-from ansible_collections.vsp.encryption.plugins.module_utils.keys import storage_view
-from ansible_collections.vsp.encryption.plugins.module_utils.runner import argument_spec, fail_on_error, run_module
-from ansible_collections.vsp.encryption.plugins.module_utils.validate import backup_password, job_id_option
+from ansible_collections.vsp.encryption.plugins.module_utils._api_check import Checker, markdown, summarize
+from ansible_collections.vsp.encryption.plugins.module_utils._keys import storage_view
+from ansible_collections.vsp.encryption.plugins.module_utils._runner import argument_spec, fail_on_error, run_module
+from ansible_collections.vsp.encryption.plugins.module_utils._validate import backup_password, job_id_option
 
 
 def run(module, api):

@@ -180,11 +180,11 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.vsp.encryption.plugins.module_utils import audit
-from ansible_collections.vsp.encryption.plugins.module_utils import key_files
-from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
-from ansible_collections.vsp.encryption.plugins.module_utils.runner import fail_on_error
-from ansible_collections.vsp.encryption.plugins.module_utils.validate import audit_inputs
+from ansible_collections.vsp.encryption.plugins.module_utils import _audit as audit
+from ansible_collections.vsp.encryption.plugins.module_utils import _key_files as key_files
+from ansible_collections.vsp.encryption.plugins.module_utils import _manifest as mf
+from ansible_collections.vsp.encryption.plugins.module_utils._runner import fail_on_error
+from ansible_collections.vsp.encryption.plugins.module_utils._validate import audit_inputs
 
 
 def run(params):

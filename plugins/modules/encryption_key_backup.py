@@ -369,9 +369,9 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.vsp.encryption.plugins.module_utils import key_files
-from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
-from ansible_collections.vsp.encryption.plugins.module_utils.backup_file import (
+from ansible_collections.vsp.encryption.plugins.module_utils import _key_files as key_files
+from ansible_collections.vsp.encryption.plugins.module_utils import _manifest as mf
+from ansible_collections.vsp.encryption.plugins.module_utils._backup_file import (
     backup_file_name,
     download_new_backup_file,
     download_response,
@@ -381,13 +381,13 @@ from ansible_collections.vsp.encryption.plugins.module_utils.backup_file import 
     verify_written,
     write_manifest_or_remove,
 )
-from ansible_collections.vsp.encryption.plugins.module_utils.coverage import EVIDENCE, parity_group_coverage
-from ansible_collections.vsp.encryption.plugins.module_utils.keys import check_identity, key_counts, key_fingerprint, storage_view
-from ansible_collections.vsp.encryption.plugins.module_utils.runner import argument_spec, fail_on_error, identity_argument_spec, run_module
-from ansible_collections.vsp.encryption.plugins.module_utils.validate import backup_password, directory_mode, key_file_mode, writable_parent
-from ansible_collections.vsp.encryption.plugins.module_utils.validate import keep as validate_keep
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
-from ansible_collections.vsp.encryption.plugins.module_utils.jobs import summarize_job
+from ansible_collections.vsp.encryption.plugins.module_utils._coverage import EVIDENCE, parity_group_coverage
+from ansible_collections.vsp.encryption.plugins.module_utils._keys import check_identity, key_counts, key_fingerprint, storage_view
+from ansible_collections.vsp.encryption.plugins.module_utils._runner import argument_spec, fail_on_error, identity_argument_spec, run_module
+from ansible_collections.vsp.encryption.plugins.module_utils._validate import backup_password, directory_mode, key_file_mode, writable_parent
+from ansible_collections.vsp.encryption.plugins.module_utils._validate import keep as validate_keep
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils._jobs import summarize_job
 
 
 def check_local(module):

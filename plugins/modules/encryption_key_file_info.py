@@ -172,11 +172,11 @@ retention:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.vsp.encryption.plugins.module_utils import key_files
-from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
-from ansible_collections.vsp.encryption.plugins.module_utils.runner import fail_on_error
-from ansible_collections.vsp.encryption.plugins.module_utils.validate import keep, storage_device_id
+from ansible_collections.vsp.encryption.plugins.module_utils import _key_files as key_files
+from ansible_collections.vsp.encryption.plugins.module_utils import _manifest as mf
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils._runner import fail_on_error
+from ansible_collections.vsp.encryption.plugins.module_utils._validate import keep, storage_device_id
 
 
 def run(params):

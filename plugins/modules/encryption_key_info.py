@@ -166,11 +166,11 @@ request_retries:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.vsp.encryption.plugins.module_utils.api import KEY_TYPES
-from ansible_collections.vsp.encryption.plugins.module_utils.keys import key_fingerprint, storage_view
-from ansible_collections.vsp.encryption.plugins.module_utils.runner import argument_spec, fail_on_error, run_module
-from ansible_collections.vsp.encryption.plugins.module_utils.coverage import EVIDENCE, parity_group_coverage
-from ansible_collections.vsp.encryption.plugins.module_utils.validate import parity_group_ids
+from ansible_collections.vsp.encryption.plugins.module_utils._api import KEY_TYPES
+from ansible_collections.vsp.encryption.plugins.module_utils._keys import key_fingerprint, storage_view
+from ansible_collections.vsp.encryption.plugins.module_utils._runner import argument_spec, fail_on_error, run_module
+from ansible_collections.vsp.encryption.plugins.module_utils._coverage import EVIDENCE, parity_group_coverage
+from ansible_collections.vsp.encryption.plugins.module_utils._validate import parity_group_ids
 
 
 def run(module, api, groups):

@@ -111,7 +111,7 @@ options:
     default: false
 notes:
   - The request format of the restore (from a file and from the KMS) is not in the public documentation
-    of the REST API; the collection's guess is marked in C(plugins/module_utils/api.py).
+    of the REST API; the collection's guess is marked in C(plugins/module_utils/_api.py).
   - Lost keys are found from the key coverage of the drives (see RV(plan.evidence)). On an array that keeps
     lost keys listed no loss shows; name the parity groups and set O(force=true).
 seealso:
@@ -385,14 +385,14 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
-from ansible_collections.vsp.encryption.plugins.module_utils import restore_plan
-from ansible_collections.vsp.encryption.plugins.module_utils.keys import key_counts, storage_view
-from ansible_collections.vsp.encryption.plugins.module_utils.runner import argument_spec, fail_on_error, identity_argument_spec, run_module
-from ansible_collections.vsp.encryption.plugins.module_utils.coverage import parity_group_coverage
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
-from ansible_collections.vsp.encryption.plugins.module_utils.jobs import summarize_job
-from ansible_collections.vsp.encryption.plugins.module_utils.validate import (
+from ansible_collections.vsp.encryption.plugins.module_utils import _manifest as mf
+from ansible_collections.vsp.encryption.plugins.module_utils import _restore_plan as restore_plan
+from ansible_collections.vsp.encryption.plugins.module_utils._keys import key_counts, storage_view
+from ansible_collections.vsp.encryption.plugins.module_utils._runner import argument_spec, fail_on_error, identity_argument_spec, run_module
+from ansible_collections.vsp.encryption.plugins.module_utils._coverage import parity_group_coverage
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils._jobs import summarize_job
+from ansible_collections.vsp.encryption.plugins.module_utils._validate import (
     backup_password, named_file_without_manifest, parity_group_ids, readable_path)
 
 

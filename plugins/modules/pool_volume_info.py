@@ -112,9 +112,9 @@ request_retries:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.vsp.encryption.plugins.module_utils import validate
-from ansible_collections.vsp.encryption.plugins.module_utils.runner import argument_spec, fail_on_error, run_module
-from ansible_collections.vsp.encryption.plugins.module_utils.pool_volumes import pool_volume_report
+from ansible_collections.vsp.encryption.plugins.module_utils import _validate as validate
+from ansible_collections.vsp.encryption.plugins.module_utils._runner import argument_spec, fail_on_error, run_module
+from ansible_collections.vsp.encryption.plugins.module_utils._pool_volumes import pool_volume_report
 
 
 def run(module, api):

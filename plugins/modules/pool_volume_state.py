@@ -191,12 +191,12 @@ request_retries:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.vsp.encryption.plugins.module_utils import validate
-from ansible_collections.vsp.encryption.plugins.module_utils.keys import check_identity, storage_view
-from ansible_collections.vsp.encryption.plugins.module_utils.runner import argument_spec, fail_on_error, identity_argument_spec, run_module
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
-from ansible_collections.vsp.encryption.plugins.module_utils.pools import recover_pools
-from ansible_collections.vsp.encryption.plugins.module_utils.pool_volumes import (
+from ansible_collections.vsp.encryption.plugins.module_utils import _validate as validate
+from ansible_collections.vsp.encryption.plugins.module_utils._keys import check_identity, storage_view
+from ansible_collections.vsp.encryption.plugins.module_utils._runner import argument_spec, fail_on_error, identity_argument_spec, run_module
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils._pools import recover_pools
+from ansible_collections.vsp.encryption.plugins.module_utils._pool_volumes import (
     MAX_CONCURRENCY,
     STATE_TO_STATUS,
     PoolVolumeFinder,

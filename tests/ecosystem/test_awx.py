@@ -25,8 +25,8 @@ def load(name):
 
 
 def module_env_fallbacks():
-    """The VSP_* variables the modules read (plugins/module_utils/runner.py)."""
-    with open(os.path.join(ROOT, "plugins", "module_utils", "runner.py")) as handle:
+    """The VSP_* variables the modules read (plugins/module_utils/_runner.py)."""
+    with open(os.path.join(ROOT, "plugins", "module_utils", "_runner.py")) as handle:
         return set(re.findall(r"env_fallback, \['(VSP_[A-Z_]+)'\]", handle.read()))
 
 

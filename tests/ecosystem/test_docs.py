@@ -124,7 +124,7 @@ def test_guide_names_what_exists(page):
 
 # read by a module (env_fallback), or set by one of the project's tools (make targets, hack/with-simulator through
 # vsp_simulator.harness: `"VSP_...": ` in RunningSimulator.environment)
-ENV_KNOWN = set(re.findall(r"env_fallback, \['(VSP_[A-Z_]+)'\]", read(os.path.join(ROOT, "plugins", "module_utils", "runner.py")))) | set(
+ENV_KNOWN = set(re.findall(r"env_fallback, \['(VSP_[A-Z_]+)'\]", read(os.path.join(ROOT, "plugins", "module_utils", "_runner.py")))) | set(
     re.findall(r"\b(VSP_[A-Z_]+)(?:=|\"(?=: ))", "".join(read(p) for p in glob.glob(os.path.join(ROOT, "mk", "*.mk")) + [
         os.path.join(ROOT, "Makefile"), os.path.join(ROOT, "simulator", "vsp_simulator", "harness.py")])))
 

@@ -1,4 +1,4 @@
-"""module_utils/pools.py against the simulator (the real HTTP client, HTTPS with the simulator's CA):
+"""module_utils/_pools.py against the simulator (the real HTTP client, HTTPS with the simulator's CA):
 a pool that stays blocked after its volumes recover is recovered with the documented call, a pool
 that is not blocked is left alone, and the plan's offline impact matches the simulator's state."""
 
@@ -15,10 +15,10 @@ pytestmark = pytest.mark.skipif(SIM is None or not COLLECTION,
 
 if COLLECTION:
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(COLLECTION))))
-    from ansible_collections.vsp.encryption.plugins.module_utils.api import VspApi  # noqa: E402
-    from ansible_collections.vsp.encryption.plugins.module_utils.client import VspClient  # noqa: E402
-    from ansible_collections.vsp.encryption.plugins.module_utils.pool_volumes import change_state  # noqa: E402
-    from ansible_collections.vsp.encryption.plugins.module_utils.pools import offline_impact, recover_pools  # noqa: E402
+    from ansible_collections.vsp.encryption.plugins.module_utils._api import VspApi  # noqa: E402
+    from ansible_collections.vsp.encryption.plugins.module_utils._client import VspClient  # noqa: E402
+    from ansible_collections.vsp.encryption.plugins.module_utils._pool_volumes import change_state  # noqa: E402
+    from ansible_collections.vsp.encryption.plugins.module_utils._pools import offline_impact, recover_pools  # noqa: E402
 
 OBJ = "/ConfigurationManager/v1/objects/"
 

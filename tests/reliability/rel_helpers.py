@@ -333,7 +333,7 @@ def age_backups(directory, passwords, hours=25):
     path = collections_path().split(os.pathsep)[0]
     if path not in sys.path:
         sys.path.insert(0, path)
-    from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf  # noqa: PLC0415
+    from ansible_collections.vsp.encryption.plugins.module_utils import _manifest as mf  # noqa: PLC0415
     changed = []
     for name in sorted(os.listdir(directory)):
         if not name.endswith(mf.MANIFEST_SUFFIX):

@@ -18,7 +18,7 @@ import pytest
 from rel_helpers import (BACKUP_PASSWORD, Listener, Simulator, check_backup_dir, ctl_task, files_under, marker_task,
                          module_task, run_cases, split_log_by_marker)
 
-KEY_FILE_MAX = 16 * 1024 * 1024  # plugins/module_utils/limits.py
+KEY_FILE_MAX = 16 * 1024 * 1024  # plugins/module_utils/_limits.py
 CAP_WORDS = (str(KEY_FILE_MAX), "16 MiB", "16,777,216")
 OVERSIZE = 20 * 1024 * 1024
 SDID = "936000412345"

@@ -75,7 +75,7 @@ class AnsibleFailJson(Exception):
 def argspec_defaults():
     """Every connection option with the value the argument spec gives it when it is not set (its default, or None):
     what a module's ``params`` hold, so a ``VspClient`` built in a test gets what a module gives it."""
-    from ansible_collections.vsp.encryption.plugins.module_utils.runner import connection_argument_spec
+    from ansible_collections.vsp.encryption.plugins.module_utils._runner import connection_argument_spec
     return dict((name, spec.get('default')) for name, spec in connection_argument_spec().items())
 
 
@@ -302,7 +302,7 @@ class EdgeRng(object):
 @pytest.fixture
 def fast_kdf(monkeypatch):
     """PBKDF2 with 1,000 iterations instead of 600,000 (manifest.KDF_ITERATIONS / MIN_ITERATIONS)."""
-    from ansible_collections.vsp.encryption.plugins.module_utils import manifest
+    from ansible_collections.vsp.encryption.plugins.module_utils import _manifest as manifest
     monkeypatch.setattr(manifest, 'KDF_ITERATIONS', 1000)
     monkeypatch.setattr(manifest, 'MIN_ITERATIONS', 1000)
     return 1000
@@ -311,7 +311,7 @@ def fast_kdf(monkeypatch):
 @pytest.fixture
 def derivations(monkeypatch):
     """Every PBKDF2 derivation of the test, as ``(salt, iterations)`` (manifest.derive is counted, not replaced)."""
-    from ansible_collections.vsp.encryption.plugins.module_utils import manifest
+    from ansible_collections.vsp.encryption.plugins.module_utils import _manifest as manifest
     calls = []
     real = manifest.derive
 

@@ -15,7 +15,7 @@ import json
 import os
 import threading
 
-from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
+from ansible_collections.vsp.encryption.plugins.module_utils import _manifest as mf
 
 SID = '900000061726'
 SERIAL = 61726

@@ -6,8 +6,8 @@
 from conftest import BACKUP_PASSWORD, ldev
 from key_file_helpers import STORAGE, keys_by_type
 
-from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
-from ansible_collections.vsp.encryption.plugins.module_utils import restore_plan
+from ansible_collections.vsp.encryption.plugins.module_utils import _manifest as mf
+from ansible_collections.vsp.encryption.plugins.module_utils import _restore_plan as restore_plan
 
 
 class FakeArray(object):

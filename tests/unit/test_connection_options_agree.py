@@ -1,4 +1,4 @@
-"""The connection options are defined once (module_utils/runner.py connection_argument_spec) and every
+"""The connection options are defined once (module_utils/_runner.py connection_argument_spec) and every
 other place that states them must agree: the doc fragment, the connection sub-spec of both roles'
 argument specs, and the AWX credential type (its inputs and the VSP_* variables it injects).
 A change in one place that is not made in the others fails here.
@@ -8,7 +8,7 @@ import os
 import yaml
 
 from ansible_collections.vsp.encryption.plugins.doc_fragments.connection import ModuleDocFragment
-from ansible_collections.vsp.encryption.plugins.module_utils.runner import connection_argument_spec
+from ansible_collections.vsp.encryption.plugins.module_utils._runner import connection_argument_spec
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ROLES = ("encryption_key_backup", "encryption_key_restore")

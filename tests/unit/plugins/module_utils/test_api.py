@@ -6,10 +6,10 @@
 import pytest
 from conftest import BACKUP_PASSWORD, connection_args, ldev
 
-from ansible_collections.vsp.encryption.plugins.module_utils import api as api_mod
-from ansible_collections.vsp.encryption.plugins.module_utils.api import VspApi
-from ansible_collections.vsp.encryption.plugins.module_utils.client import VspClient
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError, clean_json
+from ansible_collections.vsp.encryption.plugins.module_utils import _api as api_mod
+from ansible_collections.vsp.encryption.plugins.module_utils._api import VspApi
+from ansible_collections.vsp.encryption.plugins.module_utils._client import VspClient
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError, clean_json
 
 BACKUP = '/v1/objects/encryption-keys/file/actions/backup/invoke'
 KEYS = '/v1/objects/encryption-keys'

@@ -1,7 +1,7 @@
 # Copyright (c) vsp.encryption contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The key-backup audit (module_utils/audit.py) over real key files with format-2 manifests."""
+"""The key-backup audit (module_utils/_audit.py) over real key files with format-2 manifests."""
 
 import datetime
 import json
@@ -10,10 +10,10 @@ import pytest
 from conftest import BACKUP_PASSWORD
 from key_file_helpers import SID, STORAGE, keys_by_type, when, write_key_file
 
-from ansible_collections.vsp.encryption.plugins.module_utils import audit
-from ansible_collections.vsp.encryption.plugins.module_utils import key_files
-from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils import _audit as audit
+from ansible_collections.vsp.encryption.plugins.module_utils import _key_files as key_files
+from ansible_collections.vsp.encryption.plugins.module_utils import _manifest as mf
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError
 
 DRIVES = {'1': 'HDD00-00', '2': 'HDD00-01'}
 NOW = when(2, 2)  # 24 hours after when(1, 2)

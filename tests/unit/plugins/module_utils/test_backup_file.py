@@ -12,8 +12,8 @@ import stat
 import pytest
 from key_file_helpers import without_hanging
 
-from ansible_collections.vsp.encryption.plugins.module_utils import backup_file as bf
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils import _backup_file as bf
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError
 
 
 SID = '900000061726'
@@ -96,7 +96,7 @@ def test_empty_download_rejected(tmp_path):
 
 
 def test_default_cap_is_the_clients():
-    from ansible_collections.vsp.encryption.plugins.module_utils import limits
+    from ansible_collections.vsp.encryption.plugins.module_utils import _limits as limits
 
     assert bf.KEY_FILE_MAX == limits.KEY_FILE_MAX == 16 * 1024 * 1024
 

@@ -23,11 +23,11 @@ from conftest import (
     kart_error,
 )
 
-from ansible_collections.vsp.encryption.plugins.module_utils import client as client_mod
-from ansible_collections.vsp.encryption.plugins.module_utils import runner
-from ansible_collections.vsp.encryption.plugins.module_utils.api import VspApi
-from ansible_collections.vsp.encryption.plugins.module_utils.client import VspClient
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils import _client as client_mod
+from ansible_collections.vsp.encryption.plugins.module_utils import _runner as runner
+from ansible_collections.vsp.encryption.plugins.module_utils._api import VspApi
+from ansible_collections.vsp.encryption.plugins.module_utils._client import VspClient
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError
 from ansible_collections.vsp.encryption.plugins.modules import encryption_key_info
 
 STORAGE = {'storageDeviceId': '900000061726', 'model': 'VSP 5600', 'serialNumber': 61726}

@@ -5,8 +5,8 @@
 import pytest
 from key_file_helpers import dek
 
-from ansible_collections.vsp.encryption.plugins.module_utils.coverage import parity_group_coverage
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils._coverage import parity_group_coverage
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError
 
 
 class Api(object):

@@ -9,9 +9,9 @@ import threading
 from conftest import BACKUP_PASSWORD
 from key_file_helpers import SID, read_manifest, write_key_file
 
-from ansible_collections.vsp.encryption.plugins.module_utils import key_files
-from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
-from ansible_collections.vsp.encryption.plugins.module_utils import restore_plan
+from ansible_collections.vsp.encryption.plugins.module_utils import _key_files as key_files
+from ansible_collections.vsp.encryption.plugins.module_utils import _manifest as mf
+from ansible_collections.vsp.encryption.plugins.module_utils import _restore_plan as restore_plan
 
 SALT = b'S' * 16
 ALL = {'1': 'HDD01-00', '2': 'HDD01-01'}

@@ -5,10 +5,10 @@
 import pytest
 from conftest import BACKUP_PASSWORD, EdgeRng, assert_no_secret, connection_args, job, kart_error
 
-from ansible_collections.vsp.encryption.plugins.module_utils import jobs
-from ansible_collections.vsp.encryption.plugins.module_utils.api import VspApi
-from ansible_collections.vsp.encryption.plugins.module_utils.client import VspClient
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils import _jobs as jobs
+from ansible_collections.vsp.encryption.plugins.module_utils._api import VspApi
+from ansible_collections.vsp.encryption.plugins.module_utils._client import VspClient
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError
 
 CHANGE = '/v1/objects/ldevs/5/actions/change-status/invoke'
 KMS_RESTORE = '/v1/objects/encryption-keys/all/actions/kms-restore/invoke'

@@ -14,9 +14,9 @@ from conftest import BACKUP_PASSWORD, SeqClock
 from key_file_helpers import (FAST_ITERATIONS, OTHER_SID, SID, forge, keys_by_type, read_manifest, rewrite_manifest, when,
                               without_hanging, write_key_file)
 
-from ansible_collections.vsp.encryption.plugins.module_utils import key_files
-from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils import _key_files as key_files
+from ansible_collections.vsp.encryption.plugins.module_utils import _manifest as mf
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError
 
 ALL = {'1': 'HDD00-00', '2': 'HDD00-01', '3': 'HDD00-02'}
 AFTER_LOSS = {'1': 'HDD00-00', '3': 'HDD00-02'}  # the DEK of HDD00-01 is lost
@@ -597,7 +597,7 @@ def test_delete_files_never_deletes_outside_the_directory_nor_through_a_symlink(
 # -- one run at a time: DirectoryLock -----------------------------------------------------------------
 LOCK_HOLDER = '''
 import sys
-from ansible_collections.vsp.encryption.plugins.module_utils.key_files import DirectoryLock
+from ansible_collections.vsp.encryption.plugins.module_utils._key_files import DirectoryLock
 with DirectoryLock(sys.argv[1]):
     print('locked', flush=True)
     sys.stdin.read()  # until the test closes the pipe

@@ -4,7 +4,7 @@
 
 import hashlib
 
-from ansible_collections.vsp.encryption.plugins.module_utils.keys import key_counts, key_fingerprint
+from ansible_collections.vsp.encryption.plugins.module_utils._keys import key_counts, key_fingerprint
 
 KEYS = {
     'DEK': [{'keyId': '1'}, {'keyId': '0'}],

@@ -11,8 +11,8 @@ import pytest
 from conftest import BACKUP_PASSWORD
 from key_file_helpers import FAST_ITERATIONS, STORAGE, keys_by_type, when, without_hanging, write_key_file
 
-from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils import _manifest as mf
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError
 
 CONTENT = b'\x00opaque key file\xff' * 64
 SHA = hashlib.sha256(CONTENT).hexdigest()

@@ -12,9 +12,9 @@ import os
 import stat
 
 import pytest
-from ansible_collections.vsp.encryption.plugins.module_utils import backup_file as bf
-from ansible_collections.vsp.encryption.plugins.module_utils import validate
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils import _backup_file as bf
+from ansible_collections.vsp.encryption.plugins.module_utils import _validate as validate
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError
 
 SID = '800000012345'
 NOW = datetime.datetime(2026, 11, 29, 10, 15, 0, tzinfo=datetime.timezone.utc)

@@ -9,9 +9,9 @@ import json
 import pytest
 import requests
 import urllib3
-from ansible_collections.vsp.encryption.plugins.module_utils import client
-from ansible_collections.vsp.encryption.plugins.module_utils.client import VspClient
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils import _client as client
+from ansible_collections.vsp.encryption.plugins.module_utils._client import VspClient
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError
 from conftest import TOKEN, SeqClock, connection_args
 
 

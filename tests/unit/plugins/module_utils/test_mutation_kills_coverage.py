@@ -3,7 +3,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Tests added for mutants of coverage.py that survived `make mutation` (docs/mutation.md)."""
 
-from ansible_collections.vsp.encryption.plugins.module_utils import coverage
+from ansible_collections.vsp.encryption.plugins.module_utils import _coverage as coverage
 
 
 class FakeApi(object):

@@ -10,12 +10,12 @@ import os
 import stat
 
 import pytest
-from ansible_collections.vsp.encryption.plugins.module_utils import backup_file as bf
-from ansible_collections.vsp.encryption.plugins.module_utils import validate
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
-from ansible_collections.vsp.encryption.plugins.module_utils.keys import storage_view
-from ansible_collections.vsp.encryption.plugins.module_utils.pool_volumes import pool_volume_report
-from ansible_collections.vsp.encryption.plugins.plugin_utils.runbook_text import progress_batches
+from ansible_collections.vsp.encryption.plugins.module_utils import _backup_file as bf
+from ansible_collections.vsp.encryption.plugins.module_utils import _validate as validate
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils._keys import storage_view
+from ansible_collections.vsp.encryption.plugins.module_utils._pool_volumes import pool_volume_report
+from ansible_collections.vsp.encryption.plugins.plugin_utils._runbook_text import progress_batches
 
 DIR_RULE = "the rule: a quoted octal text, for example '0700'"
 

@@ -3,8 +3,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Tests added for mutants of errors.py that survived `make mutation` (docs/mutation.md)."""
 
-from ansible_collections.vsp.encryption.plugins.module_utils import errors
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError, clean_json
+from ansible_collections.vsp.encryption.plugins.module_utils import _errors as errors
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError, clean_json
 
 
 def test_clean_json_passes_the_limit_into_lists_and_dict_keys_and_values():

@@ -5,7 +5,7 @@
 bounds (exactly at the limit, four times it, the cut), the separators, and describe() word for word."""
 
 import pytest
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError, clean_json, clean_text
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError, clean_json, clean_text
 
 
 def test_text_exactly_at_the_limit_is_kept_whole():

@@ -4,10 +4,10 @@
 """Tests added for mutants of jobs.py that survived `make mutation` (docs/mutation.md)."""
 
 import pytest
-from ansible_collections.vsp.encryption.plugins.module_utils import jobs
-from ansible_collections.vsp.encryption.plugins.module_utils.api import VspApi
-from ansible_collections.vsp.encryption.plugins.module_utils.client import VspClient
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils import _jobs as jobs
+from ansible_collections.vsp.encryption.plugins.module_utils._api import VspApi
+from ansible_collections.vsp.encryption.plugins.module_utils._client import VspClient
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError
 from conftest import connection_args, job, kart_error
 
 

@@ -8,10 +8,10 @@ import json
 import os
 
 import pytest
-from ansible_collections.vsp.encryption.plugins.module_utils import key_files
-from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
-from ansible_collections.vsp.encryption.plugins.module_utils.key_files import retention
+from ansible_collections.vsp.encryption.plugins.module_utils import _key_files as key_files
+from ansible_collections.vsp.encryption.plugins.module_utils import _manifest as mf
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils._key_files import retention
 from conftest import BACKUP_PASSWORD
 from key_file_helpers import OTHER_SID, SERIAL, SID, read_manifest, rewrite_manifest, write_key_file
 

@@ -12,8 +12,8 @@ import hmac
 import json
 
 import pytest
-from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils import _manifest as mf
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError
 
 NOW = datetime.datetime(2026, 11, 29, 10, 15, 0, tzinfo=datetime.timezone.utc)
 STORAGE = {'storage_device_id': '900000061726', 'serial_number': 61726, 'model': 'VSP 5600'}

@@ -7,8 +7,8 @@ A plain fake API (no HTTP): the finder's refusals word for word, which pool a vo
 many LDEV state changes run at once."""
 
 import pytest
-from ansible_collections.vsp.encryption.plugins.module_utils import pool_volumes as pv
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils import _pool_volumes as pv
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError
 
 
 def ldev(ldev_id, pool=True, **extra):

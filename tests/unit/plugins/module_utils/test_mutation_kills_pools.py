@@ -3,8 +3,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Tests added for mutants of pools.py that survived `make mutation` (docs/mutation.md)."""
 
-from ansible_collections.vsp.encryption.plugins.module_utils import pools
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils import _pools as pools
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError
 
 
 def _error(status, message_id, message='boom', cause=None):

@@ -7,9 +7,9 @@ import datetime
 import os
 
 import pytest
-from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
-from ansible_collections.vsp.encryption.plugins.module_utils import restore_plan
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils import _manifest as mf
+from ansible_collections.vsp.encryption.plugins.module_utils import _restore_plan as restore_plan
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError
 from conftest import BACKUP_PASSWORD
 from key_file_helpers import OTHER_SID, SERIAL, SID, STORAGE, forge, read_manifest, resign, rewrite_manifest, write_key_file
 from restore_plan_fakes import apply_plan, plan
@@ -73,7 +73,7 @@ def test_not_matching_message_word_for_word(tmp_path, fast_kdf):
 
 
 def mf_sha(path):
-    from ansible_collections.vsp.encryption.plugins.module_utils import key_files
+    from ansible_collections.vsp.encryption.plugins.module_utils import _key_files as key_files
     return key_files.sha256_file(path)
 
 
@@ -90,7 +90,7 @@ def test_size_alone_differing_is_refused_and_a_manifest_without_size_is_accepted
 
 def test_unreadable_key_file_message(tmp_path, fast_kdf, monkeypatch):
     path = write_key_file(tmp_path, 'k.ekf', locations=ALL, password=BACKUP_PASSWORD)
-    from ansible_collections.vsp.encryption.plugins.module_utils import key_files
+    from ansible_collections.vsp.encryption.plugins.module_utils import _key_files as key_files
 
     def fail(p):
         raise OSError(13, 'Permission denied')

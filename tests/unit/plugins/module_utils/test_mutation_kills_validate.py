@@ -4,9 +4,9 @@
 """Tests added for mutants of validate.py that survived `make mutation` (docs/mutation.md)."""
 
 import pytest
-from ansible_collections.vsp.encryption.plugins.module_utils import validate
-from ansible_collections.vsp.encryption.plugins.module_utils import validate as v
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils import _validate as validate
+from ansible_collections.vsp.encryption.plugins.module_utils import _validate as v
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError
 
 
 def test_shown_keeps_a_repr_of_exactly_the_cap():

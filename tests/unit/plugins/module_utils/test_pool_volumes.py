@@ -5,10 +5,10 @@
 import pytest
 from conftest import connection_args, job, kart_error, ldev
 
-from ansible_collections.vsp.encryption.plugins.module_utils.api import VspApi
-from ansible_collections.vsp.encryption.plugins.module_utils.client import VspClient
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
-from ansible_collections.vsp.encryption.plugins.module_utils.pool_volumes import PoolVolumeFinder, change_state, plan_changes
+from ansible_collections.vsp.encryption.plugins.module_utils._api import VspApi
+from ansible_collections.vsp.encryption.plugins.module_utils._client import VspClient
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils._pool_volumes import PoolVolumeFinder, change_state, plan_changes
 
 
 def test_by_parity_groups_filters_pool_volumes(vsp):

@@ -4,9 +4,9 @@
 
 from conftest import connection_args, job, kart_error, ldev
 
-from ansible_collections.vsp.encryption.plugins.module_utils.api import VspApi
-from ansible_collections.vsp.encryption.plugins.module_utils.client import VspClient
-from ansible_collections.vsp.encryption.plugins.module_utils.pools import offline_impact, recover_pools
+from ansible_collections.vsp.encryption.plugins.module_utils._api import VspApi
+from ansible_collections.vsp.encryption.plugins.module_utils._client import VspClient
+from ansible_collections.vsp.encryption.plugins.module_utils._pools import offline_impact, recover_pools
 
 RECOVER = '/v1/objects/pools/%d/actions/recover/invoke'
 

@@ -12,10 +12,10 @@ from key_file_helpers import OTHER_SID, SERIAL, SID, STORAGE, forge, read_manife
 from restore_plan_fakes import FakeArray as Api
 from restore_plan_fakes import apply_plan, plan
 
-from ansible_collections.vsp.encryption.plugins.module_utils import key_files
-from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
-from ansible_collections.vsp.encryption.plugins.module_utils import restore_plan
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils import _key_files as key_files
+from ansible_collections.vsp.encryption.plugins.module_utils import _manifest as mf
+from ansible_collections.vsp.encryption.plugins.module_utils import _restore_plan as restore_plan
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError
 
 ALL = {'1': 'HDD01-00', '2': 'HDD01-01', '3': 'HDD01-10', '4': 'HDD01-11'}
 LOST_1_1 = {'1': 'HDD01-00', '3': 'HDD01-10', '4': 'HDD01-11'}  # HDD01-01 of 1-1 lost

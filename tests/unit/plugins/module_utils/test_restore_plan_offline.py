@@ -10,7 +10,7 @@ from conftest import BACKUP_PASSWORD, ldev
 from key_file_helpers import SID, STORAGE, write_key_file
 from restore_plan_fakes import FakeArray, plan
 
-from ansible_collections.vsp.encryption.plugins.module_utils import restore_plan
+from ansible_collections.vsp.encryption.plugins.module_utils import _restore_plan as restore_plan
 
 ALL = {'1': 'HDD01-00', '2': 'HDD01-01', '3': 'HDD01-10', '4': 'HDD01-11'}
 LOST_1_1 = {'1': 'HDD01-00', '3': 'HDD01-10', '4': 'HDD01-11'}  # HDD01-01 of 1-1 lost

@@ -5,8 +5,8 @@
 
 import pytest
 
-from ansible_collections.vsp.encryption.plugins.module_utils import validate
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import TEXT_MAX, VspApiError, clean_json, clean_text
+from ansible_collections.vsp.encryption.plugins.module_utils import _validate as validate
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import TEXT_MAX, VspApiError, clean_json, clean_text
 
 
 def error(func, *args):

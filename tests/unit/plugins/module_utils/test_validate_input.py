@@ -10,8 +10,8 @@ import pytest
 
 from conftest import connection_args
 
-from ansible_collections.vsp.encryption.plugins.module_utils import validate
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils import _validate as validate
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError
 
 
 @pytest.mark.parametrize('password, fragment', [

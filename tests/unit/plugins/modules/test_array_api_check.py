@@ -8,7 +8,7 @@ import json
 from conftest import BACKUP_PASSWORD, assert_no_secret, connection_args, kart_error, ldev
 
 from ansible_collections.vsp.encryption.plugins.modules import array_api_check
-from ansible_collections.vsp.encryption.plugins.module_utils import api_check
+from ansible_collections.vsp.encryption.plugins.module_utils import _api_check as api_check
 
 SID = '936000412345'
 KEY_TIME = '2026-01-05T09:00:00Z'

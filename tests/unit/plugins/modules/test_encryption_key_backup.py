@@ -17,10 +17,10 @@ from conftest import BACKUP_PASSWORD, assert_no_secret, connection_args, job, ka
 from conftest import backup_args as args
 from key_file_helpers import OTHER_SID, SID, forge, keys_by_type, read_manifest, write_key_file
 
-from ansible_collections.vsp.encryption.plugins.module_utils import backup_file
-from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
-from ansible_collections.vsp.encryption.plugins.module_utils.keys import key_fingerprint
+from ansible_collections.vsp.encryption.plugins.module_utils import _backup_file as backup_file
+from ansible_collections.vsp.encryption.plugins.module_utils import _manifest as mf
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils._keys import key_fingerprint
 from ansible_collections.vsp.encryption.plugins.modules import encryption_key_backup
 
 BACKUP = '/v1/objects/encryption-keys/file/actions/backup/invoke'

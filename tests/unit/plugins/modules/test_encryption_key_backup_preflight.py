@@ -14,7 +14,7 @@ from conftest import BACKUP_PASSWORD, assert_no_secret, connection_args, job
 from conftest import backup_args as args
 from key_file_helpers import keys_by_type, write_key_file
 
-from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
+from ansible_collections.vsp.encryption.plugins.module_utils import _manifest as mf
 from ansible_collections.vsp.encryption.plugins.modules import encryption_key_backup
 
 BACKUP = '/v1/objects/encryption-keys/file/actions/backup/invoke'

@@ -10,8 +10,8 @@ import pytest
 from conftest import BACKUP_PASSWORD, assert_no_secret, connection_args, job, kart_error, ldev
 from key_file_helpers import OTHER_SID, forge, write_key_file
 
-from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
-from ansible_collections.vsp.encryption.plugins.module_utils import restore_plan
+from ansible_collections.vsp.encryption.plugins.module_utils import _manifest as mf
+from ansible_collections.vsp.encryption.plugins.module_utils import _restore_plan as restore_plan
 from ansible_collections.vsp.encryption.plugins.modules import encryption_key_restore
 
 RESTORE = '/v1/objects/encryption-keys/file/actions/restore/invoke'
@@ -434,7 +434,7 @@ def test_missing_file_refused_before_any_request(vsp, tmp_path):
 
 def test_unreadable_file_refused_naming_the_path(vsp, key_file, monkeypatch):
     """A file that passes os.access but cannot be read (EIO; or root, for whom mode 000 is readable)."""
-    from ansible_collections.vsp.encryption.plugins.module_utils import key_files
+    from ansible_collections.vsp.encryption.plugins.module_utils import _key_files as key_files
 
     def broken(path):
         raise OSError(5, 'Input/output error')

@@ -186,7 +186,7 @@ def test_pool_volume_info_unknown_pool(vsp):
 
 
 def test_missing_requests_library(vsp, monkeypatch):
-    from ansible_collections.vsp.encryption.plugins.module_utils import runner
+    from ansible_collections.vsp.encryption.plugins.module_utils import _runner as runner
     monkeypatch.setattr(runner, 'HAS_REQUESTS', False)
     result = vsp.fail(encryption_key_info.main, connection_args())
     assert 'requests' in result['msg']

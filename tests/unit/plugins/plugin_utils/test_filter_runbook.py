@@ -8,11 +8,11 @@ from conftest import BACKUP_PASSWORD
 from key_file_helpers import write_key_file
 
 from ansible_collections.vsp.encryption.plugins.filter.runbook import BUILDERS, FilterModule, runbook
-from ansible_collections.vsp.encryption.plugins.plugin_utils import remote_files
-from ansible_collections.vsp.encryption.plugins.plugin_utils import runbook_text
+from ansible_collections.vsp.encryption.plugins.plugin_utils import _remote_files as remote_files
+from ansible_collections.vsp.encryption.plugins.plugin_utils import _runbook_text as runbook_text
 
 # the builders about the files on backup hosts are remote_files functions (named for what they do there); the audit's
-# wrap module_utils/audit.py; the others are the runbook_text function of their name
+# wrap module_utils/_audit.py; the others are the runbook_text function of their name
 REMOTE = {'retention_deletions': remote_files.deletions, 'host_key_file': remote_files.choice_or_refusal,
           'reached_hosts': remote_files.reached, 'copy_status': remote_files.copy_status,
           'with_deletions': remote_files.with_deletions}

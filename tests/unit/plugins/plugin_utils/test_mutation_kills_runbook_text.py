@@ -7,8 +7,8 @@ These are the lines the operator reads at the end of a run (and pastes into a ti
 for word, with the defaults they fall back to."""
 
 import pytest
-from ansible_collections.vsp.encryption.plugins.plugin_utils import runbook_text as rt
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.plugin_utils import _runbook_text as rt
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError
 
 INFO = {'storage': {'storage_device_id': '900000061726', 'model': 'VSP 5600'}, 'key_counts': {'DEK': 4},
         'lost_parity_groups': ['1-1'], 'lost_drives': ['HDD01-01']}

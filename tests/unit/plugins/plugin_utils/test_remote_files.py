@@ -11,9 +11,9 @@ import pytest
 from conftest import BACKUP_PASSWORD
 from key_file_helpers import SID, forge, keys_by_type, write_key_file
 
-from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
-from ansible_collections.vsp.encryption.plugins.plugin_utils import remote_files
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils import _manifest as mf
+from ansible_collections.vsp.encryption.plugins.plugin_utils import _remote_files as remote_files
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError
 from ansible_collections.vsp.encryption.plugins.modules import encryption_key_file_info
 
 ALL = {'1': 'HDD00-00', '2': 'HDD00-01', '3': 'HDD00-02'}

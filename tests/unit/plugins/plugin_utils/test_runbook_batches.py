@@ -8,7 +8,7 @@ the control node with the password, is tested with remote_files: test_remote_fil
 import pytest
 
 from ansible_collections.vsp.encryption.plugins.filter.runbook import BUILDERS
-from ansible_collections.vsp.encryption.plugins.plugin_utils import runbook_text as rt
+from ansible_collections.vsp.encryption.plugins.plugin_utils import _runbook_text as rt
 
 INFO = {'storage': {'storage_device_id': '900000061726', 'model': 'VSP 5600'}, 'lost_parity_groups': ['1-1'],
         'lost_drives': ['HDD01-01'], 'key_counts': {'DEK': 6, 'CEK': 1}}

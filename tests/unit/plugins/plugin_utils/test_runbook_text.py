@@ -7,9 +7,9 @@ import shlex
 
 import pytest
 
-from ansible_collections.vsp.encryption.plugins.plugin_utils import runbook_text as rt
-from ansible_collections.vsp.encryption.plugins.module_utils import validate
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.plugin_utils import _runbook_text as rt
+from ansible_collections.vsp.encryption.plugins.module_utils import _validate as validate
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError
 
 RESUME_VARS = {'encryption_key_restore_path': "/Backups/VSP 01/it's.ekf", 'encryption_key_restore_confirm': True,
                'encryption_key_restore_parity_groups': ['1-1', '1-2']}

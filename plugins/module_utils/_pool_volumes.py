@@ -11,8 +11,8 @@ __metaclass__ = type
 
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
-from ansible_collections.vsp.encryption.plugins.module_utils.parity_groups import ParityGroups
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils._parity_groups import ParityGroups
 
 STATE_TO_STATUS = {'blocked': 'BLK', 'normal': 'NML'}
 STATE_TO_REQUEST = {'blocked': 'blk', 'normal': 'nml'}

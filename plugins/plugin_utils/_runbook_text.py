@@ -17,7 +17,7 @@ __metaclass__ = type
 import json
 import shlex
 
-from ansible_collections.vsp.encryption.plugins.module_utils.validate import text_list as _text_list
+from ansible_collections.vsp.encryption.plugins.module_utils._validate import text_list as _text_list
 
 AWX_TEMPLATE_VARS = ('awx_job_template_name', 'tower_job_template_name')
 

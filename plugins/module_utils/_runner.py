@@ -16,10 +16,10 @@ import traceback
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 
-from ansible_collections.vsp.encryption.plugins.module_utils import validate
-from ansible_collections.vsp.encryption.plugins.module_utils.api import VspApi
-from ansible_collections.vsp.encryption.plugins.module_utils.client import HAS_REQUESTS, REQUESTS_IMPORT_ERROR, VspClient
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils import _validate as validate
+from ansible_collections.vsp.encryption.plugins.module_utils._api import VspApi
+from ansible_collections.vsp.encryption.plugins.module_utils._client import HAS_REQUESTS, REQUESTS_IMPORT_ERROR, VspClient
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError
 
 
 def connection_argument_spec():

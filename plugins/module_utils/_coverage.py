@@ -14,7 +14,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.vsp.encryption.plugins.module_utils.parity_groups import ParityGroups
+from ansible_collections.vsp.encryption.plugins.module_utils._parity_groups import ParityGroups
 
 EVIDENCE = ('an encrypted parity group has lost keys when one of its drives (GET drives) is served by no DEK '
             'of the key list (GET encryption-keys?keyType=DEK, targetDeviceLocation)')

@@ -21,11 +21,11 @@ __metaclass__ = type
 
 from urllib.parse import quote
 
-from ansible_collections.vsp.encryption.plugins.module_utils import validate
-from ansible_collections.vsp.encryption.plugins.module_utils.client import media_type
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError, clean_text
-from ansible_collections.vsp.encryption.plugins.module_utils.jobs import run_job
-from ansible_collections.vsp.encryption.plugins.module_utils.limits import KEY_FILE_MAX
+from ansible_collections.vsp.encryption.plugins.module_utils import _validate as validate
+from ansible_collections.vsp.encryption.plugins.module_utils._client import media_type
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError, clean_text
+from ansible_collections.vsp.encryption.plugins.module_utils._jobs import run_job
+from ansible_collections.vsp.encryption.plugins.module_utils._limits import KEY_FILE_MAX
 
 KEY_TYPES = ('DEK', 'CEK', 'KEK', 'FREE')
 PAGED_KEY_TYPES = ('DEK', 'FREE')

@@ -17,8 +17,8 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.vsp.encryption.plugins.module_utils import validate
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError, clean_text
+from ansible_collections.vsp.encryption.plugins.module_utils import _validate as validate
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError, clean_text
 
 POLL_START = 0.25  # a short job (about 200 ms) needs one poll; the cap is reached after 5 polls
 POLL_FACTOR = 1.5

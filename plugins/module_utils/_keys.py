@@ -12,8 +12,8 @@ __metaclass__ = type
 
 import hashlib
 
-from ansible_collections.vsp.encryption.plugins.module_utils.api import KEY_TYPES
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils._api import KEY_TYPES
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError
 
 
 def storage_view(storage):

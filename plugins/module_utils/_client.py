@@ -51,8 +51,8 @@ except ImportError:
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import TEXT_MAX, VspApiError, clean_json, clean_text
-from ansible_collections.vsp.encryption.plugins.module_utils.limits import JSON_MAX, KEY_FILE_MAX
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import TEXT_MAX, VspApiError, clean_json, clean_text
+from ansible_collections.vsp.encryption.plugins.module_utils._limits import JSON_MAX, KEY_FILE_MAX
 
 BASE_PATH = '/ConfigurationManager'
 SESSIONS_PATH = '/v1/objects/sessions'

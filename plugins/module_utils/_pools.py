@@ -17,8 +17,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
-from ansible_collections.vsp.encryption.plugins.module_utils.pool_volumes import PoolVolumeFinder
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils._pool_volumes import PoolVolumeFinder
 
 NORMAL = 'POLN'
 NOT_BLOCKED_WORDS = ('not in the blocked status', 'not blocked')

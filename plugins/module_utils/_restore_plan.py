@@ -21,17 +21,17 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.vsp.encryption.plugins.module_utils import key_files
-from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
-from ansible_collections.vsp.encryption.plugins.module_utils import validate
-from ansible_collections.vsp.encryption.plugins.module_utils.coverage import EVIDENCE, parity_group_coverage
-from ansible_collections.vsp.encryption.plugins.module_utils.backup_file import read_key_file_once
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
-from ansible_collections.vsp.encryption.plugins.module_utils.keys import check_identity  # noqa: F401 - restore_plan.check_identity
-from ansible_collections.vsp.encryption.plugins.module_utils.limits import KEY_FILE_MAX
-from ansible_collections.vsp.encryption.plugins.module_utils.parity_groups import ParityGroups
-from ansible_collections.vsp.encryption.plugins.module_utils.pool_volumes import PoolVolumeFinder
-from ansible_collections.vsp.encryption.plugins.module_utils.pools import NORMAL, offline_impact
+from ansible_collections.vsp.encryption.plugins.module_utils import _key_files as key_files
+from ansible_collections.vsp.encryption.plugins.module_utils import _manifest as mf
+from ansible_collections.vsp.encryption.plugins.module_utils import _validate as validate
+from ansible_collections.vsp.encryption.plugins.module_utils._coverage import EVIDENCE, parity_group_coverage
+from ansible_collections.vsp.encryption.plugins.module_utils._backup_file import read_key_file_once
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils._keys import check_identity  # noqa: F401 - restore_plan.check_identity
+from ansible_collections.vsp.encryption.plugins.module_utils._limits import KEY_FILE_MAX
+from ansible_collections.vsp.encryption.plugins.module_utils._parity_groups import ParityGroups
+from ansible_collections.vsp.encryption.plugins.module_utils._pool_volumes import PoolVolumeFinder
+from ansible_collections.vsp.encryption.plugins.module_utils._pools import NORMAL, offline_impact
 
 NOTHING_SENT = ' Nothing was changed on the array.'
 

@@ -20,7 +20,7 @@ import os
 import re
 import string
 
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError
 
 STORAGE_DEVICE_ID_RE = re.compile(r'^[0-9]{12}\Z')  # \Z: $ would accept a trailing newline
 PARITY_GROUP_ID_RE = re.compile(r'^[0-9]{1,3}-[0-9]{1,3}\Z')

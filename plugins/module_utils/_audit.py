@@ -26,9 +26,9 @@ __metaclass__ = type
 
 import datetime
 
-from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
-from ansible_collections.vsp.encryption.plugins.module_utils import validate
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils import _manifest as mf
+from ansible_collections.vsp.encryption.plugins.module_utils import _validate as validate
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError
 
 REPORT_KIND = 'vsp.encryption.audit_key_backups'
 REPORT_FORMAT = 1

@@ -20,12 +20,12 @@ import re
 import stat
 import tempfile
 
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
-from ansible_collections.vsp.encryption.plugins.module_utils.manifest import manifest_path as mf_manifest_path
-from ansible_collections.vsp.encryption.plugins.module_utils.manifest import open_regular as mf_open_regular
-from ansible_collections.vsp.encryption.plugins.module_utils.limits import KEY_FILE_MAX
-from ansible_collections.vsp.encryption.plugins.module_utils.validate import from_array
-from ansible_collections.vsp.encryption.plugins.module_utils.validate import storage_device_id as validate_storage_device_id
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils._manifest import manifest_path as mf_manifest_path
+from ansible_collections.vsp.encryption.plugins.module_utils._manifest import open_regular as mf_open_regular
+from ansible_collections.vsp.encryption.plugins.module_utils._limits import KEY_FILE_MAX
+from ansible_collections.vsp.encryption.plugins.module_utils._validate import from_array
+from ansible_collections.vsp.encryption.plugins.module_utils._validate import storage_device_id as validate_storage_device_id
 
 CHUNK_SIZE = 64 * 1024
 KEY_FILE_SUFFIX = '.ekf'

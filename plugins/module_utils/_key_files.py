@@ -39,10 +39,10 @@ try:
 except ImportError:  # pragma: no cover - not on POSIX
     fcntl = None
 
-from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
-from ansible_collections.vsp.encryption.plugins.module_utils.backup_file import sha256_file
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
-from ansible_collections.vsp.encryption.plugins.module_utils.limits import KEY_FILE_MAX
+from ansible_collections.vsp.encryption.plugins.module_utils import _manifest as mf
+from ansible_collections.vsp.encryption.plugins.module_utils._backup_file import sha256_file
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils._limits import KEY_FILE_MAX
 
 KEY_FILE_SUFFIX = '.ekf'
 LOCK_NAME = '.vsp-encryption.lock'

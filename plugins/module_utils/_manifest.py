@@ -47,7 +47,7 @@ import re
 import stat
 import threading
 
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError
 
 MANIFEST_SUFFIX = '.manifest.json'
 FORMAT_VERSION = 2

@@ -18,9 +18,9 @@ __metaclass__ = type
 
 import posixpath
 
-from ansible_collections.vsp.encryption.plugins.module_utils import key_files
-from ansible_collections.vsp.encryption.plugins.module_utils import manifest as mf
-from ansible_collections.vsp.encryption.plugins.module_utils.errors import VspApiError
+from ansible_collections.vsp.encryption.plugins.module_utils import _key_files as key_files
+from ansible_collections.vsp.encryption.plugins.module_utils import _manifest as mf
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError
 
 
 def entries(info):
