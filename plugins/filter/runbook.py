@@ -54,6 +54,7 @@ def audit_error(name, failed_result=None, max_age_hours=None):
 BUILDERS = {
     'resume_hint': runbook_text.resume_hint,
     'failure_text': runbook_text.failure_text,
+    'failed_input': runbook_text.failed_input,
     'restore_summary': runbook_text.restore_summary,
     'verify_problems': runbook_text.verify_problems,
     'backup_refusal': runbook_text.backup_refusal,

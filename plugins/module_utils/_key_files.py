@@ -43,6 +43,7 @@ from ansible_collections.vsp.encryption.plugins.module_utils import _manifest as
 from ansible_collections.vsp.encryption.plugins.module_utils._backup_file import sha256_file
 from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError
 from ansible_collections.vsp.encryption.plugins.module_utils._limits import KEY_FILE_MAX
+from ansible_collections.vsp.encryption.plugins.module_utils._lists import capped
 
 KEY_FILE_SUFFIX = '.ekf'
 LOCK_NAME = '.vsp-encryption.lock'
@@ -269,13 +270,6 @@ def choose_for_restore(files, lost_drives, deriver=None, now=None):
                               'password they were made with (after a rotation, older files need the older password); all '
                               'files: %s' % (capped(password_refused), listed))
     raise VspApiError('no key file there can restore the lost keys: %s' % listed)
-
-
-def capped(values, limit=8, sep=', '):
-    """At most ``limit`` values joined with ``sep``, and how many more there are."""
-    values = list(values)
-    more = ' and %d more' % (len(values) - limit) if len(values) > limit else ''
-    return sep.join(str(v) for v in values[:limit]) + more
 
 
 # -- retention ----------------------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from ansible_collections.vsp.encryption.plugins.module_utils._backup_file import
 from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError
 from ansible_collections.vsp.encryption.plugins.module_utils._keys import check_identity  # noqa: F401 - restore_plan.check_identity
 from ansible_collections.vsp.encryption.plugins.module_utils._limits import KEY_FILE_MAX
+from ansible_collections.vsp.encryption.plugins.module_utils._lists import id_ranges
 from ansible_collections.vsp.encryption.plugins.module_utils._parity_groups import ParityGroups
 from ansible_collections.vsp.encryption.plugins.module_utils._pool_volumes import PoolVolumeFinder
 from ansible_collections.vsp.encryption.plugins.module_utils._pools import NORMAL, offline_impact
@@ -392,15 +393,14 @@ def plan_lines(plan):
         lines.append('Parity groups to act on (%s): %s.' % (how, ids_text(plan['parity_groups'])))
         lines.append('Block %d pool volume(s) not blocked yet: LDEV %s (pools %s); restore the keys%s from %s; then recover '
                      'all %d pool volume(s): LDEV %s.'
-                     % (len(plan['volumes_to_block']), ids_text(plan['volumes_to_block']), ids_text(plan['pools']),
+                     % (len(plan['volumes_to_block']), id_ranges(plan['volumes_to_block']), ids_text(plan['pools']),
                         ' (forced: no group shows lost keys)' if plan['forced'] else '', source,
-                        len(plan['volumes_to_recover']), ids_text(plan['volumes_to_recover'])))
+                        len(plan['volumes_to_recover']), id_ranges(plan['volumes_to_recover'])))
         offline = plan.get('offline')
         if offline:
             pools_text = ', '.join('%s%s' % (p['pool_id'], ' (%s)' % p['pool_name'] if p.get('pool_name') else '')
                                    for p in offline['pools'])
-            dp_text = ('%d DP volume(s) (LDEV %s%s)' % (offline['dp_volume_count'], ids_text(offline['dp_volume_ids'][:50]),
-                                                        ' ...' if offline['dp_volume_count'] > 50 else '')
+            dp_text = ('%d DP volume(s) (LDEV %s)' % (offline['dp_volume_count'], id_ranges(offline['dp_volume_ids']))
                        if offline['dp_volume_count'] else 'no DP volume')
             lines.append('Offline from the block until the recovery: pool(s) %s, so %s carved from them, and the %d pool '
                          'volume(s) of these parity groups. Stop or quiesce the hosts that use them.'
@@ -410,10 +410,14 @@ def plan_lines(plan):
             checks.append({True: 'password matches the verifier', False: 'password does not match',
                            None: 'password not checkable before the restore'}[plan['password_checked']])
             lines.append('Checks before any write: this array\'s file, %s.' % ', '.join(checks))
-    else:
+    elif plan['volumes_to_recover']:
         lines.append('Nothing to restore, nothing to block. Recover the %d pool volume(s) of parity groups %s that are not '
                      'normal: LDEV %s.' % (len(plan['volumes_to_recover']), ids_text(plan['parity_groups']),
-                                           ids_text(plan['volumes_to_recover'])))
+                                           id_ranges(plan['volumes_to_recover'])))
+    else:
+        lines.append('Nothing to restore, block or recover: no parity group needs it.' if not plan['parity_groups'] else
+                     'Nothing to restore, block or recover: every pool volume of parity groups %s is normal.'
+                     % ids_text(plan['parity_groups']))
     for warning in plan['warnings']:
         lines.append('Warning: %s' % warning)
     return lines

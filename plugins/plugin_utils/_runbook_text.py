@@ -15,8 +15,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import re
 import shlex
 
+from ansible_collections.vsp.encryption.plugins.module_utils._lists import id_ranges
 from ansible_collections.vsp.encryption.plugins.module_utils._validate import text_list as _text_list
 
 AWX_TEMPLATE_VARS = ('awx_job_template_name', 'tower_job_template_name')
@@ -32,39 +34,97 @@ def text_list(value, name='value'):
     return _text_list(value, name)
 
 
+def _shell_value(value):
+    """An extra variable's value as ``-e key=value`` takes it: lists as comma text, booleans as true/false."""
+    if isinstance(value, bool):
+        return 'true' if value else 'false'
+    if isinstance(value, (list, tuple)):
+        return ','.join(str(v) for v in value)
+    return str(value)
+
+
+_YAML_PLAIN_UNSAFE = re.compile(r"""^[-?:,\[\]{}#&*!|>'"%@`\s]|[,\[\]{}'"\\]|: | #|\s$""")
+
+
+def _extra_var(name, value):
+    """One ``-e`` argument for a shell, pasteable from the default callback's output (no double quote, no backslash).
+
+    ``name=value`` where the value has no blank (``-e`` splits ``key=value`` text at blanks, even inside one shell
+    word); else a YAML flow mapping ``'{name: value}'``, whose plain scalar keeps the blanks; else (a value YAML would
+    not keep as it is) JSON, whose double quotes the default callback escapes: rare enough (a path with a quote or a
+    comma) to accept.
+    """
+    text = _shell_value(value)
+    if not re.search(r"""[\s'"\\]""", text):
+        return shlex.quote('%s=%s' % (name, text))
+    if not _YAML_PLAIN_UNSAFE.search(text):
+        return "'{%s: %s}'" % (name, text)
+    return shlex.quote(json.dumps({name: value}))
+
+
 def resume_hint(playbook, resume_vars, host, inventories=None, awx_template=None, *, check_mode=False):
     """How to run the same job again: an AWX relaunch, or an ``ansible-playbook`` line with the vault hint.
-    ``check_mode``: the run was a rehearsal, and so is the rerun (``--check``; the job template in check mode)."""
-    extra = json.dumps(resume_vars, sort_keys=True)
+
+    ``check_mode``: the run was a rehearsal, and so is the rerun (``--check``; the job template in check mode).
+    The shell line passes each variable as ``-e key=value``, quoted with single quotes where a shell needs it: the
+    default callback prints a message as JSON, where a double quote would come out as ``\"`` and could not be pasted.
+    """
+    resume_vars = dict((k, v) for k, v in (resume_vars or {}).items() if v not in (None, '', [], ()))
     if awx_template:
         return ('Relaunch the job template %s (limit %s%s) with these extra variables: %s'
-                % (json.dumps(awx_template), host, ', job type check' if check_mode else '', extra))
+                % (json.dumps(awx_template), host, ', job type check' if check_mode else '',
+                   json.dumps(resume_vars, sort_keys=True)))
     inventory = ' '.join('-i %s' % shlex.quote(i) for i in (inventories or [])) or '-i <inventory>'
     check = ' --check' if check_mode else ''
-    return ('ansible-playbook %s %s --limit %s%s -e %s  (add the vault options this run used, for example --ask-vault-pass '
-            'or --vault-password-file <file>)' % (inventory, shlex.quote(playbook), shlex.quote(host), check, shlex.quote(extra)))
+    extra = ''.join(' -e %s' % _extra_var(k, v) for k, v in sorted(resume_vars.items()))
+    return ('ansible-playbook %s %s --limit %s%s%s  (add the vault options this run used, for example --ask-vault-pass '
+            'or --vault-password-file <file>)' % (inventory, shlex.quote(playbook), shlex.quote(host), check, extra))
+
+
+def failed_input(result, resume_vars, prefix):
+    """The role variable (``prefix`` + option) whose value the failed module run refused, when the resume line would
+    repeat it; '' otherwise. A module's refusal of a value starts with the option's name (``parity_groups: ...``)."""
+    match = re.match(r'([a-z_]+)[: ]', str((result or {}).get('msg') or ''))
+    name = (prefix + match.group(1)) if match else ''
+    return name if name in (resume_vars or {}) else ''
 
 
 def volume_states(volumes):
+    """Each pool volume's state, LDEV ids as ranges per status: ``BLK: LDEV 0-3; NML: LDEV 4-7``."""
     if volumes is None:
         return 'unknown (they could not be read)'
     if not volumes:
         return 'none'
-    return ', '.join('LDEV %s %s' % (v.get('ldev_id'), v.get('status')) for v in volumes)
+    by_status = {}
+    for volume in volumes:
+        by_status.setdefault(str(volume.get('status')), []).append(volume.get('ldev_id'))
+    return '; '.join('%s: LDEV %s' % (status, id_ranges(ldevs)) for status, ldevs in sorted(by_status.items()))
 
 
-def failure_text(what, task_name, result, volumes=None, resume=None):
+def _sentence(text):
+    text = text.rstrip()
+    return text if text.endswith(('.', '!', '?')) else text + '.'
+
+
+def failure_text(what, task_name, result, volumes=None, resume=None, *, shown=False, fix=''):
     """One message for a failed role run: where it stopped, why (once), the volumes, how to resume.
 
-    The failed task's own output already shows its message unless the task ran with ``no_log``;
-    the message is then repeated here (it never holds a secret: the modules never put one in it).
+    ``shown``: the failed task's own output already states the cause (a task without ``no_log``), so the message
+    points at it instead of saying it again; a task with ``no_log`` showed nothing, so the cause is said here (it is
+    never a secret: the modules never put one in a message). ``fix``: the role variable whose value caused the
+    failure (:func:`failed_input`), left out of the resume line, which says so.
     """
     result = result or {}
-    why = result.get('msg') or 'no message'
-    parts = ['The %s stopped at "%s": %s' % (what, task_name or '?', why)]
+    if shown:
+        parts = ['The %s stopped at "%s" (its message above says why).' % (what, task_name or '?')]
+    else:
+        parts = ['The %s stopped at "%s": %s' % (what, task_name or '?', _sentence(result.get('msg') or 'no message'))]
     if volumes is not False:
         parts.append('Pool volumes now: %s.' % volume_states(volumes))
-    if resume:
+    if resume and fix:
+        parts.append('Fix %s, then run again: the resume command leaves it out; add it with a value that works, or '
+                     'leave it out for its default. A rerun converges. Resume with: %s' % (fix, resume))
+    elif resume:
         parts.append('Fix the cause, then run again: a rerun converges (blocked volumes stay blocked, the restore runs '
                      'only while keys are lost, every pool volume is recovered at the end). Resume with: %s' % resume)
     return ' '.join(parts)
@@ -84,16 +144,23 @@ def restore_summary(plan, *, block=None, restore=None, recover=None, after=None,
     recovered = recover.get('changed_ldev_ids') or []
     if plan.get('restore_needed'):
         source = ('the key file %s' % plan.get('path')) if plan.get('source') == 'file' else 'the key management server'
-        lines.append('Blocked %d pool volume(s) %s, restored %s key(s) from %s, recovered %d pool volume(s) %s.'
-                     % (len(blocked), ids(blocked), restore.get('keys_restored', 0), source, len(recovered), ids(recovered)))
+        lines.append('Blocked %s, restored %s key(s) from %s, recovered %s.'
+                     % (pool_volumes(blocked), restore.get('keys_restored', 0), source, pool_volumes(recovered)))
+    elif recovered:
+        lines.append('No key was lost: nothing restored, nothing blocked; recovered %s.' % pool_volumes(recovered))
     else:
-        lines.append('No key was lost: nothing restored, nothing blocked; recovered %d pool volume(s) %s.'
-                     % (len(recovered), ids(recovered)))
+        lines.append('No key was lost: nothing restored, blocked or recovered.')
     if after is not None:
         lines.append('Verified on the array: no encrypted parity group has lost keys; all %d pool volume(s) of parity '
                      'groups %s are normal (NML). Keys now: %s.'
                      % (len(after.get('volumes') or []), ids(plan.get('parity_groups')), counts(after.get('key_counts'))))
     return lines
+
+
+def pool_volumes(ldev_ids):
+    """``3 pool volume(s) (LDEV 0-2)``; ``0 pool volume(s)``."""
+    ldev_ids = list(ldev_ids or [])
+    return '%d pool volume(s)%s' % (len(ldev_ids), ' (LDEV %s)' % id_ranges(ldev_ids) if ldev_ids else '')
 
 
 def counts(key_counts):

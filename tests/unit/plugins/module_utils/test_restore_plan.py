@@ -283,9 +283,9 @@ def test_plan_lines_print_lists_as_lists_and_keep_the_path_case(tmp_path, fast_k
     assert lines[0] == ('Array %s: parity group(s) [1-1, 1-2] have lost keys (drives without a DEK: '
                         '[HDD01-00, HDD01-01, HDD01-10, HDD01-11]).' % SID)
     assert lines[2] == 'Parity groups to act on (taken from the array, as parity_groups was not given): [1-1, 1-2].'
-    assert lines[3].startswith('Block 2 pool volume(s) not blocked yet: LDEV [1, 3] (pools [5]); restore the keys from '
-                               'the key file %s (named by path); then recover all 3 pool volume(s): LDEV [1, 2, 3].' % path)
-    assert lines[4] == ('Offline from the block until the recovery: pool(s) 5 (enc-pool-5), so 1 DP volume(s) (LDEV [105]) '
+    assert lines[3].startswith('Block 2 pool volume(s) not blocked yet: LDEV 1, 3 (pools [5]); restore the keys from '
+                               'the key file %s (named by path); then recover all 3 pool volume(s): LDEV 1-3.' % path)
+    assert lines[4] == ('Offline from the block until the recovery: pool(s) 5 (enc-pool-5), so 1 DP volume(s) (LDEV 105) '
                         'carved from them, and the 3 pool volume(s) of these parity groups. Stop or quiesce the hosts '
                         'that use them.')
     assert lines[5] == "Checks before any write: this array's file, manifest verified, password matches the verifier."
@@ -299,7 +299,8 @@ def test_plan_lines_without_loss():
         'source': 'file'})
     assert lines[0] == 'Array %s: no encrypted parity group shows lost keys.' % SID
     assert lines[1].startswith('Evidence: E.')
-    assert lines[2] == 'Nothing to restore, nothing to block. Recover the 0 pool volume(s) of parity groups [1-1, 1-2] that are not normal: LDEV [].'
+    # a healthy array: no "Recover the 0 pool volume(s) ... LDEV []"
+    assert lines[2] == 'Nothing to restore, block or recover: every pool volume of parity groups [1-1, 1-2] is normal.'
     assert lines[3] == 'Warning: w1'
 
 

@@ -56,7 +56,7 @@ def test_text_list_error_becomes_a_filter_error_naming_the_variable():
 def test_keyword_arguments_pass_through(env):
     plan = {'restore_needed': False, 'parity_groups': ['1-1'], 'lines': []}
     out = env.from_string("{{ plan | runbook('restore_summary', recover={'changed_ldev_ids': [3]}) | join(' ') }}").render(plan=plan)
-    assert out == 'No key was lost: nothing restored, nothing blocked; recovered 1 pool volume(s) [3].'
+    assert out == 'No key was lost: nothing restored, nothing blocked; recovered 1 pool volume(s) (LDEV 3).'
     info = {'storage': {'storage_device_id': '900000061726', 'model': 'VSP 5600'}, 'key_counts': {'DEK': 1}}
     out = env.from_string("{{ info | runbook('backup_summary', files={'backup_needed': False, 'backup_reason': 'r'}) | join(' / ') }}").render(info=info)
     assert out == 'Array VSP 5600 900000061726: keys DEK 1. / File: no new backup: r.'
@@ -69,9 +69,11 @@ def test_resume_hint_in_a_template(env):
 
 def test_verify_problems_and_failure_text_in_a_template(env):
     out = env.from_string("{{ lost | runbook('verify_problems', vols) }}").render(lost=['1-1'], vols=[{'ldev_id': 1, 'status': 'BLK'}])
-    assert out == 'Verification failed: parity groups with lost keys: [1-1]; pool volumes not normal: LDEV 1 BLK.'
+    assert out == 'Verification failed: parity groups with lost keys: [1-1]; pool volumes not normal: BLK: LDEV 1.'
     out = env.from_string("{{ 'key restore of vsp01' | runbook('failure_text', 'Restore', {'msg': 'M'}, false) }}").render()
-    assert out == 'The key restore of vsp01 stopped at "Restore": M'
+    assert out == 'The key restore of vsp01 stopped at "Restore": M.'
+    out = env.from_string("{{ 'key restore of vsp01' | runbook('failure_text', 'Restore', {'msg': 'M'}, false, shown=true) }}").render()
+    assert out == 'The key restore of vsp01 stopped at "Restore" (its message above says why).'
 
 
 def test_retention_deletions_in_a_template_pairs_each_manifest_then_its_key_file(env, tmp_path, fast_kdf):

@@ -52,7 +52,7 @@ def test_counts():
 
 def test_failure_text_word_for_word():
     assert rt.failure_text('restore', 'Block', {'msg': 'busy'}, volumes=[{'ldev_id': 1, 'status': 'BLK'}], resume='CMD') == (
-        'The restore stopped at "Block": busy Pool volumes now: LDEV 1 BLK. Fix the cause, then run again: a rerun converges '
+        'The restore stopped at "Block": busy. Pool volumes now: BLK: LDEV 1. Fix the cause, then run again: a rerun converges '
         '(blocked volumes stay blocked, the restore runs only while keys are lost, every pool volume is recovered at the '
         'end). Resume with: CMD')
 
@@ -67,12 +67,12 @@ def test_restore_summary_check_mode_word_for_word():
 def test_restore_summary_keys_restored_defaults_to_zero():
     plan = {'restore_needed': True, 'source': 'kms'}
     assert rt.restore_summary(plan) == [
-        'Blocked 0 pool volume(s) [], restored 0 key(s) from the key management server, recovered 0 pool volume(s) [].']
+        'Blocked 0 pool volume(s), restored 0 key(s) from the key management server, recovered 0 pool volume(s).']
 
 
 def test_resume_hint_sorts_the_variables():
     hint = rt.resume_hint('site.yml', {'b': 1, 'a': 2}, 'vsp1')
-    assert hint == ("ansible-playbook -i <inventory> site.yml --limit vsp1 -e '{\"a\": 2, \"b\": 1}'  (add the vault options "
+    assert hint == ("ansible-playbook -i <inventory> site.yml --limit vsp1 -e a=2 -e b=1  (add the vault options "
                     "this run used, for example --ask-vault-pass or --vault-password-file <file>)")
 
 

@@ -135,9 +135,9 @@ def test_verify_problems_order_groups_then_pools_then_volumes():
     text = rt.verify_problems(['1-1'], [{'ldev_id': 2, 'status': 'BLK'}, {'ldev_id': 3, 'status': 'NML'}],
                               [{'pool_id': 4, 'pool_status': 'POLE'}])
     assert text == ('Verification failed: parity groups with lost keys: [1-1]; pools not normal: pool 4 POLE; '
-                    'pool volumes not normal: LDEV 2 BLK.')
+                    'pool volumes not normal: BLK: LDEV 2.')
     assert rt.verify_problems([], [{'ldev_id': 2, 'status': 'BLK'}], [{'pool_id': 4, 'pool_status': 'POLE'}]) == (
-        'Verification failed: pools not normal: pool 4 POLE; pool volumes not normal: LDEV 2 BLK.')
+        'Verification failed: pools not normal: pool 4 POLE; pool volumes not normal: BLK: LDEV 2.')
 
 
 def test_verify_problems_with_pools_as_the_restore_role_calls_it(env):

@@ -69,9 +69,52 @@ def test_resume_hint_shell_line_round_trips_through_the_shell():
     assert argv[1:5] == ['-i', 'inv/hosts.yml', '-i', 'inv/My Site.yml']
     assert argv[5] == 'vsp.encryption.restore_encryption_keys'
     assert argv[6:8] == ['--limit', 'vsp01']
-    assert argv[8] == '-e'
-    assert json.loads(argv[9]) == RESUME_VARS
-    assert len(argv) == 10
+    assert argv[8:10] == ['-e', 'encryption_key_restore_confirm=true']
+    assert argv[10:12] == ['-e', 'encryption_key_restore_parity_groups=1-1,1-2']
+    assert argv[12] == '-e' and json.loads(argv[13]) == {'encryption_key_restore_path': "/Backups/VSP 01/it's.ekf"}
+
+
+def test_resume_hint_has_no_double_quote_so_the_default_callback_prints_it_pasteable():
+    """The default callback prints a message as JSON: a double quote would come out as \\" and not paste."""
+    hint = rt.resume_hint('vsp.encryption.restore_encryption_keys', dict(RESUME_VARS, encryption_key_restore_path='/Backups/VSP 01/k.ekf'),
+                          'vsp01', ['inv/My Site.yml'], check_mode=True)
+    assert '"' not in hint and '\\' not in hint
+    assert json.loads(json.dumps(hint)) == hint and json.dumps(hint)[1:-1] == hint
+
+
+def extra_vars_as_ansible_reads_them(hint):
+    """The ``-e`` arguments of a resume line, split by a shell and read by ansible-playbook's own code."""
+    from ansible import context
+    from ansible.module_utils.common.collections import ImmutableDict
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.utils.vars import load_extra_vars
+    argv = shlex.split(shell_part(hint))
+    saved = context.CLIARGS
+    context.CLIARGS = ImmutableDict(extra_vars=[argv[i + 1] for i, arg in enumerate(argv) if arg == '-e'])
+    load_extra_vars.extra_vars = None  # it keeps the first answer of a process
+    try:
+        return dict(load_extra_vars(DataLoader()))
+    finally:
+        context.CLIARGS = saved
+        load_extra_vars.extra_vars = None
+
+
+@pytest.mark.parametrize('path', ['/Backups/VSP01/k.ekf', '/Backups/Key Backups/k.ekf', '/Backups/VSP 01: site A/k.ekf',
+                                  "/Backups/it's/k.ekf", '/Backups/a,b/k.ekf', '/Backups/trailing /k.ekf', '/Backups/x=y/k.ekf'])
+def test_resume_hint_values_reach_ansible_playbook_as_given(path):
+    """``-e key=value`` splits at blanks even inside one shell word: a path with a blank must still arrive whole."""
+    resume_vars = {'encryption_key_restore_path': path, 'encryption_key_restore_confirm': True,
+                   'encryption_key_restore_parity_groups': ['1-1', '1-2']}
+    seen = extra_vars_as_ansible_reads_them(rt.resume_hint('pb.yml', resume_vars, 'vsp01', ['hosts']))
+    assert seen['encryption_key_restore_path'] == path
+    assert str(seen['encryption_key_restore_confirm']).lower() == 'true'
+    assert seen['encryption_key_restore_parity_groups'] == '1-1,1-2'
+
+
+def test_resume_hint_leaves_out_empty_values():
+    hint = rt.resume_hint('pb.yml', {'encryption_key_restore_parity_groups': [], 'encryption_key_restore_from_host': '',
+                                     'encryption_key_restore_verify_manifest': False}, 'vsp01', ['hosts'])
+    assert shlex.split(shell_part(hint))[-2:] == ['-e', 'encryption_key_restore_verify_manifest=false']
 
 
 def test_resume_hint_mentions_the_vault_options():
@@ -105,8 +148,7 @@ def test_resume_hint_of_a_rehearsal_is_a_rehearsal():
     hint = rt.resume_hint('vsp.encryption.restore_encryption_keys', {'encryption_key_restore_source': 'file'}, 'vsp01',
                           ['hosts'], check_mode=True)
     argv = shlex.split(shell_part(hint))
-    assert argv[4:8] == ['--limit', 'vsp01', '--check', '-e']
-    assert json.loads(argv[8]) == {'encryption_key_restore_source': 'file'}
+    assert argv[4:] == ['--limit', 'vsp01', '--check', '-e', 'encryption_key_restore_source=file']
     awx = rt.resume_hint('pb.yml', {}, 'vsp01', [], awx_template='DR', check_mode=True)
     assert awx.startswith('Relaunch the job template "DR" (limit vsp01, job type check) with these extra variables: ')
 
@@ -119,17 +161,47 @@ def test_resume_hint_empty_awx_template_gives_the_shell_form():
 def test_failure_text_says_the_cause_once_with_volumes_and_resume():
     text = rt.failure_text('key restore of vsp01', 'Block the pool volumes', {'msg': 'KART40060-E wrong password'},
                            [{'ldev_id': 1, 'status': 'BLK'}, {'ldev_id': 2, 'status': 'NML'}], 'ansible-playbook x')
-    assert text.startswith('The key restore of vsp01 stopped at "Block the pool volumes": KART40060-E wrong password')
+    assert text.startswith('The key restore of vsp01 stopped at "Block the pool volumes": KART40060-E wrong password.')
     assert text.count('KART40060-E') == 1
-    assert 'Pool volumes now: LDEV 1 BLK, LDEV 2 NML.' in text
+    assert 'Pool volumes now: BLK: LDEV 1; NML: LDEV 2.' in text
     assert text.endswith('Resume with: ansible-playbook x')
+
+
+def test_failure_text_points_at_a_cause_the_failed_task_showed_instead_of_repeating_it():
+    text = rt.failure_text('key restore of vsp01', 'Block the pool volumes', {'msg': 'KART40060-E wrong password'},
+                           [{'ldev_id': i, 'status': 'BLK'} for i in range(4)], 'CMD', shown=True)
+    assert 'KART40060-E' not in text
+    assert text == ('The key restore of vsp01 stopped at "Block the pool volumes" (its message above says why). Pool '
+                    'volumes now: BLK: LDEV 0-3. Fix the cause, then run again: a rerun converges (blocked volumes stay '
+                    'blocked, the restore runs only while keys are lost, every pool volume is recovered at the end). '
+                    'Resume with: CMD')
+
+
+def test_failure_text_names_the_input_to_fix_and_its_resume_line_leaves_it_out():
+    result = {'msg': 'parity_groups: unknown parity group(s) 9-9; nothing was changed'}
+    resume_vars = {'encryption_key_restore_parity_groups': ['1-1', '9-9'], 'encryption_key_restore_source': 'file'}
+    fix = rt.failed_input(result, resume_vars, 'encryption_key_restore_')
+    assert fix == 'encryption_key_restore_parity_groups'
+    hint = rt.resume_hint('pb.yml', dict((k, v) for k, v in resume_vars.items() if k != fix), 'vsp01', ['hosts'])
+    assert '9-9' not in hint
+    text = rt.failure_text('key restore of vsp01', 'Plan', result, [], hint, shown=True, fix=fix)
+    assert ('Fix encryption_key_restore_parity_groups, then run again: the resume command leaves it out; add it with a '
+            'value that works, or leave it out for its default. A rerun converges. Resume with: ansible-playbook ') in text
+
+
+@pytest.mark.parametrize('msg', ['backup_password does not match', 'HTTP 500 from the array', '', None])
+def test_failed_input_is_empty_when_the_cause_names_no_input_of_the_resume_line(msg):
+    assert rt.failed_input({'msg': msg}, {'encryption_key_restore_path': '/k.ekf'}, 'encryption_key_restore_') == ''
+    assert rt.failed_input(None, {}, 'encryption_key_restore_') == ''
 
 
 def test_failure_text_variants():
     assert 'Pool volumes now: unknown (they could not be read).' in rt.failure_text('w', 't', {'msg': 'm'}, None)
     assert 'Pool volumes now: none.' in rt.failure_text('w', 't', {'msg': 'm'}, [])
     text = rt.failure_text('w', None, None, False)
-    assert text == 'The w stopped at "?": no message'
+    assert text == 'The w stopped at "?": no message.'
+    assert rt.failure_text('w', 't', {'msg': 'nothing was changed'}, False) == 'The w stopped at "t": nothing was changed.'
+    assert rt.failure_text('w', 't', {'msg': 'Done!'}, False) == 'The w stopped at "t": Done!'
 
 
 def test_failure_text_keeps_path_case():
@@ -153,8 +225,8 @@ def test_restore_summary_after_a_restore():
     lines = rt.restore_summary(PLAN, block={'changed_ldev_ids': [1, 2]}, restore={'keys_restored': 4},
                                recover={'changed_ldev_ids': [1, 2, 3]},
                                after={'volumes': [{}, {}, {}], 'key_counts': {'DEK': 8, 'CEK': 1}})
-    assert lines[0] == ('Blocked 2 pool volume(s) [1, 2], restored 4 key(s) from the key file /Backups/VSP01/K.ekf, '
-                        'recovered 3 pool volume(s) [1, 2, 3].')
+    assert lines[0] == ('Blocked 2 pool volume(s) (LDEV 1-2), restored 4 key(s) from the key file /Backups/VSP01/K.ekf, '
+                        'recovered 3 pool volume(s) (LDEV 1-3).')
     assert lines[1] == ('Verified on the array: no encrypted parity group has lost keys; all 3 pool volume(s) of parity '
                         'groups [1-1, 1-2] are normal (NML). Keys now: DEK 8, CEK 1.')
 
@@ -163,7 +235,8 @@ def test_restore_summary_kms_and_nothing_lost():
     kms = rt.restore_summary(dict(PLAN, source='kms'), restore={'keys_restored': 1})
     assert 'from the key management server' in kms[0] and len(kms) == 1
     nothing = rt.restore_summary(dict(PLAN, restore_needed=False), recover={'changed_ldev_ids': [7]})
-    assert nothing == ['No key was lost: nothing restored, nothing blocked; recovered 1 pool volume(s) [7].']
+    assert nothing == ['No key was lost: nothing restored, nothing blocked; recovered 1 pool volume(s) (LDEV 7).']
+    assert rt.restore_summary(dict(PLAN, restore_needed=False)) == ['No key was lost: nothing restored, blocked or recovered.']
 
 
 # -- verify_problems ----------------------------------------------------------------------------------
@@ -171,8 +244,8 @@ def test_verify_problems():
     assert rt.verify_problems([], [{'ldev_id': 1, 'status': 'NML'}]) == ''
     assert rt.verify_problems(None, None) == ''
     assert rt.verify_problems(['1-1', '1-2'], [{'ldev_id': 1, 'status': 'NML'}, {'ldev_id': 2, 'status': 'BLK'}]) == (
-        'Verification failed: parity groups with lost keys: [1-1, 1-2]; pool volumes not normal: LDEV 2 BLK.')
-    assert rt.verify_problems([], [{'ldev_id': 2, 'status': 'BLK'}]) == 'Verification failed: pool volumes not normal: LDEV 2 BLK.'
+        'Verification failed: parity groups with lost keys: [1-1, 1-2]; pool volumes not normal: BLK: LDEV 2.')
+    assert rt.verify_problems([], [{'ldev_id': 2, 'status': 'BLK'}]) == 'Verification failed: pool volumes not normal: BLK: LDEV 2.'
 
 
 # -- backup_refusal / backup_summary ------------------------------------------------------------------
