@@ -512,11 +512,11 @@ def not_reached_error(client, exc):
     if isinstance(exc, VspUnreachable) and exc.tls:
         reason = exc.reason or ''
         if 'certificate not trusted' in reason:
-            trusted = ('the CA file ca_path %s' % client.verify if isinstance(client.verify, str)
+            trusted = ('ca_path %s' % client.verify if isinstance(client.verify, str)
                        else "this host's default CAs (ca_path is not set)")
-            what = ('TLS verification failed: the certificate of the array is not signed by a CA in %s. Check ca_path: '
+            what = ('TLS verification failed%s: the certificate of the array is not trusted with %s. Check ca_path: '
                     "it must name the CA (PEM) that signed this array's certificate (validate_certs: false only for a "
-                    'test system)' % trusted)
+                    'test system)' % (' (%s)' % exc.detail if exc.detail else '', trusted))
         else:
             what = reason
         msg = 'The array at %s was not reached: %s. Nothing was checked.' % (where, what)

@@ -135,6 +135,8 @@ def _describe_connection_error(exc):
         if 'hostname mismatch' in lowered or "doesn't match" in lowered or 'ip address mismatch' in lowered:
             return ('TLS error (hostname mismatch: the certificate of the array does not name the host connected to; '
                     'set host to a name or IP address the certificate lists)')
+        if 'wrong version number' in lowered:
+            return 'TLS error (the server did not answer with TLS: check port and protocol)'
         return 'TLS error (certificate not trusted? set ca_path to the CA of the array, or validate_certs: false for a test system)'
     if 'refused' in lowered or 'errno %d' % errno.ECONNREFUSED in lowered:
         return 'connection refused'
@@ -148,6 +150,15 @@ def _describe_connection_error(exc):
     if requests is not None and isinstance(exc, requests.exceptions.ConnectTimeout):
         return 'connection timed out'
     return 'connection error (%s)' % type(exc).__name__
+
+
+_VERIFY_FAILED = re.compile(r'certificate verify failed: ([^()\[\]\'"]{1,120})')
+
+
+def _tls_detail(exc):
+    """OpenSSL's reason why verification failed (``unable to get local issuer certificate``), or None."""
+    match = _VERIFY_FAILED.search(str(exc))
+    return clean_text(match.group(1).strip(), 120) if match else None
 
 
 def _not_sent(exc, description):
@@ -399,7 +410,7 @@ class VspClient(object):
             except requests.exceptions.SSLError as exc:
                 reason = _describe_connection_error(exc)
                 raise VspUnreachable('%s %s failed: %s' % (method, path, reason), reason=reason, tls=True,
-                                     method=method, path=path) from None
+                                     detail=_tls_detail(exc), method=method, path=path) from None
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
                 reason = _describe_connection_error(exc)
                 if reason == 'connection timed out' and self._connect_timeout is not None:
