@@ -28,7 +28,7 @@ description:
     the module fails at once, with one message naming the cause and what to check (O(host) / O(port) / O(protocol),
     O(ca_path) / O(validate_certs), or O(username) / O(password), with the array's message id); no check runs,
     every check is C(not_checked), RV(reached) is V(false) and the report is titled "not reached".
-    A wrong port so fails within seconds, a host that drops the traffic within about 10 seconds.
+    So a wrong port fails within seconds, and a host that drops the traffic within about 10 seconds.
   - After the first contact every request keeps O(retries) and O(timeout). If the array stops answering during the
     check, that check and every later one is C(not_checked) (never C(differs)) and says why.
   - The result holds no secret and no key material (key ids, types and drive locations only), so it can
@@ -142,8 +142,8 @@ api_version:
 report_markdown:
   description:
     - The same report as Markdown, for a bug report.
-    - When the array was not reached, it is titled "REST API check of <protocol>://<host>:<port>: not reached" and
-      says why, instead of naming a model.
+    - When the array was not reached, its title names the address (protocol, host and port) and ends with
+      "not reached", and it says why, instead of naming a model.
   returned: always (also when the task fails because the array was not reached)
   type: str
 reached:
