@@ -7,6 +7,12 @@
 
 Each check sends GET requests only (in the module's own session) and records ``confirmed``, ``differs``
 (with what was seen, cleaned and capped; never key material) or ``not_checked``.
+
+First contact comes first: the log in is tried once, bounded (:meth:`VspClient.first_contact`). When the array
+cannot be reached (connection refused or timed out, TLS verification failed) or refuses the log in, no check
+runs: every check is ``not_checked`` ("not run"), :attr:`Checker.not_reached` holds the one error that names the
+cause and what to do, and the report is titled "not reached". An array that answers but differs is a
+different finding from an array that was never reached, and is never reported as one.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -14,7 +20,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.vsp.encryption.plugins.module_utils import _validate as validate
-from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError, clean_text
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError, VspUnreachable, clean_text
 
 CONFIRMED = 'confirmed'
 DIFFERS = 'differs'
@@ -27,6 +33,7 @@ POOL_STATUSES = ('POLN', 'POLF', 'POLS', 'POLE')
 LDEV_STATUSES = ('NML', 'BLK', 'BSY')
 SEEN_MAX = 400
 LIST_MAX = 12
+NOT_RUN = 'not run: the array was not reached (the log in failed; the report says why)'
 
 
 def _short(values):
@@ -57,6 +64,8 @@ class Checker(object):
         self.backup_password = None
         self.check_mode = False
         self.backup_headers = None
+        self.not_reached = None  # the VspApiError to fail with when the first contact failed
+        self.lost_at = None  # the check at which a reached array stopped answering
 
     # -- plumbing -----------------------------------------------------------------------------------
     def add(self, name, fact, status, seen, source):
@@ -82,9 +91,16 @@ class Checker(object):
         return items
 
     def step(self, name, fact, source, func):
-        """Run ``func()`` returning ``(status, seen)``; an error of the array becomes ``differs``."""
+        """Run ``func()`` returning ``(status, seen)``; an error of the array becomes ``differs``; an array that
+        stops answering makes this check and every later one ``not_checked`` (nothing was seen to differ)."""
+        if self.lost_at is not None:
+            self.add(name, fact, NOT_CHECKED, 'not run: the array stopped answering at check %s' % self.lost_at, source)
+            return
         try:
             status, seen = func()
+        except VspUnreachable as exc:
+            self.lost_at = name
+            status, seen = NOT_CHECKED, 'not reached: %s' % exc.describe()
         except VspApiError as exc:
             status, seen = DIFFERS, exc.describe()
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -92,48 +108,62 @@ class Checker(object):
         self.add(name, fact, status, seen, source)
 
     def run(self):
-        self.step('api_version', 'GET /ConfigurationManager/configuration/version answers productName and apiVersion',
-                  'RG17 (version of the REST API)', self.check_version)
-        self.step('storage_identity', 'storageDeviceId is 12 digits, serialNumber an integer, model a text',
-                  'RG17 / HCS-JA HCSR0086', self.check_identity)
-        self.step('url_forms', 'the same objects answer under /v1/objects/... and /v1/objects/storages/<storageDeviceId>/...',
-                  'RG17 (base URL) / HCS-JA HCSR0065', self.check_url_forms)
+        """The first contact (one bounded log in), then every check in order; see the module docstring."""
+        steps = list(self.steps())
+        try:
+            self.client.first_contact()
+        except VspApiError as exc:
+            self.not_reached = not_reached_error(self.client, exc)
+            for name, fact, source, _func in steps:
+                self.add(name, fact, NOT_CHECKED, NOT_RUN, source)
+            return
+        for name, fact, source, func in steps:
+            self.step(name, fact, source, func)
+
+    def steps(self):
+        """``(name, fact, source, func)`` of every check, in order; ``func()`` returns ``(status, seen)``."""
+        yield ('api_version', 'GET /ConfigurationManager/configuration/version answers productName and apiVersion',
+               'RG17 (version of the REST API)', self.check_version)
+        yield ('storage_identity', 'storageDeviceId is 12 digits, serialNumber an integer, model a text',
+               'RG17 / HCS-JA HCSR0086', self.check_identity)
+        yield ('url_forms', 'the same objects answer under /v1/objects/... and /v1/objects/storages/<storageDeviceId>/...',
+               'RG17 (base URL) / HCS-JA HCSR0065', self.check_url_forms)
         for key_type in KEY_TYPES:
-            self.step('key_list_%s' % key_type.lower(),
-                      'GET encryption-keys?keyType=%s answers {"data": [...]} of key objects with the fields %s'
-                      % (key_type, ', '.join(KEY_FIELDS)),
-                      'RG17 getting-information-about-a-list-of-encryption-keys (query); list body [I]',
-                      lambda key_type=key_type: self.check_key_list(key_type))
-        self.step('key_id_string', 'keyId is a string of digits from 0 to 4095', 'RG17 getting-a-specific-encryption-key',
-                  self.check_key_ids)
-        self.step('key_list_paging', 'DEK / FREE lists page with count (at most 1,024) and startKeyId',
-                  'RG17 getting-information-about-a-list-of-encryption-keys', self.check_paging)
-        self.step('dek_locations', "each DEK's targetDeviceLocation is the driveLocationId of a drive of GET drives",
-                  'RG17 getting-a-specific-encryption-key; GET drives [I]', self.check_dek_locations)
-        self.step('parity_groups', 'GET parity-groups: parityGroupId a text, isEncryptionEnabled a boolean',
-                  'RG17 parity-group-management; field from Hitachi code (TF, ANS)', self.check_parity_groups)
-        self.step('parity_group_drives', 'GET drives?parityGroupId=<id> lists that group\'s drives (driveLocationId, parityGroupId)',
-                  '[I] (the query filter; Hitachi code uses it)', self.check_group_drives)
-        self.step('parity_group_ldevs', 'GET ldevs?parityGroupId=<id> lists LDEVs whose parityGroupIds hold the group',
-                  'RG17 formatting-a-parity-group', self.check_group_ldevs)
-        self.step('ldev_fields', 'LDEVs have ldevId (integer), status (NML/BLK/...), attributes (list); pool volumes carry POOL',
-                  'HCS-JA HCSR0152 / HCSR0181; POOL attribute from real output in Hitachi code (TF)', self.check_ldev_fields)
-        self.step('pools', 'GET pools: poolId an integer, poolStatus one of POLN/POLF/POLS/POLE',
-                  'RG17 getting-pool-information', self.check_pools)
-        self.step('pool_volumes_by_pool', 'GET ldevs?poolId=<id> lists the pool volumes: POOL attribute and composingPoolId = <id>',
-                  '[I] (consistent with Hitachi code; not stated in a document)', self.check_pool_volumes)
-        self.step('dp_volumes_by_pool', 'GET ldevs?ldevOption=dpVolume&poolId=<id> lists DP volumes with poolId = <id>',
-                  'HCS-JA HCSR0181 (filters); Hitachi code (ANS)', self.check_dp_volumes)
-        self.step('job_object', 'a job object has jobId (integer), status, state, createdTime, updatedTime, affectedResources',
-                  'RG17 overview-of-the-rest-api/job-object', self.check_job)
-        self.step('error_object_404', 'an unknown parity group answers 404 with the error object (%s)' % ', '.join(ERROR_FIELDS),
-                  'HCS-JA HCSR0079 (error object)', self.check_error_object)
-        self.step('undefined_ldev', 'an LDEV id that is not defined answers 404 or emulationType "NOT DEFINED"',
-                  'HCS-JA HCSR0152', self.check_undefined_ldev)
+            yield ('key_list_%s' % key_type.lower(),
+                   'GET encryption-keys?keyType=%s answers {"data": [...]} of key objects with the fields %s'
+                   % (key_type, ', '.join(KEY_FIELDS)),
+                   'RG17 getting-information-about-a-list-of-encryption-keys (query); list body [I]',
+                   lambda key_type=key_type: self.check_key_list(key_type))
+        yield ('key_id_string', 'keyId is a string of digits from 0 to 4095', 'RG17 getting-a-specific-encryption-key',
+               self.check_key_ids)
+        yield ('key_list_paging', 'DEK / FREE lists page with count (at most 1,024) and startKeyId',
+               'RG17 getting-information-about-a-list-of-encryption-keys', self.check_paging)
+        yield ('dek_locations', "each DEK's targetDeviceLocation is the driveLocationId of a drive of GET drives",
+               'RG17 getting-a-specific-encryption-key; GET drives [I]', self.check_dek_locations)
+        yield ('parity_groups', 'GET parity-groups: parityGroupId a text, isEncryptionEnabled a boolean',
+               'RG17 parity-group-management; field from Hitachi code (TF, ANS)', self.check_parity_groups)
+        yield ('parity_group_drives', 'GET drives?parityGroupId=<id> lists that group\'s drives (driveLocationId, parityGroupId)',
+               '[I] (the query filter; Hitachi code uses it)', self.check_group_drives)
+        yield ('parity_group_ldevs', 'GET ldevs?parityGroupId=<id> lists LDEVs whose parityGroupIds hold the group',
+               'RG17 formatting-a-parity-group', self.check_group_ldevs)
+        yield ('ldev_fields', 'LDEVs have ldevId (integer), status (NML/BLK/...), attributes (list); pool volumes carry POOL',
+               'HCS-JA HCSR0152 / HCSR0181; POOL attribute from real output in Hitachi code (TF)', self.check_ldev_fields)
+        yield ('pools', 'GET pools: poolId an integer, poolStatus one of POLN/POLF/POLS/POLE',
+               'RG17 getting-pool-information', self.check_pools)
+        yield ('pool_volumes_by_pool', 'GET ldevs?poolId=<id> lists the pool volumes: POOL attribute and composingPoolId = <id>',
+               '[I] (consistent with Hitachi code; not stated in a document)', self.check_pool_volumes)
+        yield ('dp_volumes_by_pool', 'GET ldevs?ldevOption=dpVolume&poolId=<id> lists DP volumes with poolId = <id>',
+               'HCS-JA HCSR0181 (filters); Hitachi code (ANS)', self.check_dp_volumes)
+        yield ('job_object', 'a job object has jobId (integer), status, state, createdTime, updatedTime, affectedResources',
+               'RG17 overview-of-the-rest-api/job-object', self.check_job)
+        yield ('error_object_404', 'an unknown parity group answers 404 with the error object (%s)' % ', '.join(ERROR_FIELDS),
+               'HCS-JA HCSR0079 (error object)', self.check_error_object)
+        yield ('undefined_ldev', 'an LDEV id that is not defined answers 404 or emulationType "NOT DEFINED"',
+               'HCS-JA HCSR0152', self.check_undefined_ldev)
         if self.backup_password is not None:
-            self.step('file_backup_headers', 'the file backup answers 200, Content-Type application/octet-stream, '
-                      'Content-Disposition attachment and a Content-Length equal to the bytes sent',
-                      'RG17 backing-up-encryption-keys (status 200 [I])', self.check_backup)
+            yield ('file_backup_headers', 'the file backup answers 200, Content-Type application/octet-stream, '
+                   'Content-Disposition attachment and a Content-Length equal to the bytes sent',
+                   'RG17 backing-up-encryption-keys (status 200 [I])', self.check_backup)
 
     # -- the checks ---------------------------------------------------------------------------------
     def check_version(self):
@@ -461,6 +491,56 @@ class Checker(object):
         return (DIFFERS, '; '.join(problems) + ' (' + seen + ')') if problems else (CONFIRMED, seen)
 
 
+class NotReached(VspApiError):
+    """The first contact failed: the array was not reached, or refused the log in. ``msg`` is the whole message
+    (the cause and what to do, said once); the array's error fields, if any, are kept for the result."""
+
+    def describe(self):
+        return self.msg
+
+
+def address(client):
+    return '%s://%s:%s' % (client.protocol, client.host, client.port)
+
+
+def not_reached_error(client, exc):
+    """The :class:`NotReached` for a failed first contact ``exc``: which of connection, TLS or log in failed, and
+    the option to check. Never holds a secret (the user name is not one; the password and token never reach here)."""
+    where = address(client)
+    fields = dict(status=exc.status, message_id=exc.message_id, message=exc.message, cause=exc.cause, solution=exc.solution,
+                  method=exc.method, path=exc.path)
+    if isinstance(exc, VspUnreachable) and exc.tls:
+        reason = exc.reason or ''
+        if 'certificate not trusted' in reason:
+            trusted = ('ca_path %s' % client.verify if isinstance(client.verify, str)
+                       else "this host's default CAs (ca_path is not set)")
+            what = ('TLS verification failed%s: the certificate of the array is not trusted with %s. Check ca_path: '
+                    "it must name the CA (PEM) that signed this array's certificate (validate_certs: false only for a "
+                    'test system)' % (' (%s)' % exc.detail if exc.detail else '', trusted))
+        else:
+            what = reason
+        msg = 'The array at %s was not reached: %s. Nothing was checked.' % (where, what)
+    elif isinstance(exc, VspUnreachable):
+        reason = exc.reason or 'the connection failed'
+        if reason.startswith('connection timed out'):
+            hint = 'check host and port, and that no firewall drops the traffic between this host and the array'
+        elif reason == 'host name could not be resolved':
+            hint = 'check host (and DNS on the host that runs the module)'
+        else:
+            hint = ('check host, port and protocol, and that the REST API server of the array runs and may be reached '
+                    'from this host')
+        msg = 'The array at %s was not reached: %s, tried once (no retries at first contact): %s. Nothing was checked.' % (
+            where, reason, hint)
+    elif exc.status == 401:
+        said = ' '.join(p for p in (exc.message_id, exc.message) if p)
+        msg = ('The array at %s refused the log in as %s (HTTP 401%s): wrong user name or password, or the account is '
+               'locked on the array. Check username and password (VSP_USERNAME / VSP_PASSWORD, the vault). Nothing was '
+               'checked.' % (where, client.username, ', %s' % said if said else ''))
+    else:
+        msg = 'The log in at %s failed, so nothing was checked: %s' % (where, exc.describe())
+    return NotReached(msg, **fields)
+
+
 def summarize(checks):
     counts = dict((s, 0) for s in (CONFIRMED, DIFFERS, NOT_CHECKED))
     for check in checks:
@@ -472,14 +552,28 @@ def _cell(text):
     return str(text).replace('|', '\\|').replace('\n', ' ')
 
 
-def markdown(storage, api_version, checks, summary):
-    lines = [
-        '# vsp.encryption: REST API check of %s %s' % (
-            _cell(storage.get('model') or 'unknown model'), _cell(storage.get('storage_device_id') or '')),
-        '',
-        'Serial number: %s. REST API version: %s. Read only: GET requests and one session.' % (
-            _cell(storage.get('serial_number')), _cell(api_version or 'not answered')),
-        '',
+def markdown(storage, api_version, checks, summary, *, not_reached=None, where=None):
+    """The report; ``not_reached`` (the cause, when the first contact failed) titles it "not reached" and says why."""
+    if not_reached is not None:
+        lines = [
+            '# vsp.encryption: REST API check of %s: not reached' % _cell(where or 'the array'),
+            '',
+            '**Not reached**: %s' % _cell(not_reached),
+            '',
+            'No check ran, so this report says nothing about the REST API of the array: fix the connection or the '
+            'log in and run the check again.',
+            '',
+        ]
+    else:
+        lines = [
+            '# vsp.encryption: REST API check of %s %s' % (
+                _cell(storage.get('model') or 'unknown model'), _cell(storage.get('storage_device_id') or '')),
+            '',
+            'Serial number: %s. REST API version: %s. Read only: GET requests and one session.' % (
+                _cell(storage.get('serial_number')), _cell(api_version or 'not answered')),
+            '',
+        ]
+    lines += [
         '%d confirmed, %d differs, %d not checked.' % (summary[CONFIRMED], summary[DIFFERS], summary[NOT_CHECKED]),
         '',
         '| check | status | fact | seen | source |',

@@ -22,7 +22,11 @@ Rules (see docs/architecture.md):
   request was sent, and, only for requests marked idempotent (GET, LDEV status changes), error
   objects with ``solutionType: RETRY``, read timeouts and connections broken after the request was sent. Every retry is recorded in
   :attr:`VspClient.retries_made` (method, path, reason, wait; never a secret);
-* every failure becomes a :class:`VspApiError` naming the cause. Nothing here ever logs, returns
+* the first contact (:meth:`VspClient.first_contact`, used by the read-only API check) is bounded: the log in is
+  tried once, with a short connect timeout, and an array that cannot be reached fails at once instead of
+  after the retries; every other request keeps the rules above;
+* every failure becomes a :class:`VspApiError` naming the cause (:class:`VspUnreachable` when the array was not
+  reached or stopped answering, a subclass, so callers may tell them apart). Nothing here ever logs, returns
   or raises a request body, a header, a password or a token; text the array sends passes
   :func:`clean_text`.
 """
@@ -51,7 +55,7 @@ except ImportError:
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
-from ansible_collections.vsp.encryption.plugins.module_utils._errors import TEXT_MAX, VspApiError, clean_json, clean_text
+from ansible_collections.vsp.encryption.plugins.module_utils._errors import TEXT_MAX, VspApiError, VspUnreachable, clean_json, clean_text
 from ansible_collections.vsp.encryption.plugins.module_utils._limits import JSON_MAX, KEY_FILE_MAX
 
 BASE_PATH = '/ConfigurationManager'
@@ -62,6 +66,7 @@ RETRY_AFTER_CAP = 120.0
 READ_CHUNK = 16 * 1024
 LOCATION_MAX = 200
 BUSY_MESSAGE_ID = 'KART00003-E'
+FIRST_CONTACT_CONNECT_TIMEOUT = 10  # seconds to set up the first connection (TCP and TLS) in first_contact()
 IDEMPOTENT_METHODS = ('GET', 'HEAD')
 # a JSON body of printable ASCII without escapes (whitespace between tokens allowed: raw control
 # characters are not valid inside JSON strings) and without a long text holds nothing to clean
@@ -130,6 +135,8 @@ def _describe_connection_error(exc):
         if 'hostname mismatch' in lowered or "doesn't match" in lowered or 'ip address mismatch' in lowered:
             return ('TLS error (hostname mismatch: the certificate of the array does not name the host connected to; '
                     'set host to a name or IP address the certificate lists)')
+        if 'wrong version number' in lowered:
+            return 'TLS error (the server did not answer with TLS: check port and protocol)'
         return 'TLS error (certificate not trusted? set ca_path to the CA of the array, or validate_certs: false for a test system)'
     if 'refused' in lowered or 'errno %d' % errno.ECONNREFUSED in lowered:
         return 'connection refused'
@@ -143,6 +150,15 @@ def _describe_connection_error(exc):
     if requests is not None and isinstance(exc, requests.exceptions.ConnectTimeout):
         return 'connection timed out'
     return 'connection error (%s)' % type(exc).__name__
+
+
+_VERIFY_FAILED = re.compile(r'certificate verify failed: ([^()\[\]\'"]{1,120})')
+
+
+def _tls_detail(exc):
+    """OpenSSL's reason why verification failed (``unable to get local issuer certificate``), or None."""
+    match = _VERIFY_FAILED.search(str(exc))
+    return clean_text(match.group(1).strip(), 120) if match else None
 
 
 def _not_sent(exc, description):
@@ -198,7 +214,15 @@ class VspClient(object):
         self._session_id = None
         self._lock = threading.Lock()
         self._retry_lock = threading.Lock()
+        # set only inside first_contact(): connect timeout (None: timeout) and whether connection failures are retried
+        self._connect_timeout = None
+        self._retry_unreachable = True
         self.retries_made = []  # one dict per retry: method, path, reason, wait_seconds (never a secret)
+
+    @property
+    def username(self):
+        """The user the client logs in as (not a secret; the password has no such accessor)."""
+        return self._username
 
     # -- context manager --------------------------------------------------------------------------
     def __enter__(self):
@@ -229,6 +253,26 @@ class VspClient(object):
                               method='POST', path=SESSIONS_PATH)
         self._token = body['token']
         self._session_id = body['sessionId']
+
+    def first_contact(self, connect_timeout=FIRST_CONTACT_CONNECT_TIMEOUT):
+        """Log in now, bounded, to learn fast whether the array can be reached at all.
+
+        The log in is sent once: a connection that is refused, not set up (TCP and TLS) within
+        ``connect_timeout`` seconds (at most ``timeout``), fails TLS verification or breaks raises
+        :class:`VspUnreachable` at once, without the retries and back-off (which, on a wrong port, add up to
+        minutes over the many requests of a module). Answers of the array keep the usual rules: a 503 (busy,
+        session cap) is retried, a 401 raises the array's error at once. Every later request keeps the
+        options as given. Does nothing when already logged in.
+        """
+        with self._lock:
+            if self._token is not None:
+                return
+            saved = self._connect_timeout, self._retry_unreachable
+            self._connect_timeout, self._retry_unreachable = min(connect_timeout, self.timeout), False
+            try:
+                self.login()
+            finally:
+                self._connect_timeout, self._retry_unreachable = saved
 
     def logout(self):
         """Delete the session; never raises (the module's own result or error matters more)."""
@@ -349,22 +393,28 @@ class VspClient(object):
         if idempotent is None:
             idempotent = method in IDEMPOTENT_METHODS
         maybe_done = '; the array may have carried out the request, check its state before repeating it'
+        timeout = self.timeout if self._connect_timeout is None else (self._connect_timeout, self.timeout)
         attempt = 0
         while True:
             retry_after = None
+            unreachable = True  # until the array answered: a failure is the connection's, not the array's
             deadline = self.clock() + self.timeout
             try:
                 response = self.http.request(method, url, params=params, json=json if files is None else None,
                                              data=None, files=files, headers=all_headers, auth=auth,
-                                             timeout=self.timeout, stream=True, verify=self.verify, allow_redirects=False)
+                                             timeout=timeout, stream=True, verify=self.verify, allow_redirects=False)
             except requests.exceptions.ReadTimeout:
                 reason = 'timed out after %s s (timeout)' % self.timeout
                 if not idempotent:
                     raise VspApiError('%s %s %s%s' % (method, path, reason, maybe_done), method=method, path=path) from None
             except requests.exceptions.SSLError as exc:
-                raise VspApiError('%s %s failed: %s' % (method, path, _describe_connection_error(exc)), method=method, path=path) from None
+                reason = _describe_connection_error(exc)
+                raise VspUnreachable('%s %s failed: %s' % (method, path, reason), reason=reason, tls=True,
+                                     detail=_tls_detail(exc), method=method, path=path) from None
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
                 reason = _describe_connection_error(exc)
+                if reason == 'connection timed out' and self._connect_timeout is not None:
+                    reason = 'connection timed out (not set up within %s s)' % self._connect_timeout
                 if not idempotent and not _not_sent(exc, reason):
                     raise VspApiError('%s %s failed: %s after the request was sent%s' % (method, path, reason, maybe_done),
                                       method=method, path=path) from None
@@ -391,6 +441,7 @@ class VspClient(object):
                                           status=status, method=method, path=path) from None
                     reason = exc.reason
                 else:
+                    unreachable = False
                     reason = self._retry_reason(response, method, idempotent)
                     if reason is None:
                         return response
@@ -399,10 +450,13 @@ class VspClient(object):
                         raise self._http_error(method, path, response, '%s %s: %s after %d retries'
                                                % (method, path, reason, self.retries))
                     response.close()
+            if unreachable and not self._retry_unreachable:
+                raise VspUnreachable('Cannot reach %s://%s:%s (%s %s): %s' % (self.protocol, self.host, self.port, method, path, reason),
+                                     reason=reason, method=method, path=path)
             if attempt >= self.retries:
-                raise VspApiError('Cannot reach %s://%s:%s (%s %s): %s after %d retries'
-                                  % (self.protocol, self.host, self.port, method, path, reason, self.retries),
-                                  method=method, path=path)
+                raise VspUnreachable('Cannot reach %s://%s:%s (%s %s): %s after %d retries'
+                                     % (self.protocol, self.host, self.port, method, path, reason, self.retries),
+                                     reason=reason, method=method, path=path)
             wait = self.backoff(attempt, retry_after)
             self.record_retry(method, path, reason, wait)
             self.sleep(wait)

@@ -137,3 +137,21 @@ class VspApiError(Exception):
 
     def __str__(self):
         return self.describe()
+
+
+class VspUnreachable(VspApiError):
+    """The array was not reached, or stopped answering: the connection could not be made (refused, timed out, host
+    name unknown), TLS verification failed, or the connection broke or timed out before an answer came.
+
+    A :class:`VspApiError` like any other (every caller that catches that one catches this one); raised by the client
+    so that a caller that must tell "the array answered" from "the array was not reached" can (the first-contact
+    check does). ``reason`` is the short, secret-free name of the cause (``connection refused``, ``TLS error (...)``);
+    ``tls`` is true when TLS failed (certificate not trusted, host name mismatch, handshake); ``detail`` is then
+    OpenSSL's reason when it gave one (``unable to get local issuer certificate``).
+    """
+
+    def __init__(self, msg, *, reason=None, tls=False, detail=None, **kwargs):
+        super(VspUnreachable, self).__init__(msg, **kwargs)
+        self.reason = reason
+        self.tls = tls
+        self.detail = detail

@@ -22,6 +22,15 @@ description:
     C(composingPoolId), C(isEncryptionEnabled) of parity groups, the drives and LDEVs of a parity group,
     the pool fields, the job object, the error object of a 404) and says for each whether the array
     C(confirmed) it, C(differs) (with what it saw) or it was C(not_checked) (and why).
+  - First contact comes first, bounded. The module logs in once; the connection is tried once, with 10 seconds
+    (or O(timeout) if smaller) to set up TCP and TLS, without the O(retries). When the array cannot be reached
+    (connection refused or timed out, host name unknown), TLS verification fails, or the array refuses the log in,
+    the module fails at once, with one message naming the cause and what to check (O(host) / O(port) / O(protocol),
+    O(ca_path) / O(validate_certs), or O(username) / O(password), with the array's message id); no check runs,
+    every check is C(not_checked), RV(reached) is V(false) and the report is titled "not reached".
+    So a wrong port fails within seconds, and a host that drops the traffic within about 10 seconds.
+  - After the first contact every request keeps O(retries) and O(timeout). If the array stops answering during the
+    check, that check and every later one is C(not_checked) (never C(differs)) and says why.
   - The result holds no secret and no key material (key ids, types and drive locations only), so it can
     be attached to a bug report. The playbook C(vsp.encryption.check_array_api) writes it to a JSON and a
     Markdown file.
@@ -84,7 +93,7 @@ EXAMPLES = r'''
 RETURN = r'''
 checks:
   description: One entry per fact checked, in a fixed order.
-  returned: always
+  returned: always (also when the task fails because the array was not reached)
   type: list
   elements: dict
   contains:
@@ -95,7 +104,10 @@ checks:
       description: The fact the collection relies on.
       type: str
     status:
-      description: C(confirmed), C(differs) or C(not_checked).
+      description:
+        - C(confirmed), C(differs) or C(not_checked).
+        - C(differs) only when the array answered and the answer differs from the fact; what could not be checked
+          (the array was not reached, stopped answering, or showed nothing to check) is C(not_checked).
       type: str
     seen:
       description: What the array answered (field names, types, ids; never a secret or key material).
@@ -108,7 +120,7 @@ checks:
             "source": "RG17 / HCS-JA HCSR0086"}]
 summary:
   description: Number of checks by status.
-  returned: always
+  returned: always (also when the task fails because the array was not reached)
   type: dict
   sample: {"confirmed": 20, "differs": 0, "not_checked": 1}
 storage:
@@ -128,9 +140,20 @@ api_version:
   type: str
   sample: 1.31.0
 report_markdown:
-  description: The same report as Markdown, for a bug report.
-  returned: always
+  description:
+    - The same report as Markdown, for a bug report.
+    - When the array was not reached, its title names the address (protocol, host and port) and ends with
+      "not reached", and it says why, instead of naming a model.
+  returned: always (also when the task fails because the array was not reached)
   type: str
+reached:
+  description:
+    - Whether the first contact succeeded (the array was reached and accepted the log in).
+    - V(false) only in the result of a failed task; C(msg) then names the cause (connection refused or timed out,
+      TLS verification failed, log in refused) and what to check, and every check is C(not_checked).
+  returned: always
+  type: bool
+  sample: true
 request_retries:
   description:
     - Every retry the module made (which request, why, how long it waited), so it is visible at C(-v). Never holds a secret.
@@ -142,7 +165,7 @@ request_retries:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.vsp.encryption.plugins.module_utils._api_check import Checker, markdown, summarize
+from ansible_collections.vsp.encryption.plugins.module_utils._api_check import Checker, address, markdown, summarize
 from ansible_collections.vsp.encryption.plugins.module_utils._keys import storage_view
 from ansible_collections.vsp.encryption.plugins.module_utils._runner import argument_spec, fail_on_error, run_module
 from ansible_collections.vsp.encryption.plugins.module_utils._validate import backup_password, job_id_option
@@ -156,10 +179,16 @@ def run(module, api):
     checker.run()
     storage = storage_view(checker.storage) if checker.storage else {'storage_device_id': None, 'serial_number': None, 'model': None}
     summary = summarize(checker.checks)
+    failure = checker.not_reached
+    report = markdown(storage, checker.api_version, checker.checks, summary,
+                      not_reached=failure.msg if failure is not None else None, where=address(api.client))
     result = dict(changed=checker.backup_headers is not None, checks=checker.checks, summary=summary, storage=storage,
-                  api_version=checker.api_version, report_markdown=markdown(storage, checker.api_version, checker.checks, summary))
+                  api_version=checker.api_version, report_markdown=report, reached=failure is None)
     if checker.backup_headers is not None:
         result['backup_headers'] = checker.backup_headers
+    if failure is not None:
+        failure.details = result  # the task fails with the cause as msg, and still returns the report
+        raise failure
     return result
 
 

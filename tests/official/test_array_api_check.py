@@ -4,11 +4,14 @@ reports 0600, and by the simulator's request log sends nothing but GET requests 
 
 import json
 import os
+import socket
 import stat
 import subprocess
 import sys
+import time
 
 import pytest
+import trustme
 from vsp_simulator.harness import ADMIN, RunningSimulator
 
 SIM = RunningSimulator.from_environment()
@@ -35,14 +38,19 @@ def fresh():
     SIM.control.clear_requests()
 
 
-def playbook(tmp_path, *extra):
+def run_playbook(tmp_path, *extra):
+    """The playbook's run (rc, stdout, stderr), whatever its outcome."""
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.dirname(os.path.dirname(os.path.dirname(COLLECTION))),
                TMPDIR=str(tmp_path / "tmp"))
     (tmp_path / "tmp").mkdir(exist_ok=True)
     inventory = os.path.join(COLLECTION, "playbooks", "inventory", "demo")
     cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory,
            "vsp.encryption.check_array_api", *extra]
-    proc = subprocess.run(cmd, env=env, cwd=str(tmp_path), capture_output=True, text=True, timeout=300, check=False)
+    return subprocess.run(cmd, env=env, cwd=str(tmp_path), capture_output=True, text=True, timeout=300, check=False)
+
+
+def playbook(tmp_path, *extra):
+    proc = run_playbook(tmp_path, *extra)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     return proc
 
@@ -102,3 +110,73 @@ def test_opt_in_backup_without_password_is_refused_before_the_backup(fresh, tmp_
     proc = subprocess.run(cmd, env=env, cwd=str(tmp_path), capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode != 0 and "check_array_api_backup_password" in proc.stdout
     assert not [r for r in SIM.control.requests_log() if "backup" in r["path"]]
+
+
+# -- first contact: an array not reached fails once, fast, naming the cause ---------------------------------------
+
+def closed_port():
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def connection(**overrides):
+    """The demo inventory's vsp_connection with ``overrides`` (an extra var replaces the whole dict)."""
+    conn = {"username": ADMIN.name, "password": ADMIN.password, "validate_certs": True,
+            "ca_path": os.environ["VSP_CA_PATH"]}
+    conn.update(overrides)
+    return json.dumps({"vsp_connection": conn})
+
+
+def statements(stdout, cause):
+    """How often stdout states ``cause``: Ansible 2.19+ prints a failed task as an "[ERROR]" line and as its result;
+    that pair counts once (as in tests/reliability)."""
+    lines = stdout.splitlines()
+    in_errors = sum(line.count(cause) for line in lines if line.startswith("[ERROR]"))
+    elsewhere = sum(line.count(cause) for line in lines if not line.startswith("[ERROR]"))
+    return elsewhere, in_errors
+
+
+def assert_not_reached_run(proc, seconds, cause, tmp_path):
+    assert proc.returncode != 0, proc.stdout[-4000:]
+    elsewhere, in_errors = statements(proc.stdout, cause)
+    assert elsewhere == 1 and in_errors <= 1, proc.stdout[-4000:]
+    assert "differs" not in proc.stdout and "unknown model" not in proc.stdout
+    # a generous sanity bound (the target, stated in the docs, is within seconds; at most about 10 s connecting)
+    assert seconds < 60, seconds
+    report = json.loads((tmp_path / "vsp-api-check-simulated_array.json").read_text())
+    assert report["reached"] is False and cause in report["not_reached"]
+    assert report["summary"] == {"confirmed": 0, "differs": 0, "not_checked": len(report["checks"])}
+    markdown = (tmp_path / "vsp-api-check-simulated_array.md").read_text()
+    assert ": not reached" in markdown.splitlines()[0] and cause in markdown and "unknown model" not in markdown
+    for text in (proc.stdout, proc.stderr, markdown, json.dumps(report)):
+        assert ADMIN.password not in text and "Wrong-Pass-2026" not in text
+
+
+def test_wrong_port_fails_at_once_saying_connection_refused(fresh, tmp_path):
+    start = time.monotonic()
+    proc = run_playbook(tmp_path, "-e", connection(port=closed_port()))
+    assert_not_reached_run(proc, time.monotonic() - start, "was not reached: connection refused", tmp_path)
+    assert "check host, port and protocol" in proc.stdout
+    assert SIM.control.requests_log() == []
+
+
+def test_wrong_password_fails_at_once_saying_the_log_in_was_refused(fresh, tmp_path):
+    start = time.monotonic()
+    proc = run_playbook(tmp_path, "-e", connection(password="Wrong-Pass-2026"))
+    assert_not_reached_run(proc, time.monotonic() - start, "refused the log in as %s (HTTP 401, KART40003-E" % ADMIN.name,
+                           tmp_path)
+    assert "Check username and password" in proc.stdout
+    # one log in tried (an account lock counts failed log ins), nothing else sent
+    assert [(r["method"], r["path"], r["status"]) for r in SIM.control.requests_log()] == [("POST", OBJ + "sessions", 401)]
+
+
+def test_ca_of_another_array_fails_at_once_naming_ca_path(fresh, tmp_path):
+    other_ca = tmp_path / "other-array-ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(other_ca))  # a CA, but not the one that signed this array's certificate
+    start = time.monotonic()
+    proc = run_playbook(tmp_path, "-e", connection(ca_path=str(other_ca)))
+    assert_not_reached_run(proc, time.monotonic() - start, "was not reached: TLS verification failed", tmp_path)
+    assert "Check ca_path" in proc.stdout and "validate_certs" in proc.stdout
+    assert SIM.control.requests_log() == []

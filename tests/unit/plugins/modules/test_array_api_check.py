@@ -5,7 +5,9 @@
 import copy
 import json
 
-from conftest import BACKUP_PASSWORD, assert_no_secret, connection_args, kart_error, ldev
+import pytest
+import requests
+from conftest import BACKUP_PASSWORD, HOST, PASSWORD, assert_no_secret, connection_args, kart_error, ldev
 
 from ansible_collections.vsp.encryption.plugins.modules import array_api_check
 from ansible_collections.vsp.encryption.plugins.module_utils import _api_check as api_check
@@ -202,3 +204,98 @@ def test_bad_backup_password_refused_before_any_request(vsp):
     result = vsp.fail(array_api_check.main, connection_args(backup_password='short'))
     assert 'backup_password' in result['msg'] and 'short' not in result['msg'].replace('too short', '')
     assert vsp.calls == []
+
+
+# -- first contact: an array that is not reached, or refuses the log in, is one failure naming the cause ------------
+
+def assert_not_reached(result, vsp, no_sleep):
+    """Failed with every check not_checked (none differs), the report titled "not reached", one log in tried, no wait."""
+    assert result['failed'] is True and result['reached'] is False
+    assert result['summary'] == {'confirmed': 0, 'differs': 0, 'not_checked': len(result['checks'])}
+    assert all(c['status'] == 'not_checked' and c['seen'].startswith('not run') for c in result['checks'])
+    assert result['report_markdown'].startswith('# vsp.encryption: REST API check of https://%s:443: not reached' % HOST)
+    assert 'unknown model' not in result['report_markdown']
+    assert vsp.calls == [('POST', '/v1/objects/sessions')]  # once: no retries, no second log in, nothing else
+    assert no_sleep == []
+    assert_no_secret(result)
+
+
+def test_connection_refused_fails_at_once_naming_the_cause_and_reports_nothing_as_differing(vsp, no_sleep):
+    vsp.add('POST', '/v1/objects/sessions', body=requests.ConnectionError('[Errno 111] Connection refused'))
+    result = vsp.fail(array_api_check.main, connection_args(retries=5))
+    assert_not_reached(result, vsp, no_sleep)
+    assert result['msg'].startswith('The array at https://%s:443 was not reached: connection refused' % HOST), result['msg']
+    assert 'check host, port and protocol' in result['msg']
+    assert result['msg'] in result['report_markdown']  # the report says why
+    assert 'request_retries' not in result
+
+
+def test_first_contact_uses_a_short_connect_timeout_and_says_when_it_ran_out(vsp, no_sleep):
+    vsp.add('POST', '/v1/objects/sessions', body=requests.exceptions.ConnectTimeout('Connection to %s timed out' % HOST))
+    result = vsp.fail(array_api_check.main, connection_args(retries=5, timeout=30))
+    assert_not_reached(result, vsp, no_sleep)
+    assert vsp.rsps.calls[0].request.req_kwargs['timeout'] == (10, 30)  # connect, read
+    assert 'connection timed out (not set up within 10 s)' in result['msg'], result['msg']
+    assert 'firewall' in result['msg']
+
+
+def test_tls_error_fails_at_once_naming_ca_path_and_validate_certs(vsp, no_sleep):
+    vsp.add('POST', '/v1/objects/sessions', body=requests.exceptions.SSLError(
+        '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate (_ssl.c:1000)'))
+    result = vsp.fail(array_api_check.main, connection_args(ca_path='/etc/vsp/other-array-ca.pem'))
+    assert_not_reached(result, vsp, no_sleep)
+    assert 'TLS verification failed (unable to get local issuer certificate)' in result['msg'], result['msg']
+    assert 'ca_path /etc/vsp/other-array-ca.pem' in result['msg'] and 'validate_certs' in result['msg']
+
+
+def test_tls_error_without_ca_path_says_the_default_cas_were_used(vsp, no_sleep):
+    vsp.add('POST', '/v1/objects/sessions', body=requests.exceptions.SSLError('certificate verify failed: self-signed certificate'))
+    result = vsp.fail(array_api_check.main, connection_args())
+    assert_not_reached(result, vsp, no_sleep)
+    assert "default CAs (ca_path is not set)" in result['msg'], result['msg']
+
+
+@pytest.mark.parametrize('body', [
+    kart_error('KART40003-E', 'Authentication failed.', 'Authentication failed.', 'Check the credentials.'),
+    {'messageId': 'KART40003-E', 'message': 'Authentication failed.'},
+])
+def test_login_refused_fails_once_with_the_message_id_never_the_password(vsp, no_sleep, body):
+    vsp.add('POST', '/v1/objects/sessions', status=401, json=body)
+    result = vsp.fail(array_api_check.main, connection_args(retries=5))
+    assert_not_reached(result, vsp, no_sleep)
+    assert result['msg'].startswith('The array at https://%s:443 refused the log in as admin (HTTP 401, KART40003-E '
+                                    'Authentication failed.): wrong user name or password' % HOST), result['msg']
+    assert result['message_id'] == 'KART40003-E' and result['http_status'] == 401
+    assert PASSWORD not in json.dumps(result)
+
+
+def test_a_busy_array_at_first_contact_is_still_retried(vsp, no_sleep):
+    """503 is an answer of the array (busy, session cap): the usual retries, then the checks."""
+    vsp.add('POST', '/v1/objects/sessions', status=503, json=kart_error('KART00003-E', 'busy'))
+    register(vsp, answers())
+    result = vsp.run(array_api_check.main, connection_args())
+    assert result['reached'] is True and result['summary']['differs'] == 0
+    assert len(no_sleep) == 1 and [r['reason'] for r in result['request_retries']] == ['HTTP 503']
+
+
+def test_an_array_that_stops_answering_leaves_the_rest_not_checked_never_differs(vsp, no_sleep):
+    bodies = answers()
+    vsp.login()
+    for name, path in ORDER[:5]:  # version, storage, storages, pools (short and long form)
+        status, body = bodies[name]
+        vsp.add('GET', path, status=status, json=body)
+    for _attempt in range(3):  # retries=2: three attempts, then the check gives up
+        vsp.add('GET', '/v1/objects/encryption-keys', body=requests.ConnectionError('[Errno 111] Connection refused'))
+    vsp.add('DELETE', '/v1/objects/sessions/3', body=requests.ConnectionError('[Errno 111] Connection refused'))
+    vsp.add('DELETE', '/v1/objects/sessions/3', body=requests.ConnectionError('[Errno 111] Connection refused'))
+    vsp.add('DELETE', '/v1/objects/sessions/3', body=requests.ConnectionError('[Errno 111] Connection refused'))
+    result = vsp.run(array_api_check.main, connection_args())
+    checks = by_name(result)
+    assert result['reached'] is True and result['summary']['differs'] == 0, result['checks']
+    assert checks['url_forms']['status'] == 'confirmed'
+    assert checks['key_list_dek']['status'] == 'not_checked'
+    assert checks['key_list_dek']['seen'].startswith('not reached: Cannot reach https://%s:443' % HOST)
+    assert 'connection refused' in checks['key_list_dek']['seen']
+    later = [c for c in result['checks'][result['checks'].index(checks['key_list_dek']) + 1:]]
+    assert later and all(c['status'] == 'not_checked' and 'stopped answering at check key_list_dek' in c['seen'] for c in later)
+    assert [m for m, p in vsp.calls].count('GET') == 5 + 3  # nothing sent after the array stopped answering
