@@ -141,7 +141,7 @@ def statements(stdout, cause):
 def assert_not_reached_run(proc, seconds, cause, tmp_path):
     assert proc.returncode != 0, proc.stdout[-4000:]
     elsewhere, in_errors = statements(proc.stdout, cause)
-    assert elsewhere == 1 and in_errors <= 1, proc.stdout[-4000:]
+    assert elsewhere == 1 and in_errors == 0, proc.stdout[-4000:]  # once: the closing message is a debug that fails
     assert "differs" not in proc.stdout and "unknown model" not in proc.stdout
     # a generous sanity bound (the target, stated in the docs, is within seconds; at most about 10 s connecting)
     assert seconds < 60, seconds
