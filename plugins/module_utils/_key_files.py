@@ -360,6 +360,32 @@ def backup_decision(files, fingerprint, deriver, now=None):
                    % newest['name'])
 
 
+def fixed_file_decision(path, storage_device_id, fingerprint, deriver, now=None):
+    """``(needed, reason, entry)`` for a backup to a fixed file ``path`` that exists, without ``force``.
+
+    Idempotent as a directory is, and never a silent ``ok`` for a file that no longer holds the keys: no new backup
+    while the file counts (:func:`authenticate`) and holds the keys the array has now; replaced (atomically) when it
+    counts but the keys changed. A file the collection cannot vouch for (no manifest, another array's, damaged, another
+    password's or unauthenticated) is never replaced without ``force``: refused (:class:`VspApiError`), naming why.
+    """
+    manifest = mf.read(path)
+    keep_it = (' It is left alone: give path a directory (a new file whenever the keys change), another file name, or '
+               'force=true to replace it. Nothing was written and no backup was requested.')
+    if manifest is None:
+        raise VspApiError('path: %s exists and has no manifest (%s), so whether it holds the keys the array has now cannot '
+                          'be told.%s' % (path, mf.manifest_path(path), keep_it))
+    if str(manifest.get('storage_device_id')) != str(storage_device_id):
+        raise VspApiError('path: %s holds the keys of another array (%s), not of %s.%s'
+                          % (path, manifest.get('storage_device_id'), storage_device_id, keep_it))
+    sha256, size = sha256_file(path, cap=KEY_FILE_MAX, follow=False)
+    found = authenticate([entry(path, manifest, sha256, size)], deriver, now)[0]
+    if not found['counts']:
+        raise VspApiError('path: %s %s.%s' % (path, found['trust'], keep_it))
+    if found['key_fingerprint'] != fingerprint:
+        return True, 'the keys changed since %s was made: it is replaced with a backup of the current keys' % path, found
+    return False, 'the keys are unchanged and %s matches its manifest and opens with the password' % path, found
+
+
 def reusable_salt(files, deriver):
     """``(salt, iterations)`` of the newest file that counts, so that files made with one password share a salt and a
     :class:`manifest.Deriver` derives once for them; ``(None, None)`` otherwise (a new salt)."""

@@ -60,8 +60,8 @@ attributes:
     support: partial
     details:
       - With O(path) a directory and O(force=false) (the default), no file is made and nothing is requested while the
-        newest key file of this array there that counts holds the current keys; an existing O(path) file is left alone
-        (and nothing is sent) unless O(force=true).
+        newest key file of this array there that counts holds the current keys; with O(path) an existing file, while
+        that file counts and holds the current keys (else it is replaced, or refused when it does not count).
       - O(force=true) with O(path) a directory, and O(destination=kms), back up on every run.
 options:
   destination:
@@ -109,8 +109,11 @@ options:
         This is the decision of M(vsp.encryption.encryption_key_file_info)
         (RV(vsp.encryption.encryption_key_file_info#module:backup_needed)).
       - With O(path) a directory and V(true), a new key file is made on every run.
-      - With O(path) a file, V(false) leaves an existing file alone (nothing is sent and the module reports no change);
-        V(true) replaces it.
+      - With O(path) a file that exists and V(false), the same decision for that one file - while it counts and holds the
+        current keys, nothing is requested or written (no change, RV(backup_needed=false)); when it counts but the keys
+        changed, it is replaced, atomically, with a backup of the current keys; a file that does not count (no
+        manifest, another array's, damaged, another password's, unauthenticated) is refused, before any backup is
+        requested, naming why, as it is never replaced unseen. V(true) replaces it on every run.
     type: bool
     default: false
   keep:
@@ -213,7 +216,7 @@ destination:
   sample: file
 path:
   description:
-    - The key file (written, would be written in check mode, or left alone). With O(path) a directory and no new file
+    - The key file (written, would be written in check mode, or kept). With O(path) a directory and no new file
       needed, the newest key file of this array there, which holds the current keys.
   returned: when O(destination=file) and the backup was not refused
   type: str
@@ -249,8 +252,8 @@ retention:
       elements: dict
   sample: {"delete": ["/srv/b/900000061726_20261101T020000Z.ekf"], "kept": [{"path": "/srv/b/x.ekf", "reason": "one of the 1 newest"}], "failed": []}
 manifest_path:
-  description: The manifest next to the key file (written, would be written in check mode, or the one of the file left alone).
-  returned: when O(destination=file) and the backup was not refused, except for an existing O(path) left alone without a manifest
+  description: The manifest next to the key file (written, would be written in check mode, or the one of the file kept).
+  returned: when O(destination=file) and the backup was not refused
   type: str
   sample: /srv/vsp-key-backups/900000061726_20261129T101500Z.ekf.manifest.json
 key_counts:
@@ -311,13 +314,14 @@ encryption_keys_after:
   sample: {"DEK": [{"keyId": "7", "keyType": "DEK", "targetDeviceLocation": "HDD00-09", "numOfBackups": 5}], "CEK": [], "KEK": [], "FREE": []}
 backup_needed:
   description:
-    - With O(path) a directory and O(force=false), whether a new key file was (in check mode, would be) made.
-  returned: when O(path) is a directory, O(force=false) and the backup was not refused
+    - With O(force=false), whether a new key file was (in check mode, would be) made - in the directory O(path), or in
+      place of the existing file O(path).
+  returned: when O(path) is a directory or an existing file, O(force=false) and the backup was not refused
   type: bool
   sample: false
 backup_reason:
-  description: With O(path) a directory and O(force=false), why a new key file was made or not.
-  returned: when O(path) is a directory, O(force=false) and the backup was not refused
+  description: With O(force=false), why a new key file was made or not (in the directory O(path), or in place of the existing file O(path)).
+  returned: when O(path) is a directory or an existing file, O(force=false) and the backup was not refused
   type: str
   sample: the keys are unchanged and the newest file 900000061726_20261128T101500Z.ekf matches its manifest and opens with the password
 parity_groups:
@@ -376,7 +380,6 @@ from ansible_collections.vsp.encryption.plugins.module_utils._backup_file import
     download_new_backup_file,
     download_response,
     ensure_directory,
-    sha256_file,
     utc_now,
     verify_written,
     write_manifest_or_remove,
@@ -444,17 +447,19 @@ def run_file(module, api, path_is_dir, existing):
     params = module.params
     path = params['path']
     result = dict(changed=False, destination='file')
-    if existing and not params['force']:
-        sha256, size = sha256_file(path)
-        result.update(path=path, size=size, sha256=sha256,
-                      msg='%s exists and force is false: left alone, nothing was sent to the array' % path)
-        if os.path.exists(mf.manifest_path(path)):
-            result['manifest_path'] = mf.manifest_path(path)
-        return result
     keys, facts = read_array(api, params)
     directory = path if path_is_dir else os.path.dirname(os.path.abspath(path))
     result.update(facts)
     target = Target(directory, path_is_dir, keys)
+    if existing and not params['force']:  # a fixed file: kept while it holds the current keys, else replaced
+        needed, reason, found = key_files.fixed_file_decision(path, facts['storage']['storage_device_id'],
+                                                              facts['key_fingerprint'], target.deriver(params))
+        result.update(backup_needed=needed, backup_reason=reason)
+        if not needed:
+            result.update(path=path, size=found['size'], sha256=found['sha256'], manifest_path=mf.manifest_path(path),
+                          msg='No new backup: %s' % reason)
+            return result
+        target.files = [found]  # its salt is reused: the password is derived once
     # one run at a time in a directory: the name, the file, its manifest and retention (no lock file in check mode, nor
     # beside a fixed path, which is replaced atomically and has no retention)
     if module.check_mode or not path_is_dir or not os.path.isdir(directory):
@@ -464,13 +469,21 @@ def run_file(module, api, path_is_dir, existing):
 
 
 class Target(object):
-    """Where a file backup goes: the directory, whether ``path`` names it, and the keys the array has now."""
+    """Where a file backup goes: the directory, whether ``path`` names it, the keys the array has now, the files of
+    this array there, and the one :class:`manifest.Deriver` of the run (the decision, the salt reuse and retention
+    share its derivations)."""
 
     def __init__(self, directory, is_dir, keys):
         self.directory = directory
         self.is_dir = is_dir
         self.keys = keys
         self.files = []
+        self._deriver = None
+
+    def deriver(self, params):
+        if self._deriver is None:
+            self._deriver = mf.Deriver(params['backup_password'])
+        return self._deriver
 
 
 def backup_into(module, api, result, target):
@@ -481,8 +494,7 @@ def backup_into(module, api, result, target):
     if target.is_dir:
         path = os.path.join(path, backup_file_name(storage['storage_device_id'], utc_now()))
     result.update(changed=True, path=path, manifest_path=mf.manifest_path(path))
-    # one Deriver: the decision, the salt reuse and retention share its derivations
-    deriver = mf.Deriver(params['backup_password'])
+    deriver = target.deriver(params)
     if target.is_dir and os.path.isdir(target.directory):
         target.files = key_files.scan(target.directory, storage['storage_device_id'])[0]
     if target.is_dir and not params['force']:  # idempotence: a new file only when the newest one that counts is not enough

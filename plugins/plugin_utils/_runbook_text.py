@@ -106,19 +106,15 @@ def _sentence(text):
     return text if text.endswith(('.', '!', '?')) else text + '.'
 
 
-def failure_text(what, task_name, result, volumes=None, resume=None, *, shown=False, fix=''):
+def failure_text(what, task_name, result, volumes=None, resume=None, *, fix=''):
     """One message for a failed role run: where it stopped, why (once), the volumes, how to resume.
 
-    ``shown``: the failed task's own output already states the cause (a task without ``no_log``), so the message
-    points at it instead of saying it again; a task with ``no_log`` showed nothing, so the cause is said here (it is
-    never a secret: the modules never put one in a message). ``fix``: the role variable whose value caused the
-    failure (:func:`failed_input`), left out of the resume line, which says so.
+    The message is complete (what a rescue around the role, a notification or AWX reads as the failure): the cause
+    (never a secret: the modules never put one in a message), the volumes, what to do. ``fix``: the role variable
+    whose value caused the failure (:func:`failed_input`), left out of the resume line, which says so.
     """
     result = result or {}
-    if shown:
-        parts = ['The %s stopped at "%s" (its message above says why).' % (what, task_name or '?')]
-    else:
-        parts = ['The %s stopped at "%s": %s' % (what, task_name or '?', _sentence(result.get('msg') or 'no message'))]
+    parts = ['The %s stopped at "%s": %s' % (what, task_name or '?', _sentence(result.get('msg') or 'no message'))]
     if volumes is not False:
         parts.append('Pool volumes now: %s.' % volume_states(volumes))
     if resume and fix:

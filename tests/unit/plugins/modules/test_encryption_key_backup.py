@@ -203,16 +203,60 @@ def test_the_key_file_gets_mode_and_its_manifest_0600(vsp, tmp_path):
     assert sorted(os.listdir(str(tmp_path))) == ['k.ekf', 'k.ekf.manifest.json']
 
 
-def test_existing_path_without_force_sends_nothing(vsp, tmp_path):
+def test_existing_file_without_a_manifest_is_refused_before_any_backup_request_and_kept(vsp, tmp_path):
+    """A fixed file the collection cannot vouch for is never replaced unseen, nor a silent ok."""
     path = tmp_path / 'k.ekf'
     path.write_bytes(b'old-backup')
-    result = vsp.run(encryption_key_backup.main, args(path=str(path)))
-    assert result['changed'] is False
-    assert result['sha256'] == hashlib.sha256(b'old-backup').hexdigest()
-    assert vsp.calls == []  # not even the key coverage: nothing is sent
+    expect_reads(vsp)
+    result = vsp.fail(encryption_key_backup.main, args(path=str(path)))
+    assert result['msg'] == ('path: %s exists and has no manifest (%s.manifest.json), so whether it holds the keys the '
+                             'array has now cannot be told. It is left alone: give path a directory (a new file whenever '
+                             'the keys change), another file name, or force=true to replace it. Nothing was written and no '
+                             'backup was requested.' % (path, path))
+    assert vsp.write_calls() == []
     assert path.read_bytes() == b'old-backup'
-    for field in ('encryption_keys', 'parity_groups', 'lost_parity_groups', 'backup_needed', 'encryption_keys_after'):
-        assert field not in result, field
+
+
+@pytest.mark.parametrize('kind, words', [('other password', 'does not open with this backup password'),
+                                         ('other array', 'holds the keys of another array'),
+                                         ('damaged', 'does not match its manifest')])
+def test_existing_file_that_does_not_count_is_refused_naming_why_and_kept(vsp, tmp_path, kind, words):
+    password = 'Another-Pass-2026' if kind == 'other password' else BACKUP_PASSWORD
+    path = write_key_file(tmp_path, 'k.ekf', keys=ARRAY_KEYS, fingerprint=ARRAY_FINGERPRINT, password=password,
+                          sid=OTHER_SID if kind == 'other array' else SID)
+    if kind == 'damaged':
+        with open(path, 'ab') as handle:
+            handle.write(b'x')
+    before = open(path, 'rb').read()
+    expect_reads(vsp)
+    result = vsp.fail(encryption_key_backup.main, args(path=path))
+    assert words in result['msg'] and 'force=true' in result['msg'], result['msg']
+    assert vsp.write_calls() == []
+    assert open(path, 'rb').read() == before
+
+
+def test_existing_file_holding_the_current_keys_is_kept_with_no_backup_request(vsp, tmp_path):
+    path = array_file(tmp_path, 'k.ekf', 1)
+    before = open(path, 'rb').read()
+    expect_reads(vsp)
+    result = vsp.run(encryption_key_backup.main, args(path=path))
+    assert result['changed'] is False and result['backup_needed'] is False
+    assert result['backup_reason'] == 'the keys are unchanged and %s matches its manifest and opens with the password' % path
+    assert result['sha256'] == hashlib.sha256(before).hexdigest() and result['manifest_path'] == path + '.manifest.json'
+    assert vsp.write_calls() == [] and open(path, 'rb').read() == before
+
+
+def test_existing_file_of_older_keys_is_replaced_with_a_backup_of_the_current_keys(vsp, tmp_path):
+    """After a key change a fixed file is never a silent ok: it no longer holds the keys the array has."""
+    old_keys = keys_by_type({'0': 'HDD00-00'})
+    path = write_key_file(tmp_path, 'k.ekf', keys=old_keys, fingerprint=key_fingerprint(old_keys), password=BACKUP_PASSWORD)
+    expect_backup(vsp)
+    result = vsp.run(encryption_key_backup.main, args(path=path))
+    assert result['changed'] is True and result['backup_needed'] is True and result['verified'] is True
+    assert result['backup_reason'] == ('the keys changed since %s was made: it is replaced with a backup of the current '
+                                       'keys' % path)
+    assert open(path, 'rb').read() == KEY_FILE
+    assert read_manifest(path)['key_fingerprint'] == ARRAY_FINGERPRINT
 
 
 def test_existing_path_with_force_is_replaced(vsp, tmp_path):
@@ -224,13 +268,15 @@ def test_existing_path_with_force_is_replaced(vsp, tmp_path):
     assert path.read_bytes() == KEY_FILE
 
 
-def test_second_run_is_idempotent(vsp, tmp_path):
+def test_second_run_to_the_same_file_is_idempotent(vsp, tmp_path):
     path = str(tmp_path / 'k.ekf')
     expect_backup(vsp)
     assert vsp.run(encryption_key_backup.main, args(path=path))['changed'] is True
-    calls = len(vsp.calls)
-    assert vsp.run(encryption_key_backup.main, args(path=path))['changed'] is False
-    assert len(vsp.calls) == calls
+    writes = len(vsp.write_calls())
+    expect_reads(vsp)
+    second = vsp.run(encryption_key_backup.main, args(path=path))
+    assert second['changed'] is False and second['backup_needed'] is False
+    assert len(vsp.write_calls()) == writes  # the reads only
 
 
 def test_check_mode_sends_no_write_and_writes_nothing(vsp, tmp_path):
@@ -351,14 +397,14 @@ def test_directory_mode_gives_an_existing_directory_exactly_that_mode(vsp, tmp_p
     assert result['directory']['created'] is False and result['directory']['mode_changed'] is True
 
 
-def test_directory_mode_unchanged_directory_and_an_existing_file_left_alone_is_no_change(vsp, tmp_path):
+def test_directory_mode_unchanged_directory_and_an_existing_file_kept_is_no_change(vsp, tmp_path):
     os.chmod(str(tmp_path), 0o700)
-    path = tmp_path / 'k.ekf'
-    path.write_bytes(b'old-backup')
-    result = vsp.run(encryption_key_backup.main, args(path=str(path), directory_mode='0700'))
+    path = array_file(tmp_path, 'k.ekf', 1)
+    expect_reads(vsp)
+    result = vsp.run(encryption_key_backup.main, args(path=path, directory_mode='0700'))
     assert result['changed'] is False
     assert result['directory'] == {'path': str(tmp_path), 'created': False, 'mode_changed': False}
-    assert vsp.calls == []
+    assert vsp.write_calls() == []
 
 
 def test_directory_mode_in_check_mode_creates_nothing(vsp, tmp_path):
@@ -424,7 +470,8 @@ def test_the_keys_are_read_again_after_a_backup_and_returned(vsp, tmp_path):
                                                       'numOfBackups': 2}]
     assert sorted(result['encryption_keys_after']) == ['CEK', 'DEK', 'FREE', 'KEK']
     assert [k['numOfBackups'] for k in result['encryption_keys']['DEK']] == [1, 1]  # as read before the backup
-    # the file is left alone on the next run: nothing is sent, so nothing is read after
+    # the file holds the current keys on the next run: no backup, so nothing is read after
+    expect_reads(vsp)
     assert 'encryption_keys_after' not in vsp.run(encryption_key_backup.main, args(path=str(tmp_path / 'k.ekf')))
 
 

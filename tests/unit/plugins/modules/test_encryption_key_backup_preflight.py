@@ -77,13 +77,14 @@ def test_the_coverage_is_always_read_before_the_backup_and_returned(vsp, tmp_pat
     assert_no_secret(result)
 
 
-def test_the_coverage_is_not_read_for_an_existing_file_left_alone(vsp, tmp_path):
+def test_lost_keys_refuse_a_backup_to_an_existing_file_before_it_is_looked_at(vsp, tmp_path):
     path = tmp_path / 'k.ekf'
     path.write_bytes(b'old-backup')
-    result = vsp.run(encryption_key_backup.main, args(path=str(path)))
-    assert result['changed'] is False and vsp.calls == []
-    for field in ('encryption_keys', 'parity_groups', 'lost_parity_groups', 'lost_drives', 'coverage_evidence', 'backup_refused'):
-        assert field not in result, field
+    expect_reads(vsp, lost=True)
+    vsp.logout()
+    result = vsp.fail(encryption_key_backup.main, args(path=str(path)))
+    assert result['backup_refused'] is True and result['lost_parity_groups']
+    assert vsp.write_calls() == [] and path.read_bytes() == b'old-backup'
 
 
 def test_lost_keys_refused_by_default_with_no_write_request_and_nothing_deleted(vsp, tmp_path):

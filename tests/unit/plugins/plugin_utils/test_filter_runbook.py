@@ -72,8 +72,8 @@ def test_verify_problems_and_failure_text_in_a_template(env):
     assert out == 'Verification failed: parity groups with lost keys: [1-1]; pool volumes not normal: BLK: LDEV 1.'
     out = env.from_string("{{ 'key restore of vsp01' | runbook('failure_text', 'Restore', {'msg': 'M'}, false) }}").render()
     assert out == 'The key restore of vsp01 stopped at "Restore": M.'
-    out = env.from_string("{{ 'key restore of vsp01' | runbook('failure_text', 'Restore', {'msg': 'M'}, false, shown=true) }}").render()
-    assert out == 'The key restore of vsp01 stopped at "Restore" (its message above says why).'
+    out = env.from_string("{{ 'key restore of vsp01' | runbook('failure_text', 'Restore', {'msg': 'x: M'}, false, fix='x') }}").render()
+    assert out == 'The key restore of vsp01 stopped at "Restore": x: M.'
 
 
 def test_retention_deletions_in_a_template_pairs_each_manifest_then_its_key_file(env, tmp_path, fast_kdf):

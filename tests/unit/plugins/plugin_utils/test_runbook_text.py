@@ -167,14 +167,10 @@ def test_failure_text_says_the_cause_once_with_volumes_and_resume():
     assert text.endswith('Resume with: ansible-playbook x')
 
 
-def test_failure_text_points_at_a_cause_the_failed_task_showed_instead_of_repeating_it():
-    text = rt.failure_text('key restore of vsp01', 'Block the pool volumes', {'msg': 'KART40060-E wrong password'},
-                           [{'ldev_id': i, 'status': 'BLK'} for i in range(4)], 'CMD', shown=True)
-    assert 'KART40060-E' not in text
-    assert text == ('The key restore of vsp01 stopped at "Block the pool volumes" (its message above says why). Pool '
-                    'volumes now: BLK: LDEV 0-3. Fix the cause, then run again: a rerun converges (blocked volumes stay '
-                    'blocked, the restore runs only while keys are lost, every pool volume is recovered at the end). '
-                    'Resume with: CMD')
+def test_failure_text_groups_the_volumes_by_state_as_ranges():
+    volumes = [{'ldev_id': i, 'status': 'BLK'} for i in range(4)] + [{'ldev_id': 9, 'status': 'NML'}]
+    text = rt.failure_text('key restore of vsp01', 'Block the pool volumes', {'msg': 'busy'}, volumes, 'CMD')
+    assert 'Pool volumes now: BLK: LDEV 0-3; NML: LDEV 9.' in text
 
 
 def test_failure_text_names_the_input_to_fix_and_its_resume_line_leaves_it_out():
@@ -184,7 +180,7 @@ def test_failure_text_names_the_input_to_fix_and_its_resume_line_leaves_it_out()
     assert fix == 'encryption_key_restore_parity_groups'
     hint = rt.resume_hint('pb.yml', dict((k, v) for k, v in resume_vars.items() if k != fix), 'vsp01', ['hosts'])
     assert '9-9' not in hint
-    text = rt.failure_text('key restore of vsp01', 'Plan', result, [], hint, shown=True, fix=fix)
+    text = rt.failure_text('key restore of vsp01', 'Plan', result, [], hint, fix=fix)
     assert ('Fix encryption_key_restore_parity_groups, then run again: the resume command leaves it out; add it with a '
             'value that works, or leave it out for its default. A rerun converges. Resume with: ansible-playbook ') in text
 
