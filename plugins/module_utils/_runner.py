@@ -85,7 +85,11 @@ def run_module(module, run, pool_size=10, sleep=None):
         validate.connection_params(module.params)
         client = VspClient(module.params, pool_size=pool_size, sleep=sleep)
         with client:
-            result = run(module, VspApi(client))
+            api = VspApi(client)
+            try:
+                result = run(module, api)
+            except VspApiError as exc:
+                raise unknown_storage_device_id(api, exc) from None
     except VspApiError as exc:
         failure = exc
     except Exception as exc:  # noqa: BLE001 - turn surprises into a failed task, not a traceback
@@ -103,6 +107,20 @@ def run_module(module, run, pool_size=10, sleep=None):
     if retries:
         result[RETRIES_RESULT_KEY] = retries
     module.exit_json(**result)
+
+
+def unknown_storage_device_id(api, error):
+    """``error``, or the reason behind it when it is a 404 of an object of ``storage_device_id``: a REST server that
+    does not manage that storage system answers every object of it with 404, which says nothing of the cause.
+    Asks the server once for the storage systems it knows (:meth:`VspApi.storage`)."""
+    sid = api.client.storage_device_id
+    if error.status != 404 or not sid or not str(error.path or '').startswith('/v1/objects/storages/%s/' % sid):
+        return error
+    try:
+        api.storage()
+    except VspApiError as unknown:
+        return unknown
+    return error
 
 
 def fail_on_error(module, func, *args, **kwargs):

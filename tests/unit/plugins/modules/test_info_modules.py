@@ -203,3 +203,30 @@ def test_connection_from_environment(vsp, monkeypatch):
     result = vsp.run(pool_volume_info.main, {})
     assert result['pool_volumes'] == []
     assert_no_secret(result)
+
+
+def test_a_storage_device_id_the_server_does_not_manage_is_named_not_answered_with_a_bare_404(vsp):
+    """A Configuration Manager server answers every object of a storage system it does not manage with 404."""
+    sid = '900000099999'
+    vsp.login()
+    vsp.add('GET', '/v1/objects/storages/%s/encryption-keys' % sid, status=404,
+            json={'errorSource': '/ConfigurationManager/v1/objects/storages/%s/encryption-keys' % sid,
+                  'message': 'The specified resource does not exist.', 'messageId': 'KART30013-E'})
+    vsp.get('/v1/objects/storages', {'data': [{'storageDeviceId': '900000061726', 'model': 'VSP 5600', 'serialNumber': 61726}]})
+    vsp.logout()
+    result = vsp.fail(encryption_key_info.main, connection_args(storage_device_id=sid))
+    assert result['msg'].startswith('storage_device_id 900000099999 is not a storage system of this REST server (it knows: '
+                                    '900000061726)'), result['msg']
+    assert vsp.write_calls() == []
+
+
+def test_a_404_of_an_object_that_does_not_exist_stays_that_404(vsp):
+    """A parity group the array does not have: the storage system is known, so the 404 itself is the answer."""
+    sid = '900000061726'
+    vsp.login()
+    vsp.add('GET', '/v1/objects/storages/%s/encryption-keys' % sid, status=404,
+            json={'message': 'The specified resource does not exist.', 'messageId': 'KART30013-E'})
+    vsp.get('/v1/objects/storages', {'data': [{'storageDeviceId': sid, 'model': 'VSP 5600', 'serialNumber': 61726}]})
+    vsp.logout()
+    result = vsp.fail(encryption_key_info.main, connection_args(storage_device_id=sid))
+    assert 'KART30013-E' in result['msg'] and 'HTTP 404' in result['msg'], result['msg']
