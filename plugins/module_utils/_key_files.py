@@ -411,6 +411,12 @@ def backup_decision(files, fingerprint, deriver, now=None):
     """
     authenticate(files, deriver, now)
     good = counted(files)
+    bad = damaged(files)
+    if not good and bad:  # the summary names them too: the file the site relied on is damaged
+        return True, ('no key file of this array there opens with this backup password and matches its manifest (%s %s '
+                      'DAMAGED: %s)' % (capped([f['name'] for f in bad], 3), 'is' if len(bad) == 1 else 'are',
+                                        'its bytes no longer match its authenticated manifest' if len(bad) == 1 else
+                                        'their bytes no longer match their authenticated manifest'))
     if not good:
         return True, 'no key file of this array there opens with this backup password and matches its manifest'
     newest = good[0]

@@ -174,7 +174,7 @@ audit:
         - The damaged key files of this array, newest first, each with C(path), C(name), C(created_utc), C(sha256) and
           C(size) (of the bytes), C(manifest_sha256) and C(manifest_size) (what the manifest says), C(newest) (newer than
           every verified file), C(only_holder_of) (the keys of the array it holds that no verified file holds, as
-          C(<keyType> <keyId>)) and C(blocking) (C(newest) or C(only_holder_of): the array is then not covered).
+          C(<keyType> <keyId>)) and C(blocking) (C(newest) or C(only_holder_of) - the array is then not covered).
         - A damaged file behind a newer verified file that holds its keys is listed with C(blocking=false).
       type: list
       elements: dict

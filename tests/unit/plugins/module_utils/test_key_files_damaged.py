@@ -90,3 +90,15 @@ def test_the_set_aside_warning_still_names_the_other_files_that_do_not_count(tmp
     text = key_files.set_aside_warning(files, restore=restore)
     assert 'other.ekf' in text
     assert ('flipped.ekf' in text) is restore  # a restore has no damaged-file warning of its own
+
+
+def test_the_backup_decision_names_the_damaged_file_when_no_file_counts(tmp_path, fast_kdf):
+    flip_a_byte(write_key_file(tmp_path, 'only.ekf', password=BACKUP_PASSWORD, day=2))
+    files, _ignored = key_files.scan(str(tmp_path), SID)
+    assert key_files.backup_decision(files, 'fp', mf.Deriver(BACKUP_PASSWORD)) == (
+        True, 'no key file of this array there opens with this backup password and matches its manifest (only.ekf is '
+              'DAMAGED: its bytes no longer match its authenticated manifest)')
+    write_key_file(tmp_path, 'good.ekf', password=BACKUP_PASSWORD, day=1)
+    files, _ignored = key_files.scan(str(tmp_path), SID)
+    assert key_files.backup_decision(files, 'fp', mf.Deriver(BACKUP_PASSWORD))[1].startswith(
+        'the keys are unchanged and the newest file good.ekf')
