@@ -27,6 +27,10 @@ The role's messages are checked in addition: they name the parameter or rule, th
    Password rotation: a new file whose verifier takes the new password, and it restores.
 4. parity groups as text (AWX survey); a missing manifest (refused; accepted with verify_manifest false);
    a path's case kept; a failure stated once; the resume hint (vault options, or the AWX job template).
+5. a byte flipped in the only key file (issue #24): the audit fails that array's host and its Markdown names the file;
+   with keys lost the refusal names the damaged file and the good copies, suggests no restore from it, writes nothing;
+   the next backup warns naming it and writes a good file; the audit is then green and still lists it. With two
+   arrays, one not covered, only that array's host fails.
 """
 import base64
 import hashlib
