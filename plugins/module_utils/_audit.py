@@ -26,12 +26,14 @@ __metaclass__ = type
 
 import datetime
 
+from ansible_collections.vsp.encryption.plugins.module_utils import _key_files as key_files
 from ansible_collections.vsp.encryption.plugins.module_utils import _manifest as mf
 from ansible_collections.vsp.encryption.plugins.module_utils import _validate as validate
 from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError
 
 REPORT_KIND = 'vsp.encryption.audit_key_backups'
 REPORT_FORMAT = 1
+DAMAGED_SHOWN = 20  # damaged key files listed in the Markdown report (the JSON lists them all)
 KEY_TYPES = ('DEK', 'CEK', 'KEK', 'FREE')
 TIME_FORMAT = mf.TIME_FORMAT
 KMS_UNKNOWN_EVIDENCE = ('the REST API has no documented request that reads the KMS settings, and every key says it was '
@@ -63,6 +65,49 @@ def _verification(entry, deriver):
     return None
 
 
+def damaged_files(files, verified, encryption_keys, deriver):
+    """The damaged files of this array (:func:`key_files.is_damaged`), newest first, each as ``key_files.damaged_view``
+    with ``newest`` (newer than every verified file, or no file is verified), ``only_holder_of`` (the keys the array has
+    that it holds and no verified file holds, as ``<keyType> <keyId>``) and ``blocking`` (either: the array is then not
+    covered, whatever else holds)."""
+    current = key_files.key_tokens(encryption_keys or {})
+    held = set()
+    for entry in verified:
+        held |= entry['_keys'] or set()
+    newest_verified = verified[0]['created_utc'] if verified else None
+    found = []
+    for entry in files:
+        if not key_files.is_damaged(entry, deriver):
+            continue
+        only = sorted(((entry['_keys'] or set()) & current) - held, key=_token_order)
+        newest = newest_verified is None or (entry['created_utc'] or '') > newest_verified
+        view = key_files.damaged_view(entry)
+        view.update(newest=newest, only_holder_of=[t.replace(':', ' ', 1) for t in only], blocking=bool(newest or only))
+        found.append(view)
+    return found
+
+
+def _token_order(token):
+    key_type, _sep, key_id = token.partition(':')
+    order = KEY_TYPES.index(key_type) if key_type in KEY_TYPES else len(KEY_TYPES)
+    return (order, int(key_id) if key_id.isdigit() else 0, key_id)
+
+
+def damaged_problem(view, authenticated):
+    """The problem sentence of a damaged file that is the newest or the only holder of a key."""
+    roles = []
+    if view['newest']:
+        roles.append('the newest key file of this array')
+    if view['only_holder_of']:
+        roles.append('the only one that holds %s %s' % ('key' if len(view['only_holder_of']) == 1 else 'keys',
+                                                         key_files.capped(view['only_holder_of'], 8)))
+    return ('the key file %s is damaged: its bytes no longer match its %smanifest (%d bytes, sha256 %s; the manifest says '
+            '%s bytes, sha256 %s), and it is %s. A restore from it would fail: back up now, and find a good copy '
+            '(a backup host, the KMS)'
+            % (view['path'], 'authenticated ' if authenticated else '', view['size'], view['sha256'],
+               view['manifest_size'], view['manifest_sha256'], ' and '.join(roles)))
+
+
 def _kms(keys, kms_configured):
     generated = sorted(set(str(k.get('keyGeneratedLocation')) for k in keys if k.get('keyGeneratedLocation')))
     if 'KMS' in generated:
@@ -92,14 +137,18 @@ def audit_array(name, *, storage, encryption_keys, files, max_age_hours, now, lo
     keys = [k for t in KEY_TYPES for k in (encryption_keys or {}).get(t) or []]
     problems = []
 
-    unverified, newest = [], None
+    unverified, newest, verified = [], None, []
     for entry in files:  # newest first
         why = _verification(entry, deriver)
         if why is None:
+            verified.append(entry)
             if newest is None:
                 newest = entry
         else:
-            unverified.append({'name': entry['name'], 'created_utc': entry['created_utc'], 'reason': why})
+            unverified.append({'name': entry['name'], 'created_utc': entry['created_utc'], 'reason': why,
+                               'damaged': key_files.is_damaged(entry, deriver)})
+    damaged = damaged_files(files, verified, encryption_keys, deriver)
+    problems.extend(damaged_problem(d, deriver is not None) for d in damaged if d['blocking'])
 
     age_hours, too_old, newest_view = None, None, None
     if newest is not None:
@@ -117,9 +166,10 @@ def audit_array(name, *, storage, encryption_keys, files, max_age_hours, now, lo
                        'sha256': newest['sha256'], 'size': newest['size']}
     elif directory_missing:
         problems.append('the backup directory %s does not exist' % directory)
-    elif files:
-        problems.append('no key file of this array there is verified (%s)'
-                        % '; '.join('%s %s' % (u['name'], u['reason']) for u in unverified[:5]))
+    elif files:  # the damaged files have a sentence of their own
+        named = [u for u in unverified if not u['damaged']]
+        problems.append('no key file of this array there is verified%s' % (
+            ' (%s)' % key_files.capped(('%s %s' % (u['name'], u['reason']) for u in named), 5, '; ') if named else ''))
     else:
         problems.append('no key file of this array (by its manifest) in %s' % (directory or 'the backup directory'))
 
@@ -176,6 +226,7 @@ def audit_array(name, *, storage, encryption_keys, files, max_age_hours, now, lo
         'password_checked': deriver is not None,
         'files': {'of_this_array': len(files), 'verified': len(files) - len(unverified), 'unverified': unverified,
                   'ignored': len(ignored or [])},
+        'damaged_files': damaged,
         'directory': directory,
         'error': None,
     }
@@ -190,7 +241,7 @@ def audit_error(name, message, max_age_hours=None):
         'newest_verified_file': None, 'newest_age_hours': None, 'max_age_hours': max_age_hours, 'too_old': None,
         'key_counts': None, 'uncovered_keys': [], 'lost_parity_groups': [], 'kms': 'unknown',
         'kms_evidence': 'the array could not be read', 'password_checked': False, 'files': None,
-        'directory': None, 'error': text,
+        'damaged_files': [], 'directory': None, 'error': text,
     }
 
 
@@ -205,6 +256,8 @@ def report(arrays, max_age_hours=None, now=None):
         raise VspApiError('the audit found no array: the play ran on no host (check the inventory and vsp_arrays_group)')
     now = now or datetime.datetime.now(datetime.timezone.utc)
     not_covered = [a['name'] for a in arrays if not a.get('covered')]
+    damaged = [dict(array=a.get('name'), path=d.get('path'), blocking=d.get('blocking'))
+               for a in sorted(arrays, key=lambda a: str(a.get('name'))) for d in a.get('damaged_files') or []]
     return {
         'kind': REPORT_KIND,
         'format_version': REPORT_FORMAT,
@@ -214,6 +267,10 @@ def report(arrays, max_age_hours=None, now=None):
         'arrays_total': len(arrays),
         'arrays_covered': len(arrays) - len(not_covered),
         'arrays_not_covered': not_covered,
+        # the arrays a damaged key file leaves uncovered (the newest file, or the only holder of a key), and every
+        # damaged key file (those behind a newer verified file too): a pipeline can tell this failure from the others
+        'arrays_with_damaged_files': sorted(set(d['array'] for d in damaged if d['blocking'])),
+        'damaged_key_files': damaged,
         'arrays': sorted(arrays, key=lambda a: str(a.get('name'))),
     }
 
@@ -241,4 +298,19 @@ def markdown(doc):
     if problems:
         lines += ['', '## Problems', '']
         lines += ['* %s: %s' % (_cell(n), _cell(p)) for n, p in problems]
+    damaged = [(a.get('name'), d) for a in doc['arrays'] for d in a.get('damaged_files') or []]
+    if damaged:
+        lines += ['', '## Damaged key files', '',
+                  'Their bytes no longer match their manifest: a restore from them would fail. Never used or deleted by '
+                  'the collection; replace each from a good copy, or delete it with its manifest.', '']
+        for name, d in damaged[:DAMAGED_SHOWN]:
+            if d.get('blocking'):
+                why = '**not covered**: %s' % ' and '.join(
+                    ([] if not d.get('newest') else ['the newest key file of the array']) +
+                    ([] if not d.get('only_holder_of') else ['the only holder of %s' % key_files.capped(d['only_holder_of'], 8)]))
+            else:
+                why = 'a newer verified file holds every key of the array it holds'
+            lines.append('* %s: %s (made %s): %s' % (_cell(name), _cell(d.get('path')), _cell(d.get('created_utc')), _cell(why)))
+        if len(damaged) > DAMAGED_SHOWN:
+            lines.append('* and %d more (the JSON report lists them all)' % (len(damaged) - DAMAGED_SHOWN))
     return '\n'.join(lines) + '\n'

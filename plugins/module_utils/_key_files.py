@@ -71,6 +71,7 @@ def entry(path, manifest, sha256, size):
         'key_fingerprint': manifest.get('key_fingerprint'),
         'has_password_verifier': bool(manifest.get('password_verifier')),
         'intact': manifest.get('sha256') == sha256 and manifest.get('size', size) == size,
+        'damaged': False,  # set by authenticate: it does not match its authenticated manifest (is_damaged)
         'sha256': sha256,
         'size': size,
         # not returned: used by the decisions
@@ -140,9 +141,28 @@ def in_the_future(when, now=None):
 
 
 # -- what counts --------------------------------------------------------------------------------------------------
+def is_damaged(entry, deriver):
+    """True when the file is *damaged*: its bytes no longer match its manifest (sha256 or size) while the manifest is
+    authenticated with the backup password (``deriver``: its verifier takes the password and its MAC holds) - the
+    file the site made, changed since. A mismatch under a manifest that is not authenticated is not called damaged
+    (anyone who can write the directory could have written both). ``deriver`` None: a manifest cannot be
+    authenticated; a format-2 manifest is then taken as it says (as an audit without the password does)."""
+    if entry['intact'] or entry['format_version'] < 2 or entry['_keys'] is None:
+        return False
+    if deriver is None:
+        return True
+    if not entry['has_password_verifier'] or not entry['_manifest'].get('mac'):
+        return False
+    try:
+        return mf.check_password(entry['_manifest'], deriver, entry['name'] + mf.MANIFEST_SUFFIX) is True
+    except VspApiError:
+        return False
+
+
 def _distrust(entry, deriver, now):
     """Why the file does not count (a sentence), or None when its manifest is authenticated and dated sanely."""
     if not entry['intact']:
+        entry['damaged'] = deriver is not None and is_damaged(entry, deriver)
         return 'does not match its manifest (sha256 or size): damaged, or not the file that was backed up'
     if entry['format_version'] < 2 or not entry['has_password_verifier'] or not entry['_manifest'].get('mac'):
         return ('has a manifest without a password verifier and MAC (format %d), so it is not authenticated: anyone who can '
@@ -206,10 +226,44 @@ def set_aside(files):
     return [{'path': f['path'], 'reason': f.get('trust') or 'not checked'} for f in files if not f.get('counts')]
 
 
+def damaged(files):
+    """The entries :func:`authenticate` found damaged (:func:`is_damaged`), newest first."""
+    return [f for f in files if f.get('damaged')]
+
+
+def damaged_view(entry):
+    """What a message or a result says of a damaged file: its path, its time, and its bytes against its manifest."""
+    manifest = entry['_manifest']
+    return {'path': entry['path'], 'name': entry['name'], 'created_utc': entry['created_utc'],
+            'sha256': entry['sha256'], 'size': entry['size'],
+            'manifest_sha256': manifest.get('sha256'), 'manifest_size': manifest.get('size')}
+
+
+def damaged_warning(files, ignored=(), limit=5):
+    """One warning naming the damaged files of this array (capped, ``and N more``), or None (:func:`authenticate`
+    first). The files of other arrays in ``ignored`` (as :func:`scan` returns it) are counted, not listed: each array's
+    own run checks its files."""
+    bad = damaged(files)
+    if not bad:
+        return None
+    shown = '; '.join('%s (made %s; %d bytes, sha256 %s; its manifest says %s bytes, sha256 %s)'
+                      % (v['path'], v['created_utc'], v['size'], v['sha256'], v['manifest_size'], v['manifest_sha256'])
+                      for v in (damaged_view(f) for f in bad[:limit]))
+    more = ' (and %d more)' % (len(bad) - limit) if len(bad) > limit else ''
+    others = len(of_other_arrays(ignored or []))
+    tail = (' The directory also holds %d key file(s) of other arrays, not checked here (their own runs check them).'
+            % others) if others else ''
+    return ('DAMAGED key file(s) of this array: %d whose bytes no longer match their authenticated manifest: %s%s. A '
+            'restore from them would fail; they were neither used nor deleted. Find out what changed them (disk, share, '
+            'copy), then replace each from a good copy (a backup host) or delete it with its manifest.%s'
+            % (len(bad), shown, more, tail))
+
+
 def set_aside_warning(files, limit=5, restore=False):
     """One warning naming the files of this array that do not count (capped), or None. ``restore``: worded for a
-    restore (which deletes nothing anyway)."""
-    aside = set_aside(files)
+    restore (which deletes nothing anyway). Damaged files are left to :func:`damaged_warning` (said once), except in
+    a restore's warning."""
+    aside = set_aside([f for f in files if restore or not f.get('damaged')])
     if not aside:
         return None
     shown = '; '.join('%s %s' % (os.path.basename(a['path']), a['reason']) for a in aside[:limit])
@@ -351,6 +405,12 @@ def backup_decision(files, fingerprint, deriver, now=None):
     """
     authenticate(files, deriver, now)
     good = counted(files)
+    bad = damaged(files)
+    if not good and bad:  # the summary names them too: the file the site relied on is damaged
+        return True, ('no key file of this array there opens with this backup password and matches its manifest (%s %s '
+                      'DAMAGED: %s)' % (capped([f['name'] for f in bad], 3), 'is' if len(bad) == 1 else 'are',
+                                        'its bytes no longer match its authenticated manifest' if len(bad) == 1 else
+                                        'their bytes no longer match their authenticated manifest'))
     if not good:
         return True, 'no key file of this array there opens with this backup password and matches its manifest'
     newest = good[0]

@@ -348,6 +348,18 @@ coverage_evidence:
   description: How the coverage was decided (as RV(vsp.encryption.encryption_key_info#module:coverage_evidence)).
   returned: when the storage system was asked
   type: str
+damaged_files:
+  description:
+    - The key files of this array in the directory that are damaged - their bytes no longer match their manifest, which
+      the backup password authenticates - newest first, each with C(path), C(name), C(created_utc), C(sha256) and
+      C(size) (of the bytes) and C(manifest_sha256) and C(manifest_size) (what the manifest says). They are never used
+      or deleted; a warning names them (capped), and counts the key files of other arrays in the directory.
+  returned: when O(path) is a directory (after the decision; empty when none is damaged)
+  type: list
+  elements: dict
+  sample: [{"path": "/srv/vsp-key-backups/936000412345_20261201T020004Z.ekf", "name": "936000412345_20261201T020004Z.ekf",
+            "created_utc": "2026-12-01T02:00:04Z", "sha256": "9f2c...", "size": 12288, "manifest_sha256": "5d41...",
+            "manifest_size": 12288}]
 backup_refused:
   description:
     - V(true) when the module refused because keys are lost and O(allow_lost_keys=false); nothing was written or deleted
@@ -478,6 +490,7 @@ class Target(object):
         self.is_dir = is_dir
         self.keys = keys
         self.files = []
+        self.ignored = []  # the other files of the directory, as key_files.scan sets them aside
         self._deriver = None
 
     def deriver(self, params):
@@ -496,7 +509,7 @@ def backup_into(module, api, result, target):
     result.update(changed=True, path=path, manifest_path=mf.manifest_path(path))
     deriver = target.deriver(params)
     if target.is_dir and os.path.isdir(target.directory):
-        target.files = key_files.scan(target.directory, storage['storage_device_id'])[0]
+        target.files, target.ignored = key_files.scan(target.directory, storage['storage_device_id'])
     if target.is_dir and not params['force']:  # idempotence: a new file only when the newest one that counts is not enough
         needed, reason = key_files.backup_decision(target.files, fingerprint, deriver)
         result.update(backup_needed=needed, backup_reason=reason)
@@ -530,12 +543,11 @@ def apply_retention(module, result, target, deriver):
     if not target.is_dir:
         return result
     keep, files = module.params['keep'], target.files
-    if keep:
-        if result.get('lost_parity_groups'):
-            result['retention'] = {'delete': [], 'failed': [], 'kept': [
-                {'path': f['path'], 'reason': 'keys of parity group(s) %s are lost: retention deletes nothing'
-                 % ', '.join(result['lost_parity_groups'])} for f in files]}
-            return result
+    if keep and result.get('lost_parity_groups'):
+        result['retention'] = {'delete': [], 'failed': [], 'kept': [
+            {'path': f['path'], 'reason': 'keys of parity group(s) %s are lost: retention deletes nothing'
+             % ', '.join(result['lost_parity_groups'])} for f in files]}
+    elif keep:
         delete, kept = key_files.retention(files, keep, key_files.key_tokens(target.keys), deriver)
         failed = []
         if delete and not module.check_mode:
@@ -545,9 +557,11 @@ def apply_retention(module, result, target, deriver):
         for item in failed:
             module.warn('Retention could not delete %s: %s.' % (item['path'], item['reason']))
     # authenticate marks each file once: the decision or retention did, except in check mode with force
-    warning = key_files.set_aside_warning(key_files.authenticate(files, deriver))
-    if warning:
-        module.warn(warning)
+    key_files.authenticate(files, deriver)
+    result['damaged_files'] = [key_files.damaged_view(f) for f in key_files.damaged(files)]
+    for warning in (key_files.damaged_warning(files, target.ignored), key_files.set_aside_warning(files)):
+        if warning:
+            module.warn(warning)
     return result
 
 

@@ -178,30 +178,46 @@ def verify_problems(lost_groups, volumes, pools=None):
     return ('Verification failed: %s.' % '; '.join(problems)) if problems else ''
 
 
-def backup_refusal(info, files, restore_command):
-    """Why the nightly backup writes nothing while keys are lost, which file holds them, what to do."""
+def backup_refusal(info, files, restore_command, copy_hosts=None):
+    """Why the nightly backup writes nothing while keys are lost, which file holds them, what to do.
+
+    ``files``: the result of ``encryption_key_file_info`` on the backup directory (``holders``, and ``files`` with
+    ``counts``, ``trust``, ``damaged`` and ``manifest``); ``restore_command``: a restore from that directory, suggested
+    only when a file there that counts holds the lost keys; ``copy_hosts``: the backup hosts, where a good copy may be."""
     holders = files.get('holders') or []
     lost = set(info.get('lost_drives') or [])
     # files whose manifest claims the lost keys but that do not count (damaged, another password, not authenticated)
     claimed = [f for f in files.get('files') or [] if not f.get('counts') and lost
                and lost <= set(((f.get('manifest') or {}).get('dek_locations') or {}).values())]
+    damaged = [f for f in claimed if f.get('damaged')]
+    hosts = _text_list(copy_hosts or [], 'copy_hosts')
+    elsewhere = ('A good copy may be on the backup hosts%s (restore with encryption_key_restore_from_host=<host>) or on '
+                 'the KMS (encryption_key_restore_source=kms).' % (' %s' % ids(hosts) if hosts else ''))
     if holders:
         holder = 'The newest key file that holds them: %s.' % holders[0]
+    elif damaged:
+        shown = '; '.join('%s (made %s)' % (f.get('path'), f.get('created_utc') or '?') for f in damaged[:3])
+        more = ' (and %d more)' % (len(damaged) - 3) if len(damaged) > 3 else ''
+        others = len(claimed) - len(damaged)
+        holder = ('The only key file(s) in the backup directory that claim to hold them are DAMAGED - their bytes no longer '
+                  'match their authenticated manifest, so a restore from them would fail: %s%s.%s %s'
+                  % (shown, more, (' %d other file(s) claiming them do not count either (another password, or a manifest '
+                                   'that is not authenticated).' % others) if others else '', elsewhere))
     elif claimed:
         shown = '; '.join('%s %s' % (f.get('path'), f.get('trust')) for f in claimed[:3])
         more = ' (and %d more)' % (len(claimed) - 3) if len(claimed) > 3 else ''
-        holder = ('Only key files that do not count claim to hold them: %s%s. A good copy may be on the backup hosts '
-                  '(restore with encryption_key_restore_from_host) or on the KMS (encryption_key_restore_source=kms).'
-                  % (shown, more))
+        holder = 'Only key files that do not count claim to hold them: %s%s. %s' % (shown, more, elsewhere)
     else:
-        holder = ('No key file in the backup directory holds them all (by the manifests). A good copy may be on the backup '
-                  'hosts (restore with encryption_key_restore_from_host) or on the KMS (encryption_key_restore_source=kms).')
+        holder = 'No key file in the backup directory holds them all (by the manifests). %s' % elsewhere
+    # a restore from the directory works only from a file there that counts and holds the keys
+    restore = ('Restore the keys: %s.' % restore_command if holders else
+               'Restore the keys from that good copy: a restore from the backup directory would find no file to use.')
     return ('Keys of parity group(s) %s of array %s are lost (drives without a DEK: %s). No backup was written and none '
             'was deleted: a backup now would lack those keys, and retention could delete the only file that holds them. '
-            '%s Restore the keys: %s. To write a file anyway (retention then deletes nothing), set '
+            '%s %s To write a file anyway (retention then deletes nothing), set '
             'encryption_key_backup_allow_lost_keys=true.'
             % (ids(info.get('lost_parity_groups')), (info.get('storage') or {}).get('storage_device_id'),
-               ids(info.get('lost_drives')), holder, restore_command))
+               ids(info.get('lost_drives')), holder, restore))
 
 
 def backup_summary(info, *, files=None, backup=None, kms=None, retention=None, check_mode=False, lost_keys_override=False,

@@ -27,6 +27,10 @@ The role's messages are checked in addition: they name the parameter or rule, th
    Password rotation: a new file whose verifier takes the new password, and it restores.
 4. parity groups as text (AWX survey); a missing manifest (refused; accepted with verify_manifest false);
    a path's case kept; a failure stated once; the resume hint (vault options, or the AWX job template).
+5. a byte flipped in the only key file (issue #24): the audit fails that array's host and its Markdown names the file;
+   with keys lost the refusal names the damaged file and the good copies, suggests no restore from it, writes nothing;
+   the next backup warns naming it and writes a good file; the audit is then green and still lists it. With two
+   arrays, one not covered, only that array's host fails.
 """
 import base64
 import hashlib
@@ -648,3 +652,147 @@ def test_a_run_that_matches_no_array_fails_naming_the_group_and_the_inventory(si
             "Nothing was done." % site.inventory) in run.final_failure()
     assert sim.control.requests_log() == []
     assert not os.path.exists(str(tmp_path / "b"))
+
+
+# -- 5. a damaged key file (issue #24): the backup names it, the audit fails on its array, the refusal names it --------
+AUDIT_PLAYBOOK = "vsp.encryption.audit_key_backups"
+RECAP_RE = re.compile(r"^(\S+)\s+: ok=\d+\s+changed=\d+\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+
+
+def audit(site, directory, label, **variables):
+    """The shipped audit playbook; returns (run, report JSON or None, Markdown text or None)."""
+    report, markdown = os.path.join(site.work, label + ".json"), os.path.join(site.work, label + ".md")
+    variables = dict({"encryption_key_backup_dir": directory, "encryption_key_backup_password": BACKUP_PASSWORD,
+                      "vsp_audit_report_json": report, "vsp_audit_report_markdown": markdown}, **variables)
+    run = site.run(AUDIT_PLAYBOOK, variables)
+    doc = json.load(open(report)) if os.path.exists(report) else None
+    text = open(markdown).read() if os.path.exists(markdown) else None
+    return run, doc, text
+
+
+def recap(run):
+    """{host: failed count} of the PLAY RECAP (unreachable hosts count as failed too)."""
+    return {m.group(1): int(m.group(2)) + int(m.group(3)) for m in RECAP_RE.finditer(run.stdout)}
+
+
+def flip_a_byte(path, at=64):
+    with open(path, "r+b") as handle:
+        handle.seek(at)
+        byte = handle.read(1)
+        handle.seek(at)
+        handle.write(bytes([byte[0] ^ 0xFF]))
+
+
+@pytest.fixture(scope="module")
+def situation_5(sim, tmp_path_factory):
+    """Nightly backup → a byte flipped in the only key file → the audit → keys of 1-1 lost → the nightly backup
+    (refused) → the keys back (the KMS, here a reset) → the next backup (warns, writes a good file) → the audit."""
+    work = tmp_path_factory.mktemp("timeline-5")
+    site = Site(work / "control-node", sim)
+    backups = str(work / "key-backups")
+    sim.control.reset()
+    steps = {"site": site, "dir": backups}
+    steps["first"] = site.backup(backups)
+    only = os.path.join(backups, key_files(backups)[0])
+    steps["only"] = only
+    steps["before_flip"] = sim.control.state()
+    flip_a_byte(only)
+    steps["damaged_bytes"] = listing(backups)[os.path.basename(only)]
+    steps["audit_only_damaged"] = audit(site, backups, "audit-1")
+    sim.control.lose_keys("1-1")
+    steps["listing_before_refusal"] = listing(backups)
+    steps["refused"] = site.watched(site.backup, backups)
+    steps["listing_after_refusal"] = listing(backups)
+    sim.control.reset()  # the keys came back from a good copy elsewhere (the KMS)
+    steps["next"] = site.watched(site.backup, backups)
+    steps["listing_after_next"] = listing(backups)
+    steps["audit_after_next"] = audit(site, backups, "audit-2")
+    return steps
+
+
+@pytest.mark.reliability("fault")
+def test_5_the_audit_fails_on_the_array_whose_only_key_file_is_damaged_and_its_markdown_names_it(situation_5):
+    run, doc, text = situation_5["audit_only_damaged"]
+    only = situation_5["only"]
+    assert situation_5["first"].rc == 0, situation_5["first"]
+    assert run.rc == 2, run
+    assert recap(run) == {"localhost": 0, HOST: 1}, run.stdout[-3000:]
+    assert doc["ok"] is False and doc["arrays_not_covered"] == [HOST] and doc["arrays_with_damaged_files"] == [HOST]
+    assert doc["damaged_key_files"] == [{"array": HOST, "path": only, "blocking": True}]
+    [damaged] = doc["arrays"][0]["damaged_files"]
+    # the report's bytes are the disk's: the file as it is now, against its manifest
+    assert (damaged["size"], damaged["sha256"]) == situation_5["damaged_bytes"][::2]
+    assert damaged["manifest_sha256"] == manifest(only)["sha256"] != damaged["sha256"]
+    assert damaged["newest"] is True and len(damaged["only_holder_of"]) == len(situation_5["before_flip"]["keys"])
+    assert "## Damaged key files" in text and "%s (made %s): **not covered**" % (only, manifest(only)["created_utc"]) in text
+    assert "%s is damaged" % only in run.final_failure()
+
+
+@pytest.mark.reliability("bad_input")
+def test_5_with_keys_lost_and_the_only_holder_damaged_the_refusal_names_it_and_no_restore_from_it(situation_5):
+    run, log, before, after = situation_5["refused"]
+    only = situation_5["only"]
+    assert run.rc != 0, run
+    assert lost_groups(before) == ["1-1"] and lost_groups(after) == ["1-1"]
+    assert no_writes(log), write_requests(log)
+    assert situation_5["listing_after_refusal"] == situation_5["listing_before_refusal"]  # nothing written or deleted
+    msg = run.final_failure()
+    assert "are DAMAGED" in msg and only in msg, msg
+    assert "backup hosts" in msg and "encryption_key_restore_source=kms" in msg, msg
+    assert "ansible-playbook" not in msg and "encryption_key_restore_path" not in msg, msg  # no restore from the damaged file
+    assert "no key file holds them" not in msg.lower(), msg
+
+
+@pytest.mark.reliability("fault")
+def test_5_the_next_backup_warns_naming_the_damaged_file_writes_a_good_one_and_leaves_it(situation_5):
+    run, log, before, after = situation_5["next"]
+    only = situation_5["only"]
+    assert run.rc == 0, run
+    warnings = [line for line in (run.stdout + run.stderr).splitlines() if "DAMAGED key file(s) of this array" in line]
+    assert len(warnings) == 1 and only in warnings[0], run.stdout[-3000:] + run.stderr[-3000:]
+    old, new = situation_5["listing_after_refusal"], situation_5["listing_after_next"]
+    assert new[os.path.basename(only)] == old[os.path.basename(only)]  # the damaged file is left as it is
+    made = [f for f in new if f.endswith(".ekf") and f not in old]
+    assert len(made) == 1, (sorted(old), sorted(new))
+    good = os.path.join(situation_5["dir"], made[0])
+    assert manifest(good)["sha256"] == new[made[0]][2] and manifest(good)["size"] == new[made[0]][0]
+    # the array counted the backup
+    backups = {k["keyId"]: k["numOfBackups"] for k in before["keys"]}
+    assert all(k["numOfBackups"] == backups[k["keyId"]] + 1 for k in after["keys"]), after["keys"]
+    assert_green(after)
+
+
+@pytest.mark.reliability("fault")
+def test_5_after_a_good_backup_the_audit_is_green_and_its_markdown_still_names_the_damaged_file(situation_5):
+    run, doc, text = situation_5["audit_after_next"]
+    only = situation_5["only"]
+    assert run.rc == 0, run
+    assert recap(run) == {"localhost": 0, HOST: 0}
+    assert doc["ok"] is True and doc["arrays_with_damaged_files"] == []
+    assert doc["damaged_key_files"] == [{"array": HOST, "path": only, "blocking": False}]
+    assert "## Damaged key files" in text and only in text and "**not covered**" not in text
+
+
+@pytest.mark.reliability("fault")
+def test_audit_with_two_arrays_one_uncovered_fails_only_the_uncovered_arrays_host(sim, tmp_path):
+    """The covered array is first in the inventory (where run_once ran the old failing task): it stays ok."""
+    site = Site(tmp_path / "control-node", sim)
+    covered, empty = str(tmp_path / "covered"), str(tmp_path / "empty")
+    sim.control.reset()
+    assert site.backup(covered).rc == 0
+    os.makedirs(empty, mode=0o700)
+    with open(site.inventory) as handle:
+        inventory = json.load(handle)
+    first = inventory["vsp_arrays"]["hosts"][HOST]
+    inventory["vsp_arrays"]["hosts"] = {"array01": dict(first, vsp_audit_backup_dir=covered),
+                                        "array02": dict(first, vsp_audit_backup_dir=empty)}
+    with open(site.inventory, "w") as handle:
+        json.dump(inventory, handle, indent=1)
+    sim.control.clear_requests()
+    run, doc, text = audit(site, covered, "audit-two")
+    assert run.rc == 2, run
+    assert recap(run) == {"localhost": 0, "array01": 0, "array02": 1}, run.stdout[-3000:]
+    assert [r["host"] for r in run.failures()] == ["array02"]
+    assert "array02 is not covered" in run.final_failure() and "array01" not in run.final_failure()
+    assert doc["arrays_not_covered"] == ["array02"] and doc["arrays_covered"] == 1
+    assert no_writes(sim.control.requests_log())

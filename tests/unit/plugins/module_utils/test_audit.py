@@ -100,14 +100,93 @@ def test_a_dek_held_for_another_drive_is_uncovered(tmp_path, fast_kdf):
         ['the newest verified file holds it for drive HDD00-01, the array for HDD00-07']]
 
 
-def test_a_damaged_newest_file_is_passed_over_and_the_older_one_judged(tmp_path, fast_kdf):
+def test_a_damaged_newest_file_makes_the_array_not_covered_though_an_older_file_holds_every_key(tmp_path, fast_kdf):
+    """The last backup is damaged: the older file is judged for the keys, and the damaged newest file is a problem of
+    its own (issue #24: the audit was green)."""
     write_key_file(tmp_path, 'old.ekf', keys=array_keys(), day=1)
     damage_file(write_key_file(tmp_path, 'new.ekf', keys=array_keys(), day=1, hour=12))
     result = run(tmp_path)
-    assert result['newest_verified_file']['name'] == 'old.ekf' and result['covered'] is True
+    assert result['newest_verified_file']['name'] == 'old.ekf' and result['uncovered_keys'] == []
+    assert result['covered'] is False
     assert result['files']['verified'] == 1
     assert result['files']['unverified'] == [{'name': 'new.ekf', 'created_utc': '2026-11-01T12:00:00Z',
-                                              'reason': 'does not match its manifest (sha256 or size)'}]
+                                              'reason': 'does not match its manifest (sha256 or size)', 'damaged': True}]
+    [damaged] = result['damaged_files']
+    assert damaged['path'] == str(tmp_path / 'new.ekf') and damaged['newest'] is True and damaged['blocking'] is True
+    assert damaged['only_holder_of'] == [] and damaged['size'] == damaged['manifest_size'] + 1
+    assert result['problems'] == [audit.damaged_problem(damaged, False)]
+    assert result['problems'][0].startswith('the key file %s is damaged: its bytes no longer match its manifest (' % damaged['path'])
+    assert 'and it is the newest key file of this array. A restore from it would fail' in result['problems'][0]
+
+
+def test_a_damaged_only_file_is_the_only_holder_of_every_key_and_named_once(tmp_path, fast_kdf):
+    path = write_key_file(tmp_path, 'only.ekf', keys=array_keys(), day=1, password=BACKUP_PASSWORD)
+    damage_file(path)
+    result = run(tmp_path, deriver=mf.Deriver(BACKUP_PASSWORD))
+    [damaged] = result['damaged_files']
+    assert damaged['newest'] is True and damaged['blocking'] is True
+    assert damaged['only_holder_of'] == ['DEK 1', 'DEK 2', 'CEK 100', 'KEK 200', 'FREE 300', 'FREE 301']
+    assert result['problems'] == [audit.damaged_problem(damaged, True), 'no key file of this array there is verified']
+    assert ('its bytes no longer match its authenticated manifest' in result['problems'][0]
+            and 'the only one that holds keys DEK 1, DEK 2, CEK 100, KEK 200, FREE 300, FREE 301' in result['problems'][0])
+    assert sum(p.count('only.ekf') for p in result['problems']) == 1  # said once
+
+
+def test_a_damaged_older_file_behind_a_newer_verified_one_is_listed_not_blocking(tmp_path, fast_kdf):
+    damage_file(write_key_file(tmp_path, 'old.ekf', keys=array_keys(), day=1, hour=1))
+    write_key_file(tmp_path, 'new.ekf', keys=array_keys(), day=1, hour=12)
+    result = run(tmp_path)
+    assert result['covered'] is True and result['problems'] == []
+    assert [(d['name'], d['newest'], d['only_holder_of'], d['blocking']) for d in result['damaged_files']] == [
+        ('old.ekf', False, [], False)]
+
+
+def test_a_damaged_older_file_that_alone_holds_a_key_blocks(tmp_path, fast_kdf):
+    """The newer verified file lacks DEK 2 (its drive's key came back from a restore of the older file, say)."""
+    damage_file(write_key_file(tmp_path, 'old.ekf', keys=array_keys(), day=1, hour=1))
+    write_key_file(tmp_path, 'new.ekf', keys=array_keys({'1': 'HDD00-00'}), day=1, hour=12)
+    result = run(tmp_path)
+    [damaged] = result['damaged_files']
+    assert (damaged['newest'], damaged['only_holder_of'], damaged['blocking']) == (False, ['DEK 2'], True)
+    assert result['covered'] is False and audit.damaged_problem(damaged, False) in result['problems']
+    assert 'the only one that holds key DEK 2.' in audit.damaged_problem(damaged, False)
+
+
+def test_a_mismatch_under_a_manifest_of_another_password_is_not_called_damaged(tmp_path, fast_kdf):
+    """Only a manifest the password authenticates makes a mismatching file *damaged* (anyone could write the rest)."""
+    damage_file(write_key_file(tmp_path, 'other.ekf', keys=array_keys(), day=1, hour=12, password='another-Password-1'))
+    write_key_file(tmp_path, 'a.ekf', keys=array_keys(), day=1, password=BACKUP_PASSWORD)
+    result = run(tmp_path, deriver=mf.Deriver(BACKUP_PASSWORD))
+    assert result['damaged_files'] == [] and result['covered'] is True, result['problems']
+    assert result['files']['unverified'][0]['damaged'] is False
+
+
+def test_report_and_markdown_name_every_damaged_file_and_the_arrays_it_leaves_uncovered(tmp_path, fast_kdf):
+    one, two = tmp_path / 'one', tmp_path / 'two'
+    one.mkdir()
+    two.mkdir()
+    damage_file(write_key_file(one, 'only.ekf', keys=array_keys(), day=1))
+    damage_file(write_key_file(two, 'older.ekf', keys=array_keys(), day=1, hour=1))
+    write_key_file(two, 'newer.ekf', keys=array_keys(), day=1, hour=12)
+    arrays = [dict(run(one), name='vsp01'), dict(run(two), name='vsp02')]
+    doc = audit.report(arrays, 26, now=NOW)
+    assert doc['ok'] is False and doc['arrays_not_covered'] == ['vsp01'] and doc['arrays_with_damaged_files'] == ['vsp01']
+    assert doc['damaged_key_files'] == [{'array': 'vsp01', 'path': str(one / 'only.ekf'), 'blocking': True},
+                                        {'array': 'vsp02', 'path': str(two / 'older.ekf'), 'blocking': False}]
+    text = audit.markdown(doc)
+    assert '## Damaged key files' in text
+    assert ('* vsp01: %s (made 2026-11-01T02:00:00Z): **not covered**: the newest key file of the array and the only '
+            'holder of DEK 1, DEK 2, CEK 100, KEK 200, FREE 300, FREE 301' % (one / 'only.ekf')) in text
+    assert ('* vsp02: %s (made 2026-11-01T01:00:00Z): a newer verified file holds every key of the array it holds'
+            % (two / 'older.ekf')) in text
+
+
+def test_markdown_caps_the_damaged_files_it_lists(tmp_path, fast_kdf):
+    for i in range(audit.DAMAGED_SHOWN + 3):
+        damage_file(write_key_file(tmp_path, 'f%02d.ekf' % i, keys=array_keys(), day=1, hour=i % 24))
+    text = audit.markdown(audit.report([run(tmp_path)], 26, now=NOW))
+    assert text.count('.ekf (made') == audit.DAMAGED_SHOWN
+    assert '* and 3 more (the JSON report lists them all)' in text
 
 
 def test_no_verified_file_every_key_uncovered(tmp_path, fast_kdf):

@@ -21,8 +21,9 @@ def test_backup_refusal_word_for_word():
         'holds them. The newest key file that holds them: /b/a.ekf. Restore the keys: CMD. To write a file anyway '
         '(retention then deletes nothing), set encryption_key_backup_allow_lost_keys=true.')
     assert ('holds them. No key file in the backup directory holds them all (by the manifests). A good copy may be on the '
-            'backup hosts (restore with encryption_key_restore_from_host) or on the KMS (encryption_key_restore_source=kms). '
-            'Restore the keys: CMD.') in rt.backup_refusal(INFO, {}, 'CMD')
+            'backup hosts (restore with encryption_key_restore_from_host=<host>) or on the KMS '
+            '(encryption_key_restore_source=kms). Restore the keys from that good copy: a restore from the backup directory '
+            'would find no file to use. To write') in rt.backup_refusal(INFO, {}, 'CMD')
 
 
 def test_backup_summary_reason_defaults_to_requested():

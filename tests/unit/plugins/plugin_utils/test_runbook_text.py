@@ -263,7 +263,33 @@ def test_backup_refusal_names_groups_holder_and_restore_command():
 def test_backup_refusal_without_holder_says_where_a_good_copy_may_be():
     text = rt.backup_refusal(INFO, {}, 'cmd')
     assert 'No key file in the backup directory holds them all (by the manifests). A good copy may be on the backup hosts ' \
-           '(restore with encryption_key_restore_from_host) or on the KMS (encryption_key_restore_source=kms).' in text
+           '(restore with encryption_key_restore_from_host=<host>) or on the KMS (encryption_key_restore_source=kms).' in text
+    assert 'cmd' not in text  # a restore from the directory cannot work: not suggested
+
+
+def test_backup_refusal_with_only_a_damaged_file_names_it_and_the_good_copies_not_a_restore_from_it():
+    damaged = {'path': '/Backups/VSP01/Only.ekf', 'counts': False, 'damaged': True, 'created_utc': '2026-12-01T02:00:04Z',
+               'trust': 'does not match its manifest (sha256 or size): damaged, or not the file that was backed up',
+               'manifest': {'dek_locations': {'1': 'HDD01-01', '2': 'HDD01-10'}}}
+    text = rt.backup_refusal(INFO, {'holders': [], 'files': [damaged]},
+                             "ansible-playbook restore.yml -e '{\"encryption_key_restore_path\": \"/Backups/VSP01\"}'",
+                             copy_hosts=['backup01', 'backup02'])
+    assert ('The only key file(s) in the backup directory that claim to hold them are DAMAGED - their bytes no longer match '
+            'their authenticated manifest, so a restore from them would fail: /Backups/VSP01/Only.ekf (made '
+            '2026-12-01T02:00:04Z). A good copy may be on the backup hosts [backup01, backup02] (restore with '
+            'encryption_key_restore_from_host=<host>) or on the KMS (encryption_key_restore_source=kms).') in text
+    assert 'ansible-playbook' not in text and 'encryption_key_restore_path' not in text
+    assert 'Restore the keys from that good copy: a restore from the backup directory would find no file to use.' in text
+
+
+def test_backup_refusal_caps_the_damaged_files_and_counts_the_other_claimants():
+    lost = {'dek_locations': {'1': 'HDD01-01', '2': 'HDD01-10'}}
+    files = [{'path': '/b/d%d.ekf' % i, 'counts': False, 'damaged': True, 'manifest': lost} for i in range(5)]
+    files.append({'path': '/b/other-password.ekf', 'counts': False, 'damaged': False, 'trust': 'x', 'manifest': lost})
+    text = rt.backup_refusal(INFO, {'files': files}, 'cmd')
+    assert '/b/d0.ekf (made ?); /b/d1.ekf (made ?); /b/d2.ekf (made ?) (and 2 more).' in text
+    assert '/b/d3.ekf' not in text and 'other-password' not in text
+    assert ' 1 other file(s) claiming them do not count either' in text
 
 
 def test_backup_refusal_with_only_a_damaged_holder_says_so():
