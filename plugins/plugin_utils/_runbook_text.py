@@ -18,7 +18,7 @@ import json
 import re
 import shlex
 
-from ansible_collections.vsp.encryption.plugins.module_utils._lists import id_ranges
+from ansible_collections.vsp.encryption.plugins.module_utils._lists import capped, id_ranges
 from ansible_collections.vsp.encryption.plugins.module_utils._validate import text_list as _text_list
 
 AWX_TEMPLATE_VARS = ('awx_job_template_name', 'tower_job_template_name')
@@ -239,6 +239,11 @@ def backup_summary(info, *, files=None, backup=None, kms=None, retention=None, c
         lines.append('File: no new backup: %s.' % files.get('backup_reason'))
     else:
         lines.append('File: not requested.')
+    damaged = backup.get('damaged_files') or []
+    if damaged:
+        lines.append('Damaged: %d key file(s) of this array no longer match their manifest (%s): neither used nor deleted; '
+                     'replace them from a good copy or delete them (the warning says more).'
+                     % (len(damaged), capped([d.get('path') for d in damaged], 3)))
     if lost_keys_override:
         lines.append('Warning: keys of parity groups %s are lost and encryption_key_backup_allow_lost_keys is set: the new '
                      'file lacks them, and retention deleted nothing.' % ids(info.get('lost_parity_groups')))

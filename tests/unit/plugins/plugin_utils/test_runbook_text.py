@@ -331,3 +331,15 @@ def test_backup_summary_not_needed_check_mode_and_override():
     assert check[1] == 'File: would write /B/N.ekf (requested).'
     assert check[2] == 'KMS: would back up the keys to the key management server.'
     assert rt.backup_summary(INFO)[1] == 'File: not requested.'
+
+
+def test_backup_summary_names_the_damaged_files_above_the_recap():
+    """Ansible prints a task's warnings after the play recap: the summary says it where the operator reads."""
+    damaged = [{'path': '/b/936000412345_2026120%dT020000Z.ekf' % i} for i in range(1, 6)]
+    lines = rt.backup_summary(INFO, files={'backup_needed': True, 'backup_reason': 'r'},
+                              backup={'changed': True, 'path': '/b/new.ekf', 'size': 1, 'sha256': 'ab', 'damaged_files': damaged})
+    assert ('Damaged: 5 key file(s) of this array no longer match their manifest (/b/936000412345_20261201T020000Z.ekf, '
+            '/b/936000412345_20261202T020000Z.ekf, /b/936000412345_20261203T020000Z.ekf and 2 more): neither used nor '
+            'deleted; replace them from a good copy or delete them (the warning says more).') in lines
+    assert not any(line.startswith('Damaged') for line in rt.backup_summary(INFO, backup={'damaged_files': []}))
+
