@@ -151,6 +151,9 @@ def choose_file(params, storage, lost_drives, deriver):
     that of the bytes checked (None without a manifest check), the only bytes the restore may upload."""
     path = params['path']
     verify = params.get('verify_manifest', True)
+    if path.endswith(mf.MANIFEST_SUFFIX) and not os.path.isdir(path):
+        raise VspApiError('path: %s is a manifest, not a key file. Give the key file it describes: %s (or the directory '
+                          'of the key files).%s' % (path, path[:-len(mf.MANIFEST_SUFFIX)], NOTHING_SENT))
     validate.named_file_without_manifest(path, verify)
     if os.path.isdir(path):
         files, ignored = key_files.scan(path, storage.get('storage_device_id'))

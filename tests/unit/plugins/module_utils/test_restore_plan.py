@@ -153,6 +153,15 @@ def test_named_file_without_manifest_refused(tmp_path):
     assert 'verify_manifest: false' in msg
 
 
+@pytest.mark.parametrize('verify_manifest', [True, False])
+def test_a_manifest_named_instead_of_its_key_file_is_refused_naming_the_key_file(tmp_path, fast_kdf, verify_manifest):
+    path = write_key_file(tmp_path, 'k.ekf', locations=ALL, password=BACKUP_PASSWORD)
+    msg = refused(Api(LOST_1_1), path + '.manifest.json', verify_manifest=verify_manifest)
+    assert msg.startswith('path: %s.manifest.json is a manifest, not a key file. Give the key file it describes: %s (or the '
+                          'directory of the key files).' % (path, path)), msg
+    assert '.manifest.json.manifest.json' not in msg
+
+
 def test_named_file_without_manifest_accepted_with_verify_manifest_false(tmp_path):
     path = tmp_path / 'k.ekf'
     path.write_bytes(b'keys')
