@@ -50,10 +50,11 @@ changelog-lint: $(STAMP)
 	$(BIN)/antsibull-changelog lint
 	$(BIN)/antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
 
-# Built from the repository root, so galaxy.yml's build_ignore is what keeps the tarball clean.
-galaxy-build: $(STAMP)
+# Built from the repository root, so galaxy.yml's build_ignore is what keeps the tarball clean. It needs
+# ansible-galaxy only: the demo's small venv (mk/demo-venv.mk; the full toolchain when it is already installed).
+galaxy-build: $(DEMO_STAMP)
 	@rm -rf $(DIST); mkdir -p $(DIST)
-	$(BIN)/ansible-galaxy collection build --force --output-path $(DIST) .
+	$(DEMO_BIN)/ansible-galaxy collection build --force --output-path $(DIST) .
 
 ee: galaxy-build $(DOCS_STAMP)
 	@rm -rf $(EE_CONTEXT)
