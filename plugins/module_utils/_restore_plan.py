@@ -384,7 +384,7 @@ def plan_lines(plan):
     sid = plan['storage'].get('storage_device_id')
     if plan['lost_parity_groups']:
         lines.append('Array %s: parity group(s) %s have lost keys (drives without a DEK: %s).'
-                     % (sid, ids_text(plan['lost_parity_groups']), ids_text(plan['lost_drives'])))
+                     % (sid, ids_text(plan['lost_parity_groups']), '[%s]' % key_files.capped(plan['lost_drives'])))
     else:
         lines.append('Array %s: no encrypted parity group shows lost keys.' % sid)
     lines.append('Evidence: %s. If you know keys are lost but the array shows none (an array that keeps lost keys listed), '

@@ -217,7 +217,7 @@ def backup_refusal(info, files, restore_command, copy_hosts=None):
             '%s %s To write a file anyway (retention then deletes nothing), set '
             'encryption_key_backup_allow_lost_keys=true.'
             % (ids(info.get('lost_parity_groups')), (info.get('storage') or {}).get('storage_device_id'),
-               ids(info.get('lost_drives')), holder, restore))
+               '[%s]' % capped(info.get('lost_drives') or []), holder, restore))
 
 
 def backup_summary(info, *, files=None, backup=None, kms=None, retention=None, check_mode=False, lost_keys_override=False,

@@ -343,3 +343,9 @@ def test_backup_summary_names_the_damaged_files_above_the_recap():
             'deleted; replace them from a good copy or delete them (the warning says more).') in lines
     assert not any(line.startswith('Damaged') for line in rt.backup_summary(INFO, backup={'damaged_files': []}))
 
+
+
+def test_backup_refusal_caps_the_lost_drives():
+    info = dict(INFO, lost_drives=['HDD%02d-%02d' % (i // 8, i % 8) for i in range(40)])
+    text = rt.backup_refusal(info, {'holders': ['/b/k.ekf']}, 'CMD')
+    assert '(drives without a DEK: [HDD00-00, HDD00-01, HDD00-02, HDD00-03, HDD00-04, HDD00-05, HDD00-06, HDD00-07 and 32 more])' in text
