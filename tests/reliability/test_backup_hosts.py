@@ -144,7 +144,7 @@ def stores(sim, sshd, tmp_path_factory):
     aged = {"local": age_backups(local, [BACKUP_PASSWORD, ROTATED_PASSWORD]),
             "remote": age_backups(remote, [BACKUP_PASSWORD, ROTATED_PASSWORD])}
     third = run_shipped(work, inventory, "vsp.encryption.backup_encryption_keys",
-                        dict(base, encryption_key_backup_password=ROTATED_PASSWORD, encryption_key_backup_skip_unchanged=False))
+                        dict(base, encryption_key_backup_password=ROTATED_PASSWORD, encryption_key_backup_force=True))
     return {"work": work, "inventory": inventory, "local": local, "remote": remote, "first": first,
             "second": second, "after_first": after_first, "after_second": after_second, "aged": aged, "third": third,
             "summary": summary}

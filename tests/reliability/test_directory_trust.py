@@ -138,7 +138,7 @@ def test_a_newer_file_of_another_password_never_makes_retention_delete_ours(site
     assert site.backup(site.dir).rc == 0
     ours = only_backup(site.dir)
     age_backups(site.dir, [BACKUP_PASSWORD])
-    other = site.backup(site.dir, password=OTHER_PASSWORD, encryption_key_backup_skip_unchanged=False)
+    other = site.backup(site.dir, password=OTHER_PASSWORD, encryption_key_backup_force=True)
     assert other.rc == 0, other
     theirs = [os.path.join(site.dir, f) for f in key_files(site.dir) if os.path.join(site.dir, f) != ours]
     assert len(theirs) == 1
@@ -271,7 +271,7 @@ def test_two_backups_at_once_serialise_and_keep_each_others_files(site, sim, tmp
     other = Site(tmp_path / "second-control-node", sim)
     sim.control.clear_requests()
     sim.control.add_fault(method="POST", path="file/actions/backup", delay_ms=4000, times=1)
-    extra = {"encryption_key_backup_keep": 1, "encryption_key_backup_skip_unchanged": False}
+    extra = {"encryption_key_backup_keep": 1, "encryption_key_backup_force": True}
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         runs = [pool.submit(s.backup, site.dir, **extra) for s in (site, other)]
         results = [r.result() for r in runs]

@@ -172,6 +172,9 @@ def bad_role_cases(files):
                  "encryption_key_backup_destinations": ["tape"]}, ["encryption_key_backup_destinations", "tape"]),
         BadRole("backup role without a password", "encryption_key_backup", {"encryption_key_backup_dir": files["newdir"]},
                 ["backup_password"]),
+        BadRole("backup role with the variable renamed before 1.0", "encryption_key_backup",
+                {"encryption_key_backup_dir": files["newdir"], "encryption_key_backup_password": BACKUP_PASSWORD,
+                 "encryption_key_backup_skip_unchanged": False}, ["encryption_key_backup_skip_unchanged is now encryption_key_backup_force"]),
         # the array is checked in the backup module's own run, before its keys are read or anything is written
         BadRole("backup role on another array than the inventory names", "encryption_key_backup",
                 {"encryption_key_backup_dir": files["newdir"], "encryption_key_backup_password": BACKUP_PASSWORD,
