@@ -12,7 +12,7 @@ DOCUMENTATION = r'''
 ---
 module: array_api_check
 short_description: Check, read only, that a Hitachi VSP answers its REST API as this collection expects
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - A first-contact check to run against a production array at any time. It sends only C(GET) requests,
     inside its own session (one log in, one log out); it changes nothing and reads no key material.

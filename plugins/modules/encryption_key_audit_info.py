@@ -12,7 +12,7 @@ DOCUMENTATION = r'''
 ---
 module: encryption_key_audit_info
 short_description: Audit the key backups of one Hitachi VSP - the keys no verified key file holds, the age of the newest
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Compares what the array lists (the result of M(vsp.encryption.encryption_key_info)) with the key files of this array
     in O(path) (by manifest, as M(vsp.encryption.encryption_key_file_info) reads them), on the host that runs the module.

@@ -12,7 +12,7 @@ DOCUMENTATION = r'''
 ---
 module: encryption_key_backup
 short_description: Back up the encryption keys of a Hitachi VSP to a password-protected file or to the KMS
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Makes a secondary backup of the encryption keys of the storage system.
   - Before a backup it checks that the array is the one expected (O(expected_storage_device_id),

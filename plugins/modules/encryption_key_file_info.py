@@ -12,7 +12,7 @@ DOCUMENTATION = r'''
 ---
 module: encryption_key_file_info
 short_description: The key backup files of one Hitachi VSP in a directory, what each holds, and what to keep
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Reads the key files (C(*.ekf)) in O(path) and their manifests, on the host that runs the module. It does not
     talk to the storage system and changes nothing.

@@ -12,7 +12,7 @@ DOCUMENTATION = r'''
 ---
 module: encryption_key_info
 short_description: List the encryption keys of a Hitachi VSP and check which parity groups lost theirs
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Lists the encryption keys by type (C(DEK), C(CEK), C(KEK), C(FREE)) with how often each was backed up
     (C(numOfBackups)), the counts by type and the identity of the storage system.

@@ -12,7 +12,7 @@ DOCUMENTATION = r'''
 ---
 module: encryption_key_restore
 short_description: Restore lost encryption keys of a Hitachi VSP from a backup file or from the KMS
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Restores, from a secondary backup, the encryption keys whose key information the storage system lost
     (keys that were not lost are left alone).

@@ -12,7 +12,7 @@ DOCUMENTATION = r'''
 ---
 module: pool_volume_info
 short_description: List the pool volumes of parity groups or pools of a Hitachi VSP
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Lists pool volumes (LDEVs with the C(POOL) attribute) with their status, pool, parity groups and whether
     their parity group is encrypted, and counts them by status.

@@ -12,7 +12,7 @@ DOCUMENTATION = r'''
 ---
 module: pool_volume_state
 short_description: Block or recover the pool volumes of parity groups, pools or LDEV ids
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Selects pool volumes (LDEVs with the C(POOL) attribute) by parity group, pool or LDEV id and brings
     them to O(state=blocked) (C(BLK)) or O(state=normal) (C(NML)) with the C(change-status) action of

@@ -178,12 +178,13 @@ def verify_problems(lost_groups, volumes, pools=None):
     return ('Verification failed: %s.' % '; '.join(problems)) if problems else ''
 
 
-def backup_refusal(info, files, restore_command, copy_hosts=None):
+def backup_refusal(info, files, restore_command, copy_hosts=None, kms_command=None):
     """Why the nightly backup writes nothing while keys are lost, which file holds them, what to do.
 
     ``files``: the result of ``encryption_key_file_info`` on the backup directory (``holders``, and ``files`` with
     ``counts``, ``trust``, ``damaged`` and ``manifest``); ``restore_command``: a restore from that directory, suggested
-    only when a file there that counts holds the lost keys; ``copy_hosts``: the backup hosts, where a good copy may be."""
+    only when a file there that counts holds the lost keys; ``copy_hosts``: the backup hosts, where a good copy may be;
+    ``kms_command``: a restore from the key management server, when the site backs up there."""
     holders = files.get('holders') or []
     lost = set(info.get('lost_drives') or [])
     # files whose manifest claims the lost keys but that do not count (damaged, another password, not authenticated)
@@ -207,17 +208,23 @@ def backup_refusal(info, files, restore_command, copy_hosts=None):
         shown = '; '.join('%s %s' % (f.get('path'), f.get('trust')) for f in claimed[:3])
         more = ' (and %d more)' % (len(claimed) - 3) if len(claimed) > 3 else ''
         holder = 'Only key files that do not count claim to hold them: %s%s. %s' % (shown, more, elsewhere)
+    elif 'files' not in files and kms_command:
+        holder = ''  # no backup directory: the keys are backed up to the key management server only
     else:
         holder = 'No key file in the backup directory holds them all (by the manifests). %s' % elsewhere
     # a restore from the directory works only from a file there that counts and holds the keys
-    restore = ('Restore the keys: %s.' % restore_command if holders else
-               'Restore the keys from that good copy: a restore from the backup directory would find no file to use.')
+    if holders:
+        restore = 'Restore the keys: %s.' % restore_command
+    elif kms_command:
+        restore = 'Restore the keys from the key management server, where this site backs them up: %s.' % kms_command
+    else:
+        restore = 'Restore the keys from that good copy: a restore from the backup directory would find no file to use.'
     return ('Keys of parity group(s) %s of array %s are lost (drives without a DEK: %s). No backup was written and none '
             'was deleted: a backup now would lack those keys, and retention could delete the only file that holds them. '
-            '%s %s To write a file anyway (retention then deletes nothing), set '
+            '%s%s To write a file anyway (retention then deletes nothing), set '
             'encryption_key_backup_allow_lost_keys=true.'
             % (ids(info.get('lost_parity_groups')), (info.get('storage') or {}).get('storage_device_id'),
-               '[%s]' % capped(info.get('lost_drives') or []), holder, restore))
+               '[%s]' % capped(info.get('lost_drives') or []), holder + ' ' if holder else '', restore))
 
 
 def backup_summary(info, *, files=None, backup=None, kms=None, retention=None, check_mode=False, lost_keys_override=False,

@@ -36,6 +36,8 @@ def test_tarball_holds_only_the_collection(tarball, tarball_members, request):
         "the release tarball holds %s: add them to build_ignore in galaxy.yml\n%s" % (", ".join(leaked), listing))
     junk = [n for n in names if NEVER_ANYWHERE.search(n)]
     assert not junk, "the release tarball holds build or cache files: %s" % junk
+    demo = [n for n in names if n.startswith(("playbooks/demo_", "playbooks/inventory/demo"))]
+    assert not demo, "the demo's playbooks run from a checkout against the simulator (not shipped): %s" % demo
     links = [m.name for m in tarball_members if m.issym() or m.islnk()]
     assert not links, "the release tarball holds links (they break installation): %s" % links
     for required in ("meta/runtime.yml", "README.md", "requirements.txt", "changelogs/changelog.yaml"):

@@ -349,3 +349,14 @@ def test_backup_refusal_caps_the_lost_drives():
     info = dict(INFO, lost_drives=['HDD%02d-%02d' % (i // 8, i % 8) for i in range(40)])
     text = rt.backup_refusal(info, {'holders': ['/b/k.ekf']}, 'CMD')
     assert '(drives without a DEK: [HDD00-00, HDD00-01, HDD00-02, HDD00-03, HDD00-04, HDD00-05, HDD00-06, HDD00-07 and 32 more])' in text
+
+
+def test_backup_refusal_of_a_kms_only_site_gives_the_restore_from_the_kms():
+    text = rt.backup_refusal(INFO, {}, 'FROM-DIR', kms_command='FROM-KMS')
+    assert 'Restore the keys from the key management server, where this site backs them up: FROM-KMS.' in text
+    assert 'FROM-DIR' not in text and 'backup directory' not in text, text
+
+
+def test_backup_refusal_prefers_a_holder_in_the_directory_to_the_kms():
+    text = rt.backup_refusal(INFO, {'holders': ['/b/k.ekf'], 'files': []}, 'FROM-DIR', kms_command='FROM-KMS')
+    assert 'Restore the keys: FROM-DIR.' in text and 'FROM-KMS' not in text
