@@ -40,6 +40,9 @@ def array():
     return Api(groups, drives)
 
 
+# Every encrypted group of the array (none named)
+
+
 def test_every_encrypted_group_in_numeric_order_with_two_reads():
     api = array()
     deks = [dek(1, 'HDD10-00'), dek(2, 'HDD02-00'), dek(3, 'HDD01-00'), dek(4, 'HDD01-10')]
@@ -59,6 +62,21 @@ def test_nothing_lost():
     deks = [dek(i, loc) for i, (loc, g) in enumerate(api.drives) if g]
     cov = parity_group_coverage(api, deks)
     assert cov['lost_parity_groups'] == [] and cov['lost_drives'] == []
+
+
+def test_external_groups_sort_after_numbered_ones():
+    api = Api({'E1-1': True, '61-1': True, '2-1': True}, [])
+    assert [r['parity_group_id'] for r in parity_group_coverage(api, [])['parity_groups']] == ['2-1', '61-1', 'E1-1']
+
+
+def test_an_encrypted_group_without_drives_is_reported_empty():
+    api = Api({'1-1': True}, [])
+    assert parity_group_coverage(api, [])['parity_groups'] == [{
+        'parity_group_id': '1-1', 'is_encryption_enabled': True, 'drive_locations': [], 'drives_without_key': [],
+        'keys_lost': False}]
+
+
+# Named groups
 
 
 def test_named_groups_include_unencrypted_ones_never_lost():
@@ -88,3 +106,13 @@ def test_drives_of_another_group_in_a_filtered_answer_are_not_counted():
     cov = parity_group_coverage(api, [dek(1, 'HDD01-00')], ['1-1'])
     assert cov['parity_groups'][0]['drive_locations'] == ['HDD01-00']
     assert cov['lost_parity_groups'] == []
+
+
+def test_a_drive_without_its_group_field_counts_for_the_group_asked_for():
+    class NoGroupField(Api):
+        def list_drives(self, parity_group_id=None):
+            return [{'driveLocationId': 'HDD01-00'}]
+
+    api = NoGroupField({'1-1': True}, [])
+    result = parity_group_coverage(api, [], ['1-1'])
+    assert result['lost_drives'] == ['HDD01-00'] and result['lost_parity_groups'] == ['1-1']
