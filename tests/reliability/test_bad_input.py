@@ -88,7 +88,9 @@ def cases(files, sim, other):
         Bad("backup mode not octal", "local", "encryption_key_backup", dict(backup, mode="0abc"), ["mode", "octal"]),
         Bad("backup destination unknown", "local", "encryption_key_backup", dict(backup, destination="tape"), ["destination"]),
         # a fixed file the collection cannot vouch for (no manifest) is refused after the reads, never replaced unseen
-        Bad("backup path exists without a manifest, force false", "array", "encryption_key_backup", dict(backup, path=files["existing"]),
+        # (allow_lost_keys: this array has lost keys, which would be refused first)
+        Bad("backup path exists without a manifest, force false", "array", "encryption_key_backup",
+            dict(backup, path=files["existing"], allow_lost_keys=True),
             ["path", files["existing"], "has no manifest", "force=true"]),
         # -- encryption_key_restore
         Bad("restore password too short", "local", "encryption_key_restore", dict(restore, backup_password=short), ["backup_password", "too short"]),
