@@ -18,7 +18,6 @@ import pytest
 from key_file_helpers import without_hanging
 
 from ansible_collections.vsp.encryption.plugins.module_utils import _backup_file as bf
-from ansible_collections.vsp.encryption.plugins.module_utils import _validate as validate
 from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError
 
 
@@ -802,75 +801,63 @@ def test_sha256_file_follows_a_symlink_only_when_asked(tmp_path):
     assert info.value.errno == errno.ELOOP
 
 
-# -- the password and mode rules of a key file (_validate.backup_password, _validate.key_file_mode) ---------------------
-PW_RULE = ('backup_password must be 6 to 255 characters long and use only letters A-Z a-z, digits 0-9 and the '
-           'symbols %s (no spaces)' % validate.PASSWORD_SYMBOLS)
-MODE_RULE = ("the rule: a quoted octal text of the owner's permissions, for example '0600' (or '0640' for "
-             "group read); no setuid/setgid/sticky bit, no group write, nothing for others")
+# -- the backup directory: ensure_directory; the check of a written file -----------------------------------------------------------------------------
+def test_ensure_directory_creates_by_default(tmp_path):
+    path = str(tmp_path / 'a' / 'b')
+    assert bf.ensure_directory(path, 0o700) == {'path': path, 'created': True, 'mode_changed': False}
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o700
 
 
-def test_password_refusals_word_for_word():
-    assert msg(validate.backup_password, None) == 'backup_password is required. Rule: %s' % PW_RULE
-    assert msg(validate.backup_password, 12345678) == 'backup_password is required. Rule: %s' % PW_RULE
-    assert msg(validate.backup_password, 'abc') == 'backup_password is too short (3 characters). Rule: %s' % PW_RULE
-    assert msg(validate.backup_password, 'a' * 256) == 'backup_password is too long (256 characters). Rule: %s' % PW_RULE
-    assert (msg(validate.backup_password, 'abc def')
-            == 'backup_password contains a space (at position 4). Rule: %s' % PW_RULE)
-    assert (msg(validate.backup_password, 'abcdéfgh')
-            == 'backup_password contains a character that is not allowed (at position 5). Rule: %s' % PW_RULE)
+def test_ensure_directory_is_never_more_open_than_its_mode(tmp_path, monkeypatch):
+    """makedirs gets the mode, so the directory is private from creation, not only after the chmod."""
+    seen = []
+    real_chmod = os.chmod
+
+    def chmod(path, mode, *args, **kwargs):
+        seen.append(stat.S_IMODE(os.stat(path).st_mode))
+        return real_chmod(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, 'chmod', chmod)
+    old = os.umask(0o022)
+    try:
+        bf.ensure_directory(str(tmp_path / 'new'), 0o700)
+    finally:
+        os.umask(old)
+    assert seen and all(mode & 0o077 == 0 for mode in seen)
 
 
-def test_password_positions_listed_are_the_first_five():
-    text = msg(validate.backup_password, 'a\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9b')
-    assert '(at position 2, 3, 4, 5, 6)' in text
+@pytest.mark.parametrize('error, said', [(OSError(errno.EACCES, 'Permission denied'), 'Permission denied'),
+                                         (OSError(), 'OSError')])
+def test_ensure_directory_creation_failure_word_for_word(tmp_path, monkeypatch, error, said):
+    def makedirs(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(os, 'makedirs', makedirs)
+    path = str(tmp_path / 'new')
+    assert msg(bf.ensure_directory, path, 0o700) == (
+        'The directory %s could not be created: %s (nothing was sent to the array)' % (path, said))
 
 
-def test_password_rule_names_the_parameter_given():
-    assert msg(validate.backup_password, None, name='new_password').startswith('new_password is required. Rule: new_password must be')
+@pytest.mark.parametrize('error, said', [(OSError(errno.EPERM, 'Operation not permitted'), 'Operation not permitted'),
+                                         (OSError(), 'OSError')])
+def test_ensure_directory_mode_failure_word_for_word(tmp_path, monkeypatch, error, said):
+    path = str(tmp_path)
+    os.chmod(path, 0o755)
+
+    def chmod(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(os, 'chmod', chmod)
+    assert msg(bf.ensure_directory, path, 0o700) == (
+        'The mode of the directory %s could not be set to 0700: %s (nothing was sent to the array)' % (path, said))
 
 
-def test_mode_refusals_word_for_word():
-    assert msg(validate.key_file_mode, 644) == ("mode must be quoted, for example mode: '0600'. It is the integer 644, which as a mode is "
-                                                "octal 1204 (YAML makes an integer of an unquoted 644: mode 1204, not 0644); %s" % MODE_RULE)
-    assert msg(validate.key_file_mode, -1).startswith("mode must be quoted, for example mode: '0600'. It is the integer -1, which as a mode is octal 0000 ")
-    assert msg(validate.key_file_mode, 0).startswith("mode must be quoted, for example mode: '0600'. It is the integer 0, which as a mode is octal 0000 ")
-    assert msg(validate.key_file_mode, 1).startswith("mode must be quoted, for example mode: '0600'. It is the integer 1, which as a mode is octal 0001 ")
-    assert msg(validate.key_file_mode, [1]) == 'mode must be a quoted octal text, not [1]; %s' % MODE_RULE
-    assert msg(validate.key_file_mode, '0x600') == "mode: '0x600' is not an octal mode; %s" % MODE_RULE
-    assert msg(validate.key_file_mode, '0606') == ("mode: '0606' (0606) is not allowed for a key file (permissions for others); %s"
-                                                   % MODE_RULE)
+def test_verify_written_names_the_error_type_without_a_text(tmp_path, monkeypatch):
+    path = str(tmp_path / 'k.ekf')
 
+    def stat_fails(*args, **kwargs):
+        raise OSError()
 
-def test_mode_has_at_most_four_digits():
-    assert validate.key_file_mode('0600') == 0o600
-    assert msg(validate.key_file_mode, '00600').startswith("mode: '00600' is not an octal mode;")
-
-
-def test_mode_with_a_letter_is_not_octal():
-    assert msg(validate.key_file_mode, '06X0') == "mode: '06X0' is not an octal mode; %s" % MODE_RULE
-
-
-@pytest.mark.parametrize('mode, why', [
-    ('1600', 'setuid/setgid/sticky'),
-    ('2600', 'setuid/setgid/sticky'),
-    ('4600', 'setuid/setgid/sticky'),
-    ('0620', 'group write'),
-    ('0601', 'permissions for others'),
-    ('0602', 'permissions for others'),
-    ('0604', 'permissions for others'),
-    ('0200', 'no owner read'),
-    ('7777', 'setuid/setgid/sticky, group write, permissions for others'),
-    ('0022', 'group write, permissions for others, no owner read'),
-])
-def test_each_mode_bit_is_named(mode, why):
-    assert msg(validate.key_file_mode, mode) == "mode: '%s' (%s) is not allowed for a key file (%s); %s" % (mode, mode, why, MODE_RULE)
-
-
-@pytest.mark.parametrize('mode, why', [('0201', 'permissions for others, no owner read'), ('0001', 'permissions for others, no owner read')])
-def test_no_owner_read_is_named_whatever_others_have(mode, why):
-    assert msg(validate.key_file_mode, mode) == "mode: '%s' (%s) is not allowed for a key file (%s); %s" % (mode, mode, why, MODE_RULE)
-
-
-@pytest.mark.parametrize('mode', ['0400', '0440', '0640', '0700', '0500', '0o600'])
-def test_owner_and_group_read_modes_are_allowed(mode):
-    assert validate.key_file_mode(mode) == int(mode[-4:].replace('o', '0'), 8)
+    monkeypatch.setattr(os, 'stat', stat_fails)
+    assert msg(bf.verify_written, path, 3, 'ab', 0o600).startswith(
+        'The key file %s does not match what was downloaded (on disk (OSError): size -, sha256 -, mode -;' % path)

@@ -1,8 +1,12 @@
 # Copyright (c) vsp.encryption contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
+"""key_files.py: the key files of a backup directory - scan, which count (authenticate), damaged files (issue #24),
+the choice for a restore, retention, deletion, the directory lock, the backup decision and the salt reused. The texts
+are checked word for word: they are what the operator reads."""
 
 import datetime
+import json
 import os
 import shutil
 import subprocess
@@ -11,7 +15,7 @@ import time
 
 import pytest
 from conftest import BACKUP_PASSWORD, SeqClock
-from key_file_helpers import (FAST_ITERATIONS, OTHER_SID, SID, forge, keys_by_type, read_manifest, rewrite_manifest, when,
+from key_file_helpers import (FAST_ITERATIONS, OTHER_SID, SERIAL, SID, forge, keys_by_type, read_manifest, rewrite_manifest, when,
                               without_hanging, write_key_file)
 
 from ansible_collections.vsp.encryption.plugins.module_utils import _key_files as key_files
@@ -21,6 +25,7 @@ from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspA
 ALL = {'1': 'HDD00-00', '2': 'HDD00-01', '3': 'HDD00-02'}
 AFTER_LOSS = {'1': 'HDD00-00', '3': 'HDD00-02'}  # the DEK of HDD00-01 is lost
 LOST = ['HDD00-01']
+ALL_OF_1_1 = {'1': 'HDD01-00', '2': 'HDD01-01'}
 OTHER_PASSWORD = 'Older#Pa55word'
 
 
@@ -182,6 +187,68 @@ def test_scan_sets_aside_a_symlinked_manifest_and_pipes_without_hanging(tmp_path
     }
 
 
+def test_scan_entry_fields_come_from_the_manifest(tmp_path, fast_kdf):
+    path = write_key_file(tmp_path, 'k.ekf', locations=ALL_OF_1_1, password=BACKUP_PASSWORD, fingerprint='fp1')
+    files, ignored = key_files.scan(str(tmp_path), SID)
+    assert ignored == []
+    entry = key_files.public(files[0])
+    assert entry['storage_device_id'] == SID and entry['serial_number'] == SERIAL
+    assert entry['key_counts'] == read_manifest(path)['key_counts'] and entry['key_counts']['DEK'] == 2
+    assert entry['key_fingerprint'] == 'fp1' and entry['has_password_verifier'] is True and entry['intact'] is True
+    assert entry['name'] == 'k.ekf' and entry['format_version'] == 2
+
+
+def test_scan_size_decides_intact_and_a_manifest_without_size_is_intact(tmp_path):
+    path = write_key_file(tmp_path, 'k.ekf', locations=ALL_OF_1_1)
+    data = read_manifest(path)
+    data['size'] += 1
+    rewrite_manifest(path, data)
+    assert key_files.scan(str(tmp_path), SID)[0][0]['intact'] is False
+    data.pop('size')
+    rewrite_manifest(path, data)
+    assert key_files.scan(str(tmp_path), SID)[0][0]['intact'] is True
+
+
+def test_scan_goes_on_after_a_file_of_another_array_and_an_unreadable_one(tmp_path, monkeypatch):
+    write_key_file(tmp_path, 'a.ekf', locations=ALL_OF_1_1, sid=OTHER_SID)
+    write_key_file(tmp_path, 'b.ekf', locations=ALL_OF_1_1, day=2)
+    write_key_file(tmp_path, 'c.ekf', locations=ALL_OF_1_1, day=3)
+    real = key_files.sha256_file
+
+    def flaky(path, cap=None, follow=True):
+        if path.endswith('b.ekf'):
+            raise OSError()
+        return real(path, cap=cap, follow=follow)
+    monkeypatch.setattr(key_files, 'sha256_file', flaky)
+    files, ignored = key_files.scan(str(tmp_path), SID)
+    assert [f['name'] for f in files] == ['c.ekf']
+    assert [(os.path.basename(i['path']), i['reason']) for i in ignored] == [
+        ('a.ekf', 'the manifest names another array (%s)' % OTHER_SID), ('b.ekf', 'cannot be read (OSError)')]
+
+
+def test_scan_goes_on_after_an_unreadable_manifest_and_a_file_without_one(tmp_path):
+    (tmp_path / 'a.ekf').write_bytes(b'key')
+    (tmp_path / 'a.ekf.manifest.json').write_text('not json')
+    (tmp_path / 'b.ekf').write_bytes(b'key')
+    write_key_file(tmp_path, 'c.ekf', locations=ALL_OF_1_1)
+    files, ignored = key_files.scan(str(tmp_path), SID)
+    assert [f['name'] for f in files] == ['c.ekf']
+    assert [os.path.basename(i['path']) for i in ignored] == ['a.ekf', 'b.ekf']
+    assert ignored[1]['reason'] == 'no manifest'
+
+
+def test_scan_sets_aside_a_manifest_without_a_time(tmp_path):
+    write_key_file(tmp_path, 'a.ekf', locations=ALL_OF_1_1, day=2)
+    path = write_key_file(tmp_path, 'b.ekf', locations=ALL_OF_1_1, day=3)
+    data = read_manifest(path)
+    data.pop('created_utc')
+    rewrite_manifest(path, data)
+    files, ignored = key_files.scan(str(tmp_path), SID)
+    assert [f['name'] for f in files] == ['a.ekf']
+    assert ignored == [{'path': path, 'reason': 'The manifest %s is malformed: created_utc must be a UTC time such as '
+                                                '2026-12-01T02:00:00Z' % mf.manifest_path(path)}]
+
+
 # -- what counts: authenticate ------------------------------------------------------------------------
 NOW = datetime.datetime(2026, 12, 1, 0, 0, 0, tzinfo=datetime.timezone.utc)  # after every when(day) of these tests
 HOUR = datetime.timedelta(hours=1)
@@ -260,6 +327,97 @@ def test_more_than_sixteen_verifiers_leave_the_rest_unchecked_and_the_sites_own_
     assert reasons['x19.ekf'] == 'one of the 1 newest'
     assert all(reasons[name] == 'not deleted: it ' + NOT_CHECKED for name in unchecked)
     assert len(delete) == 14 + 3 and len(derivations) == 16
+
+
+# -- damaged files: bytes no longer matching an authenticated manifest (issue #24) ----------------------
+def flip_a_byte(path, at=7):
+    with open(path, 'r+b') as handle:
+        handle.seek(at)
+        byte = handle.read(1)
+        handle.seek(at)
+        handle.write(bytes([byte[0] ^ 0xFF]))
+
+
+def authenticated(tmp_path, password=BACKUP_PASSWORD):
+    files, ignored = key_files.scan(str(tmp_path), SID)
+    return key_files.authenticate(files, mf.Deriver(password) if password else None), ignored
+
+
+def test_a_flipped_byte_under_an_authenticated_manifest_is_damaged_and_nothing_else_is(tmp_path, fast_kdf):
+    flip_a_byte(write_key_file(tmp_path, 'flipped.ekf', password=BACKUP_PASSWORD, day=6))
+    flip_a_byte(write_key_file(tmp_path, 'other-password.ekf', password=OTHER_PASSWORD, day=5))
+    flip_a_byte(write_key_file(tmp_path, 'unauthenticated.ekf', day=4))  # format 2, no verifier or MAC
+    flip_a_byte(write_key_file(tmp_path, 'v1.ekf', version=1, day=3))
+    # a manifest copied beside other bytes, which it matches: a forgery, not damage (and its MAC is for another name)
+    forge(str(tmp_path), 'forged.ekf', write_key_file(tmp_path, 'good.ekf', password=BACKUP_PASSWORD, day=1))
+    files, _ignored = authenticated(tmp_path)
+    assert [(f['name'], f['intact'], f['damaged'], f['counts']) for f in files] == [
+        ('forged.ekf', True, False, False), ('flipped.ekf', False, True, False), ('other-password.ekf', False, False, False),
+        ('unauthenticated.ekf', False, False, False), ('v1.ekf', False, False, False), ('good.ekf', True, False, True)]
+    assert [f['name'] for f in key_files.damaged(files)] == ['flipped.ekf']
+    assert key_files.public(files[1])['damaged'] is True  # encryption_key_file_info returns it
+
+
+def test_without_a_password_nothing_is_called_damaged_by_authenticate(tmp_path, fast_kdf):
+    flip_a_byte(write_key_file(tmp_path, 'flipped.ekf', password=BACKUP_PASSWORD, day=2))
+    files, _ignored = authenticated(tmp_path, password=None)
+    assert [f['damaged'] for f in files] == [False]
+    # the audit without the password takes a format-2 manifest as it says
+    assert key_files.is_damaged(files[0], None) is True
+
+
+def test_the_warning_names_this_arrays_damaged_file_with_its_bytes_against_its_manifest(tmp_path, fast_kdf):
+    path = write_key_file(tmp_path, 'flipped.ekf', password=BACKUP_PASSWORD, day=2)
+    flip_a_byte(path)
+    write_key_file(tmp_path, 'good.ekf', password=BACKUP_PASSWORD, day=1)
+    files, ignored = authenticated(tmp_path)
+    view = key_files.damaged_view(files[0])
+    assert view['sha256'] != view['manifest_sha256'] and view['size'] == view['manifest_size']
+    assert key_files.damaged_warning(files, ignored) == (
+        'DAMAGED key file(s) of this array: 1 whose bytes no longer match their authenticated manifest: %s (made '
+        '2026-11-02T02:00:00Z; %d bytes, sha256 %s; its manifest says %d bytes, sha256 %s). A restore from them would '
+        'fail; they were neither used nor deleted. Find out what changed them (disk, share, copy), then replace each from '
+        'a good copy (a backup host) or delete it with its manifest.'
+        % (path, view['size'], view['sha256'], view['manifest_size'], view['manifest_sha256']))
+    # said once: the warning of the files that do not count leaves it to the damaged one
+    assert key_files.set_aside_warning(files) is None
+
+
+def test_the_warning_counts_other_arrays_files_and_caps_its_list(tmp_path, fast_kdf):
+    for i in range(7):
+        flip_a_byte(write_key_file(tmp_path, 'd%d.ekf' % i, password=BACKUP_PASSWORD, day=1 + i))
+    for i in range(3):
+        flip_a_byte(write_key_file(tmp_path, 'theirs%d.ekf' % i, sid=OTHER_SID, password=BACKUP_PASSWORD, day=1))
+    files, ignored = authenticated(tmp_path)
+    text = key_files.damaged_warning(files, ignored)
+    assert text.startswith('DAMAGED key file(s) of this array: 7 whose bytes')
+    assert [n for n in ('d%d.ekf' % i for i in range(7)) if n in text] == ['d2.ekf', 'd3.ekf', 'd4.ekf', 'd5.ekf', 'd6.ekf']
+    assert ' (and 2 more).' in text
+    assert 'theirs' not in text
+    assert text.endswith('The directory also holds 3 key file(s) of other arrays, not checked here (their own runs check '
+                         'them).')
+
+
+@pytest.mark.parametrize('restore', [False, True])
+def test_the_set_aside_warning_still_names_the_other_files_that_do_not_count(tmp_path, fast_kdf, restore):
+    flip_a_byte(write_key_file(tmp_path, 'flipped.ekf', password=BACKUP_PASSWORD, day=3))
+    write_key_file(tmp_path, 'other.ekf', password=OTHER_PASSWORD, day=2)
+    files, _ignored = authenticated(tmp_path)
+    text = key_files.set_aside_warning(files, restore=restore)
+    assert 'other.ekf' in text
+    assert ('flipped.ekf' in text) is restore  # a restore has no damaged-file warning of its own
+
+
+def test_the_backup_decision_names_the_damaged_file_when_no_file_counts(tmp_path, fast_kdf):
+    flip_a_byte(write_key_file(tmp_path, 'only.ekf', password=BACKUP_PASSWORD, day=2))
+    files, _ignored = key_files.scan(str(tmp_path), SID)
+    assert key_files.backup_decision(files, 'fp', mf.Deriver(BACKUP_PASSWORD)) == (
+        True, 'no key file of this array there opens with this backup password and matches its manifest (only.ekf is '
+              'DAMAGED: its bytes no longer match its authenticated manifest)')
+    write_key_file(tmp_path, 'good.ekf', password=BACKUP_PASSWORD, day=1)
+    files, _ignored = key_files.scan(str(tmp_path), SID)
+    assert key_files.backup_decision(files, 'fp', mf.Deriver(BACKUP_PASSWORD))[1].startswith(
+        'the keys are unchanged and the newest file good.ekf')
 
 
 # -- choose_for_restore -------------------------------------------------------------------------------
@@ -362,6 +520,60 @@ def test_holders_are_intact_covering_files_newest_first_and_only_those_that_coun
     assert names(key_files.holders(files, ['HDD00-09'])) == []
     key_files.authenticate(files, mf.Deriver(BACKUP_PASSWORD), NOW)
     assert names(key_files.holders(files, LOST)) == ['f1.ekf', 'f0.ekf']
+
+
+def test_choose_for_restore_texts_word_for_word(tmp_path, fast_kdf):
+    write_key_file(tmp_path, 'a.ekf', locations={'1': 'HDD01-00'}, password=BACKUP_PASSWORD, day=5)
+    write_key_file(tmp_path, 'b.ekf', locations=ALL_OF_1_1, password='Other#Pa55', day=4)
+
+    def files():  # each decision marks the entries for one password: a fresh scan for another
+        return key_files.scan(str(tmp_path), SID)[0]
+
+    with pytest.raises(key_files.PasswordRefused) as info:
+        key_files.choose_for_restore(files(), ['HDD01-01', 'HDD01-02'][:1], mf.Deriver(BACKUP_PASSWORD), NOW)
+    assert info.value.msg == (
+        'the password does not open any key file that would hold the lost keys (b.ekf): it is not the password they were '
+        'made with (after a rotation, older files need the older password); all files: a.ekf holds no DEK for drive(s) '
+        'HDD01-01; b.ekf ' + OTHER)
+    with pytest.raises(VspApiError) as info:
+        key_files.choose_for_restore(files(), ['HDD01-01', 'HDD01-02'], mf.Deriver(BACKUP_PASSWORD), NOW)
+    assert not isinstance(info.value, key_files.PasswordRefused)
+    assert info.value.msg == ('no key file there can restore the lost keys: a.ekf holds no DEK for drive(s) HDD01-01, '
+                              'HDD01-02; b.ekf ' + OTHER)
+    with pytest.raises(VspApiError) as info:
+        key_files.choose_for_restore([], ['HDD01-01'])
+    assert info.value.msg == 'no key file of this array (by its manifest) is there'
+    entry, reason = key_files.choose_for_restore(files(), ['HDD01-01', 'HDD01-00'], mf.Deriver('Other#Pa55'), NOW)
+    assert entry['name'] == 'b.ekf'
+    assert reason == ('the newest key file of this array that opens with the password and holds a DEK for every drive that '
+                      'lost its key (HDD01-00, HDD01-01)')
+    with pytest.raises(VspApiError) as info:  # at most eight drives named
+        key_files.choose_for_restore(files(), ['HDD01-0%d' % i for i in range(10)], mf.Deriver(BACKUP_PASSWORD), NOW)
+    assert info.value.msg == ('no key file there can restore the lost keys: a.ekf holds no DEK for drive(s) %s and 1 more; '
+                              'b.ekf %s' % (', '.join('HDD01-0%d' % i for i in range(1, 9)), OTHER))
+
+
+def test_choose_for_restore_a_format_1_file_leaves_it_a_password_refusal(tmp_path, fast_kdf):
+    write_key_file(tmp_path, 'a.ekf', locations=ALL_OF_1_1, version=1, day=5)
+    write_key_file(tmp_path, 'b.ekf', locations=ALL_OF_1_1, password='Other#Pa55', day=4)
+    files = key_files.scan(str(tmp_path), SID)[0]
+    with pytest.raises(VspApiError) as info:
+        key_files.choose_for_restore(files, ['HDD01-01'], mf.Deriver(BACKUP_PASSWORD), NOW)
+    assert isinstance(info.value, key_files.PasswordRefused)
+    assert info.value.msg.endswith('all files: a.ekf has a manifest without a password verifier and MAC (format 1), so it is '
+                                   'not authenticated: anyone who can write the directory could have written it; b.ekf ' + OTHER)
+
+
+def test_choose_for_restore_names_the_manifest_of_an_edited_file(tmp_path, fast_kdf):
+    path = write_key_file(tmp_path, 'a.ekf', locations=ALL_OF_1_1, password=BACKUP_PASSWORD)
+    data = read_manifest(path)
+    data['model'] = 'edited'
+    rewrite_manifest(path, data)
+    files = key_files.scan(str(tmp_path), SID)[0]
+    with pytest.raises(VspApiError) as info:
+        key_files.choose_for_restore(files, ['HDD01-01'], mf.Deriver(BACKUP_PASSWORD), NOW)
+    assert info.value.msg == ('no key file there can restore the lost keys: a.ekf cannot be trusted: a.ekf.manifest.json was '
+                              'changed after the backup (its MAC does not match); do not trust it')
 
 
 # -- forged, foreign and future-dated files -----------------------------------------------------------
@@ -549,6 +761,57 @@ def test_retention_after_ten_key_changes_with_keep_1_keeps_one_file(tmp_path, fa
                                   'n10.ekf': 'made less than 60 minutes ago: another run may still be using it'}
 
 
+OLD = datetime.datetime(2026, 11, 1, 0, 0, 0, tzinfo=datetime.timezone.utc)
+
+
+def counting_entry(path, keys, time=OLD):
+    """An entry that already counts (authenticate leaves it alone), holding the keys ``keys``."""
+    return {'path': path, 'intact': True, 'counts': True, 'trust': None, '_keys': set(keys), '_locations': set(),
+            '_manifest': {}, '_time': time}
+
+
+def test_retention_keys_held_by_every_newer_kept_file_count_not_only_the_last_one():
+    files = [counting_entry('/a', ['1', '2']), counting_entry('/b', ['3']), counting_entry('/c', ['1'])]
+    delete, kept = key_files.retention(files, 1, {'1', '2', '3'}, None, NOW)
+    assert delete == ['/c']
+    assert [k['path'] for k in kept] == ['/a', '/b']
+    assert kept[1]['reason'] == 'the newest file that holds key(s) 3, which the array still has and no newer kept file holds'
+
+
+def test_retention_reason_lists_at_most_eight_keys():
+    keys = [str(i) for i in range(10, 19)]
+    delete, kept = key_files.retention([counting_entry('/a', ['1']), counting_entry('/b', keys)], 1, set(keys) | {'1'}, None, NOW)
+    assert delete == []
+    assert kept[1]['reason'] == ('the newest file that holds key(s) %s and 1 more, which the array still has and no newer kept '
+                                 'file holds' % ', '.join(keys[:8]))
+
+
+def test_retention_reason_names_exactly_eight_keys():
+    keys = ['DEK:%d' % i for i in range(10, 18)]
+    delete, kept = key_files.retention([counting_entry('/a', ['1']), counting_entry('/b', keys)], 1, set(keys), None, NOW)
+    assert kept[1]['reason'] == ('the newest file that holds key(s) %s, which the array still has and no newer kept file holds'
+                                 % ', '.join(keys))
+
+
+def test_retention_texts_word_for_word(tmp_path, fast_kdf):
+    path = write_key_file(tmp_path, 'd.ekf', locations=ALL_OF_1_1, password=BACKUP_PASSWORD)
+    with open(path, 'ab') as handle:
+        handle.write(b'x')
+
+    def files():
+        return key_files.scan(str(tmp_path), SID)[0]
+
+    assert key_files.retention(files(), 0, set(), mf.Deriver(BACKUP_PASSWORD), NOW) == (
+        [], [{'path': path, 'reason': 'retention is off (keep 0)'}])
+    assert key_files.retention(files(), 1, set(), mf.Deriver(BACKUP_PASSWORD), NOW) == (
+        [], [{'path': path, 'reason': 'not deleted: it does not match its manifest (sha256 or size): damaged, or not the file '
+                                      'that was backed up'}])
+    young = [counting_entry('/n', ['1'], NOW), counting_entry('/y', ['1'], NOW - datetime.timedelta(minutes=59))]
+    assert key_files.retention(young, 1, {'1'}, None, NOW) == ([], [
+        {'path': '/n', 'reason': 'one of the 1 newest'},
+        {'path': '/y', 'reason': 'made less than 60 minutes ago: another run may still be using it'}])
+
+
 # -- delete_files -------------------------------------------------------------------------------------
 def test_delete_files_deletes_the_manifest_first_then_the_key_file(tmp_path, fast_kdf, monkeypatch):
     path = write_key_file(tmp_path, 'old.ekf', password=BACKUP_PASSWORD)
@@ -728,6 +991,43 @@ def test_reusable_salt_is_that_of_the_newest_file_that_counts(tmp_path, fast_kdf
     assert key_files.reusable_salt(files, mf.Deriver(BACKUP_PASSWORD)) == (b'O' * 16, FAST_ITERATIONS)
     files, dummy = key_files.scan(str(tmp_path), SID)
     assert key_files.reusable_salt(files, None) == (None, None)
+
+
+def test_the_salt_is_reused_from_the_newest_file_with_a_verifier(tmp_path, fast_kdf):
+    salt = b'S' * 16
+    write_key_file(tmp_path, 'old.ekf', locations=ALL_OF_1_1, password=BACKUP_PASSWORD, salt=salt, day=1)
+    write_key_file(tmp_path, 'newest-without.ekf', locations=ALL_OF_1_1, day=2)
+    files = key_files.scan(str(tmp_path), SID)[0]
+    assert [f['name'] for f in files] == ['newest-without.ekf', 'old.ekf']
+    assert key_files.reusable_salt(files, mf.Deriver(BACKUP_PASSWORD)) == (salt, fast_kdf)
+
+
+def test_backup_decision_texts_word_for_word(tmp_path, fast_kdf):
+    path = write_key_file(tmp_path, 'k.ekf', locations=ALL_OF_1_1, password=BACKUP_PASSWORD, fingerprint='fp')
+
+    def files(directory=tmp_path):
+        return key_files.scan(str(directory), SID)[0]
+
+    assert key_files.backup_decision(files(), 'new', mf.Deriver(BACKUP_PASSWORD), NOW) == (
+        True, 'the keys changed since the newest file k.ekf')
+    assert key_files.backup_decision(files(), 'fp', mf.Deriver('Other#Pa55'), NOW) == (True, NO_FILE_COUNTS)
+    assert key_files.backup_decision(files(), 'fp', mf.Deriver(BACKUP_PASSWORD), NOW) == (
+        False, 'the keys are unchanged and the newest file k.ekf matches its manifest and opens with the password')
+    data = read_manifest(path)
+    data['model'] = 'edited'
+    rewrite_manifest(path, data)
+    edited = files()
+    assert key_files.backup_decision(edited, 'fp', mf.Deriver(BACKUP_PASSWORD), NOW) == (True, NO_FILE_COUNTS)
+    assert mf.manifest_path('k.ekf') in edited[0]['trust']
+    bare = tmp_path / 'bare'
+    bare.mkdir()
+    write_key_file(bare, 'bare.ekf', locations=ALL_OF_1_1, fingerprint='fp')
+    assert key_files.backup_decision(files(bare), 'fp', mf.Deriver(BACKUP_PASSWORD), NOW) == (True, NO_FILE_COUNTS)
+    old = tmp_path / 'old'
+    old.mkdir()
+    write_key_file(old, 'o.ekf', locations=ALL_OF_1_1, version=1)
+    assert key_files.backup_decision(files(old), 'fp', mf.Deriver(BACKUP_PASSWORD), NOW) == (True, NO_FILE_COUNTS)
+    assert json.dumps(key_files.backup_decision([], 'fp', None)) == '[true, "%s"]' % NO_FILE_COUNTS
 
 
 @pytest.mark.parametrize('plant', ['symlink', 'directory'])

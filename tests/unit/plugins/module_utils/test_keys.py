@@ -4,7 +4,7 @@
 
 import hashlib
 
-from ansible_collections.vsp.encryption.plugins.module_utils._keys import key_counts, key_fingerprint
+from ansible_collections.vsp.encryption.plugins.module_utils._keys import key_counts, key_fingerprint, storage_view
 
 KEYS = {
     'DEK': [{'keyId': '1'}, {'keyId': '0'}],
@@ -32,3 +32,8 @@ def test_fingerprint_changes_when_a_key_is_lost_or_created():
 
 def test_key_counts_counts_every_type_even_when_absent():
     assert key_counts({'DEK': KEYS['DEK']}) == {'DEK': 2, 'CEK': 0, 'KEK': 0, 'FREE': 0}
+
+
+def test_storage_view_without_an_id_gives_none_not_a_text():
+    assert storage_view({}) == {'storage_device_id': None, 'serial_number': None, 'model': None}
+    assert storage_view({'storageDeviceId': 900000061726})['storage_device_id'] == '900000061726'

@@ -1,12 +1,18 @@
 # Copyright (c) vsp.encryption contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
+"""runbook_text: the texts of the runbooks (lists, resume hints, failure texts, summaries, refusals) and the batch builders
+progress_batches, merge_batches (issue 16), verify_problems with pools (issue 13), backup_summary with copies; the
+builders also as the filter the roles call, in the roles' own expressions (retention_deletions, which decides on the
+control node with the password, is tested with remote_files: test_remote_files.py). Texts are checked word for word
+where the operator reads them."""
 
 import json
 import shlex
 
 import pytest
 
+from ansible_collections.vsp.encryption.plugins.filter.runbook import BUILDERS
 from ansible_collections.vsp.encryption.plugins.plugin_utils import _runbook_text as rt
 from ansible_collections.vsp.encryption.plugins.module_utils import _validate as validate
 from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError
@@ -59,6 +65,12 @@ def test_ids():
     assert rt.ids(['1-1', '1-2']) == '[1-1, 1-2]'
     assert rt.ids(None) == '[]'
     assert rt.ids([3, 4]) == '[3, 4]'
+
+
+def test_text_list_names_value_by_default():
+    with pytest.raises(VspApiError) as info:
+        rt.text_list(1.5)
+    assert info.value.msg == 'value must be a list or comma-separated text, not 1.5'
 
 
 # -- resume_hint --------------------------------------------------------------------------------------
@@ -157,6 +169,12 @@ def test_resume_hint_empty_awx_template_gives_the_shell_form():
     assert rt.resume_hint('pb.yml', {}, 'vsp01', [], '').startswith('ansible-playbook ')
 
 
+def test_resume_hint_sorts_the_variables():
+    hint = rt.resume_hint('site.yml', {'b': 1, 'a': 2}, 'vsp1')
+    assert hint == ("ansible-playbook -i <inventory> site.yml --limit vsp1 -e a=2 -e b=1  (add the vault options "
+                    "this run used, for example --ask-vault-pass or --vault-password-file <file>)")
+
+
 # -- failure_text -------------------------------------------------------------------------------------
 def test_failure_text_says_the_cause_once_with_volumes_and_resume():
     text = rt.failure_text('key restore of vsp01', 'Block the pool volumes', {'msg': 'KART40060-E wrong password'},
@@ -205,6 +223,13 @@ def test_failure_text_keeps_path_case():
     assert '/Backups/VSP01/Keys.EKF' in text
 
 
+def test_failure_text_word_for_word():
+    assert rt.failure_text('restore', 'Block', {'msg': 'busy'}, volumes=[{'ldev_id': 1, 'status': 'BLK'}], resume='CMD') == (
+        'The restore stopped at "Block": busy. Pool volumes now: BLK: LDEV 1. Fix the cause, then run again: a rerun converges '
+        '(blocked volumes stay blocked, the restore runs only while keys are lost, every pool volume is recovered at the '
+        'end). Resume with: CMD')
+
+
 # -- restore_summary ----------------------------------------------------------------------------------
 PLAN = {'lines': ['Array X: ...', 'Evidence: ...', 'Parity groups to act on: [1-1].', 'Block 2 ...'],
         'restore_needed': True, 'source': 'file', 'path': '/Backups/VSP01/K.ekf', 'parity_groups': ['1-1', '1-2']}
@@ -233,6 +258,19 @@ def test_restore_summary_kms_and_nothing_lost():
     nothing = rt.restore_summary(dict(PLAN, restore_needed=False), recover={'changed_ldev_ids': [7]})
     assert nothing == ['No key was lost: nothing restored, nothing blocked; recovered 1 pool volume(s) (LDEV 7).']
     assert rt.restore_summary(dict(PLAN, restore_needed=False)) == ['No key was lost: nothing restored, blocked or recovered.']
+
+
+def test_restore_summary_check_mode_word_for_word():
+    assert rt.restore_summary({'lines': ['a', 'b', 'c', 'd']}, check_mode=True) == [
+        'Check mode, nothing was changed. The plan: c d',
+        'To do it, run without --check and with -e encryption_key_restore_confirm=true.']
+    assert rt.restore_summary({}, check_mode=True)[0] == 'Check mode, nothing was changed. The plan: '
+
+
+def test_restore_summary_keys_restored_defaults_to_zero():
+    plan = {'restore_needed': True, 'source': 'kms'}
+    assert rt.restore_summary(plan) == [
+        'Blocked 0 pool volume(s), restored 0 key(s) from the key management server, recovered 0 pool volume(s).']
 
 
 # -- verify_problems ----------------------------------------------------------------------------------
@@ -360,3 +398,223 @@ def test_backup_refusal_of_a_kms_only_site_gives_the_restore_from_the_kms():
 def test_backup_refusal_prefers_a_holder_in_the_directory_to_the_kms():
     text = rt.backup_refusal(INFO, {'holders': ['/b/k.ekf'], 'files': []}, 'FROM-DIR', kms_command='FROM-KMS')
     assert 'Restore the keys: FROM-DIR.' in text and 'FROM-KMS' not in text
+
+
+ONE_GROUP_LOST = {'storage': {'storage_device_id': '900000061726', 'model': 'VSP 5600'}, 'key_counts': {'DEK': 4},
+        'lost_parity_groups': ['1-1'], 'lost_drives': ['HDD01-01']}
+
+
+def test_backup_refusal_word_for_word():
+    assert rt.backup_refusal(ONE_GROUP_LOST, {'holders': ['/b/a.ekf', '/b/old.ekf']}, 'CMD') == (
+        'Keys of parity group(s) [1-1] of array 900000061726 are lost (drives without a DEK: [HDD01-01]). No backup was '
+        'written and none was deleted: a backup now would lack those keys, and retention could delete the only file that '
+        'holds them. The newest key file that holds them: /b/a.ekf. Restore the keys: CMD. To write a file anyway '
+        '(retention then deletes nothing), set encryption_key_backup_allow_lost_keys=true.')
+    assert ('holds them. No key file in the backup directory holds them all (by the manifests). A good copy may be on the '
+            'backup hosts (restore with encryption_key_restore_from_host=<host>) or on the KMS '
+            '(encryption_key_restore_source=kms). Restore the keys from that good copy: a restore from the backup directory '
+            'would find no file to use. To write') in rt.backup_refusal(ONE_GROUP_LOST, {}, 'CMD')
+
+
+def test_backup_summary_reason_defaults_to_requested():
+    backup = {'changed': True, 'path': '/b/k.ekf', 'size': 3, 'sha256': 'ab'}
+    assert rt.backup_summary(ONE_GROUP_LOST, backup=backup, check_mode=True)[1] == 'File: would write /b/k.ekf (requested).'
+    assert rt.backup_summary(ONE_GROUP_LOST, backup=backup, files={'backup_reason': 'keys changed'}, check_mode=True)[1] == (
+        'File: would write /b/k.ekf (keys changed).')
+    assert rt.backup_summary(ONE_GROUP_LOST, backup=backup)[1] == 'File: wrote and verified /b/k.ekf (3 bytes, sha256 ab) because requested.'
+
+
+def test_backup_summary_override_copies_and_retention_word_for_word():
+    lines = rt.backup_summary(ONE_GROUP_LOST, lost_keys_override=True, copies={'h2': 'ab', 'h1': 'ab'},
+                              retention={'delete': [], 'kept': [{'path': '/x', 'reason': 'one of the 3 newest'},
+                                                                {'path': '/y'}, {'path': '/z', 'reason': 'odd'}]})
+    assert lines[2] == ('Warning: keys of parity groups [1-1] are lost and encryption_key_backup_allow_lost_keys is set: the '
+                        'new file lacks them, and retention deleted nothing.')
+    assert lines[3] == 'Copies: verified (sha256 ab) on [h1, h2].'
+    assert lines[4:] == ['Retention: nothing to delete.', 'Retention kept /y: None.', 'Retention kept /z: odd.']
+    lines = rt.backup_summary(ONE_GROUP_LOST, copies={'h1': 'ab', 'h2': 'cd'})
+    assert lines[-1] == 'Copies: verified (sha256 ab, cd) on [h1, h2].'
+
+
+def test_counts_joins_the_types_or_says_none():
+    assert rt.counts({}) == 'none'
+    assert rt.counts({'DEK': 2, 'KEK': 1}) == 'DEK 2, KEK 1'
+
+
+# -- the batch builders of the runbook filter ---------------------------------------------------------
+def test_the_batch_builders_are_the_plugin_utils_functions():
+    for name in ('progress_batches', 'merge_batches', 'verify_problems', 'backup_summary'):
+        assert BUILDERS[name] is getattr(rt, name)
+
+
+# -- progress_batches ---------------------------------------------------------------------------------
+def test_progress_batches_splits_sorted_ids_and_says_how_far():
+    assert rt.progress_batches([4, 0, 3, 1, 2], size=2, verb='blocked') == [
+        {'ldev_ids': [0, 1], 'label': 'blocked 2 / 5 pool volumes (LDEV 0-1)'},
+        {'ldev_ids': [2, 3], 'label': 'blocked 4 / 5 pool volumes (LDEV 2-3)'},
+        {'ldev_ids': [4], 'label': 'blocked 5 / 5 pool volumes (LDEV 4)'},
+    ]
+
+
+def test_progress_batches_default_size_and_the_documented_label():
+    batches = rt.progress_batches(range(1024), verb='blocked')
+    assert [len(b['ldev_ids']) for b in batches] == [256, 256, 256, 256]
+    assert batches[0]['label'] == 'blocked 256 / 1024 pool volumes (LDEV 0-255)'
+    assert batches[1]['label'] == 'blocked 512 / 1024 pool volumes (LDEV 256-511)'  # the label the docs show
+    assert batches[3]['label'] == 'blocked 1024 / 1024 pool volumes (LDEV 768-1023)'
+    assert [i for b in batches for i in b['ldev_ids']] == list(range(1024))
+
+
+def test_progress_batches_exact_multiple_and_one_batch():
+    assert rt.progress_batches([7, 8], size=2) == [{'ldev_ids': [7, 8], 'label': 'changed 2 / 2 pool volumes (LDEV 7-8)'}]
+    assert rt.progress_batches([9], size=256, verb='recovered') == [{'ldev_ids': [9], 'label': 'recovered 1 / 1 pool volumes (LDEV 9)'}]
+
+
+@pytest.mark.parametrize('ids', [None, [], ()])
+def test_progress_batches_nothing_to_do_is_no_batch(ids):
+    assert rt.progress_batches(ids, size=4) == []
+
+
+def test_progress_batches_ids_as_text_and_size_as_text_or_below_one():
+    # survey answers and extra vars arrive as text
+    assert rt.progress_batches(['10', '2'], size='1') == [
+        {'ldev_ids': [2], 'label': 'changed 1 / 2 pool volumes (LDEV 2)'},
+        {'ldev_ids': [10], 'label': 'changed 2 / 2 pool volumes (LDEV 10)'},
+    ]
+    assert [b['ldev_ids'] for b in rt.progress_batches([1, 2], size=0)] == [[1], [2]]
+    assert [b['ldev_ids'] for b in rt.progress_batches([1, 2], size=-5)] == [[1], [2]]
+
+
+def test_progress_batches_as_the_restore_role_loops_over_them(env):
+    template = ("{% for item in plan.volumes_to_block | runbook('progress_batches', size, 'blocked') %}"
+                "{{ item.label }}={{ item.ldev_ids | join(',') }};{% endfor %}")
+    out = env.from_string(template).render(plan={'volumes_to_block': [5, 1, 3]}, size=2)
+    assert out == 'blocked 2 / 3 pool volumes (LDEV 1-3)=1,3;blocked 3 / 3 pool volumes (LDEV 5)=5;'
+
+
+def test_progress_batches_recover_the_pools_in_the_last_batch_when_it_holds_every_pool():
+    volumes = [{'ldev_id': i, 'pool_id': 0 if i < 4 else 1} for i in range(6)]
+    batches = rt.progress_batches(range(6), size=4, verb='recovered', volumes=volumes, pools=[1])
+    assert [(b['pool_ids'], b['recover_pools']) for b in batches] == [([0], False), ([1], True)]
+    assert batches[1]['label'] == 'recovered 6 / 6 pool volumes (LDEV 4-5)'
+
+
+def test_progress_batches_no_pool_recovery_in_a_batch_that_misses_a_pool_or_when_none_is_to_recover():
+    volumes = [{'ldev_id': i, 'pool_id': 0 if i < 4 else 1} for i in range(6)]
+    # pool 0 lies in the first batch only: the last batch cannot recover it (the role then runs its own task)
+    assert [b['recover_pools'] for b in rt.progress_batches(range(6), 4, 'recovered', volumes, [0, 1])] == [False, False]
+    assert [b['recover_pools'] for b in rt.progress_batches(range(6), 4, 'recovered', volumes, [])] == [False, False]
+    assert [b['recover_pools'] for b in rt.progress_batches(range(6), 8, 'recovered', volumes, [0, 1])] == [True]
+    # a volume the plan does not know has no pool
+    assert rt.progress_batches([7], 8, 'recovered', volumes, [0]) == [
+        {'ldev_ids': [7], 'label': 'recovered 1 / 1 pool volumes (LDEV 7)', 'pool_ids': [], 'recover_pools': False}]
+
+
+def test_progress_batches_with_volumes_but_no_pools_give_the_pools_of_each_batch():
+    volumes = [{'ldev_id': 1, 'pool_id': 5}, {'ldev_id': 2, 'pool_id': 6}]
+    batches = rt.progress_batches([1, 2], 1, 'blocked', volumes=volumes)
+    assert [b['pool_ids'] for b in batches] == [[5], [6]]
+    assert [b['recover_pools'] for b in batches] == [False, False]
+
+
+def test_merge_batches_names_the_pools_a_batch_checked():
+    pools = [{'pool_id': 3, 'status_before': 'POLE', 'status_after': 'POLN', 'action': 'recovered'},
+             {'pool_id': 0, 'status_before': 'POLN', 'status_after': 'POLN', 'action': 'none'}]
+    results = [{'changed_ldev_ids': [1]}, {'changed_ldev_ids': [2], 'pools': pools}]
+    assert rt.merge_batches(results)['pools_checked'] == [0, 3]
+
+
+# -- merge_batches ------------------------------------------------------------------------------------
+def test_merge_batches_joins_changed_and_failed_ids():
+    results = [
+        {'changed': True, 'changed_ldev_ids': [3, 1], 'item': {'ldev_ids': [1, 2, 3]}},
+        {'changed': False, 'changed_ldev_ids': [], 'item': {'ldev_ids': [4]}},
+        {'failed': True, 'changed': True, 'changed_ldev_ids': [5],
+         'failed_volumes': [{'ldev_id': 7, 'msg': 'x'}, {'ldev_id': 6, 'msg': 'y'}], 'item': {'ldev_ids': [5, 6, 7]}},
+    ]
+    assert rt.merge_batches(results) == {'changed_ldev_ids': [1, 3, 5], 'failed_ldev_ids': [6, 7], 'changed': True,
+                                         'pools_checked': []}
+
+
+def test_merge_batches_skipped_and_empty_loops_change_nothing():
+    skipped = [{'changed': False, 'skipped': True, 'skip_reason': 'Conditional result was False', 'item': {'ldev_ids': [1]}}]
+    nothing = {'changed_ldev_ids': [], 'failed_ldev_ids': [], 'changed': False, 'pools_checked': []}
+    assert rt.merge_batches(skipped) == nothing
+    assert rt.merge_batches([]) == nothing
+    assert rt.merge_batches(None) == nothing
+
+
+def test_merge_batches_as_the_restore_role_calls_it(env):
+    out = env.from_string("{{ (reg.results | default([]) | runbook('merge_batches')).changed_ldev_ids | join(',') }}")
+    assert out.render(reg={'results': [{'changed_ldev_ids': [2]}, {'changed_ldev_ids': [1]}]}) == '1,2'
+    # a loop over no items registers no results list
+    assert out.render(reg={'skipped': True, 'changed': False}) == ''
+
+
+# -- verify_problems with pools -----------------------------------------------------------------------
+def test_verify_problems_pools_all_normal_or_unknown_status():
+    volumes = [{'ldev_id': 1, 'status': 'NML'}]
+    assert rt.verify_problems([], volumes, [{'pool_id': 0, 'pool_status': 'POLN'}, {'pool_id': 1, 'pool_status': None}]) == ''
+    assert rt.verify_problems([], volumes, []) == ''
+    assert rt.verify_problems([], volumes, None) == ''
+
+
+def test_verify_problems_names_each_pool_not_normal():
+    pools = [{'pool_id': 0, 'pool_name': 'p0', 'pool_status': 'POLN'}, {'pool_id': 1, 'pool_status': 'POLE'},
+             {'pool_id': 2, 'pool_status': 'POLS'}]
+    assert rt.verify_problems([], [{'ldev_id': 1, 'status': 'NML'}], pools) == (
+        'Verification failed: pools not normal: pool 1 POLE, pool 2 POLS.')
+
+
+def test_verify_problems_order_groups_then_pools_then_volumes():
+    text = rt.verify_problems(['1-1'], [{'ldev_id': 2, 'status': 'BLK'}, {'ldev_id': 3, 'status': 'NML'}],
+                              [{'pool_id': 4, 'pool_status': 'POLE'}])
+    assert text == ('Verification failed: parity groups with lost keys: [1-1]; pools not normal: pool 4 POLE; '
+                    'pool volumes not normal: BLK: LDEV 2.')
+    assert rt.verify_problems([], [{'ldev_id': 2, 'status': 'BLK'}], [{'pool_id': 4, 'pool_status': 'POLE'}]) == (
+        'Verification failed: pools not normal: pool 4 POLE; pool volumes not normal: BLK: LDEV 2.')
+
+
+def test_verify_problems_with_pools_as_the_restore_role_calls_it(env):
+    template = "{{ lost | runbook('verify_problems', vols.pool_volumes | default([]), vols.pools | default([])) }}"
+    vols = {'pool_volumes': [{'ldev_id': 1, 'status': 'NML'}], 'pools': [{'pool_id': 0, 'pool_name': 'p0', 'pool_status': 'POLE'}]}
+    assert env.from_string(template).render(lost=[], vols=vols) == 'Verification failed: pools not normal: pool 0 POLE.'
+    assert env.from_string(template).render(lost=[], vols={'pool_volumes': []}) == ''
+
+
+# -- backup_summary with copies -----------------------------------------------------------------------
+COPIES_INFO = {'storage': {'storage_device_id': '900000061726', 'model': 'VSP 5600'}, 'lost_parity_groups': ['1-1'],
+        'lost_drives': ['HDD01-01'], 'key_counts': {'DEK': 6, 'CEK': 1}}
+
+
+def test_backup_summary_copies_line_after_the_file_and_before_kms():
+    lines = rt.backup_summary(dict(COPIES_INFO, lost_parity_groups=[]), files={'backup_reason': 'requested', 'backup_needed': True},
+                              backup={'changed': True, 'path': '/B/N.ekf', 'size': 10, 'sha256': 'ab'}, kms={'changed': False},
+                              copies={'ctl2': 'ab', 'ctl1': 'ab'})
+    assert lines == [
+        'Array VSP 5600 900000061726: keys DEK 6, CEK 1.',
+        'File: wrote and verified /B/N.ekf (10 bytes, sha256 ab) because requested.',
+        'Copies: verified (sha256 ab) on [ctl1, ctl2].',
+        'KMS: not requested.',
+    ]
+
+
+def test_backup_summary_copies_after_the_lost_keys_warning():
+    lines = rt.backup_summary(COPIES_INFO, files={'backup_needed': False, 'backup_reason': 'the keys are unchanged'},
+                              lost_keys_override=True, copies={'ctl1': 'cd'})
+    assert lines[2].startswith('Warning: keys of parity groups [1-1] are lost')
+    assert lines[3] == 'Copies: verified (sha256 cd) on [ctl1].'
+    assert len(lines) == 4
+
+
+@pytest.mark.parametrize('copies', [None, {}])
+def test_backup_summary_no_copies_no_line(copies):
+    lines = rt.backup_summary(COPIES_INFO, files={'backup_needed': False, 'backup_reason': 'r'}, copies=copies)
+    assert lines == ['Array VSP 5600 900000061726: keys DEK 6, CEK 1.', 'File: no new backup: r.']
+
+
+def test_backup_summary_copies_as_the_backup_role_calls_it(env):
+    template = ("{{ info | runbook('backup_summary', files={'backup_needed': False, 'backup_reason': 'r'}, copies=summary.copies) "
+                "| join(' / ') }}")
+    out = env.from_string(template).render(info=COPIES_INFO, summary={'copies': {'bk1': 'ef'}})
+    assert out == 'Array VSP 5600 900000061726: keys DEK 6, CEK 1. / File: no new backup: r. / Copies: verified (sha256 ef) on [bk1].'
