@@ -62,11 +62,21 @@ def test_user_guide_page_exists(page):
 
 
 def removed_names():
-    """Names a breaking_changes entry of a changelog fragment records as removed: an upgrade note may name them."""
-    names = set()
+    """Names recorded as removed, which an upgrade note may name: in a breaking_changes entry of a changelog fragment
+    or of a release (changelogs/changelog.yaml), or in the first column of docs/release.md's table of what changed
+    for a playbook written against main before 1.0."""
+    entries = []
     for path in glob.glob(os.path.join(ROOT, "changelogs", "fragments", "*.yml")):
-        for entry in (yaml.safe_load(read(path)) or {}).get("breaking_changes") or []:
-            names |= set(re.findall(r"``([a-z0-9_]+)``", entry))
+        entries += (yaml.safe_load(read(path)) or {}).get("breaking_changes") or []
+    for release in ((yaml.safe_load(read(os.path.join(ROOT, "changelogs", "changelog.yaml"))) or {}).get("releases") or {}).values():
+        entries += (release.get("changes") or {}).get("breaking_changes") or []
+    names = set()
+    for entry in entries:
+        names |= set(re.findall(r"``([a-z0-9_]+)``", entry))
+    upgrade = re.search(r"^## Upgrading a playbook written against main before 1\.0\n(.*?)(?=^## )",
+                        read(os.path.join(ROOT, "docs", "release.md")), re.S | re.M)
+    for row in re.findall(r"^\| ([^|]+) \|", upgrade.group(1) if upgrade else "", re.M):
+        names |= set(re.findall(r"\b[a-z0-9_]+\b", row))
     return names
 
 

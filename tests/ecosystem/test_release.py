@@ -81,7 +81,10 @@ def test_versioning_is_stated():
     assert "semver.org" in text
 
 
-@pytest.mark.parametrize("fragment", sorted(os.listdir(os.path.join(ROOT, "changelogs", "fragments"))))
+FRAGMENTS = os.path.join(ROOT, "changelogs", "fragments")
+
+
+@pytest.mark.parametrize("fragment", sorted(f for f in os.listdir(FRAGMENTS) if f.endswith((".yml", ".yaml"))))
 def test_changelog_fragment_is_yaml_with_known_sections(fragment):
     import yaml
     with open(os.path.join(ROOT, "changelogs", "fragments", fragment)) as handle:
