@@ -99,8 +99,8 @@ def damaged_problem(view, authenticated):
     if view['newest']:
         roles.append('the newest key file of this array')
     if view['only_holder_of']:
-        roles.append('the only one that holds %s %s' % ('key' if len(view['only_holder_of']) == 1 else 'keys',
-                                                         key_files.capped(view['only_holder_of'], 8)))
+        noun = 'key' if len(view['only_holder_of']) == 1 else 'keys'
+        roles.append('the only one that holds %s %s' % (noun, key_files.capped(view['only_holder_of'], 8)))
     return ('the key file %s is damaged: its bytes no longer match its %smanifest (%d bytes, sha256 %s; the manifest says '
             '%s bytes, sha256 %s), and it is %s. A restore from it would fail: back up now, and find a good copy '
             '(a backup host, the KMS)'

@@ -293,5 +293,5 @@ def test_audit_pipeline_over_the_fleet(fleet, tmp_path):
         assert "%s is not covered by a verified key backup" % array.name in proc.stdout
     failed = dict((m.group(1), int(m.group(2))) for m in re.finditer(r"^(\S+)\s+: ok=\d+\s+changed=\d+\s+unreachable=\d+\s+"
                                                                      r"failed=(\d+)", proc.stdout, re.M))
-    assert {a.name: failed.get(a.name) for a in arrays} == {arrays[0].name: 0, arrays[1].name: 1, arrays[2].name: 1,
-                                                           arrays[3].name: 0}, proc.stdout[-3000:]
+    expected = {arrays[0].name: 0, arrays[1].name: 1, arrays[2].name: 1, arrays[3].name: 0}
+    assert {a.name: failed.get(a.name) for a in arrays} == expected, proc.stdout[-3000:]

@@ -368,7 +368,7 @@ def test_deriver_limit_can_be_set(fast_kdf):
 NOW = datetime.datetime(2026, 11, 29, 10, 15, 0, tzinfo=datetime.timezone.utc)
 # key ids of both kinds: numbers (sorted as numbers) and text
 MIXED_KEYS = {'DEK': [{'keyId': '10', 'targetDeviceLocation': 'HDD01-00'}, {'keyId': '9', 'targetDeviceLocation': 'HDD01-01'}],
-        'CEK': [{'keyId': 'b'}, {'keyId': '2'}, {'keyId': 'a'}]}
+              'CEK': [{'keyId': 'b'}, {'keyId': '2'}, {'keyId': 'a'}]}
 
 
 def made(password='Backup#Pa55', iterations=1000):

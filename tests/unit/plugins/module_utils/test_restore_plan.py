@@ -1077,7 +1077,7 @@ def test_no_offline_when_nothing_is_to_restore(tmp_path):
 
 def test_pools_to_recover_without_a_restore_are_those_not_normal(tmp_path):
     api = PoolsApi(ALL, volumes={'1-1': [(1, 'NML', 0), (2, 'NML', 1)], '1-2': [(10, 'NML', 2)], '2-1': []},
-              pools={0: {'poolId': 0, 'poolStatus': 'POLE'}, 1: {'poolId': 1, 'poolStatus': 'POLN'}, 2: None})
+                   pools={0: {'poolId': 0, 'poolStatus': 'POLE'}, 1: {'poolId': 1, 'poolStatus': 'POLN'}, 2: None})
     result = plan(api, str(tmp_path / 'not-there.ekf'), parity_groups=['1-1', '1-2'])
     assert result['restore_needed'] is False and result['volumes_to_recover'] == []
     # a pool left blocked by an earlier run (0), and one the array no longer shows (2): the rerun recovers them

@@ -572,14 +572,14 @@ def test_password_rule_names_the_parameter_given():
 
 def test_mode_refusals_word_for_word():
     assert refusal(validate.key_file_mode, 644) == ("mode must be quoted, for example mode: '0600'. It is the integer 644, which as a mode is "
-                                                "octal 1204 (YAML makes an integer of an unquoted 644: mode 1204, not 0644); %s" % MODE_RULE)
+                                                    "octal 1204 (YAML makes an integer of an unquoted 644: mode 1204, not 0644); %s" % MODE_RULE)
     assert refusal(validate.key_file_mode, -1).startswith("mode must be quoted, for example mode: '0600'. It is the integer -1, which as a mode is octal 0000 ")
     assert refusal(validate.key_file_mode, 0).startswith("mode must be quoted, for example mode: '0600'. It is the integer 0, which as a mode is octal 0000 ")
     assert refusal(validate.key_file_mode, 1).startswith("mode must be quoted, for example mode: '0600'. It is the integer 1, which as a mode is octal 0001 ")
     assert refusal(validate.key_file_mode, [1]) == 'mode must be a quoted octal text, not [1]; %s' % MODE_RULE
     assert refusal(validate.key_file_mode, '0x600') == "mode: '0x600' is not an octal mode; %s" % MODE_RULE
     assert refusal(validate.key_file_mode, '0606') == ("mode: '0606' (0606) is not allowed for a key file (permissions for others); %s"
-                                                   % MODE_RULE)
+                                                       % MODE_RULE)
 
 
 def test_mode_has_at_most_four_digits():

@@ -382,7 +382,6 @@ def test_backup_summary_names_the_damaged_files_above_the_recap():
     assert not any(line.startswith('Damaged') for line in rt.backup_summary(INFO, backup={'damaged_files': []}))
 
 
-
 def test_backup_refusal_caps_the_lost_drives():
     info = dict(INFO, lost_drives=['HDD%02d-%02d' % (i // 8, i % 8) for i in range(40)])
     text = rt.backup_refusal(info, {'holders': ['/b/k.ekf']}, 'CMD')
@@ -401,7 +400,7 @@ def test_backup_refusal_prefers_a_holder_in_the_directory_to_the_kms():
 
 
 ONE_GROUP_LOST = {'storage': {'storage_device_id': '900000061726', 'model': 'VSP 5600'}, 'key_counts': {'DEK': 4},
-        'lost_parity_groups': ['1-1'], 'lost_drives': ['HDD01-01']}
+                  'lost_parity_groups': ['1-1'], 'lost_drives': ['HDD01-01']}
 
 
 def test_backup_refusal_word_for_word():
@@ -584,7 +583,7 @@ def test_verify_problems_with_pools_as_the_restore_role_calls_it(env):
 
 # -- backup_summary with copies -----------------------------------------------------------------------
 COPIES_INFO = {'storage': {'storage_device_id': '900000061726', 'model': 'VSP 5600'}, 'lost_parity_groups': ['1-1'],
-        'lost_drives': ['HDD01-01'], 'key_counts': {'DEK': 6, 'CEK': 1}}
+               'lost_drives': ['HDD01-01'], 'key_counts': {'DEK': 6, 'CEK': 1}}
 
 
 def test_backup_summary_copies_line_after_the_file_and_before_kms():
