@@ -105,7 +105,7 @@ files:
       type: bool
     damaged:
       description:
-        - Whether the file is damaged - it does not match its manifest (RV(files.intact) false) while the manifest opens
+        - Whether the file is damaged - it does not match its manifest (RV(files[].intact) false) while the manifest opens
           with O(backup_password) (the file the site made, changed since). A mismatch under a manifest that is not
           authenticated is not called damaged. Always V(false) without O(backup_password).
       type: bool
