@@ -9,7 +9,7 @@ ROLES_ENV := ANSIBLE_CALLBACK_RESULT_FORMAT=yaml ANSIBLE_RETRY_FILES_ENABLED=0 \
   ANSIBLE_DEPRECATION_WARNINGS=0 \
   ANSIBLE_LOCAL_TEMP=$(CURDIR)/$(BUILD)/tmp/ansible-local ANSIBLE_HOME=$(CURDIR)/$(BUILD)/tmp/ansible-home PATH=$(CURDIR)/$(BIN):$$PATH
 # the demo reads the example project's ansible.cfg, as a user's project does (its output is what users see)
-DEMO_PLAY := $(ROLES_ENV) ANSIBLE_CALLBACK_RESULT_FORMAT=json ANSIBLE_CONFIG=$(CURDIR)/playbooks/ansible.cfg.example VSP_DEMO_DIR=$(DEMO_DIR) PATH=$(CURDIR)/$(DEMO_BIN):$$PATH $(CURDIR)/$(DEMO_BIN)/ansible-playbook -i playbooks/inventory/demo
+DEMO_PLAY := $(ROLES_ENV) ANSIBLE_CALLBACK_RESULT_FORMAT=json ANSIBLE_CONFIG=$(CURDIR)/playbooks/ansible.example.cfg VSP_DEMO_DIR=$(DEMO_DIR) PATH=$(CURDIR)/$(DEMO_BIN):$$PATH $(CURDIR)/$(DEMO_BIN)/ansible-playbook -i playbooks/inventory/demo
 
 demo: $(DEMO_STAMP) collection-copy
 	@rm -rf $(DEMO_DIR); mkdir -p $(DEMO_DIR)
@@ -42,4 +42,6 @@ molecule: collection
 lint: collection
 
 TEST_GATES   += molecule
+# the README's main job, as a user runs it: a gate, so that it cannot break unseen (about 40 s)
+TEST_GATES   += demo
 TEST_REPORTS += $(REPORTS)/molecule.xml
