@@ -2,6 +2,8 @@
 
     nox -f noxfile.py -s core216            unit tests, integration targets and a backup + restore role run
                                             on the oldest supported ansible-core (2.16) with Python 3.12
+    nox -f noxfile.py -s core217 core218 core219 core220
+                                            the same for each version between it and the current one
     nox -f noxfile.py -s "sanity-3.9" ...   ansible-test sanity (compile, import) of the module code for each
                                             module-host Python found here (3.12 runs in full in `make sanity`)
 
@@ -27,6 +29,11 @@ ROOT = os.path.dirname(os.path.abspath(__file__))
 # ansible-core 2.16: the oldest meta/runtime.yml claims (Automation Platform 2.5); controller Python 3.10-3.12
 CORE_OLDEST = "2.16.19"
 CORE_OLDEST_PYTHON = "3.12"
+# the versions between the oldest and the current (requirements-dev.txt), each on a control-node Python it supports:
+# 2.17 runs on 3.10-3.12, 2.18 and 2.19 on 3.11-3.13 (2.19 is what `pip install ansible-core` gives on 3.11), 2.20 on
+# 3.12-3.14 (`make versions-between`)
+CORES_BETWEEN = {"core217": ("2.17.14", "3.10"), "core218": ("2.18.19", "3.11"), "core219": ("2.19.14", "3.11"),
+                 "core220": ("2.20.10", "3.13")}
 # module-host Pythons of the current ansible-core (ansible-test sanity --python): 3.9-3.14; those found here run
 MODULE_PYTHONS = ["3.9", "3.10", "3.11", "3.13", "3.14"]
 # what the tests of the oldest core need, pinned as in requirements-dev.txt
@@ -99,42 +106,58 @@ def _install_once(session, *installs):
         handle.write(wanted)
 
 
-@nox.session(name="core216", python=CORE_OLDEST_PYTHON)
-def core216(session):
-    """ansible-core 2.16 on Python 3.12: unit tests, integration targets, backup and restore through the playbooks."""
+def _core_run(session, core, label):
+    """ansible-core `core`: unit tests, integration targets, backup and restore through the playbooks."""
     reports = _env("VSP_REPORTS")
-    _install_once(session, ["ansible-core==%s" % CORE_OLDEST, *_pins()], ["-e", os.path.join(ROOT, "simulator")])
-    version = session.run("ansible", "--version", silent=True)
-    if not version.startswith("ansible [core %s]" % CORE_OLDEST):
-        session.error("not ansible-core %s: %s" % (CORE_OLDEST, version.splitlines()[0]))
+    _install_once(session, ["ansible-core==%s" % core, *_pins()], ["-e", os.path.join(ROOT, "simulator")])
+    version = session.run("python", "-c", "from ansible.release import __version__; print(__version__)", silent=True).strip()
+    if version != core:
+        session.error("not ansible-core %s: %s" % (core, version))
     # not session.create_tmp(): it points TMPDIR into nox's directory under .build*/, a hidden path that
     # the backup-directory checks of the tests would take for a partial file
-    tmpdir = tempfile.mkdtemp(prefix="vsp-core216-")
+    tmpdir = tempfile.mkdtemp(prefix="vsp-%s-" % label)
     base, coll = _copy_collection(session, os.path.join(tmpdir, "collection"))
     bindir = os.path.join(session.virtualenv.location, "bin")
     python = os.path.join(bindir, "python")
     env = {"ANSIBLE_COLLECTIONS_PATH": base, "VSP_COLLECTION_DIR": coll, "ANSIBLE_NOCOLOR": "1", "PY_COLORS": "0",
            "PATH": bindir + os.pathsep + os.environ.get("PATH", "")}
     pytest = ["pytest", "-q", "-p", "no:cacheprovider", "-o", "junit_family=xunit2"]
+    junit = "--junitxml=%s/versions-%s-%%s.xml" % (reports, label)
     steps = [
-        ("unit tests", [*pytest, "-n", "2", "--junitxml=%s/versions-core216-unit.xml" % reports,
-                        os.path.join(ROOT, "tests", "unit")]),
+        ("unit tests", [*pytest, "-n", "2", junit % "unit", os.path.join(ROOT, "tests", "unit")]),
         ("integration targets", [python, os.path.join(ROOT, "hack", "with-simulator"), "--", *pytest,
-                                 "--junitxml=%s/versions-core216-integration.xml" % reports,
-                                 os.path.join(coll, "tests", "integration", "test_targets.py")]),
+                                 junit % "integration", os.path.join(coll, "tests", "integration", "test_targets.py")]),
         # backup, key loss and restore through the shipped playbooks, vaulted inventory (the roles end to end)
-        ("roles through the playbooks", [*pytest, "--junitxml=%s/versions-core216-roles.xml" % reports,
+        ("roles through the playbooks", [*pytest, junit % "roles",
                                          os.path.join(ROOT, "tests", "reliability", "test_unsafe_secrets.py")]),
     ]
     failed = []
-    for label, cmd in steps:  # every step runs, as `make -k test` runs every gate
+    for step, cmd in steps:  # every step runs, as `make -k test` runs every gate
         try:
             session.run(*cmd, env=env)
         except CommandFailed:
-            failed.append(label)
+            failed.append(step)
     shutil.rmtree(tmpdir, ignore_errors=True)
     if failed:
-        session.error("ansible-core %s: %s failed" % (CORE_OLDEST, ", ".join(failed)))
+        session.error("ansible-core %s: %s failed" % (core, ", ".join(failed)))
+
+
+@nox.session(name="core216", python=CORE_OLDEST_PYTHON)
+def core216(session):
+    """ansible-core 2.16 on Python 3.12: unit tests, integration targets, backup and restore through the playbooks."""
+    _core_run(session, CORE_OLDEST, "core216")
+
+
+def _between(label, core, python):
+    @nox.session(name=label, python=python)
+    def between(session):
+        _core_run(session, core, label)
+    between.__doc__ = "ansible-core %s on Python %s: as core216" % (core, python)
+    return between
+
+
+for _label, (_core, _python) in CORES_BETWEEN.items():
+    globals()[_label] = _between(_label, _core, _python)
 
 
 def _found(version):

@@ -2,9 +2,12 @@
 #   make versions   ansible-core 2.16 (the oldest supported) on Python 3.12: unit tests, integration targets and
 #                   a backup + restore run of the roles through the shipped playbooks; and ansible-test sanity
 #                   (compile, import) for each other module-host Python found here (3.12: `make sanity`)
+#   make versions-between   the same three steps for each ansible-core between them (2.17 on Python 3.10, 2.18 and
+#                   2.19 on 3.11, 2.20 on 3.13): not a gate of `make test` (about 10 minutes more); .ci/run runs it
+#                   after `make test`, so every version meta/runtime.yml claims is tested before a change lands
 # nox keeps its virtual environments in $(BUILD)/nox (reused while they exist); the interpreters come from
 # PATH and pyenv's versions. JUnit: $(REPORTS)/versions-*.xml.
-.PHONY: versions
+.PHONY: versions versions-between
 
 NOX_ENVDIR    := $(CURDIR)/$(BUILD)/nox
 PYENV_ROOT_   := $(shell pyenv root 2>/dev/null)
@@ -18,6 +21,12 @@ versions: collection
 	  mkdir -p $(PIP_CACHE); cp hack/get_pip_standin.py $(PIP_CACHE)/get_pip_$${pipver//./_}.py
 	PATH="$(NOX_PATH)" VSP_REPORTS=$(CURDIR)/$(REPORTS) VSP_COLLECTION_DIR=$(CURDIR)/$(COLL_DIR) \
 	  $(BIN)/nox -f noxfile.py --envdir $(NOX_ENVDIR) --no-color -s core216 sanity
+
+versions-between: collection
+	@mkdir -p $(REPORTS)
+	PATH="$(NOX_PATH)" VSP_REPORTS=$(CURDIR)/$(REPORTS) VSP_COLLECTION_DIR=$(CURDIR)/$(COLL_DIR) \
+	  $(BIN)/nox -f noxfile.py --envdir $(NOX_ENVDIR) --no-color -s core217 core218 core219 core220
+	$(PY) hack/summarize-junit $(foreach v,217 218 219 220,$(foreach s,unit integration roles,$(REPORTS)/versions-core$(v)-$(s).xml))
 
 TEST_GATES   += versions
 TEST_REPORTS += $(REPORTS)/versions-core216-unit.xml $(REPORTS)/versions-core216-integration.xml \
