@@ -42,6 +42,21 @@ def state():
         return errors.json_response(s.state.snapshot(n))
 
 
+@bp.route(CONTROL + "/twin", methods=["GET"], endpoint="ctl_twin")
+def twin():
+    """A twin's fidelity report (``{"twin": false}`` when the simulator serves a scenario)."""
+    s = sim()
+    with s.state.lock:
+        info = s.state.data.get("twin")
+        if info is None:
+            return errors.json_response({"twin": False})
+        groups = s.state.data["parity_groups"]
+        encrypted = sorted(g for g, pg in groups.items() if pg["encrypted"])
+        return errors.json_response({"twin": True, "redacted": info["redacted"],
+                                     "encrypted_parity_groups": encrypted,
+                                     "fidelity": info["fidelity"]})
+
+
 @bp.route(CONTROL + "/lose-keys", methods=["POST"], endpoint="ctl_lose_keys")
 def lose_keys():
     body = _body()
