@@ -70,11 +70,13 @@ def read_raw(path):
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         raise CaptureError(f"--capture {path}: cannot be opened: {exc.strerror}") from None
-    with os.fdopen(fd, "rb") as fh:
-        info = os.fstat(fh.fileno())
-        if not stat.S_ISREG(info.st_mode):
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise CaptureError(f"--capture {path}: not a regular file")
-        raw = fh.read(MAX_BYTES + 1)
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            raw = fh.read(MAX_BYTES + 1)
+    finally:
+        os.close(fd)
     if len(raw) > MAX_BYTES:
         raise CaptureError(
             f"--capture {path}: larger than {MAX_BYTES} bytes (64 MiB); a capture of the "
@@ -565,6 +567,11 @@ def fidelity(cap):
         "not_in_capture": missing,
         "answered_by_model": list(MODEL_CALLS),
     }
+
+
+def load_file_report(doc):
+    """The fidelity report of the capture ``doc`` (validated first)."""
+    return fidelity(validate(doc))
 
 
 def report_text(report, limit=40):
