@@ -179,12 +179,15 @@ class Redactor(object):
     def __init__(self):
         self.maps = {}
         self.texts = {}  # original text -> replacement, for texts quoted inside other texts (paths, URLs)
+        self.made = set()  # every replacement made (never replaced again)
+        self._ordered = []
 
     def _next(self, kind, original, make):
         table = self.maps.setdefault(kind, {})
         key = (type(original).__name__, original)
         if key not in table:
             table[key] = make(len(table) + 1)
+            self.made.add(str(table[key]))
         return table[key]
 
     def serial(self, value):
@@ -256,14 +259,19 @@ class Redactor(object):
             return dict((self._texts(k), self._texts(v)) for k, v in value.items())
         if isinstance(value, list):
             return [self._texts(v) for v in value]
-        if not isinstance(value, str):
+        if not isinstance(value, str) or value in self.made:
             return value
         for original in self._ordered:
             if original in value:
                 value = value.replace(original, self.texts[original])
-        value = IPV4_RE.sub(lambda m: self.address(m.group(0)) if all(int(p) < 256 for p in m.group(0).split('.')) else m.group(0),
-                            value)
-        return WWN_RE.sub(lambda m: self.wwn(m.group(0)), value)
+        value = IPV4_RE.sub(self._address_in_text, value)
+        return WWN_RE.sub(lambda m: m.group(0) if m.group(0) in self.made else self.wwn(m.group(0)), value)
+
+    def _address_in_text(self, match):
+        text = match.group(0)
+        if text in self.made or not all(int(p) < 256 for p in text.split('.')):
+            return text
+        return self.address(text)
 
     def redact(self, doc):
         answers = self._walk(doc['answers'])
