@@ -50,8 +50,8 @@ attributes:
 options:
   path:
     description:
-      - The local file to write (on the host that runs the module, usually the control node with
-        C(delegate_to: localhost)). Its directory must exist.
+      - The local file to write, on the host that runs the module (usually the control node, with
+        C(delegate_to=localhost) or C(connection=local)). Its directory must exist.
     type: path
     required: true
   redact:
