@@ -260,3 +260,18 @@ def test_cli_refuses_a_capture_larger_than_the_cap(tmp_path, capsys, monkeypatch
     big.write_text(json.dumps(small_capture()))
     assert cli.main(["--no-tls", "--capture", str(big)]) == 2
     assert "larger than 1000 bytes" in capsys.readouterr().err
+
+
+def test_downtime_estimate_follows_the_benchmark_model():
+    sim, client = twin()
+    got = client.get("/simulator/v1/twin/downtime",
+                     query_string={"job_ms": 2000, "parallelism": 2}).get_json()
+    # 3 pool volumes of 3-1: ceil(3 / 2) = 2 rounds of 2 s to block, one 2 s restore, 2 to recover
+    assert got["pool_volumes"] == 3 and got["parity_groups"] == ["3-1"]
+    assert got["offline_seconds"] == 2 * 4.0 + 2.0
+    default = client.get("/simulator/v1/twin/downtime").get_json()
+    assert default["job_ms"] == 0 and default["parallelism"] == 4
+    bad = client.get("/simulator/v1/twin/downtime", query_string={"parity_groups": "4-1"})
+    assert bad.status_code == 400 and "not an encrypted parity group" in bad.get_json()["message"]
+    bad = client.get("/simulator/v1/twin/downtime", query_string={"parallelism": "0"})
+    assert bad.status_code == 400 and "parallelism" in bad.get_json()["message"]

@@ -113,7 +113,12 @@ def test_a_twin_of_each_kept_capture_round_trips_and_runs_the_whole_procedure(ca
     backups.mkdir()
     again = str(tmp_path / "again.json")
     with SimulatorProcess(tmp_path / "twin", args=["--capture", capture], job_ms=1, job_parallelism=16) as twin:
-        group = twin.control.call("GET", "twin")["encrypted_parity_groups"][0]
+        info = twin.control.call("GET", "twin")
+        group = info["encrypted_parity_groups"][0]
+        if os.path.basename(capture).startswith("sim-"):  # captured from the simulator: its model agrees
+            assert info["fidelity"]["differences"] == [] and info["fidelity"]["not_in_capture"] == []
+        downtime = twin.control.call("GET", "twin/downtime?parity_groups=%s&job_ms=2000&parallelism=8" % group)
+        assert downtime["pool_volumes"] > 0 and downtime["offline_seconds"] >= 2.0
         restore = {"encryption_key_restore_path": str(backups), "encryption_key_restore_backup_password": BACKUP_PASSWORD}
         results, proc = run_cases(tmp_path, "backup", [
             capture_task(again, "again"),
