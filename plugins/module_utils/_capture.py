@@ -31,7 +31,7 @@ from ansible_collections.vsp.encryption.plugins.module_utils._api import KEY_TYP
 from ansible_collections.vsp.encryption.plugins.module_utils._backup_file import write_stream_atomically
 from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError
 
-FORMAT = 'vsp.encryption.capture'
+FORMAT = 'vsp.encryption.array_capture'
 FORMAT_VERSION = 1
 COLLECTION_VERSION = '1.1.0'
 # A capture of the largest array the procedure handles (65,280 LDEVs, 4,096 keys) stays far below this;

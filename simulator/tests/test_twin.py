@@ -72,7 +72,7 @@ def small_capture():
         _answer("/v1/objects/encryption-keys", {"data": [key("20", "FREE")]}, {"keyType": "FREE"}),
         _answer("/v1/objects/jobs", {"data": []}, {"count": 100}),
     ]
-    return {"format": "vsp.encryption.capture", "format_version": 1,
+    return {"format": "vsp.encryption.array_capture", "format_version": 1,
             "captured_at": "2026-12-01T00:00:00Z", "collection_version": "1.1.0",
             "api_version": "1.20.0", "redacted": False, "encrypted_parity_groups": ["3-1"],
             "key_counts": {"DEK": 4, "CEK": 1, "KEK": 1, "FREE": 1}, "answers": answers}

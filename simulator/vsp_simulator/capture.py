@@ -24,7 +24,7 @@ from . import scenario as scenario_mod
 from .scenario import API_VERSION, DRIVE_TYPE, DRIVE_TYPE_NAME, MAX_KEYS, ScenarioError, _ldev
 from .state import KEY_FIELDS, ArrayState
 
-FORMAT = "vsp.encryption.capture"
+FORMAT = "vsp.encryption.array_capture"
 FORMAT_VERSIONS = (1,)
 MAX_BYTES = 64 * 1024 * 1024
 MAX_ANSWERS = 4096

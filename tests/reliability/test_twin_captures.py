@@ -70,7 +70,7 @@ def test_capture_sends_only_gets_holds_no_secret_and_check_mode_writes_nothing(s
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert sim.control.state()["keys"] == state_before["keys"]  # nothing changed, not even a backup counter
     doc = read(plain)
-    assert doc["format"] == "vsp.encryption.capture" and doc["format_version"] == 1
+    assert doc["format"] == "vsp.encryption.array_capture" and doc["format_version"] == 1
     assert doc["api_version"] == "1.31.0" and doc["collection_version"]
     assert any(a["path"].endswith("/jobs") and a["body"]["data"] for a in doc["answers"])
     secrets = list(SECRET_VALUES) + sim.control.issued_tokens() + materials(sim)

@@ -62,7 +62,7 @@ def test_capture_writes_every_answer_0600_with_its_metadata_and_sends_only_gets(
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     with open(path) as handle:
         doc = json.load(handle)
-    assert doc['format'] == 'vsp.encryption.capture' and doc['format_version'] == 1
+    assert doc['format'] == 'vsp.encryption.array_capture' and doc['format_version'] == 1
     assert doc['api_version'] == '1.31.0' and doc['collection_version'] == capture.COLLECTION_VERSION
     assert doc['captured_at'].endswith('Z') and doc['redacted'] is False
     assert len(doc['answers']) == 14 and all(a['method'] == 'GET' and a['status'] == 200 for a in doc['answers'])
