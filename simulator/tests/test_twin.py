@@ -275,3 +275,19 @@ def test_downtime_estimate_follows_the_benchmark_model():
     assert bad.status_code == 400 and "not an encrypted parity group" in bad.get_json()["message"]
     bad = client.get("/simulator/v1/twin/downtime", query_string={"parallelism": "0"})
     assert bad.status_code == 400 and "parallelism" in bad.get_json()["message"]
+
+
+def test_a_capture_made_with_storage_device_id_uses_the_long_url_form():
+    doc = small_capture()
+    for a in doc["answers"]:
+        if a["path"].startswith("/v1/objects/") and "/storages" not in a["path"]:
+            a["path"] = a["path"].replace("/v1/objects/", f"/v1/objects/storages/{SDID}/", 1)
+    storage = doc["answers"][1]
+    storage["path"], storage["body"] = "/v1/objects/storages", {"data": [storage["body"]]}
+    report = capture.load_file_report(doc)
+    assert report["not_in_capture"] == []
+    sim, client = twin(doc)
+    h = session(client)
+    keys = client.get(f"{OBJ}/storages/{SDID}/encryption-keys", query_string={"keyType": "DEK"},
+                      headers=h).get_json()
+    assert [k["keyId"] for k in keys["data"]] == ["10", "11", "12", "13"]

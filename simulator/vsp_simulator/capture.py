@@ -241,6 +241,7 @@ def _take(out, short, query, body, where):
         out["version"] = body
     elif short in ("/v1/objects/storages/instance", "/v1/objects/storages"):
         objs = [body] if short.endswith("instance") else _data(body, where, 16)
+        out["answered"].add("/v1/objects/storages/instance?")  # either answers the identity
         for st in objs:
             if not isinstance(st, dict):
                 _fail(where, "the storage system must be an object")
