@@ -245,6 +245,10 @@ def test_cli_refuses_a_bad_capture_with_a_clear_error(tmp_path, capsys):
     assert "not a regular file" in capsys.readouterr().err
     assert cli.main(["--no-tls", "--capture", str(tmp_path / "missing.json")]) == 2
     assert "cannot be opened" in capsys.readouterr().err
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 200000 + "]" * 200000)  # nested beyond Python's recursion limit
+    assert cli.main(["--no-tls", "--capture", str(deep)]) == 2
+    assert "not a JSON capture (RecursionError" in capsys.readouterr().err
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
     assert cli.main(["--no-tls", "--capture", str(fifo)]) == 2  # refused, never waited on

@@ -84,7 +84,7 @@ def read_raw(path):
         )
     try:
         doc = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise CaptureError(
             f"--capture {path}: not a JSON capture ({type(exc).__name__}: {str(exc)[:120]})"
         ) from None
