@@ -22,6 +22,11 @@ def capped(values, limit=LIMIT, sep=', '):
     return sep.join(str(v) for v in values[:limit]) + more
 
 
+def bracketed(values, limit=LIMIT):
+    """Values as a message lists them, in brackets and capped: ``[1-1, 1-2]``, ``[]``, ``[a, b, ... and 3 more]``."""
+    return '[%s]' % capped(values or [], limit)
+
+
 def id_ranges(values, limit=LIMIT):
     """Integer ids as sorted ranges, at most ``limit`` ranges: ``[0, 1, 2, 3, 8, 10, 11]`` → ``0-3, 8, 10-11``;
     ``none`` for no id. The count of ids left out is said ("and 37 more ids")."""

@@ -29,17 +29,12 @@ from ansible_collections.vsp.encryption.plugins.module_utils._backup_file import
 from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError
 from ansible_collections.vsp.encryption.plugins.module_utils._keys import check_identity  # noqa: F401 - restore_plan.check_identity
 from ansible_collections.vsp.encryption.plugins.module_utils._limits import KEY_FILE_MAX
-from ansible_collections.vsp.encryption.plugins.module_utils._lists import id_ranges
+from ansible_collections.vsp.encryption.plugins.module_utils._lists import bracketed, capped, id_ranges
 from ansible_collections.vsp.encryption.plugins.module_utils._parity_groups import ParityGroups
 from ansible_collections.vsp.encryption.plugins.module_utils._pool_volumes import PoolVolumeFinder
 from ansible_collections.vsp.encryption.plugins.module_utils._pools import NORMAL, offline_impact
 
 NOTHING_SENT = ' Nothing was changed on the array.'
-
-
-def ids_text(values):
-    values = list(values)
-    return '[%s]' % ', '.join(str(v) for v in values) if values else '[]'
 
 
 def choose_groups(named, lost, force):
@@ -50,7 +45,7 @@ def choose_groups(named, lost, force):
             raise VspApiError('parity_groups: the array reports lost keys in parity group(s) %s, which parity_groups %s '
                               'leaves out. A restore needs every pool volume of every group with lost keys blocked: '
                               'name them all, or leave parity_groups out to take the groups the array reports.%s'
-                              % (ids_text(left_out), ids_text(named), NOTHING_SENT))
+                              % (bracketed(left_out), bracketed(named), NOTHING_SENT))
         return list(named)
     if force and not lost:
         raise VspApiError('parity_groups: with force and no parity group showing lost keys, name the parity groups whose '
@@ -85,7 +80,7 @@ def _file_from_manifest(path, manifest_data, storage, lost_drives, deriver):
         raise VspApiError('path: %s holds no DEK for drive(s) %s, whose keys are lost (the file was made after the loss, or '
                           'before those drives were encrypted). The rule: the file must hold a DEK for every drive that lost '
                           'its key. Name an older file, or the directory to let the collection pick one.%s'
-                          % (path, key_files.capped(missing), NOTHING_SENT))
+                          % (path, capped(missing), NOTHING_SENT))
     if locations is None or not manifest_data.get('password_verifier') or not manifest_data.get('mac'):
         raise VspApiError('path: the manifest %s is not authenticated (format %d, without a password verifier and MAC): anyone '
                           'who can write the directory could have written it, and nothing in it can be believed. The rule: a '
@@ -113,7 +108,7 @@ def _ignored_text(ignored):
     own = [i for i in ignored if i not in foreign]
     parts = []
     if own:
-        parts.append('Set aside there: %s.' % key_files.capped(
+        parts.append('Set aside there: %s.' % capped(
             ('%s: %s' % (os.path.basename(i['path']), i['reason']) for i in own), 5, '; '))
     if others:
         parts.append('%d file(s) there belong to other arrays.' % others)
@@ -331,10 +326,10 @@ def array_differences(plan, storage, cov):
                               then.get('serial_number')))
     if list(cov['lost_parity_groups']) != list(plan.get('lost_parity_groups') or []):
         differences.append('the parity groups with lost keys are now %s, the plan has %s'
-                           % (ids_text(cov['lost_parity_groups']), ids_text(plan.get('lost_parity_groups') or [])))
+                           % (bracketed(cov['lost_parity_groups']), bracketed(plan.get('lost_parity_groups') or [])))
     if list(cov['lost_drives']) != list(plan.get('lost_drives') or []):
         differences.append('the drives without a DEK are now %s, the plan has %s'
-                           % (ids_text(cov['lost_drives']), ids_text(plan.get('lost_drives') or [])))
+                           % (bracketed(cov['lost_drives']), bracketed(plan.get('lost_drives') or [])))
     return differences
 
 
@@ -343,7 +338,7 @@ def decision_differences(plan, now):
     differences = []
     if now['parity_groups'] != plan.get('parity_groups'):
         differences.append('the parity groups to act on are now %s, the plan has %s'
-                           % (ids_text(now['parity_groups']), ids_text(plan.get('parity_groups') or [])))
+                           % (bracketed(now['parity_groups']), bracketed(plan.get('parity_groups') or [])))
     if now['restore_needed'] != plan.get('restore_needed'):
         differences.append('a restore is now needed, the plan has none' if now['restore_needed']
                            else 'no restore is needed now, the plan has one')
@@ -384,7 +379,7 @@ def plan_lines(plan):
     sid = plan['storage'].get('storage_device_id')
     if plan['lost_parity_groups']:
         lines.append('Array %s: parity group(s) %s have lost keys (drives without a DEK: %s).'
-                     % (sid, ids_text(plan['lost_parity_groups']), '[%s]' % key_files.capped(plan['lost_drives'])))
+                     % (sid, bracketed(plan['lost_parity_groups']), bracketed(plan['lost_drives'])))
     else:
         lines.append('Array %s: no encrypted parity group shows lost keys.' % sid)
     lines.append('Evidence: %s. If you know keys are lost but the array shows none (an array that keeps lost keys listed), '
@@ -393,10 +388,10 @@ def plan_lines(plan):
     if plan['restore_needed']:
         source = ('the key file %s (%s)' % (plan['path'], plan['path_reason'])) if plan['source'] == 'file' \
             else 'the key management server'
-        lines.append('Parity groups to act on (%s): %s.' % (how, ids_text(plan['parity_groups'])))
+        lines.append('Parity groups to act on (%s): %s.' % (how, bracketed(plan['parity_groups'])))
         lines.append('Block %d pool volume(s) not blocked yet: LDEV %s (pools %s); restore the keys%s from %s; then recover '
                      'all %d pool volume(s): LDEV %s.'
-                     % (len(plan['volumes_to_block']), id_ranges(plan['volumes_to_block']), ids_text(plan['pools']),
+                     % (len(plan['volumes_to_block']), id_ranges(plan['volumes_to_block']), bracketed(plan['pools']),
                         ' (forced: no group shows lost keys)' if plan['forced'] else '', source,
                         len(plan['volumes_to_recover']), id_ranges(plan['volumes_to_recover'])))
         offline = plan.get('offline')
@@ -415,12 +410,12 @@ def plan_lines(plan):
             lines.append('Checks before any write: this array\'s file, %s.' % ', '.join(checks))
     elif plan['volumes_to_recover']:
         lines.append('Nothing to restore, nothing to block. Recover the %d pool volume(s) of parity groups %s that are not '
-                     'normal: LDEV %s.' % (len(plan['volumes_to_recover']), ids_text(plan['parity_groups']),
+                     'normal: LDEV %s.' % (len(plan['volumes_to_recover']), bracketed(plan['parity_groups']),
                                            id_ranges(plan['volumes_to_recover'])))
     else:
         lines.append('Nothing to restore, block or recover: no parity group needs it.' if not plan['parity_groups'] else
                      'Nothing to restore, block or recover: every pool volume of parity groups %s is normal.'
-                     % ids_text(plan['parity_groups']))
+                     % bracketed(plan['parity_groups']))
     for warning in plan['warnings']:
         lines.append('Warning: %s' % warning)
     return lines
@@ -467,5 +462,5 @@ def holder_hint(plan, cov, deriver=None):
 def still_lost_message(source_text, cov, path_dir_hint=None):
     return ('The restore from %s finished, but keys of parity group(s) %s are still lost (drives without a DEK: %s). '
             'The pool volumes stay blocked and recovery was not tried, as it must fail while keys are lost. %s'
-            % (source_text, ids_text(cov['lost_parity_groups']), ids_text(cov['lost_drives']),
+            % (source_text, bracketed(cov['lost_parity_groups']), bracketed(cov['lost_drives']),
                path_dir_hint or 'Use a key file that holds those keys (name the backup directory to let the collection pick one).'))

@@ -388,6 +388,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.vsp.encryption.plugins.module_utils import _manifest as mf
 from ansible_collections.vsp.encryption.plugins.module_utils import _restore_plan as restore_plan
 from ansible_collections.vsp.encryption.plugins.module_utils._keys import key_counts, storage_view
+from ansible_collections.vsp.encryption.plugins.module_utils._lists import bracketed
 from ansible_collections.vsp.encryption.plugins.module_utils._runner import argument_spec, fail_on_error, identity_argument_spec, run_module
 from ansible_collections.vsp.encryption.plugins.module_utils._coverage import parity_group_coverage
 from ansible_collections.vsp.encryption.plugins.module_utils._errors import VspApiError
@@ -459,7 +460,7 @@ def run(module, api):
     if not_blocked:
         raise VspApiError('Not every pool volume of parity group(s) %s is blocked; block them first '
                           '(vsp.encryption.pool_volume_state state=blocked). Not blocked: %s. Nothing was restored.'
-                          % (restore_plan.ids_text(plan['parity_groups']),
+                          % (bracketed(plan['parity_groups']),
                              ', '.join('%d (%s)' % (v['ldev_id'], v['status']) for v in not_blocked)),
                           details=dict(result, pool_volumes_not_blocked=not_blocked))
     job, source_text, sha256 = restore(api, params, plan)

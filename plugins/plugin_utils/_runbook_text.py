@@ -18,15 +18,10 @@ import json
 import re
 import shlex
 
-from ansible_collections.vsp.encryption.plugins.module_utils._lists import capped, id_ranges
+from ansible_collections.vsp.encryption.plugins.module_utils._lists import bracketed, capped, id_ranges
 from ansible_collections.vsp.encryption.plugins.module_utils._validate import text_list as _text_list
 
 AWX_TEMPLATE_VARS = ('awx_job_template_name', 'tower_job_template_name')
-
-
-def ids(values):
-    values = list(values or [])
-    return '[%s]' % ', '.join(str(v) for v in values)
 
 
 def text_list(value, name='value'):
@@ -149,7 +144,7 @@ def restore_summary(plan, *, block=None, restore=None, recover=None, after=None,
     if after is not None:
         lines.append('Verified on the array: no encrypted parity group has lost keys; all %d pool volume(s) of parity '
                      'groups %s are normal (NML). Keys now: %s.'
-                     % (len(after.get('volumes') or []), ids(plan.get('parity_groups')), counts(after.get('key_counts'))))
+                     % (len(after.get('volumes') or []), bracketed(plan.get('parity_groups')), counts(after.get('key_counts'))))
     return lines
 
 
@@ -171,7 +166,7 @@ def verify_problems(lost_groups, volumes, pools=None):
     if bad_pools:
         problems.append('pools not normal: %s' % ', '.join('pool %s %s' % (p.get('pool_id'), p.get('pool_status')) for p in bad_pools))
     if lost_groups:
-        problems.append('parity groups with lost keys: %s' % ids(lost_groups))
+        problems.append('parity groups with lost keys: %s' % bracketed(lost_groups))
     if bad:
         problems.append('pool volumes not normal: %s' % volume_states(bad))
     problems.sort(key=lambda p: not p.startswith('parity'))
@@ -193,7 +188,7 @@ def backup_refusal(info, files, restore_command, copy_hosts=None, kms_command=No
     damaged = [f for f in claimed if f.get('damaged')]
     hosts = _text_list(copy_hosts or [], 'copy_hosts')
     elsewhere = ('A good copy may be on the backup hosts%s (restore with encryption_key_restore_from_host=<host>) or on '
-                 'the KMS (encryption_key_restore_source=kms).' % (' %s' % ids(hosts) if hosts else ''))
+                 'the KMS (encryption_key_restore_source=kms).' % (' %s' % bracketed(hosts) if hosts else ''))
     if holders:
         holder = 'The newest key file that holds them: %s.' % holders[0]
     elif damaged:
@@ -223,7 +218,7 @@ def backup_refusal(info, files, restore_command, copy_hosts=None, kms_command=No
             'was deleted: a backup now would lack those keys, and retention could delete the only file that holds them. '
             '%s%s To write a file anyway (retention then deletes nothing), set '
             'encryption_key_backup_allow_lost_keys=true.'
-            % (ids(info.get('lost_parity_groups')), (info.get('storage') or {}).get('storage_device_id'),
+            % (bracketed(info.get('lost_parity_groups')), (info.get('storage') or {}).get('storage_device_id'),
                '[%s]' % capped(info.get('lost_drives') or []), holder + ' ' if holder else '', restore))
 
 
@@ -253,21 +248,21 @@ def backup_summary(info, *, files=None, backup=None, kms=None, retention=None, c
                      % (len(damaged), capped([d.get('path') for d in damaged], 3)))
     if lost_keys_override:
         lines.append('Warning: keys of parity groups %s are lost and encryption_key_backup_allow_lost_keys is set: the new '
-                     'file lacks them, and retention deleted nothing.' % ids(info.get('lost_parity_groups')))
+                     'file lacks them, and retention deleted nothing.' % bracketed(info.get('lost_parity_groups')))
     if copies:
-        lines.append('Copies: verified (sha256 %s) on %s.' % (', '.join(sorted(set(copies.values()))), ids(sorted(copies))))
+        lines.append('Copies: verified (sha256 %s) on %s.' % (', '.join(sorted(set(copies.values()))), bracketed(sorted(copies))))
     for host, status in sorted((copy_hosts or {}).items()):
         if not status.get('verified'):
             lines.append('Copy on %s: none verified, %s.' % (host, status.get('why')))
         if status.get('deleted'):
-            lines.append('Retention on %s: deleted %s.' % (host, ids(status['deleted'])))
+            lines.append('Retention on %s: deleted %s.' % (host, bracketed(status['deleted'])))
     if kms is not None:
         lines.append('KMS: %s.' % (('would back up' if check_mode else 'backed up') + ' the keys to the key management server'
                                    if kms.get('changed') else 'not requested'))
     if retention:
         deleted = retention.get('delete') or []
         verb = 'would delete' if check_mode else 'deleted'
-        lines.append('Retention: %s %s.' % (verb, ids(deleted)) if deleted else 'Retention: nothing to delete.')
+        lines.append('Retention: %s %s.' % (verb, bracketed(deleted)) if deleted else 'Retention: nothing to delete.')
         # the newest are expected, and the files that do not count a warning of the backup run has named already
         kept = [k for k in retention.get('kept') or [] if not k.get('reason', '').startswith(('one of the', 'not deleted: it '))]
         for item in kept:

@@ -6,7 +6,7 @@
 
 import pytest
 
-from ansible_collections.vsp.encryption.plugins.module_utils._lists import capped, id_ranges
+from ansible_collections.vsp.encryption.plugins.module_utils._lists import bracketed, capped, id_ranges
 
 
 @pytest.mark.parametrize('ids, text', [
@@ -35,3 +35,11 @@ def test_capped_counts_what_it_leaves_out():
     assert capped(['a', 'b'], 2) == 'a, b'
     assert capped(['a', 'b', 'c'], 2, '; ') == 'a; b and 1 more'
     assert capped('f%d' % i for i in range(45)) == 'f0, f1, f2, f3, f4, f5, f6, f7 and 37 more'
+
+
+def test_bracketed_lists_ids_in_brackets_and_caps_them():
+    assert bracketed(['1-1', '1-2']) == '[1-1, 1-2]'
+    assert bracketed([]) == '[]'
+    assert bracketed(None) == '[]'
+    assert bracketed(x for x in [1]) == '[1]'
+    assert bracketed(['1-%d' % i for i in range(1, 11)]) == '[1-1, 1-2, 1-3, 1-4, 1-5, 1-6, 1-7, 1-8 and 2 more]'

@@ -552,12 +552,6 @@ def test_plan_lines_without_loss():
     assert lines[3] == 'Warning: w1'
 
 
-def test_ids_text():
-    assert restore_plan.ids_text(['1-1', '1-2']) == '[1-1, 1-2]'
-    assert restore_plan.ids_text([]) == '[]'
-    assert restore_plan.ids_text(x for x in [1]) == '[1]'
-
-
 def test_plan_lines_texts_word_for_word():
     base = {'storage': STORAGE, 'lost_parity_groups': ['1-1'], 'lost_drives': ['HDD01-01'], 'evidence': 'E',
             'parity_groups_named': True, 'restore_needed': True, 'parity_groups': ['1-1'], 'volumes_to_block': [1],

@@ -61,12 +61,6 @@ def test_parity_group_ids_from_survey_text():
     assert info.value.msg == "parity_groups: '1_2', 'x' are not a parity group id; the rule: <number>-<number>, for example 1-1"
 
 
-def test_ids():
-    assert rt.ids(['1-1', '1-2']) == '[1-1, 1-2]'
-    assert rt.ids(None) == '[]'
-    assert rt.ids([3, 4]) == '[3, 4]'
-
-
 def test_text_list_names_value_by_default():
     with pytest.raises(VspApiError) as info:
         rt.text_list(1.5)
