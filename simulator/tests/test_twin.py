@@ -193,6 +193,8 @@ HOSTILE = {
     "ldev id out of range": (_mutate(["answers", 5, "body", "data", 0, "ldevId"], 65280), "ldevId"),
     "ldev id negative": (_mutate(["answers", 5, "body", "data", 0, "ldevId"], -1), "ldevId"),
     "ldev id a text": (_mutate(["answers", 5, "body", "data", 0, "ldevId"], "100"), "ldevId"),
+    "pool volume without status": (_mutate(["answers", 5, "body", "data", 0, "status"], DELETE),
+                                   "without a status"),
     "pool volume of an unknown pool": (_mutate(["answers", 5, "body", "data", 0, "composingPoolId"],
                                                9), "not a captured pool"),
     "pool id out of range": (_mutate(["answers", 6, "body", "data", 0, "poolId"], 128), "poolId"),

@@ -166,6 +166,8 @@ def _check_ldev(ld, where):
             _fail(where, "parityGroupIds must be a list of parity group ids such as 1-1")
     if "POOL" in attrs and "composingPoolId" not in ld:
         _fail(where, "a pool volume (attribute POOL) without composingPoolId")
+    if "POOL" in attrs and not isinstance(ld.get("status"), str):
+        _fail(where, "a pool volume (attribute POOL) without a status text (NML, BLK...)")
 
 
 def validate(doc):
@@ -376,8 +378,6 @@ def build_state(doc, users):
     keys = {}
     for kid, k in sorted(cap["keys"].items(), key=lambda kv: int(kv[0])):
         key = copy.deepcopy(k)
-        key.setdefault("uuid", "-")
-        key.setdefault("keyGeneratedLocation", "DKC")
         key.update({"lost": False, "material": secrets.token_hex(32)})
         keys[kid] = key
     return {
