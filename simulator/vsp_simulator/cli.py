@@ -11,6 +11,7 @@ import tempfile
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from . import capture as capture_mod
 from . import scenario as scenario_mod
 from .app import create_app
 from .simulator import Simulator
@@ -45,6 +46,9 @@ def parse_args(argv=None):
     p.add_argument("--cert-dir", default=None,
                    help="where ca.pem is written (default: a new temporary directory)")
     p.add_argument("--scenario", default=None, help="scenario YAML file (default: built in)")
+    p.add_argument("--capture", default=None, metavar="FILE",
+                   help="serve a twin of a real array: a capture written by "
+                        "vsp.encryption.array_capture (not with --scenario)")
     p.add_argument("--latency-ms", type=int, default=0, help="sleep before each array request")
     p.add_argument("--job-ms", type=int, default=1000, help="duration of each job (default 1000)")
     p.add_argument("--job-parallelism", type=int, default=4,
@@ -59,6 +63,8 @@ def parse_args(argv=None):
             p.error(f"--{name.replace('_', '-')} must be >= 0")
     if args.job_parallelism < 1:
         p.error("--job-parallelism must be >= 1")
+    if args.capture and args.scenario:
+        p.error("--capture and --scenario exclude each other: a twin's array is the captured one")
     return args
 
 
@@ -79,8 +85,12 @@ def main(argv=None):
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     try:
         scn = scenario_mod.load_file(args.scenario) if args.scenario else None
+        if args.capture:
+            scn = scenario_mod.merge({"capture": capture_mod.read_raw(args.capture)})
         if scn is not None:
-            scenario_mod.build_state(scn)
+            built = scenario_mod.build_state(scn)
+            if "twin" in built:
+                print(capture_mod.report_text(built["twin"]["fidelity"]), flush=True)
         simulator = Simulator(scn, state_file=args.state_file, latency_ms=args.latency_ms,
                               job_ms=args.job_ms, job_parallelism=args.job_parallelism)
     except (OSError, ValueError, KeyError) as exc:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 
-from flask import Blueprint
+from flask import Blueprint, request
 
 from . import errors, scenario
 from .web import CONTROL, json_object, sim
@@ -40,6 +41,67 @@ def state():
     n = s.sessions.count()
     with s.state.lock:
         return errors.json_response(s.state.snapshot(n))
+
+
+@bp.route(CONTROL + "/twin", methods=["GET"], endpoint="ctl_twin")
+def twin():
+    """A twin's fidelity report (``{"twin": false}`` when the simulator serves a scenario)."""
+    s = sim()
+    with s.state.lock:
+        info = s.state.data.get("twin")
+        if info is None:
+            return errors.json_response({"twin": False})
+        groups = s.state.data["parity_groups"]
+        encrypted = sorted(g for g, pg in groups.items() if pg["encrypted"])
+        return errors.json_response({"twin": True, "redacted": info["redacted"],
+                                     "encrypted_parity_groups": encrypted,
+                                     "fidelity": info["fidelity"]})
+
+
+@bp.route(CONTROL + "/twin/downtime", methods=["GET"], endpoint="ctl_twin_downtime")
+def twin_downtime():
+    """The offline time of a restore by the benchmark's model (bench/run.py ``bound_seconds``):
+    the pool volumes of the groups are blocked ``parallelism`` at a time, the keys restored (one
+    job), the volumes recovered ``parallelism`` at a time; each job takes ``job_ms``."""
+    args = request.args
+    for key in args:
+        if key not in ("parity_groups", "job_ms", "parallelism"):
+            raise _bad(f"unknown parameter {key!r} (known: parity_groups, job_ms, parallelism)")
+    job_ms = _positive(args, "job_ms", sim().jobs.job_ms)
+    parallelism = _positive(args, "parallelism", sim().jobs.parallelism)
+    if parallelism < 1:
+        raise _bad("parallelism must be an integer of at least 1")
+    s = sim()
+    with s.state.lock:
+        groups = s.state.data["parity_groups"]
+        encrypted = sorted(g for g, pg in groups.items() if pg["encrypted"])
+        named = [g.strip() for g in args["parity_groups"].split(",")] if args.get(
+            "parity_groups") else encrypted
+        for g in named:
+            if g not in encrypted:
+                raise _bad(f"parity_groups: {g} is not an encrypted parity group of this array "
+                           f"(encrypted: {', '.join(encrypted) or 'none'})")
+        vols = {v["ldevId"] for g in named for v in s.state.pool_volumes(pg_id=g)}
+    n = len(vols)
+    phase = math.ceil(n / parallelism) * job_ms / 1000.0
+    return errors.json_response({
+        "parity_groups": named, "pool_volumes": n, "job_ms": job_ms, "parallelism": parallelism,
+        "block_seconds": phase, "restore_seconds": job_ms / 1000.0, "recover_seconds": phase,
+        "offline_seconds": 2 * phase + job_ms / 1000.0,
+        "model": "bench/run.py bound_seconds: a lower bound; the array's own job times decide"})
+
+
+def _positive(args, name, default):
+    raw = args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise _bad(f"{name} must be an integer of at least 0") from None
+    if value < 0:
+        raise _bad(f"{name} must be an integer of at least 0")
+    return value
 
 
 @bp.route(CONTROL + "/lose-keys", methods=["POST"], endpoint="ctl_lose_keys")

@@ -56,7 +56,8 @@ class JobManager:
     def __init__(self, state, job_ms=1000, parallelism=4, history=HISTORY, on_change=None):
         self.state = state
         self.job_ms = job_ms
-        self.sem = threading.BoundedSemaphore(max(1, parallelism))
+        self.parallelism = max(1, parallelism)
+        self.sem = threading.BoundedSemaphore(self.parallelism)
         self.history = history
         self.jobs = collections.OrderedDict()
         self.next_id = 1

@@ -194,7 +194,7 @@ def backup_file(storage_device_id=None):
             "keys": [{"keyId": k["keyId"], "keyType": k["keyType"],
                       "createdTime": k["createdTime"],
                       "targetDeviceLocation": k["targetDeviceLocation"],
-                      "keyGeneratedLocation": k["keyGeneratedLocation"],
+                      "keyGeneratedLocation": k.get("keyGeneratedLocation", "DKC"),
                       "material": k["material"]} for k in included],
         }
         for k in included:

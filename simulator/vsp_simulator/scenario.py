@@ -23,6 +23,12 @@ MAX_KEYS = 4096
 OPTIONS = ("pools_stay_blocked",)
 
 
+API_VERSION = {"productName": "Configuration Manager REST API", "apiVersion": "1.31.0"}
+# the builder of a twin's state from a capture: capture.build_state, set when capture.py is imported
+# (simulator.py imports it), so that this module does not import capture.py (which imports it)
+TWIN_BUILDER = [None]
+
+
 class ScenarioError(ValueError):
     pass
 
@@ -80,6 +86,11 @@ def _ldev(ldev_id, kind, pg=None, pool=None, blocks=41943040):
 
 def build_state(scn):
     """Build the array's state (a JSON-able dict) from a merged scenario."""
+    if scn.get("capture") is not None:
+        users = {str(u["name"]): {"password": str(u["password"]),
+                                  "roles": list(u.get("roles") or [])}
+                 for u in scn.get("users") or []}
+        return TWIN_BUILDER[0](scn["capture"], users)
     try:
         return _build(scn)
     except (KeyError, TypeError, ValueError) as exc:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from flask import Blueprint, request
 
 from . import errors
@@ -9,7 +11,7 @@ from .web import BASE, OBJ, auth, json_body, obj_route, sim
 from .query import int_arg
 from .sessions import STO_VIEW
 
-API_VERSION = {"productName": "Configuration Manager REST API", "apiVersion": "1.31.0"}
+from .scenario import API_VERSION  # also importable from here, where it was defined
 
 
 bp = Blueprint("sessions", __name__)
@@ -17,6 +19,11 @@ bp = Blueprint("sessions", __name__)
 
 @bp.route(BASE + "/configuration/version", methods=["GET"])
 def version():
+    data = sim().state.data
+    if "twin" in data:  # a twin answers the captured version, or 404 as the array did
+        if data.get("api_version") is None:
+            raise errors.not_found("URL")
+        return errors.json_response(data["api_version"])
     return errors.json_response(API_VERSION)
 
 
@@ -24,6 +31,8 @@ def _storage_obj():
     s = sim()
     with s.state.lock:
         st = dict(s.state.storage)
+    if "captured" in st:  # a twin: the storage system as the array sent it
+        return copy.deepcopy(st["captured"])
     return {
         "storageDeviceId": st["storageDeviceId"], "model": st["model"],
         "serialNumber": st["serialNumber"], "ip": st.get("ctl1Ip"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import capture as _capture  # noqa: F401 - registers the twin builder (--capture)
 from . import faults
 from . import scenario as scenario_mod
 from .jobs import JobManager

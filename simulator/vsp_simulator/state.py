@@ -75,8 +75,8 @@ class ArrayState:
         """Parity groups with at least one lost DEK."""
         lost_locs = {k["targetDeviceLocation"] for k in self.data["keys"].values()
                      if k["lost"] and k["keyType"] == "DEK"}
-        return sorted({d["parityGroupId"] for loc, d in self.data["drives"].items()
-                       if loc in lost_locs})
+        return sorted({d.get("parityGroupId") for loc, d in self.data["drives"].items()
+                       if loc in lost_locs and d.get("parityGroupId")})
 
     def pool_volumes(self, pool_id=None, pg_id=None):
         out = []
@@ -92,7 +92,8 @@ class ArrayState:
 
     # --- views (shaped as the API returns them) --------------------------------------------
     def key_view(self, key):
-        return {f: key[f] for f in KEY_FIELDS}
+        # KEY_FIELDS, and on a twin every other field the array sent
+        return {f: v for f, v in key.items() if f not in ("lost", "material")}
 
     def ldev_view(self, ldev):
         return copy.deepcopy(ldev)
@@ -103,8 +104,15 @@ class ArrayState:
         dps = [v for v in self.data["ldevs"].values() if v.get("poolId") == pid]
         has_blocked = any(v["status"] == "BLK" for v in vols)
         blocked = has_blocked or bool(pool.get("blocked"))
-        total = sum(v["blockCapacity"] for v in vols) * 512 // 2**20
-        used = sum(v["blockCapacity"] for v in dps) * 512 // 2**20 // 10
+        if "captured" in pool:  # a twin: the pool as the array sent it; status follows the volumes
+            view = copy.deepcopy(pool["captured"])
+            was = view.get("poolStatus")
+            view["poolStatus"] = "POLE" if blocked else ("POLN" if was in (None, "POLE") else was)
+            if "hasBlockedPoolVolume" in view:
+                view["hasBlockedPoolVolume"] = has_blocked
+            return view
+        total = sum(v.get("blockCapacity", 0) for v in vols) * 512 // 2**20
+        used = sum(v.get("blockCapacity", 0) for v in dps) * 512 // 2**20 // 10
         rate = int(used * 100 / total) if total else 0
         return {
             "poolId": pid, "poolStatus": "POLE" if blocked else "POLN",
@@ -121,10 +129,12 @@ class ArrayState:
         }
 
     def pg_view(self, pg):
+        if "captured" in pg:  # a twin: the parity group as the array sent it
+            return copy.deepcopy(pg["captured"])
         pgid = pg["parityGroupId"]
         ldevs = [v for v in self.data["ldevs"].values() if pgid in v.get("parityGroupIds", [])]
         total = len(pg["driveLocationIds"]) * 1788000 * 3 // 4 // 1024
-        used = sum(v["blockCapacity"] for v in ldevs) * 512 // 2**30
+        used = sum(v.get("blockCapacity", 0) for v in ldevs) * 512 // 2**30
         return {
             "parityGroupId": pgid, "numOfLdevs": len(ldevs),
             "usedCapacityRate": int(used * 100 / total) if total else 0,
@@ -153,7 +163,7 @@ class ArrayState:
         kms = {"configured": d["kms"]["configured"], "auto_backup": d["kms"]["auto_backup"],
                "backups": d["kms"]["backups"], "keyIds": list(d["kms"]["key_ids"])}
         return {
-            "storage": dict(d["storage"]),
+            "storage": {k: v for k, v in d["storage"].items() if k != "captured"},
             "ldevs": [self.ldev_view(v) for v in sorted(d["ldevs"].values(),
                                                         key=lambda v: v["ldevId"])],
             "pools": [self.pool_view(p) for p in sorted(d["pools"].values(),

@@ -37,7 +37,7 @@ def list_ldevs(storage_device_id=None):
         for ldev in sorted(s.state.data["ldevs"].values(), key=lambda v: v["ldevId"]):
             if ldev["ldevId"] < head:
                 continue
-            is_dp = "HDP" in ldev["attributes"]
+            is_dp = "HDP" in (ldev.get("attributes") or [])
             if option in ("undefined", "luMapped", "externalVolume"):
                 continue
             if option == "dpVolume" and not is_dp:
@@ -49,7 +49,7 @@ def list_ldevs(storage_device_id=None):
                     continue
             if pg_id is not None and pg_id not in ldev.get("parityGroupIds", []):
                 continue
-            if rg is not None and ldev["resourceGroupId"] != rg:
+            if rg is not None and ldev.get("resourceGroupId") != rg:
                 continue
             out.append(s.state.ldev_view(ldev))
             if len(out) >= count:
@@ -220,7 +220,7 @@ def list_drives(storage_device_id=None):
     s = sim()
     with s.state.lock:
         data = [s.state.drive_view(d) for d in s.state.data["drives"].values()
-                if pg_id is None or d["parityGroupId"] == pg_id]
+                if pg_id is None or d.get("parityGroupId") == pg_id]
     return errors.json_response({"data": data})
 
 

@@ -18,7 +18,7 @@ GUIDE = sorted(glob.glob(os.path.join(ROOT, "docs", "*.md")))
 LOCAL_MODULES = {"encryption_key_file_info", "encryption_key_audit_info"}
 PLAYBOOKS = set(os.path.basename(p)[:-4] for p in glob.glob(os.path.join(ROOT, "playbooks", "*.yml")))
 FILTERS = set(os.path.basename(p)[:-4] for p in glob.glob(os.path.join(ROOT, "plugins", "filter", "*.yml")))
-USER_GUIDE = ["backup.md", "disaster-recovery.md", "simulator.md", "troubleshooting.md", "awx.md", "release.md"]
+USER_GUIDE = ["backup.md", "disaster-recovery.md", "simulator.md", "twin.md", "troubleshooting.md", "awx.md", "release.md"]
 
 
 def read(path):

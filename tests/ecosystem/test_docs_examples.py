@@ -303,6 +303,8 @@ def judge(page, project, state):
             page, state.get("lost_parity_groups"))
         blocked = [ld["ldevId"] for ld in state["ldevs"] if ld.get("status") not in (None, "NML")]
         assert not blocked, "%s: pool volumes left %s" % (page, blocked)
+    if "capture_array" in ran:
+        assert list(project.dir.glob("vsp-capture-*.json")), "%s captured and no capture was written" % page
     if "audit_key_backups" in ran:
         assert (project.dir / "key-backup-audit.json").is_file() or "vsp_audit_report_json" in ran, \
             "%s audited and no report was written" % page

@@ -1,0 +1,43 @@
+"""The playbook vsp.encryption.capture_array against the simulator: it writes the capture 0600 and,
+by the simulator's request log, sends nothing but GET requests and its own session."""
+
+import json
+import os
+import stat
+import subprocess
+import sys
+
+import pytest
+from vsp_simulator.harness import RunningSimulator
+
+SIM = RunningSimulator.from_environment()
+COLLECTION = os.environ.get("VSP_COLLECTION_DIR")
+pytestmark = pytest.mark.skipif(SIM is None or not COLLECTION,
+                                reason="run by make official (needs the simulator and the built collection)")
+
+SDID = "936000412345"
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def run_playbook(tmp_path, *extra):
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.dirname(os.path.dirname(os.path.dirname(COLLECTION))),
+               TMPDIR=str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir(exist_ok=True)
+    inventory = os.path.join(COLLECTION, "playbooks", "inventory", "demo")
+    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory,
+           "vsp.encryption.capture_array", *extra]
+    return subprocess.run(cmd, env=env, cwd=str(tmp_path), capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_capture_array_playbook_writes_a_private_capture_with_get_requests_only(tmp_path):
+    SIM.control.reset()
+    SIM.control.clear_requests()
+    proc = run_playbook(tmp_path, "-e", "capture_array_redact=true")
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    path = tmp_path / "vsp-capture-simulated_array.json"
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    doc = json.loads(path.read_text())
+    assert doc["redacted"] is True and SDID not in path.read_text()
+    assert "vsp-simulator --capture %s" % path in proc.stdout
+    writes = [e for e in SIM.control.requests_log() if e["method"] in WRITES and "/sessions" not in e["path"]]
+    assert writes == []
