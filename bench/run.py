@@ -50,6 +50,7 @@ from importlib.metadata import version as dist_version
 
 import yaml
 from vsp_simulator.harness import ADMIN, SimulatorProcess
+from vsp_simulator import jobs as jobs_model
 from vsp_simulator import keyfile  # the simulator's own reader of its key files (to verify the fleet's files)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -412,13 +413,8 @@ def baseline_task_times(path):
     return [count, total]
 
 
-def phase_bound_seconds(n, job_ms, parallelism):
-    return math.ceil(n / parallelism) * job_ms / 1000.0
-
-
-def bound_seconds(n, job_ms, parallelism):
-    """The simulator's model: each phase's N jobs at K at once, then one restore job."""
-    return 2 * phase_bound_seconds(n, job_ms, parallelism) + job_ms / 1000.0
+phase_bound_seconds = jobs_model.phase_seconds  # the simulator's model: each phase's N jobs at K at once
+bound_seconds = jobs_model.restore_offline_seconds  # ... and one restore job between the phases
 
 
 def role_defaults(build):

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import math
-
 from flask import Blueprint, request
 
 from . import errors, scenario
+from . import jobs as jobs_model
 from .web import CONTROL, json_object, sim
 
 
@@ -60,9 +59,10 @@ def twin():
 
 @bp.route(CONTROL + "/twin/downtime", methods=["GET"], endpoint="ctl_twin_downtime")
 def twin_downtime():
-    """The offline time of a restore by the benchmark's model (bench/run.py ``bound_seconds``):
-    the pool volumes of the groups are blocked ``parallelism`` at a time, the keys restored (one
-    job), the volumes recovered ``parallelism`` at a time; each job takes ``job_ms``."""
+    """The offline time of a restore by the simulator's job model (jobs.restore_offline_seconds,
+    the benchmark's bound): the pool volumes of the groups are blocked ``parallelism`` at a time,
+    the keys restored (one job), the volumes recovered ``parallelism`` at a time; each job takes
+    ``job_ms``."""
     args = request.args
     for key in args:
         if key not in ("parity_groups", "job_ms", "parallelism"):
@@ -83,12 +83,13 @@ def twin_downtime():
                            f"(encrypted: {', '.join(encrypted) or 'none'})")
         vols = {v["ldevId"] for g in named for v in s.state.pool_volumes(pg_id=g)}
     n = len(vols)
-    phase = math.ceil(n / parallelism) * job_ms / 1000.0
+    phase = jobs_model.phase_seconds(n, job_ms, parallelism)
     return errors.json_response({
         "parity_groups": named, "pool_volumes": n, "job_ms": job_ms, "parallelism": parallelism,
         "block_seconds": phase, "restore_seconds": job_ms / 1000.0, "recover_seconds": phase,
-        "offline_seconds": 2 * phase + job_ms / 1000.0,
-        "model": "bench/run.py bound_seconds: a lower bound; the array's own job times decide"})
+        "offline_seconds": jobs_model.restore_offline_seconds(n, job_ms, parallelism),
+        "model": "the simulator's job model (the benchmark's bound): a lower bound; "
+                 "the array's own job times decide"})
 
 
 def _positive(args, name, default):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import math
 import sys
 import threading
 import time
@@ -17,6 +18,17 @@ MAX_WAIT_DEFAULT = 30.0
 def _now():
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
+
+
+def phase_seconds(n, job_ms, parallelism):
+    """How long ``n`` jobs of ``job_ms`` each take, ``parallelism`` at a time (this model)."""
+    return math.ceil(n / parallelism) * job_ms / 1000.0
+
+
+def restore_offline_seconds(n, job_ms, parallelism):
+    """The offline time of a restore of ``n`` pool volumes by this model: block them, one restore
+    job, recover them. A lower bound for an array: its own job times and the steps' gaps decide."""
+    return 2 * phase_seconds(n, job_ms, parallelism) + job_ms / 1000.0
 
 class Job:
     def __init__(self, job_id, user, url, method, body, *, affected=None):
