@@ -22,8 +22,9 @@ POLL = 0.05  # seconds between two checks of a condition
 
 
 def simulator(workdir):
+    """A simulator with its state in a file, so that a restart keeps the keys (and the CA)."""
     return SimulatorProcess(os.path.join(str(workdir), "sim"), scenario={"users": users.scenario_users((ADMIN,))},
-                            job_ms=50, user=ADMIN)
+                            job_ms=50, user=ADMIN, state_file=True)
 
 
 def wait_for(condition, timeout, what):
@@ -54,7 +55,8 @@ def write_files(workdir, sim, poll_interval=1):
             "encryption_key_restore_backup_password": BACKUP_PASSWORD,
             "vsp_restore_plan_dir": os.path.join(workdir, "plans"),
         }}}
-    variables = {"vsp_watch_arrays": [{"name": ARRAY, "host": sim.host, "port": sim.port, "ca_path": sim.ca_path}],
+    # retries 1: a poll of an array that is down fails after one retry (the default 5 take about 15 s)
+    variables = {"vsp_watch_arrays": [{"name": ARRAY, "host": sim.host, "port": sim.port, "ca_path": sim.ca_path, "retries": 1}],
                  "vsp_watch_poll_interval": poll_interval, "vsp_watch_settle_interval": 0.5, "vsp_watch_failing_after": 5}
     os.makedirs(os.path.join(workdir, "plans"), exist_ok=True)
     paths = (os.path.join(workdir, "inventory.yml"), os.path.join(workdir, "watch.yml"))

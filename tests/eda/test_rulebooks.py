@@ -94,3 +94,16 @@ def test_a_refused_login_stops_the_rulebook_once_with_a_clear_error_and_no_retry
     assert "array sim01: watching the encryption keys stopped: Log in as admin failed" in output
     assert "no retry" in output
     assert wrong not in output and not os.path.exists(tmp_path / "backups")
+
+
+def test_an_array_down_and_back_is_one_warning_a_failing_event_and_a_resumed_event(watched):
+    sim, rulebook, backup_dir, dummy = watched
+    wait_for(lambda: manifests(backup_dir) or not rulebook.running(), START_TIMEOUT, "key file after the start event")
+    sim.kill()  # as a crashed REST server
+    wait_for(lambda: "watch_failing" in rulebook.output(), 60, "watch_failing event (failing_after 5 s)")
+    sim.restart()
+    wait_for(lambda: "watch_resumed" in rulebook.output(), 60, "watch_resumed event")
+    output = rulebook.output()
+    assert output.count("array sim01: watching the encryption keys failed") == 1, "one warning per outage"
+    assert rulebook.running(), "an outage does not stop the source"
+    assert len(manifests(backup_dir)) == 1, "no backup for an outage: the keys did not change"
