@@ -22,3 +22,9 @@ eda: collection java17
 
 TEST_GATES   += eda
 TEST_REPORTS += $(REPORTS)/eda.xml
+
+# Not part of `make test` (about a minute, figures depend on the machine's load): requests per idle poll and the
+# exposure window (keys created -> a verified key file holds them) at 64 and 4096 keys; prints a Markdown table.
+.PHONY: bench-eda
+bench-eda: collection java17
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(PY) bench/eda.py --poll 5
