@@ -71,6 +71,7 @@ def test_lost_keys_make_a_restore_plan_and_no_write_request(watched):
         plan = handle.read()
     assert "parity group(s) [1-1] have lost keys" in plan and "Nothing was changed on the array" in plan
     assert "vsp.encryption.restore_encryption_keys --limit sim01 --check" in plan
+    assert not [secret for secret in SECRETS if secret in plan]
     writes = [r for r in sim.control.requests_log()
               if r["method"] in ("POST", "PUT", "PATCH", "DELETE") and not SESSIONS_RE.search(r["path"])]
     assert writes == []

@@ -156,3 +156,13 @@ def test_no_event_and_no_message_holds_the_password(caplog):
         dummy, dummy2, events, outcome = run_watch([[], down, down, down, down, ['1']], polls=7)
     assert len(events) >= 3
     assert PASSWORD not in json.dumps(events) and PASSWORD not in caplog.text
+
+
+def test_the_source_outside_an_installed_collection_fails_saying_how_to_install_it(tmp_path):
+    import runpy
+
+    copy = tmp_path / 'encryption_keys.py'
+    copy.write_text(open(source.__file__).read())
+    with pytest.raises(ImportError) as err:
+        runpy.run_path(str(copy))
+    assert 'must run from an installed collection' in str(err.value) and 'ansible-galaxy collection install' in str(err.value)
