@@ -101,7 +101,8 @@ class Rulebook:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
-                raise AssertionError("ansible-rulebook did not stop within %s s after SIGINT" % timeout) from None
+                raise AssertionError("ansible-rulebook did not stop within %s s after SIGINT; its output ends:\n%s"
+                                     % (timeout, self.output()[-3000:])) from None
         return self.proc.returncode
 
 

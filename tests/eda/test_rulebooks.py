@@ -6,6 +6,7 @@ import re
 import time
 
 import pytest
+import yaml
 from eda_helpers import ARRAY, SECRETS, BACKUP_PASSWORD, Rulebook, manifests, simulator, wait_for, write_files
 
 from ansible_collections.vsp.encryption.plugins.module_utils import _manifest as mf
@@ -31,6 +32,13 @@ def watched(tmp_path, collections_path):
             assert wait_for(lambda: sim.control.state()["sessions"] == 0, 10, "logout of every session"), output[-3000:]
 
 
+def wait_for_start_backup(rulebook, backup_dir):
+    """The backup run for the start event has written its key file and ended (its PLAY RECAP printed)."""
+    wait_for(lambda: (manifests(backup_dir) and "PLAY RECAP" in rulebook.output()) or not rulebook.running(), START_TIMEOUT,
+             "backup run for the start event")
+    assert rulebook.running(), rulebook.output()[-3000:]
+
+
 def authenticated(backup_dir, manifest):
     """The key file matches its manifest (sha256) and the manifest's MAC opens with the backup password."""
     with open(os.path.join(backup_dir, manifest["file"]), "rb") as handle:
@@ -40,8 +48,7 @@ def authenticated(backup_dir, manifest):
 
 def test_keys_created_through_the_rest_api_are_in_a_new_authenticated_key_file_within_the_bound(watched):
     sim, rulebook, backup_dir, dummy = watched
-    wait_for(lambda: manifests(backup_dir) or not rulebook.running(), START_TIMEOUT, "key file after the start event")
-    assert rulebook.running(), rulebook.output()[-3000:]
+    wait_for_start_backup(rulebook, backup_dir)
     before = {k["keyId"] for k in sim.control.state()["keys"]}
     created_at = time.monotonic()
     sim.array_job("encryption-keys", {"count": 24})  # a new drive tray's keys, in two requests: one burst
@@ -62,7 +69,7 @@ def test_keys_created_through_the_rest_api_are_in_a_new_authenticated_key_file_w
 
 def test_lost_keys_make_a_restore_plan_and_no_write_request(watched):
     sim, rulebook, backup_dir, plan_dir = watched
-    wait_for(lambda: manifests(backup_dir) or not rulebook.running(), START_TIMEOUT, "key file after the start event")
+    wait_for_start_backup(rulebook, backup_dir)
     sim.control.clear_requests()
     sim.control.lose_keys("1-1")
     plans = wait_for(lambda: os.listdir(plan_dir), 60, "restore plan")
@@ -97,9 +104,28 @@ def test_a_refused_login_stops_the_rulebook_once_with_a_clear_error_and_no_retry
     assert wrong not in output and not os.path.exists(tmp_path / "backups")
 
 
+def test_a_certificate_not_trusted_stops_the_rulebook_with_a_clear_error(tmp_path, collections_path):
+    with simulator(tmp_path) as sim:
+        inventory, variables = write_files(tmp_path, sim)
+        with open(variables) as handle:
+            watch = yaml.safe_load(handle)
+        del watch["vsp_watch_arrays"][0]["ca_path"]  # TLS verified against the system's CAs: the simulator's is not one
+        with open(variables, "w") as handle:
+            yaml.safe_dump(watch, handle)
+        rulebook = Rulebook(tmp_path, "protect_encryption_keys", inventory, variables, collections_path)
+        try:
+            wait_for(lambda: not rulebook.running(), 60, "end of ansible-rulebook")
+        finally:
+            rulebook.stop()
+        output = rulebook.output()
+        assert sim.control.requests_log() == [], "nothing reached the array API"
+    assert "array sim01: watching the encryption keys stopped" in output and "TLS error" in output
+    assert "check ca_path" in output and not os.path.exists(tmp_path / "backups")
+
+
 def test_an_array_down_and_back_is_one_warning_a_failing_event_and_a_resumed_event(watched):
     sim, rulebook, backup_dir, dummy = watched
-    wait_for(lambda: manifests(backup_dir) or not rulebook.running(), START_TIMEOUT, "key file after the start event")
+    wait_for_start_backup(rulebook, backup_dir)
     sim.kill()  # as a crashed REST server
     wait_for(lambda: "watch_failing" in rulebook.output(), 60, "watch_failing event (failing_after 5 s)")
     sim.restart()
