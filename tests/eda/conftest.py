@@ -4,8 +4,11 @@ The collection comes from ANSIBLE_COLLECTIONS_PATH (`make eda` copies it there, 
 it, a copy of the checkout's collection files is made here. Its python is imported from that installed copy, as
 ansible-rulebook's event source imports it.
 """
+import atexit
 import os
+import shutil
 import subprocess
+import tempfile
 import sys
 
 import pytest
@@ -35,8 +38,9 @@ COLLECTIONS = None
 
 def pytest_configure(config):
     global COLLECTIONS
-    import tempfile
-    COLLECTIONS = _installed_collection(tempfile.mkdtemp(prefix="vsp-eda-collections-"))
+    root = tempfile.mkdtemp(prefix="vsp-eda-collections-")
+    atexit.register(shutil.rmtree, root, True)
+    COLLECTIONS = _installed_collection(root)
     os.environ["ANSIBLE_COLLECTIONS_PATH"] = COLLECTIONS
     if COLLECTIONS not in sys.path:
         sys.path.append(COLLECTIONS)

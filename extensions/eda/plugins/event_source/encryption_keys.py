@@ -102,7 +102,8 @@ async def watch_array(queue, target, settings, *, new_api=_new_api, clock=time.m
             await sleep(delay)
     finally:
         if api is not None:
-            await asyncio.shield(_run(loop, executor, api.client.close))
+            # a future, not a task: when the loop is torn down before it is done, the worker thread still logs out
+            await asyncio.shield(loop.run_in_executor(executor, api.client.close))
         executor.shutdown(wait=False)
 
 
