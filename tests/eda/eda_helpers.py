@@ -71,6 +71,7 @@ class Rulebook:
     (ansible-rulebook finds collections with ansible-galaxy), output in ``<workdir>/rulebook.out``."""
 
     def __init__(self, workdir, name, inventory, variables, collections_path, password=ADMIN_PASSWORD):
+        os.makedirs(str(workdir), exist_ok=True)
         self.out_path = os.path.join(str(workdir), "rulebook.out")
         env = clean_env(**ANSIBLE_QUIET)
         env.update(ANSIBLE_COLLECTIONS_PATH=collections_path, VSP_USERNAME=ADMIN.name, VSP_PASSWORD=password,
@@ -80,7 +81,7 @@ class Rulebook:
                    # and ends the process at once, so the source is never cancelled and cannot log out (docs/events.md)
                    JAVA_TOOL_OPTIONS="-Xrs")
         cmd = [os.path.join(BIN, "ansible-rulebook"), "-r", "vsp.encryption." + name, "-i", inventory, "--vars", variables,
-               "--print-events", "--shutdown-delay", "5"]
+               "--print-events", "--shutdown-delay", "1"]
         with open(self.out_path, "w") as out:
             self.proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=str(workdir),  # noqa: S603
                                          start_new_session=True)
@@ -88,6 +89,10 @@ class Rulebook:
     def output(self):
         with open(self.out_path, errors="replace") as handle:
             return handle.read()
+
+    @property
+    def returncode(self):
+        return self.proc.returncode
 
     def running(self):
         return self.proc.poll() is None

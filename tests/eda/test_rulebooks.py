@@ -134,3 +134,26 @@ def test_an_array_down_and_back_is_one_warning_a_failing_event_and_a_resumed_eve
     assert output.count("array sim01: watching the encryption keys failed") == 1, "one warning per outage"
     assert rulebook.running(), "an outage does not stop the source"
     assert len(manifests(backup_dir)) == 1, "no backup for an outage: the keys did not change"
+
+
+def test_keys_created_while_the_rulebook_was_stopped_are_backed_up_at_its_next_start(tmp_path, collections_path):
+    with simulator(tmp_path) as sim:
+        inventory, variables = write_files(tmp_path, sim)
+        backup_dir = str(tmp_path / "backups")
+        first = Rulebook(tmp_path, "protect_encryption_keys", inventory, variables, collections_path)
+        try:
+            wait_for_start_backup(first, backup_dir)
+        finally:
+            first.stop()
+        before = {k["keyId"] for k in sim.control.state()["keys"]}
+        sim.array_job("encryption-keys", {"count": 8})
+        new = {k["keyId"] for k in sim.control.state()["keys"]} - before
+        second = Rulebook(tmp_path / "restart", "protect_encryption_keys", inventory, variables, collections_path)
+        try:
+            wait_for(lambda: [m for m in manifests(backup_dir) if new <= set(m["keys"]["FREE"])] or not second.running(),
+                     START_TIMEOUT, "key file holding the keys created while stopped")
+        finally:
+            second.stop()
+        assert second.returncode == 0, second.output()[-3000:]
+        assert len(manifests(backup_dir)) == 2
+        assert wait_for(lambda: sim.control.state()["sessions"] == 0, 10, "logout of every session")
