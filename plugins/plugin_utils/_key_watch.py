@@ -222,7 +222,8 @@ def key_changes(old, new):
 # -- failures ---------------------------------------------------------------------------------------------
 def is_transient(exc):
     """An outage the watch waits out (array down or restarting, 5xx, REST server busy); False for a refusal that a
-    retry would only repeat: a refused log in (repeating it may lock the account), TLS verification, 4xx."""
+    retry would only repeat: a refused log in (repeating it may lock the account), TLS verification, a 4xx, an answer
+    that is not what the API documents (the source stops and says so rather than watch an array it cannot read)."""
     if isinstance(exc, VspUnreachable):
         return not exc.tls
     if exc.message_id == BUSY_MESSAGE_ID:
