@@ -22,7 +22,7 @@ export PY_COLORS := 0
 
 help:
 	@echo "make demo   back up the keys, lose them, restore them — on the simulator"
-	@echo "make test   all quality gates (lint, sanity, unit, simulator, integration, molecule, reliability, ecosystem, official, versions)"
+	@echo "make test   all quality gates (lint, sanity, unit, simulator, integration, molecule, reliability, ecosystem, eda, official, versions)"
 	@echo "make bench  the performance benchmark (not part of make test)"
 
 $(STAMP): requirements.txt requirements-dev.txt $(wildcard simulator/pyproject.toml)

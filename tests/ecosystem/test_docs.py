@@ -18,7 +18,11 @@ GUIDE = sorted(glob.glob(os.path.join(ROOT, "docs", "*.md")))
 LOCAL_MODULES = {"encryption_key_file_info", "encryption_key_audit_info"}
 PLAYBOOKS = set(os.path.basename(p)[:-4] for p in glob.glob(os.path.join(ROOT, "playbooks", "*.yml")))
 FILTERS = set(os.path.basename(p)[:-4] for p in glob.glob(os.path.join(ROOT, "plugins", "filter", "*.yml")))
-USER_GUIDE = ["backup.md", "disaster-recovery.md", "simulator.md", "twin.md", "troubleshooting.md", "awx.md", "release.md"]
+USER_GUIDE = ["backup.md", "disaster-recovery.md", "simulator.md", "twin.md", "troubleshooting.md", "awx.md", "events.md",
+              "release.md"]
+# Event-Driven Ansible: the event sources and rulebooks of extensions/eda, named by FQCN too
+EDA_NAMES = set(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(ROOT, "extensions", "eda", "plugins", "event_source", "*.py"))) | set(
+    os.path.basename(p)[:-4] for p in glob.glob(os.path.join(ROOT, "extensions", "eda", "rulebooks", "*.yml")))
 
 
 def read(path):
@@ -117,7 +121,7 @@ def test_guide_names_what_exists(page):
                 problems.append("role variable %s is not in roles/%s/meta/argument_specs.yml" % (var, role))
     # FQCNs, not Python import paths (ansible_collections.vsp.encryption.plugins...)
     fqcns = set(re.findall(r"(?<!ansible_collections\.)\bvsp\.encryption\.([a-z_]+)\b", text))
-    for name in sorted(fqcns - set(MODULES) - set(ROLES) - PLAYBOOKS - FILTERS - {"vsp", "connection", "attributes"}):
+    for name in sorted(fqcns - set(MODULES) - set(ROLES) - PLAYBOOKS - FILTERS - EDA_NAMES - {"vsp", "connection", "attributes"}):
         problems.append("vsp.encryption.%s is neither a module, a role, a playbook nor a filter" % name)
     for path in sorted(set(re.findall(r"\b((?:playbooks|roles|extensions|hack|docs|changelogs)/[\w./-]*\w)", text))):
         if not glob.glob(os.path.join(ROOT, path)) and not path.startswith("docs/_build"):
