@@ -1,4 +1,4 @@
-"""The version matrix of `make versions` (issue 14): every version meta/runtime.yml claims is tested.
+"""The version matrix of `make versions` and `make cores` (issues 14, 25): every version meta/runtime.yml claims is tested.
 
     nox -f noxfile.py -s core216            unit tests, integration targets and a backup + restore role run
                                             on the oldest supported ansible-core (2.16) with Python 3.12
@@ -7,7 +7,7 @@
     nox -f noxfile.py -s "sanity-3.9" ...   ansible-test sanity (compile, import) of the module code for each
                                             module-host Python found here (3.12 runs in full in `make sanity`)
 
-`make versions` calls it (mk/versions.mk) with the environment it needs:
+`make versions` (sanity) and `make cores` (the core sessions) call it (mk/versions.mk) with the environment it needs:
 
     VSP_REPORTS         where each session writes its JUnit report
     VSP_COLLECTION_DIR  a copy of the collection at .../ansible_collections/vsp/encryption (`make collection`)
@@ -31,7 +31,7 @@ CORE_OLDEST = "2.16.19"
 CORE_OLDEST_PYTHON = "3.12"
 # the versions between the oldest and the current (requirements-dev.txt), each on a control-node Python it supports:
 # 2.17 runs on 3.10-3.12, 2.18 and 2.19 on 3.11-3.13 (2.19 is what `pip install ansible-core` gives on 3.11), 2.20 on
-# 3.12-3.14 (`make versions-between`)
+# 3.12-3.14 (`make cores` runs these and core216)
 CORES_BETWEEN = {"core217": ("2.17.14", "3.10"), "core218": ("2.18.19", "3.11"), "core219": ("2.19.14", "3.11"),
                  "core220": ("2.20.10", "3.13")}
 # module-host Pythons of the current ansible-core (ansible-test sanity --python): 3.9-3.14; those found here run
