@@ -286,8 +286,8 @@ def progress_batches(ldev_ids, size=256, verb='changed', volumes=None, pools=Non
     for start in range(0, len(ids), size):
         part = ids[start:start + size]
         done = start + len(part)
-        span = ('LDEV %d' % part[0]) if len(part) == 1 else ('LDEV %d-%d' % (part[0], part[-1]))
-        batch = {'ldev_ids': part, 'label': '%s %d / %d pool volumes (%s)' % (verb, done, len(ids), span)}
+        # the batch's ids as ranges: a batch of LDEV 0-255 and 512-767 never reads as 0-767
+        batch = {'ldev_ids': part, 'label': '%s %d / %d pool volumes (LDEV %s)' % (verb, done, len(ids), id_ranges(part))}
         if volumes is not None or pools is not None:
             pool_ids = sorted(set(int(pool_of[i]) for i in part if pool_of.get(i) is not None))
             batch.update(pool_ids=pool_ids, recover_pools=bool(wanted) and done == len(ids) and wanted <= set(pool_ids))

@@ -458,6 +458,13 @@ def test_progress_batches_default_size_and_the_documented_label():
     assert [i for b in batches for i in b['ldev_ids']] == list(range(1024))
 
 
+def test_progress_batches_name_the_batch_ids_as_ranges_never_a_span_over_other_volumes():
+    # parity groups 1-1 and 1-3 of a twin: LDEV 0-255 and 512-767; 256-511 belong to 1-2, which is not touched
+    ids = list(range(0, 256)) + list(range(512, 768))
+    assert rt.progress_batches(ids, size=512, verb='would block')[0]['label'] == \
+        'would block 512 / 512 pool volumes (LDEV 0-255, 512-767)'
+
+
 def test_progress_batches_exact_multiple_and_one_batch():
     assert rt.progress_batches([7, 8], size=2) == [{'ldev_ids': [7, 8], 'label': 'changed 2 / 2 pool volumes (LDEV 7-8)'}]
     assert rt.progress_batches([9], size=256, verb='recovered') == [{'ldev_ids': [9], 'label': 'recovered 1 / 1 pool volumes (LDEV 9)'}]
@@ -482,7 +489,7 @@ def test_progress_batches_as_the_restore_role_loops_over_them(env):
     template = ("{% for item in plan.volumes_to_block | runbook('progress_batches', size, 'blocked') %}"
                 "{{ item.label }}={{ item.ldev_ids | join(',') }};{% endfor %}")
     out = env.from_string(template).render(plan={'volumes_to_block': [5, 1, 3]}, size=2)
-    assert out == 'blocked 2 / 3 pool volumes (LDEV 1-3)=1,3;blocked 3 / 3 pool volumes (LDEV 5)=5;'
+    assert out == 'blocked 2 / 3 pool volumes (LDEV 1, 3)=1,3;blocked 3 / 3 pool volumes (LDEV 5)=5;'
 
 
 def test_progress_batches_recover_the_pools_in_the_last_batch_when_it_holds_every_pool():
