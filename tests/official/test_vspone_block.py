@@ -3,7 +3,10 @@
 A client nobody here wrote finds what the simulator gets wrong: each test runs one of its modules
 against the simulator over HTTPS and judges by the module's result, the simulator's request log
 and ``GET /simulator/v1/state``. Run by ``make official`` (mk/official.mk), which extracts the
-collection from the ``ansible`` wheel and starts the simulator with hack/with-simulator.
+collection from the ``ansible`` wheel and starts the simulator with hack/with-simulator: once on the
+built-in scenario, once as a twin of ``tests/captures/hitachi-docs.capture.json`` (assembled from
+Hitachi's documented response examples). So the tests take their ids and expectations from the
+array's state, as a client would, not from the scenario.
 
 Note: Hitachi's collection never verifies TLS certificates for VSP (it hard-codes
 ``validate_certs=False``), so the simulator's CA is used only by this file's own requests.
@@ -69,6 +72,28 @@ def run(workdir, module, **args):
     pytest.fail("no result from %s:\n%s\n%s" % (module, proc.stdout[-3000:], proc.stderr[-3000:]))
 
 
+def pool_volumes(state, **where):
+    """LDEV ids of the pool volumes of the array's state (``pool=``, ``parity_group=``): what any array answers, so
+    the tests hold on the built-in scenario and on a twin of a capture (`make official` runs both)."""
+    return sorted(ld["ldevId"] for ld in state["ldevs"] if "POOL" in (ld.get("attributes") or [])
+                  and ("pool" not in where or ld.get("composingPoolId") == where["pool"])
+                  and ("parity_group" not in where or where["parity_group"] in (ld.get("parityGroupIds") or [])))
+
+
+def twin():
+    """True when the simulator serves a capture (GET /simulator/v1/twin)."""
+    return SIM.control.call("GET", "twin")["twin"] is True
+
+
+def encrypted_group_with_volumes(state):
+    """The first encrypted parity group that holds pool volumes, and its pool volumes."""
+    for group in sorted(state["parity_groups"], key=lambda g: g["parityGroupId"]):
+        volumes = pool_volumes(state, parity_group=group["parityGroupId"])
+        if group.get("isEncryptionEnabled") and volumes:
+            return group, volumes
+    pytest.fail("the array has no encrypted parity group with pool volumes")
+
+
 def log():
     return [(r["method"], r["path"].replace(OBJ, ""), r["status"]) for r in SIM.control.requests_log()]
 
@@ -92,12 +117,13 @@ def test_session_create_and_delete(workdir):
 
 
 def test_ldev_facts_pool_volume(workdir):
-    res = run(workdir, "hv_ldev_facts", spec={"ldev_id": 0})
+    group, volumes = encrypted_group_with_volumes(SIM.control.state())
+    res = run(workdir, "hv_ldev_facts", spec={"ldev_id": volumes[0]})
     assert res.get("failed") is not True, res
     (vol,) = res["ansible_facts"]["volumes"]
-    assert vol["ldev_id"] == 0 and vol["status"] == "NML" and vol["parity_group_id"] == "1-1"
+    assert vol["ldev_id"] == volumes[0] and vol["status"] == "NML" and vol["parity_group_id"] == group["parityGroupId"]
     assert vol["provision_type"] == "CVS,POOL" and vol["emulation_type"] == "OPEN-V-CVS"
-    assert ("GET", "ldevs/0", 200) in log() and writes() == []
+    assert ("GET", "ldevs/%d" % volumes[0], 200) in log() and writes() == []
     assert SIM.control.state()["sessions"] == 0
 
 
@@ -105,15 +131,17 @@ def test_storagepool_facts_all_and_one(workdir):
     res = run(workdir, "hv_storagepool_facts")
     assert res.get("failed") is not True, res
     pools = res["ansible_facts"]["storage_pool"]
-    assert [p["pool_id"] for p in pools] == [0, 1, 2]
+    state = SIM.control.state()
+    assert [p["pool_id"] for p in pools] == sorted(p["poolId"] for p in state["pools"])
     assert all(p["pool_status"] == "NORMAL" and p["pool_type"] == "HDP" for p in pools)
-    one = run(workdir, "hv_storagepool_facts", spec={"pool_id": 0})
+    first = state["pools"][0]
+    one = run(workdir, "hv_storagepool_facts", spec={"pool_id": first["poolId"]})
     assert one.get("failed") is not True, one
     (pool,) = one["ansible_facts"]["storage_pool"] if isinstance(
         one["ansible_facts"]["storage_pool"], list) else [one["ansible_facts"]["storage_pool"]]
-    assert pool["pool_id"] == 0 and pool["num_of_ldevs"] == 4
-    # it lists the pool volumes with GET ldevs?poolId=0 (the simulator's [I] reading of that filter)
-    assert pool["pool_volumes"] == [0, 1, 2, 3]
+    assert pool["pool_id"] == first["poolId"] and pool["num_of_ldevs"] == first["numOfLdevs"]
+    # it lists the pool volumes with GET ldevs?poolId=N (the simulator's [I] reading of that filter)
+    assert pool["pool_volumes"] == pool_volumes(state, pool=first["poolId"])
     assert writes() == []
 
 
@@ -126,11 +154,12 @@ def test_storagepool_facts_unknown_pool(workdir):
 
 
 def test_paritygroup_facts_one(workdir):
-    res = run(workdir, "hv_paritygroup_facts", spec={"parity_group_id": "1-1"})
+    expected, volumes = encrypted_group_with_volumes(SIM.control.state())
+    res = run(workdir, "hv_paritygroup_facts", spec={"parity_group_id": expected["parityGroupId"]})
     assert res.get("failed") is not True, res
     group = res["ansible_facts"]["parity_groups"]
-    assert group["parity_group_id"] == "1-1" and group["is_encryption_enabled"] is True
-    assert group["ldev_ids"] == [0, 1] and group["raid_level"] == "RAID5"
+    assert group["parity_group_id"] == expected["parityGroupId"] and group["is_encryption_enabled"] is True
+    assert group["ldev_ids"] == volumes and group["raid_level"] == expected["raidLevel"]
     assert writes() == []
 
 
@@ -138,8 +167,9 @@ def test_paritygroup_facts_all(workdir):
     res = run(workdir, "hv_paritygroup_facts")
     assert res.get("failed") is not True, res
     groups = res["ansible_facts"]["parity_groups"]
-    assert sorted(g["parity_group_id"] for g in groups) == ["1-1", "1-2", "1-3", "1-4", "2-1"]
-    assert {g["parity_group_id"]: g["is_encryption_enabled"] for g in groups}["2-1"] is False
+    state = SIM.control.state()
+    assert {g["parity_group_id"]: g["is_encryption_enabled"] for g in groups} == {
+        pg["parityGroupId"]: pg["isEncryptionEnabled"] for pg in state["parity_groups"]}
     assert ("GET", "external-parity-groups", 200) in log() and writes() == []
 
 
@@ -152,16 +182,19 @@ def test_paritygroup_facts_unknown(workdir):
 
 
 def test_storagepool_restore_on_a_healthy_pool(workdir):
-    res = run(workdir, "hv_storagepool", state="restore", spec={"id": 0})
+    first = SIM.control.state()["pools"][0]["poolId"]
+    res = run(workdir, "hv_storagepool", state="restore", spec={"id": first})
     # [I] the array refuses to recover a pool that is not blocked (RG17 restoring-a-pool: 412)
     assert res.get("failed") is True and "not in the blocked status" in res["msg"], res
-    assert ("POST", "pools/0/actions/recover/invoke", 412) in log()
+    assert ("POST", "pools/%d/actions/recover/invoke" % first, 412) in log()
     state = SIM.control.state()
-    assert [p["poolStatus"] for p in state["pools"]] == ["POLN", "POLN", "POLN"]
+    assert state["pools"] and all(p["poolStatus"] == "POLN" for p in state["pools"])
     assert all(v["status"] == "NML" for v in state["ldevs"])
 
 
 def test_storagepool_restore_of_a_pool_that_stays_blocked(workdir):
+    if twin():
+        pytest.skip("pools_stay_blocked is an option of the simulator's scenarios; a twin serves a capture")
     SIM.control.reset({"options": {"pools_stay_blocked": True}})
     for status in ("blk", "nml"):
         job = SIM.array_job("ldevs/0/actions/change-status/invoke", {"parameters": {"status": status}})
