@@ -1,6 +1,5 @@
-#!/usr/bin/env python3
 """Write tests/captures/hitachi-docs.capture.json: a capture assembled from the response examples
-of Hitachi's documentation (/work/shared/reference/vsp-rest-api.md, each marked there [C]), not
+of Hitachi's documentation (the project's REST API reference, vsp-rest-api.md, each marked there [C]), not
 captured from an array. Where the documentation gives no example, the value is marked [I] below
 and made up to fit the documented fields.
 

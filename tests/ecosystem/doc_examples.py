@@ -38,7 +38,7 @@ class Example:
         """`run` options: {'given': 'keys-lost', 'setup': True, 'rc': '2'}."""
         found = {}
         for word in self.args.split():
-            name, _, value = word.partition("=")
+            name, dummy, value = word.partition("=")
             found[name] = value or True
         return found
 

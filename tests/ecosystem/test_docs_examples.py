@@ -267,7 +267,7 @@ def test_page_runs_as_written(page, tarball, tmp_path):
 
 def strip_typed(transcript, project):
     """The transcript less the lines the user typed (a command may hold a placeholder's value)."""
-    typed = {line for _, command, _ in project.typed for line in command.split("\n")}
+    typed = {line for step in project.typed for line in step[1].split("\n")}
     return "\n".join(line for line in transcript.split("\n") if line.strip() not in typed)
 
 
@@ -291,7 +291,7 @@ def run_page(project, page):
 
 def judge(page, project, state):
     """What the page promises, read from the simulator's state and the files on disk."""
-    typed = [command for _, command, _ in project.typed]
+    typed = [step[1] for step in project.typed]
     assert len(typed) > 1, "%s ran nothing but the install" % page
     files = sorted(p.name for p in project.backups.glob("*.ekf"))
     ran = " ".join(typed)

@@ -73,7 +73,7 @@ def test_default_run_confirms_everything_and_sends_no_write(fresh, tmp_path):
     assert log, "the simulator saw no request"
     not_get = [(r["method"], r["path"]) for r in log if r["method"] != "GET"]
     # one session, logged out: its number depends on the sessions other tests opened on this simulator before
-    assert [m for m, _ in not_get] == ["POST", "DELETE"] and not_get[0][1] == OBJ + "sessions", not_get
+    assert [entry[0] for entry in not_get] == ["POST", "DELETE"] and not_get[0][1] == OBJ + "sessions", not_get
     assert re.fullmatch(re.escape(OBJ) + r"sessions/\d+", not_get[1][1]), not_get
     assert SIM.control.state()["sessions"] == 0
     # no key material and no secret in the reports: the simulator's key material never leaves it,
