@@ -12,7 +12,7 @@ from ansible.plugins.callback import CallbackBase
 DOCUMENTATION = """
     name: bench_timer
     type: aggregate
-    short_description: wall time of each task and loop item, for bench/run.py
+    short_description: wall time of each task and loop item, for the bench (bench/vsp_bench)
     description:
       - Appends one JSON line per finished task (name, status, seconds) to $BENCH_TIMER_FILE.
       - One line per finished loop item (task, label, seconds since the task started).
@@ -67,5 +67,5 @@ class CallbackModule(CallbackBase):
             self._append({"task": self._name, "item": str(label), "at": round(time.monotonic() - self._start, 3)})
 
     def v2_playbook_on_stats(self, stats):
-        # the main process alone; bench/run.py takes the whole tree (forks and modules) from RUSAGE_CHILDREN
+        # the main process alone; the bench (vsp_bench.processes) takes the whole tree (forks and modules) from RUSAGE_CHILDREN
         self._append({"controller_cpu_s": _cpu(resource.getrusage(resource.RUSAGE_SELF))})

@@ -1,6 +1,6 @@
 """Benchmark scenarios: N pool volumes spread over several encrypted parity groups.
 
-    python bench/scenario.py N [FILE]     writes the scenario YAML (stdout without FILE)
+    PYTHONPATH=bench python -m vsp_bench.scenario N [FILE]     writes the scenario YAML (stdout without FILE)
 
 The volumes are spread evenly over ``groups_for(N)`` encrypted parity groups of four drives each, all
 in one pool (N = 1,024 is Hitachi's documented maximum of pool volumes per pool), no DP volumes: every
@@ -68,5 +68,5 @@ def write(n, path=None, data=None):
 
 if __name__ == "__main__":
     if len(sys.argv) not in (2, 3):
-        sys.exit("usage: scenario.py N [FILE]")
+        sys.exit("usage: python -m vsp_bench.scenario N [FILE]")
     write(int(sys.argv[1]), sys.argv[2] if len(sys.argv) == 3 else None)

@@ -1,0 +1,90 @@
+"""The targets of issues #7 and #16 and their verdicts: PASS/FAIL on counts and ratios, None when not measured."""
+
+from __future__ import annotations
+
+from .figures import fleet_rows, progress_cost
+
+
+# targets of issue #16 (and of issue #7: speed-up, one session per module run)
+TARGET_RATIOS = ((256, 1.15), (1024, 1.10))  # (wall - start-up) / bound at N
+TARGET_STARTUP_S = 4.0
+TARGET_REQUESTS = 1.05
+TARGET_REQUESTS_FROM_N = 256
+TARGET_RSS_MIB = 64
+TARGET_RSS_N = 1024
+TARGET_PROGRESS = 0.05  # progress cost per phase / phase bound
+TARGET_PROGRESS_N = 1024
+TARGET_FLEET_K = 32
+TARGET_FLEET_FACTOR = 8.0
+TARGET_SPEEDUP = 10.0
+TARGET_SPEEDUP_N = 256
+
+
+def targets(rows, fleet):
+    """[(name, verdict, detail)]; verdict None when the size the target is set at was not measured."""
+    out = []
+    by_n = {r["n"]: r for r in rows}
+    for n, limit in TARGET_RATIOS:
+        r = by_n.get(n)
+        name = "N=%d: (wall − start-up) / bound ≤ %.2f" % (n, limit)
+        if r is None:
+            out.append((name, None, "N=%d not measured" % n))
+            continue
+        ratio = (r["wall"] - r["startup"]) / r["bound"]
+        out.append((name, ratio <= limit, "(%.1f s − %.1f s) / %.1f s = %.3f" % (r["wall"], r["startup"], r["bound"], ratio)))
+    worst = max(rows, key=lambda r: r["startup"])
+    out.append(("Ansible's fixed start-up of the procedure ≤ %.1f s (every N)" % TARGET_STARTUP_S,
+                all(r["startup"] <= TARGET_STARTUP_S for r in rows),
+                ", ".join("N=%d: %.2f s" % (r["n"], r["startup"]) for r in rows) + " (worst N=%d)" % worst["n"]))
+    big = [r for r in rows if r["n"] >= TARGET_REQUESTS_FROM_N]
+    name = "requests per volume per phase ≤ %.2f (N ≥ %d)" % (TARGET_REQUESTS, TARGET_REQUESTS_FROM_N)
+    if big:
+        out.append((name, all(max(r["per_phase"]) <= TARGET_REQUESTS for r in big),
+                    "; ".join("N=%d: %s" % (r["n"], " / ".join("%.3f" % x for x in r["per_phase"])) for r in big)))
+    else:
+        out.append((name, None, "no N ≥ %d measured" % TARGET_REQUESTS_FROM_N))
+    r = by_n.get(TARGET_RSS_N)
+    name = "peak RSS of a module ≤ %d MiB at N=%d" % (TARGET_RSS_MIB, TARGET_RSS_N)
+    if r is None:
+        out.append((name, None, "N=%d not measured" % TARGET_RSS_N))
+    else:
+        out.append((name, r["rss_mib"] <= TARGET_RSS_MIB,
+                    "%.1f MiB (the largest of every module of the procedure: %.1f MiB run alone, %s under Ansible)"
+                    % (r["rss_mib"], r["rss_alone_mib"], "%.1f MiB" % r["rss_ansible_mib"] if r["rss_ansible_mib"] else "not measured")))
+    r = by_n.get(TARGET_PROGRESS_N)
+    name = "N=%d: cost of the progress lines ≤ %d %% of the phase bound" % (TARGET_PROGRESS_N, TARGET_PROGRESS * 100)
+    cost = progress_cost(r) if r else None
+    if cost is None:
+        out.append((name, None, "N=%d not measured in batches and in one batch" % TARGET_PROGRESS_N))
+    else:
+        share = cost["per_phase"] / r["phase_bound"]
+        out.append((name, share <= TARGET_PROGRESS,
+                    "%.2f s per phase (block %.2f s, recover %.2f s; %d extra module runs per phase) = %.1f %% of %.1f s"
+                    % (cost["per_phase"], cost["block"], cost["recover"], cost["extra_runs_per_phase"], 100 * share,
+                       r["phase_bound"])))
+    r = by_n.get(TARGET_SPEEDUP_N)
+    if r and r.get("baseline"):
+        speedup = r["baseline"]["wall"] / r["wall"]
+        mark = " (baseline extrapolated from %s)" % r["baseline"]["from"] if r["baseline"].get("extrapolated") else ""
+        out.append(("N=%d: at least %g × faster than the baseline" % (r["n"], TARGET_SPEEDUP), speedup >= TARGET_SPEEDUP,
+                    "%.1f ×%s" % (speedup, mark)))
+    out.append(("one session per module run (every N)",
+                all(r["one_session"] and r["sessions"] == r["module_runs"] for r in rows)
+                and all(m["sessions"] == 1 for r in rows for m in r["module"].values()),
+                "; ".join("N=%d: %d sessions for %d module runs" % (r["n"], r["sessions"], r["module_runs"]) for r in rows)))
+    fleet = fleet_rows(fleet)
+    if fleet:
+        by_k = {f["k"]: f for f in fleet}
+        name = "fleet: K=%d in at most %g × the wall time of K=1, every file verified" % (TARGET_FLEET_K, TARGET_FLEET_FACTOR)
+        if TARGET_FLEET_K in by_k and 1 in by_k:
+            big, one = by_k[TARGET_FLEET_K], by_k[1]
+            factor = big["wall"] / one["wall"]
+            out.append((name, factor <= TARGET_FLEET_FACTOR and all(f["verified_all"] for f in fleet),
+                        "%.1f s / %.1f s = %.2f ×; files verified: %s" % (
+                            big["wall"], one["wall"], factor,
+                            ", ".join("K=%d: %d/%d" % (f["k"], f["verified"], f["k"]) for f in fleet))))
+        else:
+            out.append((name, None, "K=1 and K=%d not both measured" % TARGET_FLEET_K))
+    return out
+
+
