@@ -7,7 +7,8 @@
 #   make bench BENCH_FULL=1     also measure the baseline at 256 and 1024 (much longer)
 # Writes $(REPORTS)/bench/: performance.md, its charts (performance-restore.svg, performance-fleet.svg)
 # and results.json (the figures, the machine facts, the commit measured); work files stay under
-# $(BUILD)/bench/. Prints the tables with PASS/FAIL per target (exit status 1 on a FAIL; bench/vsp_bench/verdicts.py).
+# $(BUILD)/bench/. Prints the tables with PASS/FAIL per count target (exit status 1 on a FAIL) and WITHIN/OVER
+# per wall-time target (reported, never a failure; bench/vsp_bench/verdicts.py).
 #   make bench-doc              (maintainers) copy a run's page and charts into docs/performance.md and
 #                               docs/performance-*.svg, the reference run the docs show; review, commit
 .PHONY: bench bench-doc bench-unit

@@ -1,4 +1,8 @@
-"""The targets of issues #7 and #16 and their verdicts: PASS/FAIL on counts and ratios, None when not measured."""
+"""The targets of issues #7 and #16 and their verdicts: True/False per target, None when not measured.
+
+Counts (requests, module runs, sessions, memory, files verified) gate: a False fails the run. Wall times and
+their ratios are reported beside their bound and never fail it (:func:`is_timed`): a busy machine makes them
+slower without the collection doing more."""
 
 from __future__ import annotations
 
@@ -18,6 +22,21 @@ TARGET_FLEET_K = 32
 TARGET_FLEET_FACTOR = 8.0
 TARGET_SPEEDUP = 10.0
 TARGET_SPEEDUP_N = 256
+
+
+# targets on wall time: reported against their bound, never a reason for the bench to fail
+TIMED = ("N=256: (wall", "N=1024: (wall", "Ansible's fixed start-up", "N=1024: cost of the progress lines",
+         "N=256: at least", "fleet: K=32 in at most")
+
+
+def is_timed(name):
+    """True for a target on wall time (reported, not gated)."""
+    return name.startswith(TIMED)
+
+
+def gating_failures(verdicts):
+    """The names of the failed targets that fail the run: counts only."""
+    return [name for name, ok, dummy in verdicts if ok is False and not is_timed(name)]
 
 
 def targets(rows, fleet):
@@ -75,16 +94,15 @@ def targets(rows, fleet):
     fleet = fleet_rows(fleet)
     if fleet:
         by_k = {f["k"]: f for f in fleet}
-        name = "fleet: K=%d in at most %g × the wall time of K=1, every file verified" % (TARGET_FLEET_K, TARGET_FLEET_FACTOR)
+        name = "fleet: K=%d in at most %g × the wall time of K=1" % (TARGET_FLEET_K, TARGET_FLEET_FACTOR)
         if TARGET_FLEET_K in by_k and 1 in by_k:
             big, one = by_k[TARGET_FLEET_K], by_k[1]
             factor = big["wall"] / one["wall"]
-            out.append((name, factor <= TARGET_FLEET_FACTOR and all(f["verified_all"] for f in fleet),
-                        "%.1f s / %.1f s = %.2f ×; files verified: %s" % (
-                            big["wall"], one["wall"], factor,
-                            ", ".join("K=%d: %d/%d" % (f["k"], f["verified"], f["k"]) for f in fleet))))
+            out.append((name, factor <= TARGET_FLEET_FACTOR, "%.1f s / %.1f s = %.2f ×" % (big["wall"], one["wall"], factor)))
         else:
             out.append((name, None, "K=1 and K=%d not both measured" % TARGET_FLEET_K))
+        out.append(("fleet: every key file written and verified (every K)", all(f["verified_all"] for f in fleet),
+                    ", ".join("K=%d: %d/%d" % (f["k"], f["verified"], f["k"]) for f in fleet)))
     return out
 
 
