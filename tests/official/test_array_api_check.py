@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 
+import official_helpers
 import pytest
 import trustme
 from vsp_simulator.harness import ADMIN, RunningSimulator
@@ -40,14 +41,7 @@ def fresh():
 
 
 def run_playbook(tmp_path, *extra):
-    """The playbook's run (rc, stdout, stderr), whatever its outcome."""
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.dirname(os.path.dirname(os.path.dirname(COLLECTION))),
-               TMPDIR=str(tmp_path / "tmp"))
-    (tmp_path / "tmp").mkdir(exist_ok=True)
-    inventory = os.path.join(COLLECTION, "playbooks", "inventory", "demo")
-    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory,
-           "vsp.encryption.check_array_api", *extra]
-    return subprocess.run(cmd, env=env, cwd=str(tmp_path), capture_output=True, text=True, timeout=300, check=False)
+    return official_helpers.run_playbook(tmp_path, "vsp.encryption.check_array_api", *extra)
 
 
 def playbook(tmp_path, *extra):

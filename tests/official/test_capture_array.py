@@ -4,9 +4,8 @@ by the simulator's request log, sends nothing but GET requests and its own sessi
 import json
 import os
 import stat
-import subprocess
-import sys
 
+import official_helpers
 import pytest
 from vsp_simulator.harness import RunningSimulator
 
@@ -20,13 +19,7 @@ WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
 
 def run_playbook(tmp_path, *extra):
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.dirname(os.path.dirname(os.path.dirname(COLLECTION))),
-               TMPDIR=str(tmp_path / "tmp"))
-    (tmp_path / "tmp").mkdir(exist_ok=True)
-    inventory = os.path.join(COLLECTION, "playbooks", "inventory", "demo")
-    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory,
-           "vsp.encryption.capture_array", *extra]
-    return subprocess.run(cmd, env=env, cwd=str(tmp_path), capture_output=True, text=True, timeout=300, check=False)
+    return official_helpers.run_playbook(tmp_path, "vsp.encryption.capture_array", *extra)
 
 
 def test_capture_array_playbook_writes_a_private_capture_with_get_requests_only(tmp_path):
