@@ -2,11 +2,12 @@
 #   make docs        the HTML docs site, offline, in docs/_build/html
 #   make docs-lint   antsibull-docs lint-collection-docs --plugin-docs on the copied collection
 #   make changelog-lint
+#   make docs-examples  every page of the docs typed as written (make test-extended)
 #   make galaxy-build  the release tarball in .build/dist
 #   make ee          ansible-builder create: the execution environment's build context in .build/ee-context
 #   make ecosystem   pytest tests/ecosystem (tarball contents + install + run, ansible-doc, EE, AWX via ansible-runner,
 #                    module_defaults example) against a simulator started by hack/with-simulator
-.PHONY: docs docs-lint changelog-lint galaxy-build ee ecosystem
+.PHONY: docs docs-lint changelog-lint galaxy-build ee ecosystem docs-examples
 
 DOCS_STAMP := $(VENV)/.docs-installed
 DOCS_BUILD := docs/_build
@@ -62,7 +63,13 @@ ee: galaxy-build $(DOCS_STAMP)
 	@echo "build it with: podman build -f $(EE_CONTEXT)/Containerfile -t vsp-encryption-ee $(EE_CONTEXT)"
 
 ecosystem: collection $(DOCS_STAMP)
-	$(WITH_VENV) $(PY) hack/with-simulator -- $(PYTEST) --junitxml=$(REPORTS)/ecosystem.xml tests/ecosystem
+	$(WITH_VENV) $(PY) hack/with-simulator -- $(PYTEST) -m "not extended" --junitxml=$(REPORTS)/ecosystem.xml tests/ecosystem
 
-TEST_GATES   += docs-lint changelog-lint ecosystem docs
-TEST_REPORTS += $(REPORTS)/ecosystem.xml
+# every page of the docs typed as written (the README's alone runs in make ecosystem); each page has its own simulator
+docs-examples: collection $(DOCS_STAMP)
+	$(WITH_VENV) $(PYTEST) -m extended --junitxml=$(REPORTS)/docs-examples.xml tests/ecosystem/test_docs_examples.py
+
+TEST_GATES       += docs-lint changelog-lint ecosystem docs
+TEST_REPORTS     += $(REPORTS)/ecosystem.xml
+EXTENDED_GATES   += docs-examples
+EXTENDED_REPORTS += $(REPORTS)/docs-examples.xml

@@ -20,8 +20,8 @@ eda: collection java17
 	@mkdir -p $(REPORTS)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(PYTEST) --junitxml=$(REPORTS)/eda.xml tests/eda
 
-TEST_GATES   += eda
-TEST_REPORTS += $(REPORTS)/eda.xml
+EXTENDED_GATES   += eda
+EXTENDED_REPORTS += $(REPORTS)/eda.xml
 
 # Not part of `make test` (about a minute, figures depend on the machine's load): requests per idle poll and the
 # exposure window (keys created -> a verified key file holds them) at 64 and 4096 keys; prints a Markdown table.

@@ -42,5 +42,5 @@ official: collection official-collection
 	  $(BIN)/pytest -q -p no:cacheprovider -p no:pytest-ansible -o junit_family=xunit2 \
 	  --junitxml=$(REPORTS)/official-twin.xml tests/official/test_vspone_block.py
 
-TEST_GATES   += official
-TEST_REPORTS += $(REPORTS)/official.xml $(REPORTS)/official-twin.xml
+EXTENDED_GATES   += official
+EXTENDED_REPORTS += $(REPORTS)/official.xml $(REPORTS)/official-twin.xml

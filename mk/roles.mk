@@ -41,7 +41,7 @@ molecule: collection
 # through ANSIBLE_COLLECTIONS_PATH (.build): on a fresh machine it needs the collection copy first.
 lint: collection
 
-TEST_GATES   += molecule
+EXTENDED_GATES   += molecule
 # the README's main job, as a user runs it: a gate, so that it cannot break unseen (about 40 s)
 TEST_GATES   += demo
-TEST_REPORTS += $(REPORTS)/molecule.xml
+EXTENDED_REPORTS += $(REPORTS)/molecule.xml

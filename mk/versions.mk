@@ -32,5 +32,5 @@ cores: collection
 	  $(PY) hack/summarize-junit $(foreach v,$(CORES),$(foreach s,unit integration roles,$(REPORTS)/versions-core$(v)-$(s).xml)) \
 	  && exit $${status:-0}
 
-TEST_GATES   += versions
-TEST_REPORTS += $(REPORTS)/versions-sanity.xml
+EXTENDED_GATES   += versions
+EXTENDED_REPORTS += $(REPORTS)/versions-sanity.xml

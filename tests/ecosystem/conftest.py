@@ -12,6 +12,10 @@ from vsp_simulator.harness import RunningSimulator
 from ecosystem_helpers import BIN, ROOT, clean_env, run
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "extended: runs in make test-extended (make docs-examples), not in make test")
+
+
 @pytest.fixture(scope="session")
 def simulator():
     """Where the simulator started by hack/with-simulator answers (no credentials)."""

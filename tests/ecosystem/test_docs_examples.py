@@ -249,9 +249,11 @@ def install_line():
 
 
 RUN_PAGES = [p for p in PAGES if any(e.kind == "run" for e in examples(p))]
+# make test types the README (a new user's first page); make test-extended types every page (marker `extended`)
+QUICK_PAGES = ("README.md",)
 
 
-@pytest.mark.parametrize("page", RUN_PAGES)
+@pytest.mark.parametrize("page", [p if p in QUICK_PAGES else pytest.param(p, marks=pytest.mark.extended) for p in RUN_PAGES])
 def test_page_runs_as_written(page, tarball, tmp_path):
     with open(str(tmp_path / "terminal.log"), "w") as log:
         project = Project(tmp_path, tarball, log, page)

@@ -1,7 +1,12 @@
 """Fixtures of the reliability and security suite (issue #6), and the hook that renders its figures.
 
 Each test module starts its own simulators (`vsp-simulator` subprocesses over HTTPS with their own
-CA and state file), so modules can run in parallel (pytest-xdist, `--dist loadfile`).
+CA and state file), one set per pytest-xdist worker that runs its tests, so modules run in parallel
+(`--dist loadgroup`). A module's tests stay together on one worker, in their order, unless the module
+names its sequences in ``SEQUENCES``: the module-scoped fixtures whose tests judge one sequence of runs
+(the tests of each such fixture stay together); its other tests reset the array themselves, and each may
+run on either worker. That lets the long files (the timeline, the backup hosts, the directory) spread
+over both cores instead of holding one of them for minutes.
 
 Every test carries a category (marker `reliability(category)`: fault, rerun, bad_input, secrets). At the end of a full
 run (`make reliability` sets VSP_RELIABILITY_REPORT=1) the hook counts the passed and failed tests of each category and
@@ -27,6 +32,22 @@ END = "<!-- END reliability-figures -->"
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "reliability(category): the figure of docs/reliability.md the test counts in")
+
+
+def worker_group(item):
+    """The pytest-xdist group of a test: its module, or, in a module that names its ``SEQUENCES``, the sequence
+    fixture it uses (or the test alone when it uses none)."""
+    module = item.nodeid.partition("::")[0]
+    sequences = getattr(item.module, "SEQUENCES", None)
+    if sequences is None:
+        return module
+    used = [name for name in sequences if name in item.fixturenames]
+    return "%s::%s" % (module, used[0] if used else item.name)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(worker_group(item)))
 
 
 _STORE = {"results": {}, "leaks": 0}  # filled on the controller (xdist sends the workers' reports there)

@@ -110,6 +110,10 @@ def sha256(path):
         return hashlib.sha256(handle.read()).hexdigest()
 
 
+# the tests of `stores` judge one sequence of runs; the others (fixture `fresh`) reset the array and stand alone
+SEQUENCES = ("stores",)
+
+
 def key_files(directory):
     return sorted(f for f in os.listdir(directory) if f.endswith(".ekf")) if os.path.isdir(directory) else []
 

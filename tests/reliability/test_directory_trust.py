@@ -19,6 +19,7 @@ import pytest
 from rel_helpers import BACKUP_PASSWORD, LOCK_NAME, age_backups, check_backup_dir
 from test_timeline import Site, assert_green, key_files
 
+SEQUENCES = ()  # every test starts from a reset array (fixture `site`): each may run on either worker
 OTHER_PASSWORD = "0th3r#Site-Pw4Kq"  # a password of another host or a vault typo
 SID = "936000412345"  # the suite's simulated array
 FORGED = SID + "_20991231T235959Z.ekf"

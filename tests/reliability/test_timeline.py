@@ -47,6 +47,8 @@ from rel_helpers import (BACKUP_PASSWORD, BIN, LOCK_NAME, PYTHON, WRONG_BACKUP_P
 BACKUP_PLAYBOOK = "vsp.encryption.backup_encryption_keys"
 RESTORE_PLAYBOOK = "vsp.encryption.restore_encryption_keys"
 HOST = "array01"
+# the sequences of runs (module fixtures) whose tests stay together on one worker; the other tests stand alone
+SEQUENCES = ("situation_1", "situations_2_3", "situation_4", "situation_5")
 ROTATED_PASSWORD = "Rt4#n3wKey-Pw8sLq"  # the backup password after a rotation (a distinctive string)
 OTHER_ARRAY = {"storage": {"model": "VSP E990", "serialNumber": 499999, "storageDeviceId": "936000499999"}}
 RESULT_RE = re.compile(r"^(ok|changed|fatal|skipping|failed): \[([^\]]+)\](?:: FAILED!)? => ", re.M)
