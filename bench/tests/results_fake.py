@@ -57,3 +57,28 @@ def results():
                  "defaults": {"concurrency": 16, "batch_size": 512}, "command": "python -m vsp_bench --sizes 16 64",
                  "opts": OPTS},
     })
+
+
+def eda_row(keys, **changes):
+    """A row of the EDA benchmark at ``keys`` keys that meets every target (shaped as vsp_bench.eda writes them);
+    ``changes`` replace fields of its parts: ``{"exposure": {"backup_runs": 2}}``."""
+    designed = 4 if keys < 1024 else 7
+    row = {
+        "keys": keys, "keys_at_poll": keys, "load_before": 1.0, "load_after": 1.2,
+        "idle_poll": {"requests": designed, "designed": designed, "writes": 0, "kinds": {"GET encryption-keys": designed},
+                      "seconds": 0.1},
+        "sessions": {"polls": 10, "interval": 1, "seconds": 10.5, "logins": 1, "logouts": 1,
+                     "key_list_requests": 10 * designed, "kinds": {}, "events": ["started"], "left_open": 0,
+                     "per_hour": 1.0, "default_interval": 60, "alive_s": 300},
+        "exposure": {"window": 9.0, "detected": 3.0, "burst_run": 6.0, "poll_interval": 5, "settle_interval": 0.5,
+                     "backup_run": 6.0, "bound": 11.5, "created": 48, "backup_runs": 1, "key_files": 1,
+                     "keys_changed_events": 1, "new_keys_in_file": 48, "problems": [], "left_open": 0},
+    }
+    for part, fields in changes.items():
+        row[part].update(fields)
+    return row
+
+
+EDA_META = {"started": 1796000000.0, "elapsed": 180.0, "load_start": 1.0, "load_end": 1.2, "machine": MACHINE,
+            "command": "python -m vsp_bench --eda",
+            "opts": {"eda_keys": [64, 4096], "eda_poll": 5, "eda_polls": 10, "latency_ms": 5, "job_ms": 200}}

@@ -1,9 +1,11 @@
 """Performance benchmark (issues #7, #16): the key restore role against the array's bound and a baseline,
-and the backup playbook over a fleet of arrays.
+and the backup playbook over a fleet of arrays; with ``--eda``, the event source instead (issue #29).
 
     PYTHONPATH=bench python -m vsp_bench [--build .build] [--sizes "16 64 256 1024"] [--latency-ms 5]
                         [--job-ms 200] [--parallelism 8] [--baseline-sizes "16 64"] [--fleet "1 8 32"] [--full]
                         [--out .build/reports/bench/performance.md] [--render RESULTS_JSON]
+    PYTHONPATH=bench python -m vsp_bench --eda [--eda-keys "64 4096"] [--eda-poll 5] [--eda-polls 10]
+                        [--out .build/reports/bench/eda.md]
 
 Run it through ``make bench`` (which first copies the collection to ``$(BUILD)``); ``make bench-doc`` copies
 a run's page and charts into docs/, the reference run the docs show. For each N it starts
@@ -31,6 +33,12 @@ from the run's ``results.json`` (written next to the page), which also holds the
 commit taken when measuring (``--render`` writes the page again from it, without measuring).
 PASS/FAIL per count target (requests, module runs, sessions, memory, files), exit status 1 when one fails;
 wall times are reported beside their bound (WITHIN/OVER) and never fail the run.
+
+``--eda`` (``make bench-eda``; ansible-rulebook needs Java 17) measures the event source
+``vsp.encryption.encryption_keys`` at each ``--eda-keys`` (:mod:`vsp_bench.eda`): the requests of a poll that finds
+nothing changed, the sessions it opens over ``--eda-polls`` polls (per hour at the default interval), and the
+exposure window with the shipped rulebook (``--eda-poll`` seconds between polls). It writes ``eda.md`` and
+``eda.json`` (by default in ``BUILD/reports/bench/``); the same PASS/FAIL and WITHIN/OVER rules.
 """
 
 from __future__ import annotations
@@ -43,12 +51,17 @@ import sys
 import tempfile
 import time
 
+from .eda import bench_eda
+from .eda_page import print_eda_summary, write_eda_page
 from .fleet import bench_fleet
 from .log import log
 from .machine import load1, machine_facts
 from .render import print_summary, write_page
 from .restore import bench_one, extrapolate_baselines, role_defaults
 from .verdicts import TARGET_SPEEDUP_N, gating_failures
+
+
+EDA_OPTS = ("eda_keys", "eda_poll", "eda_polls", "latency_ms", "job_ms")
 
 
 def parse_sizes(text):
@@ -75,13 +88,24 @@ def main():
     parser.add_argument("--out", default=None,
                         help="the page; its charts and results.json go next to it (default: BUILD/reports/bench/performance.md)")
     parser.add_argument("--render", metavar="RESULTS_JSON", help="only write --out (and the charts) again from a run's results.json")
+    parser.add_argument("--eda", action="store_true",
+                        help="the event source's benchmark (issue #29) instead of the restore and the fleet")
+    parser.add_argument("--eda-keys", default="64 4096", help="key counts of the EDA benchmark")
+    parser.add_argument("--eda-poll", type=float, default=5, help="the rulebook's poll_interval in the exposure run (s)")
+    parser.add_argument("--eda-polls", type=int, default=10, help="polls of the source counted for its sessions")
     opts = parser.parse_args()
     sizes = opts.sizes = parse_sizes(opts.sizes)
     fleet_ks = opts.fleet = parse_sizes(opts.fleet)
+    opts.eda_keys = parse_sizes(opts.eda_keys)
+    if opts.render:
+        with open(opts.render) as handle:
+            opts.eda = opts.eda or "eda" in json.load(handle)
     if opts.out is None:
-        opts.out = os.path.join(opts.build, "reports", "bench", "performance.md")
+        opts.out = os.path.join(opts.build, "reports", "bench", "eda.md" if opts.eda else "performance.md")
     if opts.out:
         os.makedirs(os.path.dirname(os.path.abspath(opts.out)), exist_ok=True)
+    if opts.eda:
+        return eda_main(opts)
     if opts.render:
         # the page again from a run's results.json (after a change of the text), without measuring: every
         # figure and machine fact is the saved one
@@ -133,3 +157,35 @@ def main():
                                                              opts.out or "(no file)"))
     return 1 if gating_failures(verdicts) else 0
 
+
+
+def eda_main(opts):
+    """``--eda``: the event source's benchmark; eda.md and eda.json (or, with ``--render``, eda.md again)."""
+    if opts.render:
+        with open(opts.render) as handle:
+            saved = json.load(handle)
+        for key in EDA_OPTS:
+            setattr(opts, key, saved["meta"]["opts"][key])
+        verdicts = write_eda_page(saved["eda"], opts, saved["meta"])
+        print_eda_summary(saved["eda"], verdicts)
+        return 1 if gating_failures(verdicts) else 0
+    if not os.path.isdir(os.path.join(opts.build, "ansible_collections", "vsp", "encryption")):
+        raise SystemExit("bench: no collection under %s; run it through `make bench-eda`" % opts.build)
+    work_root = os.path.join(os.path.abspath(opts.build), "bench")
+    os.makedirs(work_root, exist_ok=True)
+    tempfile.tempdir = work_root
+    meta = {"started": time.time(), "machine": machine_facts(opts.build),
+            "command": " ".join(["python -m vsp_bench"] + sys.argv[1:]), "load_start": load1()}
+    log("machine: %d cores, load %.2f" % (meta["machine"]["cores"], meta["load_start"]))
+    rows = bench_eda(opts.eda_keys, opts, work_root)
+    meta.update(elapsed=time.time() - meta["started"], load_end=load1(),
+                opts={key: getattr(opts, key) for key in EDA_OPTS})
+    verdicts = write_eda_page(rows, opts, meta)
+    results_dir = os.path.dirname(os.path.abspath(opts.out)) if opts.out else work_root
+    with open(os.path.join(results_dir, "eda.json"), "w") as handle:
+        json.dump({"eda": rows, "targets": [[name, ok, detail] for name, ok, detail in verdicts], "meta": meta}, handle,
+                  indent=1)
+    print_eda_summary(rows, verdicts)
+    print("\nbench: %.0f s; load %.2f → %.2f; written %s" % (meta["elapsed"], meta["load_start"], meta["load_end"],
+                                                             opts.out or "(no file)"))
+    return 1 if gating_failures(verdicts) else 0

@@ -1,4 +1,4 @@
-"""The targets of issues #7 and #16 and their verdicts: True/False per target, None when not measured.
+"""The targets of issues #7, #16 and #29 and their verdicts: True/False per target, None when not measured.
 
 Counts (requests, module runs, sessions, memory, files verified) gate: a False fails the run. Wall times and
 their ratios are reported beside their bound and never fail it (:func:`is_timed`): a busy machine makes them
@@ -24,9 +24,14 @@ TARGET_SPEEDUP = 10.0
 TARGET_SPEEDUP_N = 256
 
 
+# targets of issue #29 (the event source, bench/vsp_bench/eda.py)
+EDA_SESSIONS_PER_HOUR = 1  # per array at the default poll interval: one session, kept while the source runs
+EDA_NEW_KEYS = 48
+
+
 # targets on wall time: reported against their bound, never a reason for the bench to fail
 TIMED = ("N=256: (wall", "N=1024: (wall", "Ansible's fixed start-up", "N=1024: cost of the progress lines",
-         "N=256: at least", "fleet: K=32 in at most")
+         "N=256: at least", "fleet: K=32 in at most", "EDA: exposure window")
 
 
 def is_timed(name):
@@ -106,3 +111,50 @@ def targets(rows, fleet):
     return out
 
 
+
+
+def eda_targets(rows):
+    """[(name, verdict, detail)] of the event source's benchmark (rows of :func:`vsp_bench.eda.bench_eda`); verdict
+    None when no key count was measured. Counts gate; the exposure window is a wall time (reported)."""
+    names = (
+        "EDA: requests per poll when nothing changed = the source's design (the 4 key lists; DEK and FREE one GET "
+        "per page of 1024), no write, at every key count",
+        "EDA: sessions per hour per array ≤ %d at the default poll interval" % EDA_SESSIONS_PER_HOUR,
+        "EDA: every session logged out when the source stops",
+        "EDA: one backup run for a burst of %d new keys" % EDA_NEW_KEYS,
+        "EDA: the new key file holds all %d new keys, authenticated and verified" % EDA_NEW_KEYS,
+        "EDA: exposure window ≤ poll interval + settling + one backup run",
+    )
+    if not rows:
+        return [(name, None, "not measured") for name in names]
+    out = []
+    polls = [(r["keys"], r["idle_poll"], r["sessions"]) for r in rows]
+    out.append((names[0], all(p["requests"] == p["designed"] and p["writes"] == 0
+                              and s["key_list_requests"] == s["polls"] * p["designed"] for dummy, p, s in polls),
+                "; ".join("%d keys: %d (designed %d, %d writes); the source's %d polls: %d key-list GETs"
+                          % (n, p["requests"], p["designed"], p["writes"], s["polls"], s["key_list_requests"])
+                          for n, p, s in polls)))
+    out.append((names[1], all(s["per_hour"] <= EDA_SESSIONS_PER_HOUR for dummy, p, s in polls),
+                "; ".join("%d keys: %d log in(s) over %d polls at %g s → %.2f per hour at %d s (a session idle %d s "
+                          "ends; the interval is shorter)" % (n, s["logins"], s["polls"], s["interval"], s["per_hour"],
+                                                              s["default_interval"], s["alive_s"])
+                          for n, p, s in polls)))
+    out.append((names[2], all(r["sessions"]["left_open"] == 0 and r["sessions"]["logouts"] == r["sessions"]["logins"]
+                              and r["exposure"]["left_open"] == 0 for r in rows),
+                "; ".join("%d keys: the source %d log in(s) / %d log out(s), %d left; the rulebook %d left"
+                          % (r["keys"], r["sessions"]["logins"], r["sessions"]["logouts"], r["sessions"]["left_open"],
+                             r["exposure"]["left_open"]) for r in rows)))
+    exposures = [(r["keys"], r["exposure"]) for r in rows]
+    out.append((names[3], all(e["backup_runs"] == 1 and e["key_files"] == 1 for dummy, e in exposures),
+                "; ".join("%d keys: %d backup run(s), %d key file(s)" % (n, e["backup_runs"], e["key_files"])
+                          for n, e in exposures)))
+    out.append((names[4], all(e["created"] == EDA_NEW_KEYS and e["new_keys_in_file"] == EDA_NEW_KEYS and not e["problems"]
+                              for dummy, e in exposures),
+                "; ".join("%d keys: %d of %d%s" % (n, e["new_keys_in_file"], e["created"],
+                                                  " (%s)" % ", ".join(e["problems"]) if e["problems"] else ", verified")
+                          for n, e in exposures)))
+    out.append((names[5], all(e["window"] <= e["bound"] for dummy, e in exposures),
+                "; ".join("%d keys: %.1f s (bound %g s + %g s + %.1f s = %.1f s)"
+                          % (n, e["window"], e["poll_interval"], e["settle_interval"], e["backup_run"], e["bound"])
+                          for n, e in exposures)))
+    return out

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from eda_helpers import ROOT
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def _installed_collection(tmp_root):

@@ -7,7 +7,7 @@ import time
 
 import pytest
 import yaml
-from eda_helpers import ARRAY, SECRETS, BACKUP_PASSWORD, Rulebook, manifests, simulator, wait_for, write_files
+from vsp_simulator.rulebook import ARRAY, SECRETS, BACKUP_PASSWORD, Rulebook, manifests, simulator, wait_for, write_files
 
 from ansible_collections.vsp.encryption.plugins.module_utils import _manifest as mf
 
