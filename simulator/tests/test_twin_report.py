@@ -145,8 +145,8 @@ def test_the_report_never_replaces_the_capture_or_a_directory(tmp_path):
         load("--capture", cap, "--fidelity-report", tmp_path / "x")
 
 
-def test_a_report_that_cannot_be_written_is_a_clear_error_naming_the_path(tmp_path, capsys,
-                                                                         monkeypatch):
+def test_a_report_that_cannot_be_written_is_a_clear_error_naming_the_path(
+        tmp_path, capsys, monkeypatch):
     cap = write_capture(tmp_path)
     target = tmp_path / "missing" / "r"
     assert cli.main(["--no-tls", "--capture", str(cap), "--fidelity-report", str(target)]) == 2
@@ -163,6 +163,7 @@ def test_a_report_that_cannot_be_written_is_a_clear_error_naming_the_path(tmp_pa
                 load("--capture", cap, "--fidelity-report", ro / "r")
         finally:
             ro.chmod(0o700)
+
     # the same refusal as root sees it: the directory refuses the new file
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")

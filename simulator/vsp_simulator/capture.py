@@ -623,7 +623,6 @@ def report_text(report, limit=40):
     return "\n".join(lines)
 
 
-
 # --- the fidelity report as files -----------------------------------------------------------------
 REPORT_SUFFIX = ".fidelity"
 ISSUES_URL = "https://github.com/vsp-encryption/vsp.encryption/issues"
@@ -827,5 +826,6 @@ def write_report(info, base, capture_path=None):
             if os.path.lexists(tmp):
                 os.unlink(tmp)
     return paths
+
 
 scenario_mod.TWIN_BUILDER[0] = build_state
