@@ -29,6 +29,7 @@ official-collection: $(OFFICIAL_COLL)/MANIFEST.json
 
 # Then Hitachi's collection again, against a twin of tests/captures/hitachi-docs.capture.json (assembled from
 # Hitachi's documented response examples): the client and the documented answers meet in the twin (issue 26).
+# Its fidelity report goes with the test reports, not beside the kept capture.
 # Also the read-only first-contact check (playbook vsp.encryption.check_array_api) against the
 # simulator: it must pass fully and, by the request log, send no write.
 official: collection official-collection
@@ -38,7 +39,7 @@ official: collection official-collection
 	  $(BIN)/pytest -q -p no:cacheprovider -p no:pytest-ansible -o junit_family=xunit2 \
 	  --junitxml=$(REPORTS)/official.xml tests/official
 	VSP_OFFICIAL_COLLECTIONS=$(CURDIR)/$(OFFICIAL_DIR) \
-	  $(PY) hack/with-simulator --capture tests/captures/hitachi-docs.capture.json -- \
+	  $(PY) hack/with-simulator --capture tests/captures/hitachi-docs.capture.json --fidelity-report $(REPORTS)/ -- \
 	  $(BIN)/pytest -q -p no:cacheprovider -p no:pytest-ansible -o junit_family=xunit2 \
 	  --junitxml=$(REPORTS)/official-twin.xml tests/official/test_vspone_block.py
 

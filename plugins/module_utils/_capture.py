@@ -40,6 +40,12 @@ CAPTURE_MAX = 64 * 1024 * 1024
 NOT_CAPTURED = '[not captured]'
 SECRET_FIELD_WORDS = ('password', 'passwd', 'token', 'secret', 'material', 'requestbody', 'credential', 'privatekey')
 JOB_COUNT = 100
+# A capture must not run for hours on an array that answers slowly: it stops, and writes nothing, once the longer of
+# CAPTURE_MIN_SECONDS and CAPTURE_TIMEOUTS times ``timeout`` (one request's limit) has passed. The bound is checked
+# before each request; the request then under way keeps its own (``timeout``, ``retries``). Paging is bounded apart
+# (at most 4 pages a list, see _api.py).
+CAPTURE_MIN_SECONDS = 1800
+CAPTURE_TIMEOUTS = 60
 
 SERIAL_FIELDS = ('serialNumber', 'virtualSerialNumber', 'remoteSerialNumber')
 STORAGE_ID_FIELDS = ('storageDeviceId', 'virtualStorageDeviceId', 'remoteStorageDeviceId')
@@ -67,13 +73,32 @@ def scrub(value):
     return value
 
 
-class Recorder(object):
-    """A client that records every JSON answer and refuses every method but GET (before anything is sent)."""
+def capture_seconds(timeout):
+    """How long a capture may run: the longer of :data:`CAPTURE_MIN_SECONDS` and :data:`CAPTURE_TIMEOUTS` times
+    ``timeout`` (a site that raised ``timeout`` for a slow array gets a longer bound)."""
+    return max(CAPTURE_MIN_SECONDS, CAPTURE_TIMEOUTS * int(timeout or 0))
 
-    def __init__(self, client):
+
+def _answer_kind(path):
+    """``ldevs``, ``storages/instance``, ``configuration/version``...: what an answer is, for a message."""
+    match = re.match(r'^/v1/objects/(?:storages/[0-9]+/)?(.+)$', path)
+    return match.group(1) if match else path.lstrip('/')
+
+
+class Recorder(object):
+    """A client that records every JSON answer and refuses every method but GET (before anything is sent).
+
+    With ``seconds``, a request that would start once ``seconds`` have passed since the recorder was made (by
+    ``clock``, monotonic seconds) is refused before it is sent, naming what was captured so far."""
+
+    def __init__(self, client, seconds=None, clock=None):
         self._client = client
         self.answers = []
         self.storage_device_id = client.storage_device_id
+        # private names: the client's own (its clock, for example) stay reachable through __getattr__
+        self._seconds = seconds
+        self._clock = clock or time.monotonic
+        self._started = self._clock()
 
     def __getattr__(self, name):
         return getattr(self._client, name)
@@ -81,12 +106,39 @@ class Recorder(object):
     def _record(self, path, params, status, body):
         self.answers.append({'method': 'GET', 'path': path, 'query': dict(params or {}), 'status': status, 'body': scrub(body)})
 
+    def captured_so_far(self):
+        """``6 answers (configuration/version 1, storages/instance 1, ...)``: the answers recorded, by kind."""
+        counts = {}
+        for answer in self.answers:
+            kind = _answer_kind(answer['path'])
+            counts[kind] = counts.get(kind, 0) + 1
+        if not counts:
+            return 'no answer'
+        return '%d answer%s (%s)' % (len(self.answers), '' if len(self.answers) == 1 else 's',
+                                     ', '.join('%s %d' % item for item in counts.items()))
+
+    def _within_bound(self, path, params=None):
+        if self._seconds is None:
+            return
+        elapsed = self._clock() - self._started
+        if elapsed > self._seconds:
+            query = '&'.join('%s=%s' % item for item in sorted((params or {}).items()))
+            raise VspApiError(
+                'The capture stopped after %d s, over its bound of %d s (the longer of %d minutes and %d times timeout): '
+                'the array answered too slowly. Captured so far: %s; not captured: GET %s and what follows. No file was '
+                'written: a capture is written only once complete. Run it again when the array is less busy, or with a '
+                'larger timeout for an array this slow.'
+                % (elapsed, self._seconds, CAPTURE_MIN_SECONDS // 60, CAPTURE_TIMEOUTS, self.captured_so_far(),
+                   path + ('?' + query if query else '')), method='GET', path=path)
+
     def request(self, method, path, **kwargs):
         if method != 'GET':
             raise VspApiError('array_capture sends only GET requests; %s %s was refused before it was sent' % (method, path))
+        self._within_bound(path, kwargs.get('params'))
         return self._client.request(method, path, **kwargs)
 
     def get_json(self, path, params=None):
+        self._within_bound(path, params)
         body = self._client.get_json(path, params=params)
         self._record(path, params, 200, body)
         return body
@@ -107,10 +159,13 @@ def _pool_ids_of(ldevs):
                       if 'POOL' in (ld.get('attributes') or []) and isinstance(ld.get('composingPoolId'), int)))
 
 
-def capture(api, redact=False, now=None):
-    """The capture document (a dict) of the array behind ``api``; ``redact`` replaces identifying values."""
+def capture(api, redact=False, now=None, clock=None):
+    """The capture document (a dict) of the array behind ``api``; ``redact`` replaces identifying values.
+
+    It stops, raising :class:`VspApiError` before the next request, once :func:`capture_seconds` have passed
+    (``clock``: monotonic seconds, by default ``time.monotonic``)."""
     started = time.time()
-    recorder = Recorder(api.client)
+    recorder = Recorder(api.client, seconds=capture_seconds(getattr(api.client, 'timeout', None)), clock=clock)
     rapi = VspApi(recorder)
     dummy, version = recorder.get_optional('/configuration/version', expected=(200, 404))
     rapi.storage()

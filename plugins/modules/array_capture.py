@@ -67,6 +67,10 @@ options:
 notes:
   - Size and time, measured against the simulator with 1,024 pool volumes and 4,096 keys, are in the user guide
     (docs/twin.md); a capture is refused, and nothing written, beyond 64 MiB.
+  - A capture is bounded in time. It stops, writes nothing, and names what it had read so far once the longer of
+    30 minutes and 60 times O(timeout) has passed (30 minutes with the default O(timeout) of 30 s; raise O(timeout)
+    for an array known to answer slowly). The bound is checked before each request; the request then under way keeps
+    its own limits (O(timeout), O(retries)). Paged lists are bounded apart (at most 4 pages each).
 seealso:
   - module: vsp.encryption.array_api_check
   - module: vsp.encryption.encryption_key_info

@@ -8,7 +8,8 @@ endpoints, and an answer of another endpoint is ignored (and reported).
 
 :func:`fidelity` compares each captured object with what the simulator's own model would answer
 for it, and lists the calls of the procedure that the capture has no answer for (the twin answers
-them from its model).
+them from its model). :func:`write_report` writes that report as files a person reads and attaches
+to an issue (Markdown and JSON, mode 0600, atomically, never through a symbolic link).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import os
 import re
 import secrets
 import stat
+import tempfile
 
 from . import scenario as scenario_mod
 from .scenario import API_VERSION, DRIVE_TYPE, DRIVE_TYPE_NAME, MAX_KEYS, ScenarioError, _ldev
@@ -391,7 +393,31 @@ def build_state(doc, users):
         "keys": keys,
         "kms": {"configured": False, "auto_backup": True, "key_ids": [], "backups": 0},
         "api_version": copy.deepcopy(cap["version"]),
-        "twin": {"fidelity": fidelity(cap), "redacted": cap["redacted"]},
+        "twin": {"fidelity": fidelity(cap), "redacted": cap["redacted"],
+                 "capture": capture_meta(doc, cap)},
+    }
+
+
+def _short(value, limit=64):
+    """A text of the capture fit for a title: printable, at most ``limit`` characters; else None."""
+    if not isinstance(value, str) or not value or not value.isprintable():
+        return None
+    return value if len(value) <= limit else value[: limit - 3] + "..."
+
+
+def capture_meta(doc, cap):
+    """What titles a twin's fidelity report: the storage system, the REST API version and when the
+    capture was made (each checked; a value that fails its check is None)."""
+    version = cap["version"]["apiVersion"] if cap["version"] else doc.get("api_version")
+    captured_at = doc.get("captured_at")
+    if not (isinstance(captured_at, str) and TIME_RE.match(captured_at)):
+        captured_at = None
+    return {
+        "storage_device_id": cap["storage"]["storageDeviceId"],
+        "model": _short(cap["storage"]["model"]),
+        "api_version": _short(version, 40),
+        "captured_at": captured_at,
+        "redacted": cap["redacted"],
     }
 
 
@@ -589,11 +615,217 @@ def report_text(report, limit=40):
         )
     if len(report["differences"]) > limit:
         lines.append(
-            "  ... and %d more (GET /simulator/v1/twin)" % (len(report["differences"]) - limit)
+            "  ... and %d more (in the report file, and GET /simulator/v1/twin)"
+            % (len(report["differences"]) - limit)
         )
     for name in report["not_in_capture"]:
         lines.append("  not in the capture (answered by the model): " + name)
     return "\n".join(lines)
+
+
+# --- the fidelity report as files -----------------------------------------------------------------
+REPORT_SUFFIX = ".fidelity"
+ISSUES_URL = "https://github.com/vsp-encryption/vsp.encryption/issues"
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def report_base(capture_path, explicit=None):
+    """Where the fidelity report of the twin of ``capture_path`` goes, without its suffix.
+
+    By default beside the capture: ``captures/vsp01.json`` gives ``captures/vsp01.fidelity`` (the
+    report is ``.md`` and ``.json`` of that). ``explicit`` (``--fidelity-report``) names the file
+    instead (a trailing ``.md`` or ``.json`` is dropped), or a directory to write the default name
+    into. Only the paths the user gave are used, never a text of the capture."""
+    name = os.path.basename(capture_path)
+    if name.lower().endswith(".json") and len(name) > 5:
+        name = name[:-5]
+    name += REPORT_SUFFIX
+    if not explicit:
+        return os.path.join(os.path.dirname(capture_path), name)
+    if explicit.endswith(os.sep) or os.path.isdir(explicit):
+        return os.path.join(explicit, name)
+    for suffix in (".md", ".json"):
+        if explicit.lower().endswith(suffix) and len(os.path.basename(explicit)) > len(suffix):
+            return explicit[: -len(suffix)]
+    return explicit
+
+
+def _code(text, cell=False):
+    """``text`` as a Markdown code span: control characters shown escaped, fenced by more
+    backticks than it holds, so nothing in it is read as Markdown or HTML; in a table ``cell``,
+    ``|`` is escaped too."""
+    text = _CONTROL_CHARS.sub(lambda m: f"\\x{ord(m.group(0)):02x}", str(text))
+    if cell:
+        text = text.replace("|", "\\|")
+    longest = max((len(run) for run in re.findall("`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def report_markdown(info, capture_name=None):
+    """The fidelity report of a twin (``state["twin"]``) as Markdown, to read and attach to an
+    issue; titled with the storage device id, the REST API version and when it was captured."""
+    meta = info.get("capture") or {}
+    report = info["fidelity"]
+    sid = meta.get("storage_device_id") or "unknown"
+    version = _code(meta["api_version"]) if meta.get("api_version") else "not captured"
+    when = meta.get("captured_at") or "at an unknown time"
+    about = [f"Storage system {_code(sid)}"]
+    if meta.get("model"):
+        about.append(f"model {_code(meta['model'])}")
+    if capture_name:
+        about.append(f"capture file {_code(capture_name)}")
+    about.append(
+        "redacted (serial numbers, names, WWNs and addresses replaced)"
+        if info.get("redacted") else "not redacted"
+    )
+    lines = [
+        f"# vsp.encryption: twin fidelity of {sid}, REST API {version}, captured {when}",
+        "",
+        ", ".join(about) + ".",
+        "",
+        f"**{len(report['differences'])} field difference(s)** between what the array sent and "
+        "what the simulator's model would answer; "
+        f"**{len(report['not_in_capture'])} read(s) of the procedure not in the capture** "
+        "(inferred: the twin answers them from its model).",
+        "",
+        "## What to do with this report",
+        "",
+        "The twin serves every captured object as your array sent it. A difference says where the "
+        "simulator's model, which answers the writes of the procedure (block, recover, restore), "
+        "may not behave as your array would; a read not in the capture is answered by that model "
+        "alone. If a difference matters to your rehearsal (a status, an attribute, a parity group "
+        "or pool id, a key's type or count the procedure decides on), or a read is missing, attach "
+        f"this file (and the `.json` beside it) to an issue: {ISSUES_URL}.",
+        "",
+    ]
+    if not info.get("redacted"):
+        lines += [
+            "The capture is not redacted: the values below are your array's as captured (serial "
+            "numbers, names and addresses may appear). Read them before you share this file, or "
+            "capture with `redact: true` and start the twin from that capture for a report to "
+            "share.",
+            "",
+        ]
+    lines += ["## Differences", ""]
+    if report["differences"]:
+        lines += [
+            "| object | field | difference | objects | the array sent (one example) "
+            "| the simulator's model |",
+            "|---|---|---|---:|---|---|",
+        ]
+        for e in report["differences"]:
+            captured, model = _code(e["captured"], True), _code(e["simulator"], True)
+            if e["difference"] == "only the simulator sends it":
+                captured = "not sent"
+            elif e["difference"] == "only the array sends it":
+                model = "not sent"
+            lines.append(
+                f"| {e['kind']} | {_code(e['field'], True)} | {e['difference']} "
+                f"| {e['objects']} | {captured} | {model} |"
+            )
+    else:
+        lines.append("None: the simulator's model answers every captured field as the array did.")
+    lines += ["", "## Reads not in the capture (inferred: answered by the model)", ""]
+    if report["not_in_capture"]:
+        lines += [f"- {_code(name)}" for name in report["not_in_capture"]]
+    else:
+        lines.append("None: the capture answers every read of the procedure.")
+    lines += ["", "## Calls no capture answers (the model answers them on every twin)", ""]
+    lines += [f"- {_code(name)}" for name in report["answered_by_model"]]
+    return "\n".join(lines) + "\n"
+
+
+def report_json(info, capture_name=None):
+    """The fidelity report as a JSON document: what ``GET /simulator/v1/twin`` answers, with the
+    capture's title fields and file name."""
+    doc = {
+        "report": "vsp-simulator twin fidelity",
+        "capture": dict(info.get("capture") or {}, file=capture_name),
+        "redacted": info.get("redacted"),
+        "fidelity": info["fidelity"],
+    }
+    return json.dumps(doc, indent=2, sort_keys=True) + "\n"
+
+
+def _report_error(path, why, nothing_written=True):
+    return CaptureError(
+        f"fidelity report {path}: {why}; "
+        + ("nothing was written and " if nothing_written else "")
+        + "the twin did not start (name another place with --fidelity-report PATH)"
+    )
+
+
+def _check_target(path, capture_path):
+    """Refuse a symbolic link, anything but a regular file, or the capture itself at ``path``."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise _report_error(path, f"cannot be checked: {exc.strerror}") from None
+    if stat.S_ISLNK(st.st_mode):
+        raise _report_error(path, "is a symbolic link, which is not followed")
+    if not stat.S_ISREG(st.st_mode):
+        raise _report_error(path, "exists and is not a regular file")
+    if capture_path is not None and os.path.exists(capture_path) and os.path.samefile(
+        path, capture_path
+    ):
+        raise _report_error(path, "is the capture itself")
+
+
+def _write_private(directory, path, text):
+    """``text`` in a new 0600 temporary file of ``directory``, synced; its name."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".vsp-fidelity-", dir=directory)
+    except OSError as exc:
+        raise _report_error(path, f"cannot be written: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            os.fchmod(fh.fileno(), 0o600)
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as exc:
+        os.unlink(tmp)
+        raise _report_error(path, f"cannot be written: {exc.strerror}") from None
+    return tmp
+
+
+def write_report(info, base, capture_path=None):
+    """Write the fidelity report of a twin (``state["twin"]``) to ``base``.md and ``base``.json:
+    mode 0600, each a private temporary file in the same directory, moved into place once both
+    are complete. A symbolic link, a directory or the capture itself at either path is refused
+    before anything is written; every failure is a :class:`CaptureError` naming the path. Returns
+    the paths written (Markdown, JSON)."""
+    directory = os.path.dirname(base) or "."
+    paths = [base + ".md", base + ".json"]
+    if not os.path.basename(base):
+        raise _report_error(base, "names no file")
+    if not os.path.isdir(directory):
+        raise _report_error(paths[0], f"the directory {directory} does not exist")
+    for path in paths:
+        _check_target(path, capture_path)
+    capture_name = os.path.basename(capture_path) if capture_path else None
+    texts = [report_markdown(info, capture_name), report_json(info, capture_name)]
+    temps = []
+    try:
+        for path, text in zip(paths, texts, strict=True):
+            temps.append(_write_private(directory, path, text))
+        for i, (path, tmp) in enumerate(zip(paths, temps, strict=True)):
+            _check_target(path, capture_path)
+            try:
+                os.replace(tmp, path)  # replaces a link itself, never what it points to
+            except OSError as exc:
+                raise _report_error(
+                    path, f"cannot be put in place: {exc.strerror}", nothing_written=i == 0
+                ) from None
+    finally:
+        for tmp in temps:
+            if os.path.lexists(tmp):
+                os.unlink(tmp)
+    return paths
 
 
 scenario_mod.TWIN_BUILDER[0] = build_state

@@ -48,7 +48,13 @@ def parse_args(argv=None):
     p.add_argument("--scenario", default=None, help="scenario YAML file (default: built in)")
     p.add_argument("--capture", default=None, metavar="FILE",
                    help="serve a twin of a real array: a capture written by "
-                        "vsp.encryption.array_capture (not with --scenario)")
+                        "vsp.encryption.array_capture (not with --scenario); its fidelity "
+                        "report is written beside it (FILE without .json, plus .fidelity.md "
+                        "and .fidelity.json)")
+    p.add_argument("--fidelity-report", default=None, metavar="PATH",
+                   help="with --capture: write the fidelity report to PATH.md and PATH.json "
+                        "instead (a .md or .json suffix given is dropped; a directory gets the "
+                        "default names)")
     p.add_argument("--latency-ms", type=int, default=0, help="sleep before each array request")
     p.add_argument("--job-ms", type=int, default=1000, help="duration of each job (default 1000)")
     p.add_argument("--job-parallelism", type=int, default=4,
@@ -65,6 +71,8 @@ def parse_args(argv=None):
         p.error("--job-parallelism must be >= 1")
     if args.capture and args.scenario:
         p.error("--capture and --scenario exclude each other: a twin's array is the captured one")
+    if args.fidelity_report and not args.capture:
+        p.error("--fidelity-report needs --capture FILE: only a twin has a fidelity report")
     return args
 
 
@@ -80,19 +88,31 @@ def _on_term(*_):
     raise KeyboardInterrupt
 
 
+def load(args):
+    """The simulator the parsed ``args`` ask for. A twin (``--capture``) prints its fidelity
+    report and writes it beside the capture (or where ``--fidelity-report`` says) first; every
+    refusal raises (OSError, ValueError or KeyError) before anything listens."""
+    scn = scenario_mod.load_file(args.scenario) if args.scenario else None
+    if args.capture:
+        scn = scenario_mod.merge({"capture": capture_mod.read_raw(args.capture)})
+    if scn is not None:
+        built = scenario_mod.build_state(scn)
+        if "twin" in built:
+            print(capture_mod.report_text(built["twin"]["fidelity"]), flush=True)
+            if args.capture:
+                base = capture_mod.report_base(args.capture, args.fidelity_report)
+                md, js = capture_mod.write_report(built["twin"], base, capture_path=args.capture)
+                print(f"vsp-simulator: twin fidelity report: {md} (and {js}); attach it to an "
+                      "issue if a difference matters", flush=True)
+    return Simulator(scn, state_file=args.state_file, latency_ms=args.latency_ms,
+                     job_ms=args.job_ms, job_parallelism=args.job_parallelism)
+
+
 def main(argv=None):
     args = parse_args(argv)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     try:
-        scn = scenario_mod.load_file(args.scenario) if args.scenario else None
-        if args.capture:
-            scn = scenario_mod.merge({"capture": capture_mod.read_raw(args.capture)})
-        if scn is not None:
-            built = scenario_mod.build_state(scn)
-            if "twin" in built:
-                print(capture_mod.report_text(built["twin"]["fidelity"]), flush=True)
-        simulator = Simulator(scn, state_file=args.state_file, latency_ms=args.latency_ms,
-                              job_ms=args.job_ms, job_parallelism=args.job_parallelism)
+        simulator = load(args)
     except (OSError, ValueError, KeyError) as exc:
         print(f"vsp-simulator: {exc}", file=sys.stderr)
         return 2

@@ -44,7 +44,9 @@ def state():
 
 @bp.route(CONTROL + "/twin", methods=["GET"], endpoint="ctl_twin")
 def twin():
-    """A twin's fidelity report (``{"twin": false}`` when the simulator serves a scenario)."""
+    """A twin's fidelity report (``{"twin": false}`` when the simulator serves a scenario);
+    ``capture``: its storage device id, model, REST API version, time and redaction (the title of
+    the report files ``vsp-simulator --capture`` writes)."""
     s = sim()
     with s.state.lock:
         info = s.state.data.get("twin")
@@ -54,6 +56,7 @@ def twin():
         encrypted = sorted(g for g, pg in groups.items() if pg["encrypted"])
         return errors.json_response({"twin": True, "redacted": info["redacted"],
                                      "encrypted_parity_groups": encrypted,
+                                     "capture": info.get("capture"),
                                      "fidelity": info["fidelity"]})
 
 

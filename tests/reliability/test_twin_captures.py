@@ -105,8 +105,13 @@ def test_a_twin_of_each_kept_capture_round_trips_and_runs_the_whole_procedure(ca
     backups = tmp_path / "backups"
     backups.mkdir()
     again = str(tmp_path / "again.json")
-    with SimulatorProcess(tmp_path / "twin", args=["--capture", capture], job_ms=1, job_parallelism=16) as twin:
+    # the fidelity report goes to tmp_path, not beside the kept capture in the checkout
+    report = str(tmp_path / "fidelity")
+    with SimulatorProcess(tmp_path / "twin", args=["--capture", capture, "--fidelity-report", report], job_ms=1,
+                          job_parallelism=16) as twin:
         info = twin.control.call("GET", "twin")
+        assert read(report + ".json")["fidelity"] == info["fidelity"]
+        assert stat.S_IMODE(os.stat(report + ".md").st_mode) == 0o600
         group = info["encrypted_parity_groups"][0]
         if os.path.basename(capture).startswith("sim-"):  # captured from the simulator: its model agrees
             assert info["fidelity"]["differences"] == [] and info["fidelity"]["not_in_capture"] == []

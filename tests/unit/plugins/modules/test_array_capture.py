@@ -2,12 +2,13 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
+import functools
 import json
 import os
 import stat
 
 import pytest
-from conftest import assert_no_secret, connection_args
+from conftest import SeqClock, assert_no_secret, connection_args
 
 from ansible_collections.vsp.encryption.plugins.modules import array_capture
 from ansible_collections.vsp.encryption.plugins.module_utils import _capture as capture
@@ -144,3 +145,63 @@ def test_a_capture_beyond_the_cap_is_not_written(tmp_path, monkeypatch):
     with pytest.raises(VspApiError, match='more than the cap'):
         capture.write_capture({'answers': []}, str(tmp_path / 'c.json'))
     assert os.listdir(str(tmp_path)) == []
+
+
+def slow_array(monkeypatch, step):
+    """Each request of the capture starts ``step`` seconds after the one before (the recorder's clock; no real time
+    passes, and the client's own per-request deadline is untouched)."""
+    monkeypatch.setattr(array_capture, 'capture', functools.partial(capture.capture, clock=SeqClock(step=step)))
+
+
+def test_a_capture_that_outlasts_its_bound_stops_names_what_it_read_and_writes_nothing(vsp, tmp_path, monkeypatch):
+    # bound: the longer of 30 minutes and 60 times timeout (30 s) = 1800 s; at 300 s a request, the 7th would start
+    # 2100 s in: the first six are read, then the capture stops before GET pools, and the session is logged out
+    slow_array(monkeypatch, 300)
+    vsp.login()
+    vsp.get('/configuration/version', {'productName': 'Configuration Manager REST API', 'apiVersion': '1.31.0'})
+    vsp.get('/v1/objects/storages/instance', {'storageDeviceId': SID, 'serialNumber': 412345, 'model': 'VSP E990'})
+    vsp.get('/v1/objects/parity-groups', {'data': [{'parityGroupId': '1-1', 'isEncryptionEnabled': True}]})
+    drives = [{'driveLocationId': 'HDD00-00', 'parityGroupId': '1-1'}]
+    vsp.get('/v1/objects/drives', {'data': drives})
+    vsp.get('/v1/objects/drives?parityGroupId=1-1', {'data': drives})
+    vsp.get('/v1/objects/ldevs?count=16384&parityGroupId=1-1', {'data': [pool_volume(0, '1-1')]})
+    vsp.logout()
+    path = str(tmp_path / 'vsp01.json')
+    result = vsp.fail(array_capture.main, connection_args(path=path))
+    assert result['msg'].startswith('The capture stopped after 2100 s, over its bound of 1800 s (the longer of 30 minutes '
+                                    'and 60 times timeout): the array answered too slowly.')
+    assert ('Captured so far: 6 answers (configuration/version 1, storages/instance 1, parity-groups 1, drives 2, ldevs 1); '
+            'not captured: GET /v1/objects/pools and what follows. No file was written') in result['msg']
+    assert os.listdir(str(tmp_path)) == []
+    assert ('GET', '/v1/objects/pools') not in vsp.calls and vsp.calls[-1][0] == 'DELETE'
+
+
+def test_the_bound_of_a_capture_grows_with_timeout(vsp, tmp_path, monkeypatch):
+    assert capture.capture_seconds(30) == capture.capture_seconds(5) == 1800
+    assert capture.capture_seconds(120) == 7200
+    # the same slow array, with timeout 120 (a site that knows its array is slow): 14 requests in 4200 s, all read
+    slow_array(monkeypatch, 300)
+    expect_capture(vsp)
+    path = str(tmp_path / 'vsp01.json')
+    result = vsp.run(array_capture.main, connection_args(path=path, timeout=120))
+    assert result['written'] and result['summary']['requests'] == 14
+
+
+def test_the_bound_is_checked_before_each_request_is_sent():
+    class Client(object):
+        storage_device_id = None
+        sent = []
+
+        def get_json(self, path, params=None):
+            self.sent.append(path)
+            return {'data': []}
+
+    clock = SeqClock(step=10)
+    recorder = capture.Recorder(Client(), seconds=25, clock=clock)
+    recorder.get_json('/v1/objects/storages/instance')
+    recorder.get_json('/v1/objects/storages/12345678901/ldevs', {'poolId': 3, 'count': 16384})
+    with pytest.raises(VspApiError, match=r'not captured: GET /v1/objects/pools\?count=5 and what follows') as info:
+        recorder.get_json('/v1/objects/pools', {'count': 5})
+    assert 'Captured so far: 2 answers (storages/instance 1, ldevs 1)' in info.value.msg
+    assert Client.sent == ['/v1/objects/storages/instance', '/v1/objects/storages/12345678901/ldevs']
+    assert capture.Recorder(Client(), seconds=None, clock=clock).captured_so_far() == 'no answer'
