@@ -42,9 +42,11 @@ def worker_group(item):
     if sequences is None:
         return module
     used = [name for name in sequences if name in item.fixturenames]
-    return "%s::%s" % (module, used[0] if used else item.name)
+    # no "]" in a group: pytest-xdist reads "@<group>" after a node id's last "]" only
+    return "%s::%s" % (module, used[0] if used else item.name.replace("[", "(").replace("]", ")"))
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the groups
 def pytest_collection_modifyitems(config, items):
     for item in items:
         item.add_marker(pytest.mark.xdist_group(worker_group(item)))
@@ -92,6 +94,8 @@ def pytest_runtest_logreport(report):
 
 
 def _case_name(nodeid):
+    if nodeid.rfind("@") > nodeid.rfind("]"):  # pytest-xdist's --dist loadgroup appends "@<group>"
+        nodeid = nodeid[:nodeid.rfind("@")]
     module, dummy, test = nodeid.partition("::")
     name = test[test.index("[") + 1:-1] if "[" in test else test.replace("_", " ")
     return "%s (%s)" % (name, os.path.basename(module)[len("test_"):-len(".py")])
