@@ -10,6 +10,9 @@ import subprocess
 import sys
 import time
 
+from vsp_simulator.harness import clean_env
+from vsp_simulator.playbook import run_playbook
+
 from .paths import CALLBACK_PLUGINS
 
 
@@ -64,12 +67,8 @@ class Runner:
     def __init__(self, build, workdir):
         self.build = os.path.abspath(build)
         self.workdir = workdir
-        venv_bin = os.path.dirname(sys.executable)
-        self.env = dict(os.environ)
-        for name in list(self.env):
-            if name.startswith(("ANSIBLE_", "VSP_")):
-                del self.env[name]
-        self.env.update(
+        # no ANSIBLE_* / VSP_* from the caller, the venv's bin first on PATH (vsp_simulator.harness.clean_env)
+        self.env = clean_env(
             ANSIBLE_COLLECTIONS_PATH=self.build,
             ANSIBLE_NOCOLOR="1",
             ANSIBLE_RETRY_FILES_ENABLED="0",
@@ -79,7 +78,6 @@ class Runner:
             ANSIBLE_CONFIG=os.path.join(workdir, "ansible.cfg"),
             ANSIBLE_CALLBACK_PLUGINS=CALLBACK_PLUGINS,
             ANSIBLE_CALLBACKS_ENABLED="bench_timer",
-            PATH=venv_bin + os.pathsep + self.env.get("PATH", ""),
             BENCH_PYTHON=sys.executable,
         )
         with open(os.path.join(workdir, "ansible.cfg"), "w") as handle:
@@ -88,24 +86,23 @@ class Runner:
     def playbook(self, name, inventory, extra_vars, logname, *, forks=None, env_extra=None):
         """Run ansible-playbook; return {wall, cpu (its whole process tree), machine_busy (CPU s of every process of
         the machine meanwhile), timer (the callback's file), modules (its module processes)}."""
-        cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory,
-               "-e", json.dumps(extra_vars), name]
-        if forks:
-            cmd[1:1] = ["--forks", str(forks)]
         out = os.path.join(self.workdir, logname)
-        env = dict(self.env, BENCH_TIMER_FILE=out + ".tasks.jsonl", BENCH_MODULE_LOG=out + ".modules.log", **(env_extra or {}))
+        env = dict(BENCH_TIMER_FILE=out + ".tasks.jsonl", BENCH_MODULE_LOG=out + ".modules.log", **(env_extra or {}))
         for path in (env["BENCH_TIMER_FILE"], env["BENCH_MODULE_LOG"]):
             if os.path.exists(path):
                 os.unlink(path)
+        # the command line and the launch: the one runner (vsp_simulator.playbook), in this environment as it is
+        # (no quieting options added: the measured runs stay Ansible's defaults); the extra vars as JSON on the command line
         cpu, busy = children_cpu(), machine_busy_seconds()
         start = time.monotonic()
-        with open(out, "wb") as handle:
-            rc = subprocess.call(cmd, stdout=handle, stderr=subprocess.STDOUT, env=env, cwd=self.workdir)
+        running = run_playbook(name, inventory, extra_vars=extra_vars, args=["--forks", str(forks)] if forks else (),
+                               environ=self.env, env=env, cwd=self.workdir, popen=True, stdout_path=out)
+        rc = running.wait()
         wall = time.monotonic() - start
         cpu, busy = children_cpu() - cpu, machine_busy_seconds() - busy
+        done = running.finish()
         if rc != 0:
-            with open(out, errors="replace") as handle:
-                sys.stderr.write(handle.read()[-6000:])
+            sys.stderr.write(done.stdout[-6000:])
             raise SystemExit("bench: %s failed (rc %d), log: %s" % (name, rc, out))
         return {"wall": wall, "cpu": cpu, "machine_busy": busy, "timer": env["BENCH_TIMER_FILE"], "log": out,
                 "modules": read_module_log(env["BENCH_MODULE_LOG"])}

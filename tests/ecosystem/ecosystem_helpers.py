@@ -6,6 +6,7 @@ import sys
 
 import pytest
 from vsp_simulator import harness
+from vsp_simulator.playbook import run_playbook
 from vsp_simulator.users import ADMIN, VIEWER
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -17,10 +18,24 @@ USERS = (ADMIN, VIEWER)  # the suite's users (its tests import them from here): 
 def run(cmd, env=None, cwd=None, timeout=300, check=True):
     """Run a command, return the CompletedProcess; on failure show its output in the assertion."""
     proc = subprocess.run(cmd, env=env, cwd=cwd, timeout=timeout, capture_output=True, text=True, check=False)
+    return checked(proc, check)
+
+
+def checked(proc, check=True):
     if check and proc.returncode != 0:
         pytest.fail("%s exited %d\n--- stdout\n%s\n--- stderr\n%s" % (
-            " ".join(cmd), proc.returncode, proc.stdout[-6000:], proc.stderr[-6000:]))
+            " ".join(proc.args), proc.returncode, proc.stdout[-6000:], proc.stderr[-6000:]))
     return proc
+
+
+def ansible_playbook(name=None, inventory=None, *args, command=None, env=None, cwd=None, timeout=300, check=True):
+    """ansible-playbook through the one runner (vsp_simulator.playbook): `name` (a path or an FQCN) on `inventory` with
+    `args`, or `command`, a command line taken verbatim from the docs (a README line, a crontab line, a systemd
+    ExecStart line); in `env`, the test's whole environment (default clean_env(); cron's or systemd's as the test
+    gives it). The CompletedProcess; on failure (with `check`) its output in the assertion."""
+    proc = run_playbook(name, inventory, args=args, command=command, environ=clean_env() if env is None else env, cwd=cwd,
+                        timeout=timeout)
+    return checked(proc, check)
 
 
 def clean_env(**extra):

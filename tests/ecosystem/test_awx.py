@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 import yaml
-from ecosystem_helpers import ADMIN, BIN, DEV_COLLECTIONS, PYTHON, ROOT, VIEWER, awx_inject, clean_env, parse_adhoc, run
+from ecosystem_helpers import ADMIN, BIN, DEV_COLLECTIONS, PYTHON, ROOT, VIEWER, ansible_playbook, awx_inject, clean_env, parse_adhoc, run
 
 AWX_DIR = os.path.join(ROOT, "extensions", "awx")
 VSP = "credential_type"
@@ -190,6 +190,5 @@ def test_credential_type_task_keeps_the_injector_templates(tmp_path):
     inventory.write_text(yaml.safe_dump({"all": {"hosts": {"localhost": {
         "ansible_connection": "local", "ansible_python_interpreter": PYTHON}}}}))
     shutil.copytree(os.path.join(ROOT, "extensions"), str(tmp_path / "extensions"))
-    run([os.path.join(BIN, "ansible-playbook"), "-i", str(inventory), str(tmp_path / "play.yml")],
-        env=clean_env(), cwd=str(tmp_path))
+    ansible_playbook(str(tmp_path / "play.yml"), str(inventory), env=clean_env(), cwd=str(tmp_path))
     assert json.loads(out.read_text()) == load(VSP + "_injectors.yml")

@@ -18,7 +18,7 @@ import uuid
 import pytest
 import yaml
 from vsp_simulator.harness import ADMIN, SimulatorProcess, User
-from ecosystem_helpers import BIN, DEV_COLLECTIONS, PYTHON, ROOT, awx_inject, clean_env, parse_adhoc, run
+from ecosystem_helpers import BIN, DEV_COLLECTIONS, PYTHON, ROOT, ansible_playbook, awx_inject, clean_env, parse_adhoc, run
 
 AWX_DIR = os.path.join(ROOT, "extensions", "awx")
 SERVICE_USER = "svc-keys"
@@ -213,10 +213,9 @@ def run_audit(fleet, workdir):
     script = workdir / "vault-pass.sh"
     script.write_text(VAULT_PASS_SCRIPT)
     script.chmod(0o700)
-    proc = run([os.path.join(BIN, "ansible-playbook"), "-i", str(workdir / "inventory"), "--vault-password-file", str(script),
-                "vsp.encryption.audit_key_backups"],  # the report lands in the current directory by default
-               env=clean_env(ANSIBLE_COLLECTIONS_PATH=DEV_COLLECTIONS, ANSIBLE_VAULT_PASSWORD=VAULT_PASSWORD),
-               cwd=str(workdir), check=False, timeout=300)
+    proc = ansible_playbook("vsp.encryption.audit_key_backups", str(workdir / "inventory"), "--vault-password-file", str(script),
+                            env=clean_env(ANSIBLE_COLLECTIONS_PATH=DEV_COLLECTIONS, ANSIBLE_VAULT_PASSWORD=VAULT_PASSWORD),
+                            cwd=str(workdir), check=False, timeout=300)  # the report lands in the current directory by default
     for secret in (SERVICE_PASSWORD, KEY_FILE_PASSWORD, VAULT_PASSWORD):
         assert secret not in proc.stdout + proc.stderr
     return proc

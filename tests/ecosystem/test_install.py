@@ -13,7 +13,7 @@ import shutil
 
 import pytest
 import yaml
-from ecosystem_helpers import ADMIN, BIN, PYTHON, ROOT, clean_env, run
+from ecosystem_helpers import ADMIN, BIN, PYTHON, ROOT, ansible_playbook, clean_env, run
 
 PLACEHOLDER_GIT = "https://example.invalid/vsp/encryption.git"
 PLAYBOOK = "vsp.encryption.backup_encryption_keys"
@@ -107,7 +107,7 @@ def test_tarball_install_then_the_fqcn_playbook(commands, tarball, galaxy_meta, 
     play = playbook_argv(one(commands, lambda c: c.startswith("ansible-playbook"), "playbook"), inv)
     env = clean_env(HOME=str(home))
 
-    before = run(play, env=env, cwd=str(cwd), check=False)
+    before = ansible_playbook(command=play, env=env, cwd=str(cwd), check=False)
     assert before.returncode != 0 and "could not be found" in before.stdout + before.stderr, \
         "the playbook ran before the collection was installed: the test proves nothing\n" + before.stdout[-2000:]
 
@@ -116,7 +116,7 @@ def test_tarball_install_then_the_fqcn_playbook(commands, tarball, galaxy_meta, 
     galaxy(tar, home, cwd)
     assert installed_version(home) == galaxy_meta["version"]
 
-    proc = run(play, env=env, cwd=str(cwd))
+    proc = ansible_playbook(command=play, env=env, cwd=str(cwd))
     assert "failed=0" in proc.stdout, proc.stdout[-4000:]
     assert ADMIN[1] not in proc.stdout + proc.stderr
     key_files = [f for f in os.listdir(str(backups)) if f.endswith(".ekf")]
@@ -138,8 +138,7 @@ def test_git_install(commands, galaxy_meta, tmp_path):
     assert installed_version(home) == galaxy_meta["version"]
     installed = home / ".ansible" / "collections" / "ansible_collections" / "vsp" / "encryption"
     assert not (installed / "simulator").exists() and not (installed / "tests").exists(), "build_ignore did not apply"
-    syntax = run([os.path.join(BIN, "ansible-playbook"), "--syntax-check", "-i", "localhost,", PLAYBOOK],
-                 env=clean_env(HOME=str(home)), cwd=str(cwd))
+    syntax = ansible_playbook(PLAYBOOK, "localhost,", "--syntax-check", env=clean_env(HOME=str(home)), cwd=str(cwd))
     assert "could not be found" not in syntax.stdout + syntax.stderr
 
 

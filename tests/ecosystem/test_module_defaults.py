@@ -3,7 +3,7 @@ sets the connection once and every module of the collection uses it."""
 import os
 
 import yaml
-from ecosystem_helpers import BIN, DEV_COLLECTIONS, PYTHON, ROOT, VIEWER, clean_env, run
+from ecosystem_helpers import DEV_COLLECTIONS, PYTHON, ROOT, VIEWER, ansible_playbook, clean_env
 
 
 def test_module_defaults_example_playbook(simulator, tmp_path):
@@ -17,14 +17,14 @@ def test_module_defaults_example_playbook(simulator, tmp_path):
     # no VSP_* variable at all: the connection can only come from module_defaults
     env = clean_env(ANSIBLE_COLLECTIONS_PATH=DEV_COLLECTIONS)
     assert not [k for k in env if k.startswith("VSP_")]
-    proc = run([os.path.join(BIN, "ansible-playbook"), "-i", str(inventory), "-e", "@%s" % connection,
-                os.path.join(ROOT, "playbooks", "module_defaults_example.yml")], env=env, cwd=str(tmp_path))
+    proc = ansible_playbook(os.path.join(ROOT, "playbooks", "module_defaults_example.yml"), str(inventory), "-e", "@%s" % connection,
+                            env=env, cwd=str(tmp_path))
     out = proc.stdout
     assert "failed=0" in out and "ok=3" in out, out
     assert "keys {" in out and "pool volumes by status" in out, out
     assert VIEWER[1] not in out + proc.stderr
 
     # and without the connection variables the same play fails: nothing else supplied them
-    bare = run([os.path.join(BIN, "ansible-playbook"), "-i", str(inventory),
-                os.path.join(ROOT, "playbooks", "module_defaults_example.yml")], env=env, cwd=str(tmp_path), check=False)
+    bare = ansible_playbook(os.path.join(ROOT, "playbooks", "module_defaults_example.yml"), str(inventory), env=env, cwd=str(tmp_path),
+                            check=False)
     assert bare.returncode != 0 and "vsp_host" in bare.stdout + bare.stderr

@@ -16,7 +16,7 @@ import shutil
 import subprocess
 
 import pytest
-from ecosystem_helpers import BIN, ROOT, clean_env, run
+from ecosystem_helpers import BIN, ROOT, ansible_playbook, clean_env, run
 from test_install import simulator_inventory
 
 VENV = os.path.dirname(BIN)
@@ -111,11 +111,11 @@ def test_crontab_lines_run_in_crons_environment(site):
     env = {"HOME": site["home"], "LOGNAME": "vspkeys", "SHELL": "/bin/sh", "PATH": CRON_PATH}
     backup_line, audit_line = [fill(line, site["places"]) for line in crontab_lines()]
     before = key_files(site["backups"])
-    proc = subprocess.run(["/bin/sh", "-c", backup_line], env=env, capture_output=True, text=True, timeout=300, check=False)
+    proc = ansible_playbook(command=["/bin/sh", "-c", backup_line], env=env, timeout=300, check=False)
     log = open(os.path.join(site["workdir"], "backup.log")).read()
     assert proc.returncode == 0, log[-4000:]
     assert "failed=0" in log and len(key_files(site["backups"])) == len(before) + 1, log[-4000:]
-    proc = subprocess.run(["/bin/sh", "-c", audit_line], env=env, capture_output=True, text=True, timeout=300, check=False)
+    proc = ansible_playbook(command=["/bin/sh", "-c", audit_line], env=env, timeout=300, check=False)
     log = open(os.path.join(site["workdir"], "audit.log")).read()
     assert proc.returncode == 0 and "key backup audit failed" not in proc.stdout + proc.stderr, log[-4000:]
     with open(os.path.join(site["workdir"], "key-backup-audit.json")) as handle:
@@ -132,8 +132,7 @@ def test_systemd_exec_lines_run_without_a_shell_in_systemds_environment(site):
     env = {"HOME": site["home"], "USER": "vspkeys", "LOGNAME": "vspkeys", "PATH": SYSTEMD_PATH}
     before = key_files(site["backups"])
     for name, command in commands:
-        proc = subprocess.run(shlex.split(fill(command, site["places"])), env=env, cwd=workdir, capture_output=True, text=True,
-                              timeout=300, check=False)
+        proc = ansible_playbook(command=shlex.split(fill(command, site["places"])), env=env, cwd=workdir, timeout=300, check=False)
         assert proc.returncode == 0, (name, proc.stdout[-4000:], proc.stderr[-2000:])
     # the backup ran (a new key file only when needed: the crontab test may have made one of the same keys)
     assert key_files(site["backups"]) and len(key_files(site["backups"])) >= len(before)

@@ -7,8 +7,6 @@ import os
 import re
 import socket
 import stat
-import subprocess
-import sys
 import time
 
 import official_helpers
@@ -100,11 +98,8 @@ def test_opt_in_backup_sends_one_backup_and_checks_its_headers(fresh, tmp_path):
 
 
 def test_opt_in_backup_without_password_is_refused_before_the_backup(fresh, tmp_path):
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.dirname(os.path.dirname(os.path.dirname(COLLECTION))))
-    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i",
-           os.path.join(COLLECTION, "playbooks", "inventory", "demo"), "vsp.encryption.check_array_api",
-           "-e", '{"check_array_api_backup": true}']
-    proc = subprocess.run(cmd, env=env, cwd=str(tmp_path), capture_output=True, text=True, timeout=300, check=False)
+    proc = official_helpers.run_playbook(tmp_path, "vsp.encryption.check_array_api", "-e", '{"check_array_api_backup": true}',
+                                         private_tmp=False)
     assert proc.returncode != 0 and "check_array_api_backup_password" in proc.stdout
     assert not [r for r in SIM.control.requests_log() if "backup" in r["path"]]
 

@@ -11,12 +11,11 @@ import json
 import os
 import re
 import socket
-import subprocess
 import sys
 import threading
 
-from vsp_simulator import harness, users
-from vsp_simulator.harness import ANSIBLE_QUIET, SimulatorProcess, User
+from vsp_simulator import playbook, users
+from vsp_simulator.harness import SimulatorProcess, User
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(os.path.abspath(sys.executable))
@@ -85,23 +84,34 @@ def collections_path():
     return path
 
 
+def ansible_vars(workdir, **extra):
+    """The suite's Ansible settings (on top of vsp_simulator.playbook.environment's clean one): the collection path,
+    the work directory's Ansible home and temp directories, JSON results, one fork, the suite's lookups."""
+    return dict({
+        "ANSIBLE_COLLECTIONS_PATH": collections_path(),
+        "ANSIBLE_RETRY_FILES_ENABLED": "0",
+        "ANSIBLE_DEPRECATION_WARNINGS": "0",
+        "ANSIBLE_HOME": os.path.join(str(workdir), "ansible-home"),
+        "ANSIBLE_LOCAL_TEMP": os.path.join(str(workdir), "ansible-tmp"),
+        "ANSIBLE_REMOTE_TEMP": os.path.join(str(workdir), "ansible-remote-tmp"),
+        "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",
+        "ANSIBLE_FORKS": "1",
+        "ANSIBLE_LOOKUP_PLUGINS": os.path.join(ROOT, "tests", "reliability", "lookup_plugins"),
+        "ANSIBLE_PIPELINING": "1",  # one process per module run (the local connection's default costs several)
+    }, **extra)
+
+
 def ansible_env(workdir, **extra):
-    """A clean environment: no VSP_* / ANSIBLE_* settings from outside but the collection path."""
-    env = harness.clean_env(**ANSIBLE_QUIET)
-    env.update(
-        ANSIBLE_COLLECTIONS_PATH=collections_path(),
-        ANSIBLE_RETRY_FILES_ENABLED="0",
-        ANSIBLE_DEPRECATION_WARNINGS="0",
-        ANSIBLE_HOME=os.path.join(str(workdir), "ansible-home"),
-        ANSIBLE_LOCAL_TEMP=os.path.join(str(workdir), "ansible-tmp"),
-        ANSIBLE_REMOTE_TEMP=os.path.join(str(workdir), "ansible-remote-tmp"),
-        ANSIBLE_CALLBACK_RESULT_FORMAT="json",
-        ANSIBLE_FORKS="1",
-        ANSIBLE_LOOKUP_PLUGINS=os.path.join(ROOT, "tests", "reliability", "lookup_plugins"),
-        ANSIBLE_PIPELINING="1",  # one process per module run (the local connection's default costs several)
-    )
-    env.update(extra)
-    return env
+    """A clean environment: no VSP_* / ANSIBLE_* settings from outside but the suite's (for ansible-vault and the
+    like; ansible-playbook runs through run_shipped / run_playbook)."""
+    return playbook.environment(**ansible_vars(workdir, **extra))
+
+
+def run_shipped(workdir, inventory_path, name, extra_vars=None, vars_file=None, env=None, args=(), timeout=240, record=None):
+    """Run a playbook (a shipped one by FQCN, or a path) on `inventory_path` with the suite's environment (plus `env`):
+    the CompletedProcess. `extra_vars` go to `vars_file` (0600) when given, else on the command line."""
+    return playbook.run_playbook(name, inventory_path, extra_vars=extra_vars, vars_file=vars_file, args=args,
+                                 env=ansible_vars(workdir, **(env or {})), timeout=timeout, record=record)
 
 
 def inventory(workdir):
@@ -119,28 +129,20 @@ def write_playbook(workdir, name, plays):
 
 
 def run_playbook(workdir, name, plays, env=None, args=(), timeout=240, popen=False):
-    """Run ansible-playbook on `plays` (a list of plays); returns the CompletedProcess (or Popen)."""
+    """Run ansible-playbook on `plays` (a list of plays) on localhost; returns the CompletedProcess (or, with `popen`, the
+    running vsp_simulator.playbook.PlaybookProcess: its output in <name>.out and <name>.err, see finish())."""
     os.makedirs(str(workdir), exist_ok=True)
     path = write_playbook(workdir, name, plays)
-    cmd = [os.path.join(BIN, "ansible-playbook"), "-i", inventory(workdir), path] + list(args)
-    run_env = ansible_env(workdir, **(env or {}))
+    files = {}
     if popen:
-        out = open(os.path.join(str(workdir), name + ".out"), "w")  # noqa: SIM115 - closed by finish()
-        err = open(os.path.join(str(workdir), name + ".err"), "w")  # noqa: SIM115
-        proc = subprocess.Popen(cmd, env=run_env, stdout=out, stderr=err, text=True)
-        proc.files = (out, err)
-        return proc
-    return subprocess.run(cmd, env=run_env, capture_output=True, text=True, timeout=timeout, check=False)
+        files = {"stdout_path": os.path.join(str(workdir), name + ".out"), "stderr_path": os.path.join(str(workdir), name + ".err")}
+    return playbook.run_playbook(path, inventory(workdir), args=args, env=ansible_vars(workdir, **(env or {})),
+                                 timeout=timeout, popen=popen, **files)
 
 
 def finish(proc, timeout=240):
-    """Wait for a run_playbook(popen=True); returns a CompletedProcess-like object."""
-    proc.wait(timeout)
-    out, err = proc.files
-    out.close()
-    err.close()
-    with open(out.name) as o, open(err.name) as e:
-        return subprocess.CompletedProcess(proc.args, proc.returncode, o.read(), e.read())
+    """Wait for a run_playbook(popen=True); returns its CompletedProcess."""
+    return proc.finish(timeout)
 
 
 def registered(tasks):

@@ -21,7 +21,8 @@ import stat
 import subprocess
 
 import pytest
-from rel_helpers import BACKUP_PASSWORD, PYTHON, age_backups, ansible_env
+import rel_helpers
+from rel_helpers import BACKUP_PASSWORD, PYTHON, age_backups
 
 SSHD = "/usr/sbin/sshd"
 ROTATED_PASSWORD = "Rt8#n3w-Bk-Pw2026"
@@ -93,16 +94,10 @@ def write_inventory(work, sim, sshd):
 
 def run_shipped(work, inventory, playbook, extra, env=None, args=()):
     """One shipped playbook of the collection (by FQCN), extra variables from a 0600 file."""
-    extra_path = os.path.join(str(work), "extra-%s.json" % playbook.rsplit(".", 1)[-1])
-    with open(extra_path, "w") as handle:
-        json.dump(extra, handle)
-    os.chmod(extra_path, 0o600)
-    cmd = [os.path.join(os.path.dirname(PYTHON), "ansible-playbook"), "-i", inventory, playbook, "-e", "@" + extra_path] + list(args)
-    run_env = ansible_env(work, ANSIBLE_CALLBACK_RESULT_FORMAT="yaml", **(env or {}))
-    proc = subprocess.run(cmd, env=run_env, capture_output=True, text=True, timeout=300, check=False)
-    with open(os.path.join(str(work), "run-%s.out" % playbook.rsplit(".", 1)[-1]), "w") as handle:  # for a person reading a failure
-        handle.write(" ".join(cmd) + "\n" + proc.stdout + proc.stderr)
-    return proc
+    short = playbook.rsplit(".", 1)[-1]
+    return rel_helpers.run_shipped(work, inventory, playbook, extra, vars_file=os.path.join(str(work), "extra-%s.json" % short),
+                                   env=dict({"ANSIBLE_CALLBACK_RESULT_FORMAT": "yaml"}, **(env or {})), args=args, timeout=300,
+                                   record=os.path.join(str(work), "run-%s.out" % short))  # for a person reading a failure
 
 
 def sha256(path):

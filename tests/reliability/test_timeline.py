@@ -38,11 +38,11 @@ import json
 import os
 import re
 import shutil
-import subprocess
 
 import pytest
-from rel_helpers import (BACKUP_PASSWORD, BIN, LOCK_NAME, PYTHON, WRONG_BACKUP_PASSWORD, age_backups, ansible_env, array_view, marker_task,
-                         play, run_playbook, split_log_by_marker, with_results, write_requests)
+from rel_helpers import (BACKUP_PASSWORD, BIN, LOCK_NAME, PYTHON, WRONG_BACKUP_PASSWORD, age_backups, ansible_vars, array_view, marker_task,
+                         play, run_playbook, run_shipped, split_log_by_marker, with_results, write_requests)
+from vsp_simulator import playbook as runner
 
 BACKUP_PLAYBOOK = "vsp.encryption.backup_encryption_keys"
 RESTORE_PLAYBOOK = "vsp.encryption.restore_encryption_keys"
@@ -134,13 +134,9 @@ class Site:
     def run(self, playbook, variables, args=()):
         """ansible-playbook <shipped playbook> with `variables` as extra vars (a JSON file, as -e @file)."""
         self.count += 1
-        extra = os.path.join(self.work, "extra-%02d.json" % self.count)
-        with open(extra, "w") as handle:
-            json.dump(variables, handle, indent=1)
-        cmd = [os.path.join(BIN, "ansible-playbook"), "-i", self.inventory, playbook, "-e", "@" + extra] + list(args)
-        proc = subprocess.run(cmd, env=ansible_env(self.work), capture_output=True, text=True, timeout=240, check=False)
-        with open(os.path.join(self.work, "run-%02d.out" % self.count), "w") as handle:  # for a person reading a failure
-            handle.write(" ".join(cmd) + "\n" + proc.stdout + proc.stderr)
+        proc = run_shipped(self.work, self.inventory, playbook, variables, vars_file=os.path.join(self.work, "extra-%02d.json" % self.count),
+                           args=args, timeout=240,
+                           record=os.path.join(self.work, "run-%02d.out" % self.count))  # for a person reading a failure
         return Run(proc)
 
     def backup(self, directory, password=BACKUP_PASSWORD, **variables):
@@ -622,10 +618,10 @@ def test_4_resume_line_copied_from_the_default_output_and_pasted_into_a_shell_fi
     assert len(printed) == 1, first  # said once
     line = printed[0].split("Resume with: ", 1)[1].split("  (add the vault options", 1)[0]
     assert '"' not in line and "\\" not in line, line  # nothing the default callback's JSON escapes
-    pasted = subprocess.run(["bash", "-c", line], cwd=site.work, env=dict(ansible_env(site.work), PATH=BIN + os.pathsep + os.environ["PATH"]),
-                            capture_output=True, text=True, timeout=240, check=False)
-    with open(os.path.join(site.work, "pasted.out"), "w") as handle:  # for a person reading a failure
-        handle.write(line + "\n" + pasted.stdout + pasted.stderr)
+    # the line as pasted, run by a shell that finds ansible-playbook on PATH (the venv's bin first)
+    pasted = runner.run_playbook(command=["bash", "-c", line], cwd=site.work, timeout=240,
+                                 env=ansible_vars(site.work, PATH=BIN + os.pathsep + os.environ["PATH"]),
+                                 record=os.path.join(site.work, "pasted.out"))  # for a person reading a failure
     assert pasted.returncode == 0, (line, pasted.stdout[-4000:], pasted.stderr[-2000:])
     assert_green(sim.control.state())
 

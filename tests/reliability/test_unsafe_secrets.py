@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 import yaml
-from rel_helpers import ADMIN, ADMIN_PASSWORD, BIN, ROOT, ansible_env, leaks
+from rel_helpers import ADMIN, ADMIN_PASSWORD, BIN, ROOT, ansible_env, leaks, run_shipped
 from vsp_simulator import keyfile
 
 EXAMPLE = os.path.join(ROOT, "playbooks", "inventory", "example")
@@ -88,10 +88,8 @@ def make_inventory(work, ca_path, unsafe=True):
 
 
 def playbook(work, sim, inv, vault_pass, name, *args):
-    env = ansible_env(work, VSP_PORT=str(sim.port))  # the example's vsp_connection names no port
-    cmd = [os.path.join(BIN, "ansible-playbook"), "-i", inv, "vsp.encryption." + name, "--limit", "vsp01",
-           "--vault-password-file", vault_pass] + list(args)
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, check=False)
+    return run_shipped(work, inv, "vsp.encryption." + name, args=["--limit", "vsp01", "--vault-password-file", vault_pass, *args],
+                       env={"VSP_PORT": str(sim.port)}, timeout=300)  # the example's vsp_connection names no port
 
 
 @pytest.fixture(scope="module")
