@@ -29,13 +29,13 @@ import time
 
 from vsp_simulator import keyfile
 from vsp_simulator import rulebook as rb
+from vsp_simulator.scenario import MAX_KEYS  # the array's (and the simulator's) maximum number of keys
 
 from .log import log
 from .machine import load1
 from .requests_log import count_kinds, logins, request_kind
 
 NEW_KEYS = 48           # keys created for the exposure window: a new drive tray's keys
-MAX_KEYS = 4096         # the array's (and the simulator's) maximum number of keys
 KEY_ID_MAX = MAX_KEYS - 1
 KEY_TYPES = ("DEK", "CEK", "KEK", "FREE")
 PAGED_KEY_TYPES = ("DEK", "FREE")  # the array pages these lists ...

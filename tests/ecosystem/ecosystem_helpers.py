@@ -5,8 +5,7 @@ import subprocess
 import sys
 
 import pytest
-from vsp_simulator import harness
-from vsp_simulator.playbook import run_playbook
+from vsp_simulator.playbook import environment, run_playbook
 from vsp_simulator.users import ADMIN, VIEWER
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -33,14 +32,14 @@ def ansible_playbook(name=None, inventory=None, *args, command=None, env=None, c
     `args`, or `command`, a command line taken verbatim from the docs (a README line, a crontab line, a systemd
     ExecStart line); in `env`, the test's whole environment (default clean_env(); cron's or systemd's as the test
     gives it). The CompletedProcess; on failure (with `check`) its output in the assertion."""
-    proc = run_playbook(name, inventory, args=args, command=command, environ=clean_env() if env is None else env, cwd=cwd,
-                        timeout=timeout)
+    proc = run_playbook(name, inventory, args=args, command=command, environ=env, cwd=cwd, timeout=timeout)
     return checked(proc, check)
 
 
 def clean_env(**extra):
-    """The environment of the test run less every VSP_* variable and every ANSIBLE_* setting, plus `extra`."""
-    return harness.clean_env(**dict(harness.ANSIBLE_QUIET, **extra))
+    """The environment of the test run less every VSP_* variable and every ANSIBLE_* setting, plus `extra`: the one
+    runner's (vsp_simulator.playbook.environment)."""
+    return environment(**extra)
 
 
 def parse_adhoc(stdout):
