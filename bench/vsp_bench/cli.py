@@ -158,7 +158,6 @@ def main():
     return 1 if gating_failures(verdicts) else 0
 
 
-
 def eda_main(opts):
     """``--eda``: the event source's benchmark; eda.md and eda.json (or, with ``--render``, eda.md again)."""
     if opts.render:

@@ -4,14 +4,7 @@ from __future__ import annotations
 
 import time
 
-from .verdicts import eda_targets, is_timed
-
-MARK = {True: "PASS", False: "FAIL", None: "NOT MEASURED"}
-TIMED_MARK = {True: "WITHIN", False: "OVER", None: "NOT MEASURED"}  # wall times: reported, not gated
-
-
-def verdict_word(name, ok):
-    return (TIMED_MARK if is_timed(name) else MARK)[ok]
+from .verdicts import eda_targets, verdict_markdown, verdict_word
 
 
 def fmt_eda(rows):
@@ -31,9 +24,7 @@ def fmt_eda(rows):
 
 def report(rows, verdicts, opts, meta):
     facts = meta["machine"]
-    verdict_lines = "\n".join("- **%s** %s — %s%s" % (verdict_word(name, ok), name, detail,
-                                                     " (wall time: reported, not gated)" if is_timed(name) else "")
-                              for name, ok, detail in verdicts)
+    verdict_lines = verdict_markdown(verdicts)
     loads = ", ".join("%d keys: %.2f → %.2f" % (r["keys"], r["load_before"], r["load_after"]) for r in rows)
     backup_runs = ", ".join("%.1f s at %d keys" % (r["exposure"]["backup_run"], r["keys"]) for r in rows)
     return TEMPLATE.format(date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(meta["started"])), elapsed=meta["elapsed"],

@@ -8,7 +8,7 @@ from .charts import charts
 from .figures import fleet_rows
 from .findings import fleet_findings, findings
 from .tables import fmt_ansible_modules, fmt_fleet, fmt_kinds, fmt_modules, fmt_progress, fmt_table, fmt_tasks
-from .verdicts import is_timed, targets
+from .verdicts import is_timed, targets, verdict_markdown
 
 
 def role_settings(defaults):
@@ -33,11 +33,7 @@ def report(rows, fleet, verdicts, opts, meta, *, pictures):
     if fleet:
         loads += "; fleet " + ", ".join("K=%d%s: %.2f → %.2f" % (f["k"], "" if f.get("variant", "defaults") == "defaults" else " (%s)" % f["variant"],
                                                                f["load_before"], f["load_after"]) for f in fleet)
-    mark = {True: "PASS", False: "FAIL", None: "NOT MEASURED"}
-    timed = {True: "WITHIN", False: "OVER", None: "NOT MEASURED"}  # wall times: reported, not gated
-    verdict_lines = "\n".join("- **%s** %s — %s%s" % ((timed if is_timed(name) else mark)[ok], name, detail,
-                                                     " (wall time: reported, not gated)" if is_timed(name) else "")
-                              for name, ok, detail in verdicts)
+    verdict_lines = verdict_markdown(verdicts)
     extrapolated = [r["n"] for r in rows if r.get("baseline", {}).get("extrapolated")]
     note = ""
     if extrapolated:

@@ -39,6 +39,22 @@ def is_timed(name):
     return name.startswith(TIMED)
 
 
+MARK = {True: "PASS", False: "FAIL", None: "NOT MEASURED"}
+TIMED_MARK = {True: "WITHIN", False: "OVER", None: "NOT MEASURED"}  # wall times: reported, not gated
+
+
+def verdict_word(name, ok):
+    """PASS / FAIL for a count, WITHIN / OVER for a wall time; NOT MEASURED for either when ``ok`` is None."""
+    return (TIMED_MARK if is_timed(name) else MARK)[ok]
+
+
+def verdict_markdown(verdicts):
+    """The verdicts as the Markdown list of a page, a wall time's line saying it is not gated."""
+    return "\n".join("- **%s** %s — %s%s" % (verdict_word(name, ok), name, detail,
+                                             " (wall time: reported, not gated)" if is_timed(name) else "")
+                     for name, ok, detail in verdicts)
+
+
 def gating_failures(verdicts):
     """The names of the failed targets that fail the run: counts only."""
     return [name for name, ok, dummy in verdicts if ok is False and not is_timed(name)]
