@@ -127,8 +127,6 @@ def targets(rows, fleet):
     return out
 
 
-
-
 def eda_targets(rows):
     """[(name, verdict, detail)] of the event source's benchmark (rows of :func:`vsp_bench.eda.bench_eda`); verdict
     None when no key count was measured. Counts gate; the exposure window is a wall time (reported)."""
