@@ -34,3 +34,23 @@ def test_capture_array_playbook_writes_a_private_capture_with_get_requests_only(
     assert "vsp-simulator --capture %s" % path in proc.stdout
     writes = [e for e in SIM.control.requests_log() if e["method"] in WRITES and "/sessions" not in e["path"]]
     assert writes == []
+
+
+def test_capture_array_in_check_mode_says_what_it_would_write_and_writes_nothing(tmp_path):
+    SIM.control.reset()
+    proc = run_playbook(tmp_path, "--check")
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    path = tmp_path / "vsp-capture-simulated_array.json"
+    assert not path.exists()
+    assert "Check mode, nothing written: a run without --check would write %s" % path in proc.stdout
+    assert "Once written, rehearse on a twin: vsp-simulator --capture %s" % path in proc.stdout
+
+
+def test_capture_array_refused_log_in_is_said_once_and_writes_nothing(tmp_path):
+    SIM.control.reset()
+    proc = run_playbook(tmp_path, "-e", '{"vsp_connection": {"username": "admin", "password": "Wr0ng-Pass-x", "validate_certs": true, '
+                        '"ca_path": "%s"}}' % SIM.ca_path)
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert out.count("Log in as admin failed") == 1, out[-4000:]
+    assert not (tmp_path / "vsp-capture-simulated_array.json").exists()
