@@ -14,7 +14,6 @@ BUILD      ?= .build
 COLL_DIR   := $(BUILD)/ansible_collections/vsp/encryption
 REPORTS    := $(BUILD)/reports
 STAMP      := $(VENV)/.installed
-PIP_CACHE  := $(HOME)/.ansible/test/cache
 
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(BUILD)
 export ANSIBLE_NOCOLOR := 1
@@ -39,9 +38,9 @@ venv: $(STAMP)
 
 # ansible-test and ansible-playbook need the collection at .../ansible_collections/vsp/encryption,
 # a real directory: copy the tracked (and new, not ignored) files of the collection there.
-# ansible-test then lists them with git inside the copy.
+# ansible-test then lists them with git inside the copy. `collection` adds the toolchain of .venv.
 collection: $(STAMP) collection-copy
-# the copy alone (no toolchain needed: git and tar), for `make demo`
+# the copy alone (no toolchain needed: git and tar), for `make demo` and the nox sessions
 collection-copy:
 	@rm -rf $(COLL_DIR); mkdir -p $(COLL_DIR) $(REPORTS)
 	@git ls-files -co --exclude-standard -z | grep -zv -E '^(simulator|bench|hack|\.ci)/|^noxfile\.py$$' \
@@ -50,22 +49,35 @@ collection-copy:
 	@git init -q $(COLL_DIR)
 	@echo "collection copied to $(COLL_DIR)"
 
-lint: $(STAMP)
-	$(BIN)/ruff check .
-	$(BIN)/yamllint -s .
-	$(BIN)/ansible-lint --offline -q
+# nox (noxfile.py) runs lint, changelog, docs, sanity, unit and the build, each in an environment holding only
+# what it needs (under $(BUILD)/nox, reused while its pins hold); nox itself lives in a small venv of its own.
+NOX_VENV   := $(BUILD)/venv-nox
+NOX_STAMP  := $(NOX_VENV)/.installed
+NOX_ENVDIR := $(CURDIR)/$(BUILD)/nox
+NOX        := VSP_REPORTS=$(CURDIR)/$(REPORTS) VSP_COLLECTION_DIR=$(CURDIR)/$(COLL_DIR) \
+  $(NOX_VENV)/bin/nox -f noxfile.py --envdir $(NOX_ENVDIR) --no-color
 
-# ansible-test's fresh virtual environments fetch a pip bootstrap script from a host this
-# project's machines cannot reach; hack/get_pip_standin.py stands in for it (see its docstring).
-sanity: collection
-	@pipver=$$(grep -oP "pip='\K[0-9.]+" $(VENV)/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py); \
-	  mkdir -p $(PIP_CACHE); cp hack/get_pip_standin.py $(PIP_CACHE)/get_pip_$${pipver//./_}.py
-	cd $(COLL_DIR) && $(CURDIR)/$(BIN)/ansible-test sanity --color no --python 3.12 --requirements
+$(NOX_STAMP): requirements-dev.txt
+	@python=$$(hack/find-python); echo "using $$python"; \
+	  [ -x $(NOX_VENV)/bin/python ] && $(NOX_VENV)/bin/python -c 'import sys' 2>/dev/null \
+	  || { rm -rf $(NOX_VENV); "$$python" -m venv $(NOX_VENV); }
+	$(NOX_VENV)/bin/pip install -q --disable-pip-version-check "$$(grep -E '^nox==' requirements-dev.txt)"
+	@touch $@
+
+# ansible-lint's syntax check resolves the FQCN roles and modules of playbooks/ and extensions/ through
+# ANSIBLE_COLLECTIONS_PATH ($(BUILD)): it needs the collection copy.
+lint: collection-copy $(NOX_STAMP)
+	$(NOX) -s lint
+
+sanity: collection-copy $(NOX_STAMP)
+	$(NOX) -s sanity
 
 PYTEST := $(BIN)/pytest -q -p no:cacheprovider -p no:pytest-ansible -n 2 -o junit_family=xunit2
 
-unit: collection
-	$(PYTEST) --junitxml=$(REPORTS)/unit.xml tests/unit
+# no toolchain and no collection copy: ansible-core, requests, pytest and responses (tests/unit/conftest.py makes
+# the checkout importable)
+unit: $(NOX_STAMP)
+	$(NOX) -s unit
 
 simulator-tests: $(STAMP)
 	@mkdir -p $(REPORTS)

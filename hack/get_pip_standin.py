@@ -1,7 +1,7 @@
 """Offline stand-in for ansible-test's pip bootstrap script (get-pip.py).
 
 ansible-test downloads get-pip from a host that is not reachable from this project's machines and
-caches it as ~/.ansible/test/cache/get_pip_<X_Y>.py. This file is installed there by the Makefile:
+caches it as ~/.ansible/test/cache/get_pip_<X_Y>.py. This file is installed there by noxfile.py (_pip_standin):
 it bootstraps pip from the interpreter's own ensurepip, then installs the packages ansible-test asks
 for (e.g. pip==25.2) from the package index.
 """

@@ -37,10 +37,6 @@ molecule: collection
 	  $(BIN)/pytest -q -p no:cacheprovider -p no:pytest-ansible -o junit_family=xunit2 \
 	    --junitxml=$(REPORTS)/molecule.xml tests/molecule
 
-# ansible-lint's syntax check resolves the FQCN roles and modules of playbooks/ and extensions/
-# through ANSIBLE_COLLECTIONS_PATH (.build): on a fresh machine it needs the collection copy first.
-lint: collection
-
 EXTENDED_GATES   += molecule
 # the README's main job, as a user runs it: a gate, so that it cannot break unseen (about 40 s)
 TEST_GATES   += demo

@@ -177,6 +177,36 @@ def test_demo_requirements_are_the_dev_pins():
     assert not {"pytest", "molecule", "ansible-lint"} & set(demo), "the demo needs no test tool"
 
 
+REQUIREMENTS = ["requirements.txt", "requirements-dev.txt", "requirements-demo.txt", "requirements-lint.txt",
+                "requirements-docs.txt"]
+
+
+def test_every_requirements_file_pins_a_package_at_one_version():
+    """The gates' environments (the venvs of make, nox's sessions) run the same versions: a package pinned in two
+    requirements files is pinned alike, ansible-core above all."""
+    seen, differ = {}, []
+    for name in REQUIREMENTS:
+        for package, version in pins(name).items():
+            if seen.setdefault(package, (name, version))[1] != version:
+                differ.append("%s: %s in %s, %s in %s" % (package, seen[package][1], seen[package][0], version, name))
+    assert "ansible-core" in pins("requirements-lint.txt") and "ansible-core" in pins("requirements-docs.txt")
+    assert not differ, differ
+
+
+def test_nox_sessions_install_only_pinned_packages():
+    """Each nox session installs its packages at the versions the requirements files pin (noxfile._pins): every
+    name it installs is pinned, and the unit tests' environment holds no tool of the other gates."""
+    import runpy  # noqa: PLC0415 - the noxfile, read as nox reads it
+    noxfile = runpy.run_path(os.path.join(ROOT, "noxfile.py"))
+    pinned = dict(kv for name in REQUIREMENTS for kv in pins(name).items())
+    for packages in ("UNIT_PACKAGES", "LINT_PACKAGES", "DOCS_PACKAGES", "CHANGELOG_PACKAGES", "TEST_PACKAGES"):
+        wanted = noxfile[packages]
+        assert noxfile["_pins"](wanted) == ["%s==%s" % (p, pinned[p]) for p in wanted], packages
+    with pytest.raises(SystemExit, match="not pinned in .*: no-such-tool"):
+        noxfile["_pins"](["no-such-tool"])
+    assert not {"molecule", "ansible-lint", "sphinx", "flask", "ansible-rulebook"} & set(noxfile["UNIT_PACKAGES"])
+
+
 def test_requires_ansible_is_the_oldest_tested():
     with open(os.path.join(ROOT, "meta", "runtime.yml")) as handle:
         claimed = yaml.safe_load(handle)["requires_ansible"]
