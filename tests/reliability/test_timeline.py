@@ -652,6 +652,45 @@ def test_a_run_that_matches_no_array_fails_naming_the_group_and_the_inventory(si
     assert not os.path.exists(str(tmp_path / "b"))
 
 
+@pytest.mark.reliability("rerun")
+def test_a_limited_run_acts_on_the_array_it_keeps_and_prints_no_skipped_play(sim, tmp_path):
+    """`--limit vsp01`, as the disaster-recovery guide writes every restore: the first play finds the array among the
+    hosts the limit keeps (a play on localhost, which a limit leaves out, printed "skipping: no hosts matched" before
+    every limited run), and the run backs the keys up."""
+    site = Site(tmp_path / "control-node", sim)
+    backups = str(tmp_path / "b")
+    sim.control.reset()
+    run = site.run(BACKUP_PLAYBOOK, {"encryption_key_backup_dir": backups, "encryption_key_backup_password": BACKUP_PASSWORD},
+                   args=("--limit", HOST))
+    assert run.rc == 0, run
+    assert "no hosts matched" not in run.stdout + run.stderr, run
+    found = run.task("The group or pattern matches at least one array")
+    assert [r["result"]["msg"] for r in found] == ["1 array of vsp_arrays to act on: %s." % HOST], found
+    assert len(key_files(backups)) == 1
+    assert [r for r in sim.control.requests_log() if r["method"] == "POST" and r["path"].endswith("/backup/invoke")]
+
+
+@pytest.mark.reliability("bad_input")
+@pytest.mark.parametrize("playbook", [BACKUP_PLAYBOOK, RESTORE_PLAYBOOK])
+def test_a_limit_that_keeps_no_array_fails_naming_the_limit(sim, tmp_path, playbook):
+    """`--limit` naming only a host of another group (a backup host): Ansible alone would skip every play and end green
+    having done nothing."""
+    site = Site(tmp_path / "control-node", sim)
+    with open(site.inventory) as handle:
+        inventory = json.load(handle)
+    inventory["backup_hosts"] = {"hosts": {"bk01": {"ansible_connection": "local"}}}
+    with open(site.inventory, "w") as handle:
+        json.dump(inventory, handle)
+    sim.control.clear_requests()
+    run = site.run(playbook, {"encryption_key_backup_dir": str(tmp_path / "b"), "encryption_key_backup_password": BACKUP_PASSWORD,
+                              "encryption_key_restore_path": str(tmp_path / "b")}, args=("--limit", "bk01"))
+    assert run.rc != 0
+    assert ("No array to act on: the limit bk01 (--limit) keeps no host of the group or pattern vsp_arrays "
+            "(vsp_arrays_group) of the inventory %s. Nothing was done." % site.inventory) in run.final_failure()
+    assert sim.control.requests_log() == []
+    assert not os.path.exists(str(tmp_path / "b"))
+
+
 # -- 5. a damaged key file (issue #24): the backup names it, the audit fails on its array, the refusal names it --------
 AUDIT_PLAYBOOK = "vsp.encryption.audit_key_backups"
 RECAP_RE = re.compile(r"^(\S+)\s+: ok=\d+\s+changed=\d+\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
