@@ -9,6 +9,7 @@ import json
 import os
 import re
 import stat
+import tempfile
 
 import pytest
 from test_twin import SDID, small_capture, twin
@@ -168,7 +169,7 @@ def test_a_report_that_cannot_be_written_is_a_clear_error_naming_the_path(
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(capture.tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
     assert cli.main(["--no-tls", "--capture", str(cap)]) == 2
     err = capsys.readouterr().err
     md = tmp_path / "vsp01.fidelity.md"

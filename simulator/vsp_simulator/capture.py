@@ -20,8 +20,8 @@ import os
 import re
 import secrets
 import stat
-import tempfile
 
+from . import files
 from . import scenario as scenario_mod
 from .scenario import API_VERSION, DRIVE_TYPE, DRIVE_TYPE_NAME, MAX_KEYS, ScenarioError, _ldev
 from .state import KEY_FIELDS, ArrayState
@@ -778,19 +778,9 @@ def _check_target(path, capture_path):
 def _write_private(directory, path, text):
     """``text`` in a new 0600 temporary file of ``directory``, synced; its name."""
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".vsp-fidelity-", dir=directory)
+        return files.write_temp(directory, text, mode=0o600, prefix=".vsp-fidelity-")
     except OSError as exc:
         raise _report_error(path, f"cannot be written: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            os.fchmod(fh.fileno(), 0o600)
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-    except OSError as exc:
-        os.unlink(tmp)
-        raise _report_error(path, f"cannot be written: {exc.strerror}") from None
-    return tmp
 
 
 def write_report(info, base, capture_path=None):
@@ -823,8 +813,7 @@ def write_report(info, base, capture_path=None):
                 ) from None
     finally:
         for tmp in temps:
-            if os.path.lexists(tmp):
-                os.unlink(tmp)
+            files.discard(tmp)
     return paths
 
 

@@ -12,6 +12,7 @@ import tempfile
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from . import capture as capture_mod
+from . import files
 from . import scenario as scenario_mod
 from .app import create_app
 from .simulator import Simulator
@@ -77,11 +78,8 @@ def parse_args(argv=None):
 
 
 def _write_port(path, port):
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".port-", dir=directory)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(f"{port}\n")
-    os.replace(tmp, path)
+    """Write ``port`` to ``path`` in one step, so a reader (the harness) never sees a part of it."""
+    files.write_atomic(path, f"{port}\n", prefix=".port-")
 
 
 def _on_term(*_):

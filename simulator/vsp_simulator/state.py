@@ -5,9 +5,9 @@ from __future__ import annotations
 import copy
 import json
 import os
-import tempfile
 import threading
 
+from . import files
 from . import scenario as scenario_mod
 
 KEY_FIELDS = ("keyId", "createdTime", "keyType", "uuid", "targetDeviceLocation",
@@ -39,20 +39,12 @@ class ArrayState:
             self.save()
 
     def save(self):
-        """Persist the array's state (called after each change, under the lock)."""
+        """Persist the array's state (called after each change, under the lock): the state file is
+        replaced in one step, mode 0600."""
         if not self.state_file:
             return
-        directory = os.path.dirname(os.path.abspath(self.state_file))
-        fd, tmp = tempfile.mkstemp(prefix=".state-", dir=directory)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump({"scenario": self.scenario, "data": self.data}, fh)
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, self.state_file)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        text = json.dumps({"scenario": self.scenario, "data": self.data})
+        files.write_atomic(self.state_file, text, mode=0o600, prefix=".state-")
 
     # --- accessors -------------------------------------------------------------------------
     @property
