@@ -241,11 +241,6 @@ class FaultStore:
         with self._streams_cond:
             return self._streams
 
-    def wait_streams_active(self, count, timeout):
-        """True once at least ``count`` generated streams run (within ``timeout`` seconds)."""
-        with self._streams_cond:
-            return self._streams_cond.wait_for(lambda: self._streams >= count, timeout)
-
     def wait_streams_idle(self, timeout):
         """True once no generated stream is running (within ``timeout`` seconds)."""
         with self._streams_cond:
