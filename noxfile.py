@@ -47,6 +47,8 @@ CORES_BETWEEN = {"core217": ("2.17.14", "3.10"), "core218": ("2.18.19", "3.11"),
 MODULE_PYTHONS = ["3.9", "3.10", "3.11", "3.13", "3.14"]
 # what the tests of the oldest core need, pinned as in requirements-dev.txt
 TEST_PACKAGES = ["requests", "pytest", "pytest-xdist", "responses", "flask", "trustme"]
+# pytest as every session runs it (a JUnit report each, no cache in the checkout)
+PYTEST = ["pytest", "-q", "-p", "no:cacheprovider", "-o", "junit_family=xunit2"]
 
 nox.options.default_venv_backend = "venv"
 nox.options.error_on_missing_interpreters = True  # no Python 3.12: core216 fails, it is not skipped
@@ -177,14 +179,13 @@ def _core_run(session, core, label):
     python = os.path.join(bindir, "python")
     env = {"ANSIBLE_COLLECTIONS_PATH": base, "VSP_COLLECTION_DIR": coll, "ANSIBLE_NOCOLOR": "1", "PY_COLORS": "0",
            "PATH": bindir + os.pathsep + os.environ.get("PATH", "")}
-    pytest = ["pytest", "-q", "-p", "no:cacheprovider", "-o", "junit_family=xunit2"]
     junit = "--junitxml=%s/versions-%s-%%s.xml" % (reports, label)
     steps = [
-        ("unit tests", [*pytest, "-n", "2", junit % "unit", os.path.join(ROOT, "tests", "unit")]),
-        ("integration targets", [python, os.path.join(ROOT, "hack", "with-simulator"), "--", *pytest,
+        ("unit tests", [*PYTEST, "-n", "2", junit % "unit", os.path.join(ROOT, "tests", "unit")]),
+        ("integration targets", [python, os.path.join(ROOT, "hack", "with-simulator"), "--", *PYTEST,
                                  junit % "integration", os.path.join(coll, "tests", "integration", "test_targets.py")]),
         # backup, key loss and restore through the shipped playbooks, vaulted inventory (the roles end to end)
-        ("roles through the playbooks", [*pytest, junit % "roles",
+        ("roles through the playbooks", [*PYTEST, junit % "roles",
                                          os.path.join(ROOT, "tests", "reliability", "test_unsafe_secrets.py")]),
     ]
     try:
@@ -253,7 +254,6 @@ def sanity_pythons(session):
 
 
 # -- the gates of make test, each in an environment of its own ----------------------------------------------------
-PYTEST = ["pytest", "-q", "-p", "no:cacheprovider", "-o", "junit_family=xunit2"]
 
 
 @nox.session(name="lint")

@@ -11,7 +11,7 @@
 
 DIST       := $(BUILD)/dist
 EE_CONTEXT := $(BUILD)/ee-context
-# antsibull-docs and ansible-runner call `ansible`, `ansible-doc`, `ansible-playbook` from PATH
+# ansible-runner and the docs typed as written call `ansible`, `ansible-doc`, `ansible-playbook` from PATH
 WITH_VENV  := PATH="$(CURDIR)/$(BIN):$$PATH"
 
 # The site (nox session docs, requirements-docs.txt): antsibull-docs renders the modules and the roles' argument
