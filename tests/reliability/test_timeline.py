@@ -678,7 +678,8 @@ def test_a_limit_that_keeps_no_array_fails_naming_the_limit(sim, tmp_path, playb
     site = Site(tmp_path / "control-node", sim)
     with open(site.inventory) as handle:
         inventory = json.load(handle)
-    inventory["backup_hosts"] = {"hosts": {"bk01": {"ansible_connection": "local"}}}
+    # as docs/backup.md writes a backup host: reached over SSH, which this run must never try
+    inventory["backup_hosts"] = {"hosts": {"bk01": {"ansible_host": "backup01.example.com"}}}
     with open(site.inventory, "w") as handle:
         json.dump(inventory, handle)
     sim.control.clear_requests()
